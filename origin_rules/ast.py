@@ -1,0 +1,449 @@
+"""The abstract syntax tree of a rule file.
+
+In: built by ``origin_rules.syntax.build`` from the parse tree. Out: frozen, slotted
+dataclasses that every later stage reads (resolve, check, compile, fmt, diff).
+
+Every node carries a :class:`Span`; spans never take part in equality, so two trees that
+differ only in layout compare equal (the formatter's invariant relies on this).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .hs import HsCode, Level
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a node sits in its file (1-based lines and columns; end is exclusive)."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    @property
+    def where(self) -> str:
+        """``file:line``, the form a determination cites."""
+        return f"{self.file}:{self.line}"
+
+
+NOWHERE = Span("<generated>", 0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NOWHERE, compare=False, repr=False)
+
+
+# ---- values ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A bare word in a list: a country code (``CN``) or a fact value (``light_truck``)."""
+
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class WordList:
+    """``[US, MX, CA]``: countries, end uses, material kinds."""
+
+    words: tuple[Word, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """The keyword ``parties`` used as a country set: the parties of the agreement."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SetRef:
+    """A reference to a named set; resolved in ``semantics.resolve``."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class HsCodeLit:
+    """An HS code as written: ``87.08``."""
+
+    code: HsCode
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class HsRangeLit:
+    """An inclusive range of one level: ``61.01..61.17``."""
+
+    low: HsCodeLit
+    high: HsCodeLit
+    span: Span = _span()
+
+
+HsItemLit = HsCodeLit | HsRangeLit | SetRef
+
+
+@dataclass(frozen=True, slots=True)
+class HsSetExpr:
+    """A comma-separated union of codes, ranges and set names."""
+
+    items: tuple[HsItemLit, ...]
+    span: Span = _span()
+
+
+CountrySetExpr = WordList | SetRef | Parties
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """``62.5%``; ``value`` is the number before the sign, exact."""
+
+    value: Decimal
+    span: Span = _span()
+
+
+# ---- boolean structure, shared by criteria, filters and conditions -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    operands: tuple["Node", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    operands: tuple["Node", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: "Node"
+    span: Span = _span()
+
+
+# ---- material filters --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IsOriginating:
+    """``originating`` (``negated``: ``non_originating``)."""
+
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class OriginIn:
+    """``origin in [CN]`` / ``origin in name`` / ``origin in parties``."""
+
+    countries: CountrySetExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class HsIn:
+    """``hs in 72.08..72.29, 73.01..73.26``."""
+
+    hs: HsSetExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class KindIn:
+    """``kind in [accessory, retail_packaging]``."""
+
+    kinds: WordList
+    span: Span = _span()
+
+
+# ---- conditions on the good (when) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FactIn:
+    """``end_use in [passenger_vehicle, light_truck]`` / ``produced_in in parties``."""
+
+    fact: str
+    values: CountrySetExpr
+    span: Span = _span()
+
+
+# ---- criteria ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOther:
+    """``any other heading``: outside the good's own code at that level."""
+
+    level: Level
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """``change from SOURCES [except HS-SET]``; ``alias`` keeps ``CTH`` etc. for the printer."""
+
+    sources: tuple[AnyOther | HsItemLit, ...]
+    except_: HsSetExpr | None = None
+    alias: str | None = field(default=None, compare=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Rvc:
+    """``rvc(method[, basis][, HS-SET])``: transaction_value, net_cost, build_down,
+    build_up, focused_value; basis (fob, ex_works...) for the price-based methods."""
+
+    method: str
+    basis: str | None = None
+    focus: HsSetExpr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MaxNom:
+    """``max_nom(ex_works)``: VNM as a percentage of the basis (a ceiling)."""
+
+    basis: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Sum:
+    """``value(FILTER[, traced])`` or ``weight(FILTER[, traced])``; no filter: all materials."""
+
+    measure: str  # "value" | "weight"
+    filter: "Node | None" = None
+    traced: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A product figure used as a base: ``transaction_value``, ``net_cost``, ``weight``..."""
+
+    name: str
+    span: Span = _span()
+
+
+Measure = Rvc | MaxNom | Sum
+Base = Figure | Sum
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``MEASURE OP N% [of BASE]``; ``op`` is one of ``>=``, ``<=``, ``>``, ``<``."""
+
+    measure: Measure
+    op: str
+    share: Percent
+    base: Base | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Performed:
+    """``performed "cut and sewn" in parties``."""
+
+    process: str
+    where: CountrySetExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class WhollyObtained:
+    span: Span = _span()
+
+
+Node = (
+    And | Or | Not | IsOriginating | OriginIn | HsIn | KindIn | FactIn | Change | Comparison
+    | Performed | WhollyObtained
+)
+
+
+# ---- declarations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cite:
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A ``#`` comment, kept for the formatter (``text`` includes the ``#``)."""
+
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SetDecl:
+    """``set name = [CN]`` (countries) or ``set name = 72, 73`` (HS codes)."""
+
+    name: str
+    value: WordList | HsSetExpr
+    span: Span = _span()
+
+
+Line = Cite | Node
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A product-specific rule: its selector, header clauses and body lines (all must hold)."""
+
+    selector: HsSetExpr
+    title: str | None = None
+    from_: date | None = None
+    until: date | None = None
+    when: Node | None = None
+    lines: tuple[Line, ...] = ()
+    span: Span = _span()
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return tuple(line.text for line in self.lines if isinstance(line, Cite))
+
+    @property
+    def criteria(self) -> tuple[Node, ...]:
+        return tuple(line for line in self.lines if not isinstance(line, Cite))
+
+
+@dataclass(frozen=True, slots=True)
+class Require:
+    """``require [for HS-SET] [when COND] { ... }``: must hold in addition to the rule."""
+
+    for_: HsSetExpr | None = None
+    title: str | None = None
+    from_: date | None = None
+    until: date | None = None
+    when: Node | None = None
+    lines: tuple[Line, ...] = ()
+    span: Span = _span()
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return tuple(line.text for line in self.lines if isinstance(line, Cite))
+
+    @property
+    def criteria(self) -> tuple[Node, ...]:
+        return tuple(line for line in self.lines if not isinstance(line, Cite))
+
+
+@dataclass(frozen=True, slots=True)
+class DeMinimis:
+    """``de_minimis value <= 10% of transaction_value [for S] [except S] [exclude F]``."""
+
+    measure: str  # "value" | "weight"
+    share: Percent
+    base: Base | None
+    for_: HsSetExpr | None = None
+    except_: HsSetExpr | None = None
+    exclude: Node | None = None
+    op: str = "<="
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class PartiesDecl:
+    countries: WordList
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    on: date
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class HsVersion:
+    year: int
+    span: Span = _span()
+
+
+Member = PartiesDecl | Effective | HsVersion | Cite | DeMinimis | SetDecl | Rule | Require
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """Shared accessors of agreements and scenarios over their ordered members."""
+
+    def _all(self, kind: type) -> tuple:
+        return tuple(m for m in self.members if isinstance(m, kind))  # type: ignore[attr-defined]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._all(Rule)
+
+    @property
+    def requires(self) -> tuple[Require, ...]:
+        return self._all(Require)
+
+    @property
+    def sets(self) -> tuple[SetDecl, ...]:
+        return self._all(SetDecl)
+
+    @property
+    def de_minimis(self) -> tuple[DeMinimis, ...]:
+        return self._all(DeMinimis)
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return tuple(c.text for c in self._all(Cite))
+
+    @property
+    def parties(self) -> PartiesDecl | None:
+        found = self._all(PartiesDecl)
+        return found[0] if found else None
+
+    @property
+    def effective(self) -> date | None:
+        found = self._all(Effective)
+        return found[0].on if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement(_Body):
+    name: str
+    members: tuple[Member, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario(_Body):
+    name: str
+    base: str
+    members: tuple[Member, ...] = ()
+    base_span: Span = _span()
+    span: Span = _span()
+
+
+TopLevel = Agreement | Scenario | SetDecl
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """One ``.roo`` file: its declarations in order and its comments."""
+
+    items: tuple[TopLevel, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+    file: str = field(default="<string>", compare=False)
+    source: str = field(default="", compare=False, repr=False)

@@ -1,0 +1,155 @@
+"""HS codes, ranges and sets as values, and the shipped HS 2022 nomenclature.
+
+In: code text such as ``87``, ``87.08``, ``8708.30``, ``8708.30.50`` (dots optional).
+Out: :class:`HsCode` (digits plus level), :class:`HsRange` and :class:`HsSet` values that
+answer ``covers(code)``, and :func:`nomenclature` to test whether a code exists in HS 2022.
+
+Levels: chapter (2 digits), heading (4), subheading (6), tariff item (8 or 10, national).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import lru_cache
+from importlib import resources
+
+
+class Level(IntEnum):
+    """The level of an HS code; the value is its number of digits."""
+
+    CHAPTER = 2
+    HEADING = 4
+    SUBHEADING = 6
+    TARIFF_ITEM = 8
+
+    @property
+    def word(self) -> str:
+        return self.name.lower().replace("_", " ")
+
+    @classmethod
+    def of_digits(cls, n: int) -> "Level":
+        return cls.TARIFF_ITEM if n >= 8 else cls(n)
+
+    @classmethod
+    def from_word(cls, word: str) -> "Level":
+        return cls[word.upper().replace(" ", "_")]
+
+
+_DOTTED = re.compile(r"^(\d{2}|\d{2}\.\d{2}|\d{4}\.\d{2}|\d{4}\.\d{2}\.\d{2}(\d{2})?)$")
+_PLAIN = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{8}|\d{10})$")
+
+
+def dotted(digits: str) -> str:
+    """``870830`` -> ``8708.30``; ``8708`` -> ``87.08``; ``87083050`` -> ``8708.30.50``."""
+    n = len(digits)
+    if n == 2:
+        return digits
+    if n == 4:
+        return f"{digits[:2]}.{digits[2:]}"
+    return f"{digits[:4]}.{digits[4:6]}" + (f".{digits[6:]}" if n > 6 else "")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class HsCode:
+    """One HS code: its digits without dots (2, 4, 6, 8 or 10 of them)."""
+
+    digits: str
+
+    @classmethod
+    def parse(cls, text: str, *, strict_dots: bool = False) -> "HsCode":
+        """Read a code; with ``strict_dots`` the dots must sit where the language puts them."""
+        text = text.strip()
+        if strict_dots:
+            if not _DOTTED.match(text):
+                raise ValueError(f"`{text}` is not an HS code written as 87, 87.08, 8708.30 or 8708.30.50")
+            return cls(text.replace(".", ""))
+        plain = text.replace(".", "")
+        if not _PLAIN.match(plain) or (text != plain and not _DOTTED.match(text)):
+            raise ValueError(f"`{text}` is not an HS code (2, 4, 6, 8 or 10 digits)")
+        return cls(plain)
+
+    @property
+    def level(self) -> Level:
+        return Level.of_digits(len(self.digits))
+
+    def at(self, level: Level) -> "HsCode":
+        """This code cut to a coarser level (``8708.30`` at heading is ``87.08``)."""
+        return HsCode(self.digits[: int(level)])
+
+    def covers(self, code: "HsCode") -> bool:
+        return code.digits.startswith(self.digits)
+
+    def __str__(self) -> str:
+        return dotted(self.digits)
+
+
+@dataclass(frozen=True, slots=True)
+class HsRange:
+    """An inclusive range of codes of one level: ``61.01..61.17``."""
+
+    low: HsCode
+    high: HsCode
+
+    @property
+    def level(self) -> Level:
+        return self.low.level
+
+    def covers(self, code: HsCode) -> bool:
+        n = len(self.low.digits)
+        if len(code.digits) < n:
+            return False
+        return self.low.digits <= code.digits[:n] <= self.high.digits
+
+    def __str__(self) -> str:
+        return f"{self.low}..{self.high}"
+
+
+HsItem = HsCode | HsRange
+
+
+@dataclass(frozen=True, slots=True)
+class HsSet:
+    """A union of codes and ranges (names already resolved)."""
+
+    items: tuple[HsItem, ...]
+
+    def covers(self, code: HsCode) -> bool:
+        return any(item.covers(code) for item in self.items)
+
+    def __str__(self) -> str:
+        return ", ".join(str(i) for i in self.items)
+
+
+class Nomenclature:
+    """The HS 2022 codes shipped in ``origin_rules/data/hs2022.tsv``."""
+
+    def __init__(self, descriptions: dict[str, str]):
+        self._descriptions = descriptions
+
+    def exists(self, code: HsCode) -> bool:
+        """A chapter, heading or subheading must be listed; a tariff item needs its subheading."""
+        digits = code.digits if len(code.digits) <= 6 else code.digits[:6]
+        return digits in self._descriptions
+
+    def description(self, code: HsCode) -> str | None:
+        return self._descriptions.get(code.digits[:6] if len(code.digits) > 6 else code.digits)
+
+    def codes(self, level: Level) -> list[HsCode]:
+        return [HsCode(d) for d in self._descriptions if len(d) == int(level)]
+
+    def children(self, code: HsCode) -> list[HsCode]:
+        n = len(code.digits) + 2
+        return [HsCode(d) for d in self._descriptions if len(d) == n and d.startswith(code.digits)]
+
+
+@lru_cache(maxsize=1)
+def nomenclature() -> Nomenclature:
+    text = resources.files("origin_rules").joinpath("data/hs2022.tsv").read_text(encoding="utf-8")
+    descriptions: dict[str, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _, desc = line.partition("\t")
+            descriptions[code] = desc
+    return Nomenclature(descriptions)

@@ -1,0 +1,408 @@
+"""Parse tree -> AST.
+
+In: the callbacks of the Lark LALR parser (children are tokens and already-built nodes).
+Out: ``origin_rules.ast`` nodes with spans, plus diagnostics for forms the grammar accepts
+only to explain them (``8708`` for ``87.08``, ``60`` for ``60%``, ``=`` for ``>=``...).
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from decimal import Decimal
+
+from lark import Token, Transformer, v_args
+
+from .. import ast
+from ..diagnostics import Diagnostic, error
+from ..hs import HsCode, Level, dotted
+
+RVC_METHODS = ("transaction_value", "net_cost", "build_down", "build_up", "focused_value")
+PRICE_BASES = ("fob", "ex_works", "transaction_value")
+FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight")
+FACTS = ("end_use", "produced_in")
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+
+
+class Builder(Transformer):
+    """Builds AST nodes; problems go to ``self.diagnostics`` and building goes on."""
+
+    def __init__(self, file: str):
+        super().__init__(visit_tokens=False)
+        self.file = file
+        self.diagnostics: list[Diagnostic] = []
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def span(self, meta_or_token) -> ast.Span:
+        m = meta_or_token
+        if getattr(m, "empty", False):
+            return ast.Span(self.file, 0, 0, 0, 0)
+        return ast.Span(self.file, m.line, m.column, m.end_line, m.end_column)
+
+    def error(self, code: str, message: str, where, help: str | None = None) -> None:
+        span = where if isinstance(where, ast.Span) else self.span(where)
+        self.diagnostics.append(error(code, message, span, help))
+
+    @staticmethod
+    def _nodes(children) -> list:
+        return [c for c in children if not isinstance(c, Token)]
+
+    @staticmethod
+    def _tok(children, *types: str) -> Token | None:
+        for c in children:
+            if isinstance(c, Token) and c.type in types:
+                return c
+        return None
+
+    def _code(self, tok: Token) -> ast.HsCodeLit:
+        text = str(tok)
+        span = self.span(tok)
+        try:
+            return ast.HsCodeLit(HsCode.parse(text, strict_dots=True), span)
+        except ValueError:
+            pass
+        plain = text.replace(".", "")
+        if plain.isdigit() and len(plain) in (2, 4, 6, 8, 10):
+            code = HsCode(plain)
+            self.error(
+                "ROO010",
+                f"`{text}` is not written the way HS codes are: the {code.level.word} is `{dotted(plain)}`",
+                span,
+                f"write `{dotted(plain)}` (headings `87.08`, subheadings `8708.30`)",
+            )
+            return ast.HsCodeLit(code, span)
+        self.error(
+            "ROO010",
+            f"`{text}` is not an HS code",
+            span,
+            "an HS code is a chapter `87`, a heading `87.08`, a subheading `8708.30` "
+            "or a tariff item `8708.30.50`",
+        )
+        return ast.HsCodeLit(HsCode(plain[:2].ljust(2, "0")), span)
+
+    def _date(self, tok: Token) -> date:
+        try:
+            return date.fromisoformat(str(tok))
+        except ValueError:
+            self.error("ROO013", f"`{tok}` is not a valid date", tok, "write dates as YYYY-MM-DD, e.g. `2026-07-01`")
+            return date(1900, 1, 1)
+
+    def _names_suggestion(self, word: str, options) -> str:
+        close = difflib.get_close_matches(word, options, n=1)
+        return f"did you mean `{close[0]}`?" if close else "expected one of " + ", ".join(f"`{o}`" for o in options)
+
+    # ---- file and declarations ----------------------------------------------------------------
+
+    def start(self, children):
+        return tuple(children)
+
+    @v_args(meta=True)
+    def agreement(self, meta, children):
+        name = self._tok(children, "STRING")
+        return ast.Agreement(_unquote(name), tuple(self._nodes(children)), self.span(meta))
+
+    @v_args(meta=True)
+    def scenario(self, meta, children):
+        strings = [c for c in children if isinstance(c, Token) and c.type == "STRING"]
+        return ast.Scenario(
+            _unquote(strings[0]), _unquote(strings[1]), tuple(self._nodes(children)),
+            self.span(strings[1]), self.span(meta),
+        )
+
+    @v_args(meta=True)
+    def parties(self, meta, children):
+        return ast.PartiesDecl(self._nodes(children)[0], self.span(meta))
+
+    @v_args(meta=True)
+    def effective(self, meta, children):
+        return ast.Effective(self._date(self._tok(children, "DATE")), self.span(meta))
+
+    @v_args(meta=True)
+    def hs_version(self, meta, children):
+        tok = self._tok(children, "CODE")
+        if not str(tok).isdigit():
+            self.error("ROO019", f"`{tok}` is not an HS edition year", tok, "write e.g. `hs_version = 2022`")
+            return ast.HsVersion(0, self.span(meta))
+        return ast.HsVersion(int(tok), self.span(meta))
+
+    @v_args(meta=True)
+    def cite(self, meta, children):
+        return ast.Cite(_unquote(self._tok(children, "STRING")), self.span(meta))
+
+    @v_args(meta=True)
+    def set_decl(self, meta, children):
+        name = self._tok(children, "NAME")
+        return ast.SetDecl(str(name), self._nodes(children)[0], self.span(meta))
+
+    # ---- rules -------------------------------------------------------------------------------------
+
+    def title(self, children):
+        return ("title", _unquote(children[0]), children[0])
+
+    def from_date(self, children):
+        return ("from", self._date(children[1]), children[0])
+
+    def until_date(self, children):
+        return ("until", self._date(children[1]), children[0])
+
+    def for_set(self, children):
+        return ("for", children[1], children[0])
+
+    def when(self, children):
+        return ("when", children[1], children[0])
+
+    def except_set(self, children):
+        return ("except", children[1], children[0])
+
+    def exclude(self, children):
+        return ("exclude", children[1], children[0])
+
+    def _clauses(self, children, allowed: tuple[str, ...]) -> tuple[dict, list]:
+        clauses: dict = {}
+        lines = []
+        for c in children:
+            if isinstance(c, tuple) and len(c) == 3 and isinstance(c[0], str):
+                key, value, tok = c
+                if key in clauses:
+                    self.error("ROO015", f"`{key}` is given twice", tok, f"keep one `{key}` clause")
+                clauses[key] = value
+            elif not isinstance(c, Token):
+                lines.append(c)
+        return clauses, lines
+
+    @v_args(meta=True)
+    def rule(self, meta, children):
+        selector = children[1]
+        clauses, lines = self._clauses(children[2:], ("title", "from", "until", "when"))
+        return ast.Rule(
+            selector, clauses.get("title"), clauses.get("from"), clauses.get("until"),
+            clauses.get("when"), tuple(lines), self.span(meta),
+        )
+
+    @v_args(meta=True)
+    def require(self, meta, children):
+        clauses, lines = self._clauses(children[1:], ("title", "for", "from", "until", "when"))
+        return ast.Require(
+            clauses.get("for"), clauses.get("title"), clauses.get("from"), clauses.get("until"),
+            clauses.get("when"), tuple(lines), self.span(meta),
+        )
+
+    @v_args(meta=True)
+    def de_minimis(self, meta, children):
+        measure = self._tok(children, "VALUE", "WEIGHT")
+        op, (share, base) = self._nodes(children)[0:2]
+        clauses, _ = self._clauses(self._nodes(children)[2:], ())
+        if op != "<=":
+            self.error("ROO012", f"de minimis is a ceiling: `{op}` should be `<=`", meta, "write `de_minimis value <= 10% of transaction_value`")
+        return ast.DeMinimis(
+            str(measure), share, base, clauses.get("for"), clauses.get("except"),
+            clauses.get("exclude"), "<=", self.span(meta),
+        )
+
+    # ---- criteria --------------------------------------------------------------------------------------
+
+    def _bool(self, kind, meta, children):
+        operands = tuple(self._nodes(children))
+        return kind(operands, self.span(meta))
+
+    @v_args(meta=True)
+    def c_or(self, meta, children):
+        return self._bool(ast.Or, meta, children)
+
+    @v_args(meta=True)
+    def c_and(self, meta, children):
+        return self._bool(ast.And, meta, children)
+
+    @v_args(meta=True)
+    def c_negation(self, meta, children):
+        return ast.Not(self._nodes(children)[0], self.span(meta))
+
+    def c_atom(self, children):  # parenthesised
+        return self._nodes(children)[0]
+
+    f_or, f_and, f_negation, f_atom = c_or, c_and, c_negation, c_atom
+    w_or, w_and, w_negation, w_atom = c_or, c_and, c_negation, c_atom
+
+    @v_args(meta=True)
+    def wholly_obtained(self, meta, children):
+        return ast.WhollyObtained(self.span(meta))
+
+    @v_args(meta=True)
+    def change(self, meta, children):
+        alias = self._tok(children, "ALIAS")
+        nodes = self._nodes(children)
+        except_ = None
+        if nodes and isinstance(nodes[-1], tuple):
+            except_ = nodes.pop()[1]
+        if alias is not None:
+            level = {"CC": Level.CHAPTER, "CTH": Level.HEADING, "CTSH": Level.SUBHEADING}[str(alias)]
+            return ast.Change((ast.AnyOther(level, self.span(alias)),), except_, str(alias), self.span(meta))
+        return ast.Change(tuple(nodes), except_, None, self.span(meta))
+
+    @v_args(meta=True)
+    def any_other(self, meta, children):
+        return ast.AnyOther(self._nodes(children)[0], self.span(meta))
+
+    def level(self, children):
+        return Level.from_word(" ".join(str(c) for c in children))
+
+    def comparator(self, children):
+        tok = children[0]
+        if tok.type in ("EQ", "EQEQ"):
+            self.error(
+                "ROO012", f"`{tok}` is not a comparison here", tok,
+                "thresholds are floors `>=` (\"not less than\") or ceilings `<=` (\"does not exceed\")",
+            )
+            return ">="
+        return str(tok)
+
+    def share(self, children):
+        tok = children[0]
+        base = children[2] if len(children) > 2 else None
+        if tok.type == "CODE":
+            self.error("ROO011", f"`{tok}` needs a `%` sign", tok, f"write `{tok}%`")
+            try:
+                value = Decimal(str(tok))
+            except Exception:
+                value = Decimal(0)
+            return (ast.Percent(value, self.span(tok)), base)
+        return (ast.Percent(Decimal(str(tok)[:-1]), self.span(tok)), base)
+
+    @v_args(meta=True)
+    def comparison(self, meta, children):
+        measure, op, (share, base) = children
+        if isinstance(measure, ast.Sum) and base is None:
+            self.error(
+                "ROO016", f"`{measure.measure}(...)` is compared with a share of what?", share.span,
+                f"write e.g. `{share.value}% of transaction_value`",
+            )
+        return ast.Comparison(measure, op, share, base, self.span(meta))
+
+    def _args(self, children) -> list:
+        return self._nodes(children)
+
+    @v_args(meta=True)
+    def rvc(self, meta, children):
+        args = self._args(children)
+        span = self.span(meta)
+        names = [a.name if isinstance(a, ast.SetRef) else None for a in args]
+        if not args or names[0] is None:
+            self.error("ROO017", "`rvc(...)` needs a method first", span, "write `rvc(net_cost)` or `rvc(transaction_value)`")
+            return ast.Rvc("transaction_value", None, None, span)
+        method = names[0]
+        if method not in RVC_METHODS:
+            self.error("ROO014", f"unknown RVC method `{method}`", args[0].span, self._names_suggestion(method, RVC_METHODS))
+        basis = None
+        rest = args[1:]
+        if method in ("build_down", "build_up", "focused_value"):
+            if not rest or names[1] is None:
+                self.error("ROO017", f"`rvc({method}, ...)` needs a price basis", span, f"write `rvc({method}, fob)`")
+            else:
+                basis = names[1]
+                rest = args[2:]
+                if basis not in PRICE_BASES:
+                    self.error("ROO014", f"unknown price basis `{basis}`", args[1].span, self._names_suggestion(basis, PRICE_BASES))
+        focus = None
+        if method == "focused_value":
+            if not rest:
+                self.error("ROO017", "`rvc(focused_value, ...)` needs the HS codes of the focused materials", span, "write `rvc(focused_value, fob, 94.03)`")
+            else:
+                focus = ast.HsSetExpr(tuple(rest), rest[0].span)
+        elif rest:
+            self.error("ROO017", f"`rvc({method})` takes no further arguments", rest[0].span)
+        return ast.Rvc(method, basis, focus, span)
+
+    @v_args(meta=True)
+    def max_nom(self, meta, children):
+        args = self._args(children)
+        span = self.span(meta)
+        if len(args) != 1 or not isinstance(args[0], ast.SetRef):
+            self.error("ROO017", "`max_nom(...)` takes one price basis", span, "write `max_nom(ex_works)`")
+            return ast.MaxNom("ex_works", span)
+        basis = args[0].name
+        if basis not in PRICE_BASES:
+            self.error("ROO014", f"unknown price basis `{basis}`", args[0].span, self._names_suggestion(basis, PRICE_BASES))
+        return ast.MaxNom(basis, span)
+
+    @v_args(meta=True)
+    def sum(self, meta, children):
+        opener = children[0]
+        measure = "value" if str(opener).startswith("value") else "weight"
+        nodes = self._nodes(children)
+        traced = self._tok(children, "TRACED_ARG") is not None
+        return ast.Sum(measure, nodes[0] if nodes else None, traced, self.span(meta))
+
+    @v_args(meta=True)
+    def figure(self, meta, children):
+        name = str(children[0])
+        if name not in FIGURES:
+            self.error("ROO016", f"unknown product figure `{name}`", children[0], self._names_suggestion(name, FIGURES))
+        return ast.Figure(name, self.span(meta))
+
+    def _country_target(self, children):
+        nodes = self._nodes(children)
+        if nodes:
+            return nodes[0]
+        tok = children[-1]
+        if tok.type == "PARTIES":
+            return ast.Parties(self.span(tok))
+        return ast.SetRef(str(tok), self.span(tok))
+
+    @v_args(meta=True)
+    def performed(self, meta, children):
+        process = _unquote(self._tok(children, "STRING"))
+        return ast.Performed(process, self._country_target(children[3:]), self.span(meta))
+
+    # ---- filters and conditions ------------------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def f_originating(self, meta, children):
+        return ast.IsOriginating(False, self.span(meta))
+
+    @v_args(meta=True)
+    def f_non_originating(self, meta, children):
+        return ast.IsOriginating(True, self.span(meta))
+
+    @v_args(meta=True)
+    def f_origin(self, meta, children):
+        return ast.OriginIn(self._country_target(children[2:]), self.span(meta))
+
+    @v_args(meta=True)
+    def f_hs(self, meta, children):
+        return ast.HsIn(children[2], self.span(meta))
+
+    @v_args(meta=True)
+    def f_kind(self, meta, children):
+        return ast.KindIn(children[2], self.span(meta))
+
+    @v_args(meta=True)
+    def fact_in(self, meta, children):
+        fact = children[0]
+        if str(fact) not in FACTS:
+            self.error("ROO018", f"unknown fact `{fact}`", fact, self._names_suggestion(str(fact), FACTS))
+        return ast.FactIn(str(fact), self._country_target(children[2:]), self.span(meta))
+
+    # ---- values ---------------------------------------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def word_list(self, meta, children):
+        words = tuple(ast.Word(str(t), self.span(t)) for t in children if isinstance(t, Token) and t.type == "NAME")
+        return ast.WordList(words, self.span(meta))
+
+    @v_args(meta=True)
+    def hs_set(self, meta, children):
+        return ast.HsSetExpr(tuple(self._nodes(children)), self.span(meta))
+
+    def hs_code(self, children):
+        return self._code(children[0])
+
+    @v_args(meta=True)
+    def hs_range(self, meta, children):
+        return ast.HsRangeLit(self._code(children[0]), self._code(children[2]), self.span(meta))
+
+    def set_ref(self, children):
+        return ast.SetRef(str(children[0]), self.span(children[0]))
