@@ -1,7 +1,29 @@
 """origin-rules: rules of origin as code.
 
-Public API (see docs/): ``load(paths) -> Rulebook``, ``read_bom(path) -> BOM``,
-``Rulebook.evaluate(bom, under=..., as_of=...) -> Determination``.
+Public API::
+
+    book = origin_rules.load(["rules/"])           # parse, check and compile once
+    bom = origin_rules.read_bom("examples/boms/brake-assembly.yaml")
+    det = book.evaluate(bom, under="USMCA", as_of=date(2026, 1, 1))
+    det.verdict, det.figures, det.to_json()
 """
 
+from .bom import BOM, BomError
+from .determination import Determination
+from .diagnostics import Diagnostic, RulebookError
+from .rulebook import Rulebook, UnknownAgreement, load, loads
+
 __version__ = "0.1.0"
+
+
+def read_bom(path):
+    """Read one BOM from a YAML or JSON file (raises BomError with field paths)."""
+    from .bom_io import read_bom as _read
+
+    return _read(path)
+
+
+__all__ = [
+    "BOM", "BomError", "Determination", "Diagnostic", "Rulebook", "RulebookError",
+    "UnknownAgreement", "load", "loads", "read_bom", "__version__",
+]

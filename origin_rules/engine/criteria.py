@@ -1,0 +1,345 @@
+"""Criteria, filters and conditions compiled to closures.
+
+In: AST nodes of one program (``semantics.resolve.Program``: sets are resolved here, once).
+Out: functions. A criterion is ``fn(run) -> Trace`` (three-valued result, explanation,
+figures, margins); a material filter is ``fn(part) -> (Tri, missing field or None)``; a
+condition on the good is ``fn(good) -> (Tri, missing field or None)``.
+Semantics follow LANGUAGE.md; ``engine.tariff_shift`` holds the tariff shift and de minimis.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Callable
+
+from .. import ast
+from ..hs import HsCode, HsRange, HsSet
+from . import measures as M
+from .trace import Margin, Trace, tri_and, tri_not, tri_or
+from .view import Good, Part
+
+
+def covers3(hs_set: HsSet, code: HsCode) -> bool | None:
+    """Whether a set covers a code; unknown when the code is too coarse to tell."""
+    unknown = False
+    digits = code.digits
+    for item in hs_set.items:
+        if isinstance(item, HsCode):
+            n = len(item.digits)
+            if len(digits) >= n:
+                if digits[:n] == item.digits:
+                    return True
+            elif item.digits.startswith(digits):
+                unknown = True
+        else:
+            n = len(item.low.digits)
+            if len(digits) >= n:
+                if item.low.digits <= digits[:n] <= item.high.digits:
+                    return True
+            else:
+                k = len(digits)
+                if item.low.digits[:k] <= digits <= item.high.digits[:k]:
+                    unknown = True
+    return None if unknown else False
+
+
+class Texts:
+    """Source text of nodes, for explanations: the criterion exactly as its author wrote it."""
+
+    def __init__(self, sources: dict[str, str]):
+        self._lines = {f: t.splitlines() for f, t in sources.items()}
+
+    def of(self, span: ast.Span) -> str:
+        lines = self._lines.get(span.file)
+        if not lines or span.line < 1:
+            return ""
+        if span.line == span.end_line:
+            text = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        else:
+            chunk = [lines[span.line - 1][span.column - 1 :]]
+            chunk += lines[span.line : span.end_line - 1]
+            chunk.append(lines[span.end_line - 1][: span.end_column - 1])
+            text = " ".join(c.split("#", 1)[0] if '"' not in c else c for c in chunk)
+        return " ".join(text.split())
+
+
+class Run:
+    """The state of one evaluation of one good under one program."""
+
+    __slots__ = ("good", "figures", "margins", "plan", "as_of")
+
+    def __init__(self, good: Good, plan, as_of):
+        self.good = good
+        self.figures: dict[str, Decimal] = {}
+        self.margins: list[Margin] = []
+        self.plan = plan
+        self.as_of = as_of
+
+
+Criterion = Callable[[Run], Trace]
+
+
+class Compiler:
+    def __init__(self, program, texts: Texts, layer: str):
+        self.program = program
+        self.texts = texts
+        self.layer = layer
+
+    def where(self, span: ast.Span) -> str:
+        return span.where
+
+    # ---- sets -----------------------------------------------------------------------------
+
+    def hs(self, expr: ast.HsSetExpr | None) -> HsSet | None:
+        return None if expr is None else self.program.hs_set(expr)
+
+    def countries(self, expr) -> frozenset[str]:
+        return self.program.countries(expr)
+
+    # ---- material filters ----------------------------------------------------------------------
+
+    def filter(self, node) -> Callable[[Part], tuple]:
+        if node is None:
+            return lambda part: (True, None)
+        if isinstance(node, ast.IsOriginating):
+            want = not node.negated
+            return lambda part: (part.originating is want, None)
+        if isinstance(node, ast.OriginIn):
+            codes = self.countries(node.countries)
+            return lambda part: (None, f"{part.path}.origin") if part.origin is None else (part.origin in codes, None)
+        if isinstance(node, ast.HsIn):
+            hs_set = self.hs(node.hs)
+
+            def hs_in(part: Part):
+                if part.hs is None:
+                    return None, f"{part.path}.hs"
+                r = covers3(hs_set, part.hs)
+                return r, (None if r is not None else f"{part.path}.hs")
+
+            return hs_in
+        if isinstance(node, ast.KindIn):
+            kinds = frozenset(w.text for w in node.kinds.words)
+            return lambda part: (part.kind in kinds, None)
+        if isinstance(node, ast.Not):
+            inner = self.filter(node.operand)
+
+            def negate(part):
+                r, miss = inner(part)
+                return tri_not(r), miss
+
+            return negate
+        if isinstance(node, (ast.And, ast.Or)):
+            parts = [self.filter(o) for o in node.operands]
+            stop = False if isinstance(node, ast.And) else True
+
+            def combine(part):
+                unknown = None
+                for f in parts:
+                    r, miss = f(part)
+                    if r is stop:
+                        return stop, None
+                    if r is None and unknown is None:
+                        unknown = miss
+                if unknown is not None:
+                    return None, unknown
+                return (not stop), None
+
+            return combine
+        raise TypeError(f"not a material filter: {type(node).__name__}")
+
+    # ---- conditions on the good (when) ------------------------------------------------------------
+
+    def condition(self, node) -> Callable[[Good], tuple]:
+        if node is None:
+            return lambda good: (True, None)
+        if isinstance(node, ast.FactIn):
+            values = self.countries(node.values)
+            fact = node.fact
+
+            def fact_in(good: Good):
+                value = good.end_use if fact == "end_use" else good.produced_in
+                if value is None:
+                    return None, good.field(fact)
+                return value in values, None
+
+            return fact_in
+        if isinstance(node, ast.Not):
+            inner = self.condition(node.operand)
+            return lambda good: (lambda r: (tri_not(r[0]), r[1]))(inner(good))
+        if isinstance(node, (ast.And, ast.Or)):
+            parts = [self.condition(o) for o in node.operands]
+            combine = tri_and if isinstance(node, ast.And) else tri_or
+
+            def both(good):
+                results = [f(good) for f in parts]
+                r = combine(x for x, _ in results)
+                return r, (next((m for x, m in results if x is None), None) if r is None else None)
+
+            return both
+        raise TypeError(f"not a condition: {type(node).__name__}")
+
+    # ---- criteria ------------------------------------------------------------------------------------
+
+    def criterion(self, node) -> Criterion:
+        text = self.texts.of(node.span) if node.span.line else type(node).__name__
+        source = self.where(node.span) if node.span.line else None
+        layer = self.layer
+        if isinstance(node, (ast.And, ast.Or)):
+            kids = [self.criterion(o) for o in node.operands]
+            combine = tri_and if isinstance(node, ast.And) else tri_or
+
+            def boolean(run: Run) -> Trace:
+                children = [k(run) for k in kids]
+                return Trace(combine(c.result for c in children), text, source, layer, children=children)
+
+            return boolean
+        if isinstance(node, ast.Not):
+            kid = self.criterion(node.operand)
+
+            def negation(run: Run) -> Trace:
+                child = kid(run)
+                return Trace(tri_not(child.result), text, source, layer, children=[child])
+
+            return negation
+        if isinstance(node, ast.WhollyObtained):
+            return lambda run: Trace(run.good.wholly_obtained, text, source, layer)
+        if isinstance(node, ast.Performed):
+            return self._performed(node, text, source)
+        if isinstance(node, ast.Change):
+            from .tariff_shift import compile_change
+
+            return compile_change(self, node, text, source)
+        if isinstance(node, ast.Comparison):
+            if isinstance(node.measure, ast.Sum):
+                return self._sum_comparison(node, text, source)
+            return self._percent_comparison(node, text, source)
+        raise TypeError(f"not a criterion: {type(node).__name__}")
+
+    def _performed(self, node: ast.Performed, text: str, source: str | None) -> Criterion:
+        wanted = " ".join(node.process.lower().split())
+        where = self.countries(node.where)
+        layer = self.layer
+
+        def performed(run: Run) -> Trace:
+            good = run.good
+            t = Trace(None, text, source, layer)
+            if not good.processes:
+                t.missing = [good.field("processes")]
+                t.note = "the BOM lists no processes"
+                return t
+            found = [c for name, c in good.processes if " ".join(name.lower().split()) == wanted]
+            if any(c in where for c in found if c):
+                t.result = True
+            elif any(c is None for c in found):
+                t.missing = [good.field("processes")]
+                t.note = f"`{node.process}` is listed without a country"
+            else:
+                t.result = False
+                t.note = f"`{node.process}` is not declared as performed in {', '.join(sorted(where))}"
+            return t
+
+        return performed
+
+    # ---- value and weight sums -------------------------------------------------------------------------
+
+    def sum_fn(self, node: ast.Sum):
+        """``value(F)``/``weight(F)`` -> fn(good) -> (low, high|None, ids, missing)."""
+        match = self.filter(node.filter)
+        attr = "value" if node.measure == "value" else "weight"
+        traced = node.traced
+
+        def total(good: Good):
+            low = Decimal(0)
+            high: Decimal | None = Decimal(0)
+            ids: list[str] = []
+            missing: list[str] = []
+            parts = M.traced_leaves(good.parts) if traced else good.parts
+            for part in parts:
+                r, miss = match(part)
+                if r is False:
+                    continue
+                amount = getattr(part, attr)
+                if r is None and miss:
+                    missing.append(miss)
+                if amount is None:
+                    missing.append(f"{part.path}.{'value' if attr == 'value' else 'weight_kg'}")
+                    if r is True:
+                        low = low  # the lower bound stays, the upper bound is open
+                    high = None
+                    ids.append(part.id)
+                    continue
+                ids.append(part.id)
+                if r is True:
+                    low += amount
+                if high is not None:
+                    high += amount
+            return low, high, ids, missing
+
+        return total
+
+    def base_fn(self, base):
+        if isinstance(base, ast.Figure):
+            name = base.name
+
+            def fig(good: Good):
+                v, miss = M.figure(good, name)
+                return v, v, [], miss
+
+            return fig
+        return self.sum_fn(base)
+
+    def _sum_comparison(self, node: ast.Comparison, text: str, source: str | None) -> Criterion:
+        total = self.sum_fn(node.measure)
+        base = self.base_fn(node.base) if node.base is not None else None
+        share = Fraction(node.share.value) / 100
+        op = node.op
+        label = node.measure.measure
+        layer = self.layer
+        base_name = node.base.name if isinstance(node.base, ast.Figure) else f"{node.base.measure}(...)" if node.base else ""
+
+        def compare(run: Run) -> Trace:
+            good = run.good
+            lo, hi, ids, missing = total(good)
+            b_lo, b_hi, _, b_missing = base(good) if base else (Decimal(0), Decimal(0), [], [])
+            t = Trace(None, text, source, layer, materials=tuple(ids))
+            if b_lo is None:
+                t.missing = b_missing
+                return t
+            limit_lo = share * Fraction(b_lo)
+            limit_hi = share * Fraction(b_hi) if b_hi is not None else None
+            t.figures[label] = lo if hi == lo else f"{lo}..{'?' if hi is None else hi}"
+            if isinstance(node.base, ast.Figure):
+                t.figures[base_name] = b_lo
+            if op in ("<=", "<"):
+                strict = op == "<"
+                ok = (lambda a, b: a < b) if strict else (lambda a, b: a <= b)
+                if hi is not None and limit_lo is not None and ok(Fraction(hi), limit_lo):
+                    t.result = True
+                elif limit_hi is not None and not ok(Fraction(lo), limit_hi):
+                    t.result = False
+            else:
+                strict = op == ">"
+                ok = (lambda a, b: a > b) if strict else (lambda a, b: a >= b)
+                if limit_hi is not None and ok(Fraction(lo), limit_hi):
+                    t.result = True
+                elif hi is not None and not ok(Fraction(hi), limit_lo):
+                    t.result = False
+            if t.result is None:
+                t.missing = missing + b_missing
+            elif hi == lo and b_hi == b_lo:
+                limit = Decimal(limit_lo.numerator) / Decimal(limit_lo.denominator)
+                room = (limit - lo) if op in ("<=", "<") else (lo - limit)
+                flip = room if op in ("<=", "<") else None
+                t.margin = Margin(text, source, label, lo, limit, op, room, flip, bool(t.result), label)
+                run.margins.append(t.margin)
+            return t
+
+        return compare
+
+    # ---- percentage figures: rvc and max_nom ----------------------------------------------------------------
+
+    def _percent_comparison(self, node: ast.Comparison, text: str, source: str | None) -> Criterion:
+        from .percentages import compile_percentage
+
+        return compile_percentage(self, node, text, source)

@@ -1,0 +1,238 @@
+"""Evaluate a good under a plan: the order of USMCA Art. 4.2 and LANGUAGE.md.
+
+In: a :class:`~origin_rules.engine.plan.Plan`, a :class:`~origin_rules.engine.view.Good`
+and a date. Out: an :class:`Outcome`: verdict, origin criterion, the rule applied, exact
+figures, margins, the explanation trace, missing fields and failed materials.
+
+Order: the agreement must be in force; sub-assemblies are determined first (roll-up); a
+good produced outside the parties does not qualify; it originates when wholly obtained, or
+when every material is originating, or when its product-specific rule holds; and every
+requirement that covers it must hold in every case. Three-valued throughout: an unknown
+that matters makes the verdict ``insufficient_data`` and names the missing fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, localcontext, Context
+
+from .criteria import Run
+from .plan import CompiledRule, Plan
+from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
+from .view import Good, good_of_part
+from . import measures as M
+
+EXACT = Context(prec=60)
+VERDICT = {True: "qualifies", False: "does_not_qualify", None: "insufficient_data"}
+PRODUCT_FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works")
+
+
+@dataclass(slots=True)
+class Outcome:
+    good: Good
+    agreement: str
+    as_of: date
+    verdict: str
+    criterion: str | None
+    rule: CompiledRule | None
+    figures: dict[str, Decimal]
+    margins: list[Margin]
+    trace: Trace
+    missing: list[str]
+    failures: list[Failure]
+    digest: str
+    layer_of_rule: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
+    with localcontext(EXACT):
+        return _evaluate(plan, good, as_of)
+
+
+def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
+    node = rule.node
+    title = f' "{node.title}"' if node.title else ""
+    children = [c(run) for c in rule.criteria]
+    t = Trace(tri_and(c.result for c in children), f"rule {rule.selector_text}{title}", node.span.where, rule.layer, children=children)
+    cites = node.cites
+    if cites:
+        t.note = "; ".join(cites)
+    return t
+
+
+def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRule], list[str]]:
+    """The rule whose `when` holds, or every rule that could apply when facts are missing."""
+    possible: list[CompiledRule] = []
+    facts: list[str] = []
+    for rule in plan.rules_for(good.hs, as_of):
+        result, miss = rule.when(good)
+        if result is True:
+            return possible + [rule], facts
+        if result is None:
+            possible.append(rule)
+            if miss and miss not in facts:
+                facts.append(miss)
+    return possible, facts
+
+
+def _subassemblies(plan: Plan, good: Good, as_of: date, root: Trace) -> None:
+    for part in good.parts:
+        if not part.parts:
+            continue
+        sub = _evaluate(plan, good_of_part(part, good), as_of)
+        part.sub = sub
+        part.originating = sub.verdict == "qualifies"
+        counted = "originating" if part.originating else "non-originating"
+        node = Trace(
+            True,
+            f"sub-assembly `{part.id}` ({part.hs or 'no HS code'}) {sub.verdict.replace('_', ' ')}: counted as {counted}",
+            None, None, materials=(part.id,), sub=sub,
+        )
+        root.children.append(node)
+
+
+def _evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
+    hs_text = str(good.hs) if good.hs else "no HS code"
+    root = Trace(None, f"`{good.id}` ({hs_text}) under {plan.name} as of {as_of.isoformat()}", None, None)
+    out = Outcome(good, plan.name, as_of, "insufficient_data", None, None, {}, [], root, [], [], plan.digest)
+    if not plan.in_force(as_of):
+        root.result = False
+        root.children.append(Trace(False, f"{plan.name} is in force from {plan.effective.isoformat()}", None, None))
+        out.verdict, out.criterion = "does_not_qualify", "agreement_not_in_force"
+        return out
+    _subassemblies(plan, good, as_of, root)
+    run = Run(good, plan, as_of)
+
+    # territory (Art. 4.2: production in the territory of one or more parties)
+    if good.produced_in is None:
+        territory = Trace(None, "produced in the territory of the parties", None, None, missing=[good.field("produced_in")])
+    else:
+        inside = good.produced_in in plan.parties
+        territory = Trace(inside, f"produced in {good.produced_in}, {'a party' if inside else 'not a party'} to {plan.name}", None, None)
+    root.children.append(territory)
+    if territory.result is False:
+        root.result = False
+        out.verdict, out.criterion = "does_not_qualify", "not_produced_in_territory"
+        _finish(out, run)
+        return out
+
+    # requirements that hold in every case
+    required: list[bool | None] = []
+    for req, covered in plan.requires_for(good.hs, as_of):
+        applies, miss = req.when(good)
+        applies = tri_and([covered, applies])
+        kids = [c(run) for c in req.criteria]
+        body = tri_and(k.result for k in kids)
+        result = tri_or([tri_not(applies), body])
+        if applies is False:
+            continue
+        node = Trace(result, req.text, req.node.span.where, req.layer, children=kids)
+        if applies is None:
+            node.missing = [miss or "product.hs"]
+            node.note = "whether this requirement applies depends on missing facts"
+        required.append(result)
+        root.children.append(node)
+
+    # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR
+    wholly = Trace(good.wholly_obtained, "wholly obtained or produced", None, None)
+    materials = [p for p in good.parts]
+    non_orig = [p.id for p in materials if not p.originating]
+    only_orig = bool(materials) and not non_orig
+    every = Trace(only_orig, "every material is originating", None, None, materials=tuple(non_orig))
+    if not materials:
+        every.note = "the BOM lists no materials"
+    origin = tri_or([good.wholly_obtained, only_orig])
+    psr: bool | None = False
+    if good.wholly_obtained:
+        root.children.append(wholly)
+        out.criterion = "wholly_obtained"
+    elif only_orig:
+        root.children.append(every)
+        out.criterion = "all_materials_originating"
+    else:
+        rules: list[CompiledRule] = []
+        facts: list[str] = []
+        if good.hs is None:
+            psr_trace = Trace(None, "product-specific rule", None, None, missing=[good.field("hs")])
+            root.children.append(psr_trace)
+            psr = None
+        else:
+            rules, facts = _select_rules(plan, good, as_of)
+            if not rules:
+                root.children.append(Trace(False, f"no rule of {plan.name} covers {good.hs}", None, None))
+                psr = False
+                out.verdict = "no_rule"
+            else:
+                traces = [_rule_trace(r, run) for r in rules]
+                results = {t.result for t in traces}
+                out.rule = rules[0]
+                out.layer_of_rule = rules[0].layer
+                if len(traces) == 1:
+                    psr = traces[0].result
+                    root.children.append(traces[0])
+                elif len(results) == 1:
+                    psr = traces[0].result
+                    node = Trace(psr, f"{len(traces)} rules could apply and all agree", None, None, children=traces)
+                    node.note = f"depends on {', '.join(facts)}"
+                    root.children.append(node)
+                else:
+                    psr = None
+                    node = Trace(None, f"{len(traces)} rules could apply and they disagree", None, None, children=traces, missing=facts)
+                    root.children.append(node)
+        out.criterion = "product_specific_rule"
+        origin = tri_or([origin, psr])
+
+    final = tri_and([territory.result, origin, *required])
+    root.result = final
+    if out.verdict == "no_rule":
+        if any(r is False for r in required):
+            out.verdict = "does_not_qualify"
+        else:
+            root.result = False
+            out.criterion = None
+    else:
+        out.verdict = VERDICT[final]
+    _finish(out, run)
+    return out
+
+
+def _finish(out: Outcome, run: Run) -> None:
+    good = out.good
+    figures: dict[str, Decimal] = {}
+    for name in PRODUCT_FIGURES:
+        if good.figures.get(name) is not None:
+            figures[name] = good.figures[name]
+    vnm, _ = M.vnm(good)
+    vom, _ = M.vom(good)
+    if vnm is not None:
+        figures["vnm"] = vnm
+    if vom is not None:
+        figures["vom"] = vom
+    for name, value in run.figures.items():
+        figures.setdefault(name, value)
+    out.figures = figures
+    out.margins = run.margins
+    if out.verdict == "insufficient_data":
+        seen: dict[str, None] = {}
+        _collect_missing(out.trace, seen)
+        out.missing = sorted(seen)
+    failures: dict[str, Failure] = {}
+    for node in out.trace.walk():
+        for f in node.failures:
+            failures.setdefault(f.id, f)
+    out.failures = list(failures.values())
+
+
+def _collect_missing(node: Trace, seen: dict) -> None:
+    """Missing fields of unknown nodes; a decided node's unknown children did not matter."""
+    if node.result is not None:
+        return
+    for m in node.missing:
+        seen.setdefault(m, None)
+    for child in node.children:
+        _collect_missing(child, seen)
+    if node.sub is not None and node.sub.verdict == "insufficient_data":
+        for m in node.sub.missing:
+            seen.setdefault(m, None)

@@ -1,0 +1,191 @@
+"""Compile once, evaluate many: a program -> an evaluation plan indexed by HS code.
+
+In: a resolved :class:`~origin_rules.semantics.resolve.Program` and the source texts.
+Out: a :class:`Plan`: compiled rules in a dictionary keyed by the digits of their selector
+items (ranges expanded; very wide tariff-item ranges kept in a short list), compiled
+requirements and de minimis policies. Looking up the rules for a code costs a handful of
+dictionary probes whatever the size of the rulebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from .. import ast
+from ..hs import HsCode, HsRange, HsSet
+from ..semantics.resolve import Program
+from .criteria import Compiler, Texts, covers3
+
+MAX_EXPANSION = 10_000
+LEVELS = (10, 8, 6, 4, 2)
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    node: ast.Rule
+    layer: str
+    is_scenario: bool
+    selector_text: str
+    when: Callable
+    criteria: list[Callable]
+    texts: list[str]
+    order: int
+
+    def in_force(self, on: date) -> bool:
+        n = self.node
+        return (n.from_ is None or n.from_ <= on) and (n.until is None or on <= n.until)
+
+
+@dataclass(slots=True)
+class CompiledRequire:
+    node: ast.Require
+    layer: str
+    is_scenario: bool
+    covers: HsSet | None
+    when: Callable
+    criteria: list[Callable]
+    text: str
+
+    def in_force(self, on: date) -> bool:
+        n = self.node
+        return (n.from_ is None or n.from_ <= on) and (n.until is None or on <= n.until)
+
+
+@dataclass(slots=True)
+class CompiledDeMinimis:
+    node: ast.DeMinimis
+    layer: str
+    text: str
+    source: str
+    for_: HsSet | None
+    except_: HsSet | None
+    exclude: Callable | None
+    base_name: str
+
+    def admits(self, hs: HsCode | None) -> bool:
+        if hs is None:
+            return self.for_ is None and self.except_ is None
+        if self.for_ is not None and covers3(self.for_, hs) is not True:
+            return False
+        if self.except_ is not None and covers3(self.except_, hs) is not False:
+            return False
+        return True
+
+
+class Plan:
+    """Everything needed to evaluate goods under one agreement or scenario."""
+
+    def __init__(self, program: Program, texts: Texts, digest: str):
+        self.program = program
+        self.name = program.name
+        self.parties = program.parties
+        self.effective = program.effective
+        self.digest = digest
+        self.index: dict[str, list[CompiledRule]] = {}
+        self.wide: dict[int, list[tuple[HsRange, CompiledRule]]] = {}
+        self.requires: list[CompiledRequire] = []
+        self.policies: list[CompiledDeMinimis] = []
+        self._compile(texts)
+
+    def _compiler(self, texts: Texts, layer: str) -> Compiler:
+        return Compiler(self.program, texts, layer)
+
+    def _compile(self, texts: Texts) -> None:
+        for order, placed in enumerate(self.program.rules):
+            rule: ast.Rule = placed.node
+            c = self._compiler(texts, placed.layer)
+            compiled = CompiledRule(
+                node=rule,
+                layer=placed.layer,
+                is_scenario=placed.is_scenario,
+                selector_text=texts.of(rule.selector.span) or str(self.program.hs_set(rule.selector)),
+                when=c.condition(rule.when),
+                criteria=[c.criterion(n) for n in rule.criteria],
+                texts=[texts.of(n.span) for n in rule.criteria],
+                order=order,
+            )
+            for item in self.program.hs_set(rule.selector).items:
+                self._index(item, compiled)
+        for placed in self.program.requires:
+            req: ast.Require = placed.node
+            c = self._compiler(texts, placed.layer)
+            self.requires.append(
+                CompiledRequire(
+                    node=req,
+                    layer=placed.layer,
+                    is_scenario=placed.is_scenario,
+                    covers=c.hs(req.for_),
+                    when=c.condition(req.when),
+                    criteria=[c.criterion(n) for n in req.criteria],
+                    text=texts.of(req.span).split("{")[0].strip() or "require",
+                )
+            )
+        for placed in self.program.de_minimis:
+            dm: ast.DeMinimis = placed.node
+            c = self._compiler(texts, placed.layer)
+            base = dm.base.name if isinstance(dm.base, ast.Figure) else "transaction_value"
+            self.policies.append(
+                CompiledDeMinimis(
+                    node=dm,
+                    layer=placed.layer,
+                    text=texts.of(dm.span),
+                    source=dm.span.where,
+                    for_=c.hs(dm.for_),
+                    except_=c.hs(dm.except_),
+                    exclude=c.filter(dm.exclude) if dm.exclude is not None else None,
+                    base_name=base,
+                )
+            )
+
+    def _index(self, item, compiled: CompiledRule) -> None:
+        if isinstance(item, HsCode):
+            self.index.setdefault(item.digits, []).append(compiled)
+            return
+        n = len(item.low.digits)
+        low, high = int(item.low.digits), int(item.high.digits)
+        if high < low:
+            return
+        if high - low > MAX_EXPANSION:
+            self.wide.setdefault(n, []).append((item, compiled))
+            return
+        for k in range(low, high + 1):
+            self.index.setdefault(str(k).zfill(n), []).append(compiled)
+
+    # ---- lookup -------------------------------------------------------------------------------
+
+    def in_force(self, on: date) -> bool:
+        return self.effective is None or self.effective <= on
+
+    def rules_for(self, hs: HsCode, on: date) -> list[CompiledRule]:
+        """The rules of the most specific level that has a rule in force, in rulebook order."""
+        digits = hs.digits
+        for n in LEVELS:
+            if len(digits) < n:
+                continue
+            found = [r for r in self.index.get(digits[:n], ()) if r.in_force(on)]
+            for rng, compiled in self.wide.get(n, ()):
+                if rng.covers(hs) and compiled.in_force(on) and compiled not in found:
+                    found.append(compiled)
+            if found:
+                found.sort(key=lambda r: r.order)
+                return found
+        return []
+
+    def requires_for(self, hs: HsCode | None, on: date) -> list[tuple[CompiledRequire, bool | None]]:
+        """Requirements whose `for` covers the code (unknown if the code is too coarse)."""
+        out = []
+        for req in self.requires:
+            if not req.in_force(on):
+                continue
+            if req.covers is None:
+                out.append((req, True))
+                continue
+            covered = covers3(req.covers, hs) if hs is not None else None
+            if covered is not False:
+                out.append((req, covered))
+        return out
+
+    def de_minimis_for(self, hs: HsCode | None) -> list[CompiledDeMinimis]:
+        return [p for p in self.policies if p.admits(hs)]

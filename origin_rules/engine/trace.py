@@ -1,0 +1,83 @@
+"""Evaluation traces and three-valued logic.
+
+In: results of criteria as they are evaluated. Out: :class:`Trace` nodes (the explanation
+tree, rendered later by ``engine.explain`` and ``engine.output``) and :class:`Margin` records
+(headroom to a threshold). Results are ``True``, ``False`` or ``None`` (unknown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+Tri = bool | None
+
+
+def tri_and(values) -> Tri:
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
+def tri_or(values) -> Tri:
+    unknown = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            unknown = True
+    return None if unknown else False
+
+
+def tri_not(value: Tri) -> Tri:
+    return None if value is None else not value
+
+
+@dataclass(slots=True)
+class Margin:
+    """How far a figure is from its threshold, and what would flip the outcome."""
+
+    criterion: str
+    source: str | None
+    figure: str
+    value: Decimal
+    threshold: Decimal
+    comparison: str
+    margin: Decimal  # in points (percentages) or in the measure's unit; positive = room left
+    flip_value: Decimal | None  # non-originating value whose addition (or removal) flips it
+    holds: bool
+    unit: str = "%"  # "%" for percentage figures, "value" or "kg" for sums
+
+
+@dataclass(slots=True)
+class Failure:
+    """A material that failed a tariff shift, and why."""
+
+    id: str
+    hs: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class Trace:
+    result: Tri
+    text: str
+    source: str | None = None
+    layer: str | None = None
+    figures: dict[str, Decimal | str] = field(default_factory=dict)
+    materials: tuple[str, ...] = ()
+    children: list["Trace"] = field(default_factory=list)
+    sub: object | None = None  # a sub-assembly's Outcome
+    margin: Margin | None = None
+    failures: list[Failure] = field(default_factory=list)
+    note: str | None = None
+    missing: list[str] = field(default_factory=list)  # fields that left this node unknown
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()

@@ -1,0 +1,157 @@
+"""The evaluator's view of a good: a BOM (or a sub-assembly of one) ready for rules.
+
+In: a validated :class:`~origin_rules.bom.BOM` or one of its sub-assembly materials.
+Out: :class:`Good` and :class:`Part` values with HS codes parsed, field paths attached (so
+missing data can be named: ``product.net_cost``, ``materials[2].value``), and the material
+kinds applied (indirect materials count as originating; packing for shipment is dropped).
+Whether a sub-assembly is originating is decided by the evaluator and set on its ``Part``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..bom import BOM, Material
+from ..hs import HsCode
+
+FIGURE_FIELDS = {
+    "transaction_value": "transaction_value",
+    "net_cost": "net_cost",
+    "total_cost": "total_cost",
+    "fob": "fob",
+    "ex_works": "ex_works",
+    "weight": "weight_kg",
+}
+
+
+def _code(text: str | None) -> HsCode | None:
+    if not text:
+        return None
+    return HsCode(text.replace(".", ""))
+
+
+@dataclass(slots=True, eq=False)
+class Part:
+    """One material line of a good, as the rules see it."""
+
+    id: str
+    path: str  # field path of the line: materials[1] or materials[1].materials[0]
+    hs: HsCode | None
+    origin: str | None  # ISO code; None when missing or "unknown"
+    declared: bool | None  # `originating` as declared by the BOM
+    value: Decimal | None
+    weight: Decimal | None
+    kind: str
+    source: Material
+    originating: bool = False  # after kinds and roll-up
+    parts: tuple["Part", ...] = ()  # a sub-assembly's own materials
+    sub: object | None = None  # the sub-assembly's determination (engine Outcome)
+
+    @property
+    def is_subassembly(self) -> bool:
+        return bool(self.parts)
+
+    @property
+    def for_tariff_shift(self) -> bool:
+        return self.kind == "direct"
+
+
+@dataclass(slots=True, eq=False)
+class Good:
+    """The product (or a sub-assembly treated as a product) with its figures and facts."""
+
+    id: str
+    prefix: str  # "product" or the sub-assembly's path
+    hs: HsCode | None
+    produced_in: str | None
+    figures: dict[str, Decimal | None]
+    end_use: str | None
+    processes: tuple[tuple[str, str | None], ...]
+    wholly_obtained: bool
+    parts: tuple[Part, ...]
+    description: str | None = None
+    hs_text: str | None = None
+    memo: dict = field(default_factory=dict)
+
+    def field(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def figure_path(self, figure: str) -> str:
+        return self.field(FIGURE_FIELDS[figure])
+
+
+def _part(material: Material, path: str) -> Part | None:
+    if material.kind == "shipping_packing":
+        return None
+    origin = material.origin if material.origin and material.origin != "unknown" else None
+    children = tuple(
+        p for i, m in enumerate(material.materials) if (p := _part(m, f"{path}.materials[{i}]")) is not None
+    )
+    part = Part(
+        id=material.id,
+        path=path,
+        hs=_code(material.hs),
+        origin=origin,
+        declared=material.originating,
+        value=material.value,
+        weight=material.weight_kg,
+        kind=material.kind,
+        source=material,
+        parts=children,
+    )
+    part.originating = material.kind == "indirect" or material.originating is True
+    return part
+
+
+def _parts(materials, prefix: str) -> tuple[Part, ...]:
+    return tuple(p for i, m in enumerate(materials) if (p := _part(m, f"{prefix}[{i}]")) is not None)
+
+
+def good_of_bom(bom: BOM) -> Good:
+    p = bom.product
+    return Good(
+        id=p.id,
+        prefix="product",
+        hs=_code(p.hs),
+        produced_in=p.produced_in,
+        figures={
+            "transaction_value": p.transaction_value,
+            "net_cost": p.net_cost,
+            "total_cost": p.total_cost,
+            "fob": p.fob,
+            "ex_works": p.ex_works,
+            "weight": p.weight_kg,
+        },
+        end_use=p.end_use,
+        processes=tuple((pr.name, pr.country) for pr in p.processes),
+        wholly_obtained=p.wholly_obtained,
+        parts=_parts(bom.materials, "materials"),
+        description=p.description,
+        hs_text=p.hs,
+    )
+
+
+def good_of_part(part: Part, parent: Good) -> Good:
+    """A sub-assembly as a good: its own figures; produced where its origin says."""
+    m = part.source
+    return Good(
+        id=part.id,
+        prefix=part.path,
+        hs=part.hs,
+        produced_in=part.origin or parent.produced_in,
+        figures={
+            "transaction_value": m.transaction_value,
+            "net_cost": m.net_cost,
+            "total_cost": m.total_cost,
+            "fob": m.fob,
+            "ex_works": m.ex_works,
+            "weight": m.weight_kg,
+        },
+        end_use=m.end_use if m.end_use is not None else parent.end_use,
+        processes=tuple((pr.name, pr.country) for pr in m.processes),
+        wholly_obtained=m.wholly_obtained,
+        parts=part.parts,
+        description=m.description,
+        hs_text=m.hs,
+    )

@@ -1,0 +1,149 @@
+"""Determinations as text for an analyst.
+
+In: :class:`~origin_rules.determination.Determination` values. Out: plain text: the verdict
+first, then why (the explanation tree with a mark per step: ``✓`` holds, ``✗`` fails,
+``?`` unknown), the figures, the headroom to each threshold, and the materials to look at.
+Also a compact table for several agreements or BOMs. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from .determination import Determination, ExplanationNode
+
+MARK = {"true": "✓", "false": "✗", "unknown": "?"}
+WORDS = {
+    "qualifies": "QUALIFIES",
+    "does_not_qualify": "DOES NOT QUALIFY",
+    "insufficient_data": "INSUFFICIENT DATA",
+    "no_rule": "NO RULE",
+}
+FIGURE_NAMES = {
+    "transaction_value": "transaction value",
+    "net_cost": "net cost",
+    "total_cost": "total cost",
+    "fob": "FOB",
+    "ex_works": "ex-works price",
+    "vnm": "VNM",
+    "vom": "VOM",
+    "fvnm": "focused VNM",
+}
+
+
+def figure_name(name: str) -> str:
+    if name in FIGURE_NAMES:
+        return FIGURE_NAMES[name]
+    if name.startswith("rvc_"):
+        return "RVC (" + name[4:].replace("_", " ") + ")"
+    if name.startswith("max_nom_"):
+        return "MaxNOM (" + name[8:].replace("_", " ") + ")"
+    return name.replace("_", " ")
+
+
+def _tree(node: ExplanationNode, depth: int, out: list[str], full: bool) -> None:
+    pad = "  " * depth
+    where = f"  [{node.source}]" if node.source else ""
+    layer = "  (scenario)" if node.origin == "scenario" else ""
+    figures = ""
+    if node.figures:
+        figures = "  — " + ", ".join(f"{figure_name(k)} {v}{'%' if k.startswith(('rvc', 'max_nom')) else ''}" for k, v in node.figures.items())
+    out.append(f"{pad}{MARK[node.result]} {node.text}{figures}{layer}{where}")
+    for child in node.children:
+        _tree(child, depth + 1, out, full)
+    if node.sub_determination is not None and full:
+        sub = node.sub_determination
+        if sub.explanation is not None:
+            for child in sub.explanation.children:
+                _tree(child, depth + 1, out, full)
+
+
+def _percent_figure(name: str) -> bool:
+    return name.startswith(("rvc", "max_nom"))
+
+
+def render(det: Determination, full: bool = False) -> str:
+    """One determination, for a person."""
+    out: list[str] = []
+    hs = f" ({det.hs})" if det.hs else ""
+    out.append(f"{det.product_id}{hs} under {det.agreement}, as of {det.as_of.isoformat()}: {WORDS[det.verdict]}")
+    if det.rule is not None:
+        title = f' "{det.rule.title}"' if det.rule.title else ""
+        out.append(f"  rule {det.rule.selector}{title}  [{det.rule.source}]")
+        if det.rule.cite:
+            out.append(f"  source: {det.rule.cite}")
+    if det.origin_criterion:
+        out.append(f"  origin criterion: {det.origin_criterion.replace('_', ' ')}")
+    if det.missing:
+        out.append("")
+        out.append("Missing data (needed to decide):")
+        out.extend(f"  - {m}" for m in det.missing)
+    if det.explanation is not None:
+        out.append("")
+        out.append("Why:")
+        for child in det.explanation.children:
+            _tree(child, 1, out, full)
+    if det.figures:
+        out.append("")
+        out.append("Figures:")
+        for name, value in det.figures.items():
+            unit = "%" if _percent_figure(name) else ""
+            out.append(f"  {figure_name(name):<22} {value}{unit}")
+    if det.headroom:
+        out.append("")
+        out.append("Headroom:")
+        for h in det.headroom:
+            out.append("  " + headroom_line(h))
+    if det.failed_materials:
+        out.append("")
+        out.append("Materials to look at:")
+        for f in det.failed_materials:
+            hs = f" ({f.hs})" if f.hs else ""
+            out.append(f"  - {f.id}{hs}: {f.reason}")
+    return "\n".join(out)
+
+
+def headroom_line(h) -> str:
+    percent = h.figure.startswith(("rvc", "max_nom"))
+    unit = "%" if percent else ""
+    name = figure_name(h.figure)
+    points = "point" if percent else ""
+    margin = h.margin.lstrip("-")
+    if h.holds:
+        line = f"{name} {h.value}{unit} against {h.threshold}{unit} ({h.comparison}): {margin} {points + ('s' if margin != '1.00' else '') if percent else ''} of headroom".replace("  ", " ")
+        if h.flip_value is not None:
+            line += f"; more than {h.flip_value} of additional non-originating value would fail it"
+    else:
+        line = f"{name} {h.value}{unit} against {h.threshold}{unit} ({h.comparison}): fails by {margin}{' point' + ('s' if margin != '1.00' else '') if percent else ''}"
+        if h.flip_value is not None:
+            line += f"; {h.flip_value.lstrip('-')} less non-originating value would meet it"
+    return line
+
+
+def one_line_reason(det: Determination) -> str:
+    """Why a good does not qualify, in one line (for tables)."""
+    if det.verdict == "insufficient_data":
+        return "missing " + ", ".join(det.missing[:4]) + (" ..." if len(det.missing) > 4 else "")
+    if det.verdict == "no_rule":
+        return "no rule covers this code"
+    if det.verdict == "qualifies" or det.explanation is None:
+        return ""
+    failing = [c for c in det.explanation.children if c.result == "false"]
+    if not failing:
+        return ""
+    node = failing[0]
+    while True:
+        deeper = [c for c in node.children if c.result == "false"]
+        if not deeper or node.text.startswith("rule "):
+            break
+        node = deeper[0]
+    reason = node.text
+    if node.text.startswith("rule "):
+        reason = f"fails {node.text}"
+        if node.source:
+            reason += f" [{node.source}]"
+    elif node.source:
+        reason += f" [{node.source}]"
+    bad = [h for h in det.headroom if not h.holds]
+    if bad:
+        h = bad[0]
+        reason += f"; {figure_name(h.figure)} {h.value}{'%' if h.figure.startswith(('rvc', 'max_nom')) else ''} vs {h.threshold}"
+    return reason

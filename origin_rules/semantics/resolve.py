@@ -1,0 +1,176 @@
+"""Names and scenario chains: parsed modules -> one program per agreement or scenario.
+
+In: the ASTs of every file of a rulebook. Out: a :class:`Program` for each agreement and
+scenario, flattened along its chain (a scenario is its base with edits): the parties, the
+effective date, the rules in order, the requirements, the de minimis policy, and the scope
+in which set names are looked up. Resolution trusts its input as far as it can and records
+what it cannot resolve in ``Program.problems``; ``semantics.check`` reports those properly.
+
+Scope of a set name: the scenario or agreement that uses it, then its bases in chain order,
+then the file-level sets of every file of the rulebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from .. import ast
+from ..hs import HsCode, HsRange, HsSet
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A member of a program with the name of the agreement or scenario that wrote it."""
+
+    node: object
+    layer: str
+    is_scenario: bool
+
+
+@dataclass
+class Program:
+    """One agreement or scenario, flattened: what evaluation and lookup need."""
+
+    name: str
+    is_scenario: bool
+    chain: tuple[str, ...]  # this program first, its agreement last
+    parties: frozenset[str]
+    effective: date | None
+    rules: list[Placed]  # Placed(ast.Rule), file order, base rules replaced by scenario ones
+    requires: list[Placed]  # Placed(ast.Require)
+    de_minimis: list[Placed]  # Placed(ast.DeMinimis)
+    cites: tuple[str, ...]
+    scopes: list[dict[str, ast.SetDecl]]  # innermost first, file-level last
+    node: ast.Agreement | ast.Scenario
+    problems: list[str] = field(default_factory=list)
+
+    # ---- set lookup -----------------------------------------------------------------------
+
+    def lookup(self, name: str) -> ast.SetDecl | None:
+        for scope in self.scopes:
+            if name in scope:
+                return scope[name]
+        return None
+
+    def hs_set(self, expr: ast.HsSetExpr, _seen: frozenset[str] = frozenset()) -> HsSet:
+        """Resolve an HS set expression; unknown or wrong-kind names contribute nothing."""
+        items: list = []
+        for item in expr.items:
+            if isinstance(item, ast.HsCodeLit):
+                items.append(item.code)
+            elif isinstance(item, ast.HsRangeLit):
+                items.append(HsRange(item.low.code, item.high.code))
+            else:
+                decl = self.lookup(item.name)
+                if decl is None or not isinstance(decl.value, ast.HsSetExpr) or item.name in _seen:
+                    continue
+                items.extend(self.hs_set(decl.value, _seen | {item.name}).items)
+        return HsSet(tuple(items))
+
+    def countries(self, expr: ast.CountrySetExpr) -> frozenset[str]:
+        """Resolve ``[CN, ...]``, a country set name, or ``parties``."""
+        if isinstance(expr, ast.Parties):
+            return self.parties
+        if isinstance(expr, ast.WordList):
+            return frozenset(w.text for w in expr.words)
+        decl = self.lookup(expr.name)
+        if decl is None or not isinstance(decl.value, ast.WordList):
+            return frozenset()
+        return frozenset(w.text for w in decl.value.words)
+
+
+def selector_key(rule: ast.Rule, program: Program) -> HsSet:
+    return program.hs_set(rule.selector)
+
+
+def _members(node, kind) -> list:
+    return [m for m in node.members if isinstance(m, kind)]
+
+
+def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
+    """Flatten every agreement and scenario of the rulebook into a program."""
+    file_sets: dict[str, ast.SetDecl] = {}
+    declared: dict[str, ast.Agreement | ast.Scenario] = {}
+    for module in modules:
+        for item in module.items:
+            if isinstance(item, ast.SetDecl):
+                file_sets.setdefault(item.name, item)
+            elif item.name not in declared:
+                declared[item.name] = item
+
+    programs: dict[str, Program] = {}
+
+    def build(name: str, visiting: tuple[str, ...]) -> Program | None:
+        if name in programs:
+            return programs[name]
+        node = declared.get(name)
+        if node is None or name in visiting:
+            return None
+        own_sets = {s.name: s for s in _members(node, ast.SetDecl)}
+        if isinstance(node, ast.Agreement):
+            placed = lambda kind: [Placed(m, name, False) for m in _members(node, kind)]  # noqa: E731
+            parties = node.parties
+            program = Program(
+                name=name,
+                is_scenario=False,
+                chain=(name,),
+                parties=frozenset(w.text for w in parties.countries.words) if parties else frozenset(),
+                effective=node.effective,
+                rules=placed(ast.Rule),
+                requires=placed(ast.Require),
+                de_minimis=placed(ast.DeMinimis),
+                cites=node.cites,
+                scopes=[own_sets, file_sets],
+                node=node,
+            )
+        else:
+            base = build(node.base, visiting + (name,))
+            if base is None:
+                program = Program(
+                    name, True, (name,), frozenset(), None, [], [], [], node.cites,
+                    [own_sets, file_sets], node, [f"base `{node.base}` cannot be resolved"],
+                )
+                programs[name] = program
+                return program
+            program = Program(
+                name=name,
+                is_scenario=True,
+                chain=(name, *base.chain),
+                parties=base.parties,
+                effective=node.effective or base.effective,
+                rules=list(base.rules),
+                requires=list(base.requires),
+                de_minimis=list(base.de_minimis),
+                cites=node.cites or base.cites,
+                scopes=[own_sets, *base.scopes],
+                node=node,
+            )
+            if node.parties is not None:
+                program.parties = frozenset(w.text for w in node.parties.countries.words)
+            _apply_edits(program, node)
+        programs[name] = program
+        return program
+
+    for name in declared:
+        build(name, ())
+    return programs
+
+
+def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
+    """A scenario's rules replace base rules of the same selector; requires add; de minimis replaces."""
+    new_rules = [m for m in scenario.members if isinstance(m, ast.Rule)]
+    if new_rules:
+        replaced = {program.hs_set(r.selector) for r in new_rules}
+        kept = [p for p in program.rules if program.hs_set(p.node.selector) not in replaced]
+        program.rules = kept + [Placed(r, scenario.name, True) for r in new_rules]
+    program.requires = program.requires + [
+        Placed(r, scenario.name, True) for r in scenario.members if isinstance(r, ast.Require)
+    ]
+    dm = [m for m in scenario.members if isinstance(m, ast.DeMinimis)]
+    if dm:
+        program.de_minimis = [Placed(d, scenario.name, True) for d in dm]
+
+
+def code_of(item: HsCode | HsRange) -> HsCode:
+    return item if isinstance(item, HsCode) else item.low
