@@ -70,12 +70,16 @@ def parse_paths(paths: list[str | Path], *, check: bool = True) -> Parsed:
             parsed.modules.append(module)
     parsed.programs = build_programs(parsed.modules)
     if check:
-        from .semantics.check import check_modules
-
-        parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs))
+        _check(parsed)
     parsed.diagnostics.sort(key=Diagnostic.sort_key)
     parsed.digest = digest_of(parsed.sources)
     return parsed
+
+
+def _check(parsed: Parsed) -> None:
+    from .semantics.check import check_modules
+
+    parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs))
 
 
 def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:
@@ -91,9 +95,7 @@ def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:
             parsed.modules.append(module)
     parsed.programs = build_programs(parsed.modules)
     if check:
-        from .semantics.check import check_modules
-
-        parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs))
+        _check(parsed)
     parsed.diagnostics.sort(key=Diagnostic.sort_key)
     parsed.digest = digest_of(parsed.sources)
     return parsed

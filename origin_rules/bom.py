@@ -1,0 +1,533 @@
+"""Bills of materials: the strict pydantic models of the BOM input and its one error type.
+
+In: a mapping (from YAML, JSON, CSV or Python) shaped as in ``docs``/BOM.md.
+Out: a frozen :class:`BOM` (``product`` + ``materials``) whose money and weights are exact
+:class:`decimal.Decimal`, HS codes dotted (``8708.30``), countries ISO 3166-1 alpha-2
+uppercase; or a :class:`BomError` listing every problem with its field path
+(``materials[1].value``), file and line when known, and what was expected.
+
+No binary float is ever accepted: numbers come in as text, ``int`` or ``Decimal`` (the
+readers in :mod:`origin_rules.bom_io` build decimals from the source text). Missing data is
+not a validation error (``value`` may be absent; ``originating`` may be unknown): the
+evaluator reports it as ``insufficient_data``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Iterator, Literal, Mapping, Sequence
+
+import pycountry
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from origin_rules.hs import HsCode
+
+__all__ = [
+    "BOM", "BomError", "BomProblem", "Kind", "KINDS", "Material", "Process", "Product",
+    "bom_from_data", "bom_json_schema", "format_decimal", "loads_json", "normalize_hs",
+    "read_bom", "read_boms", "BomRecord",
+]
+
+KINDS: tuple[str, ...] = ("direct", "indirect", "accessory", "retail_packaging", "shipping_packing")
+Kind = Literal["direct", "indirect", "accessory", "retail_packaging", "shipping_packing"]
+
+# ---------------------------------------------------------------------------- scalar types
+
+_DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_MAX_EXPONENT = 40
+
+
+def _show(value: Any) -> str:
+    """The user's value as they would write it, for messages."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:56] + '..."'
+    if isinstance(value, (Decimal, int)):
+        return str(value)
+    if isinstance(value, float):
+        return f"the binary float {value!r}"
+    return "a mapping" if isinstance(value, Mapping) else "a list" if isinstance(value, (list, tuple)) else "a value"
+
+
+def _fail(kind: str, message: str, value: Any) -> PydanticCustomError:
+    return PydanticCustomError(kind, message + ", got {got}", {"got": _show(value)})
+
+
+def format_decimal(value: Decimal) -> str:
+    """Plain positional text of a decimal, never exponent notation: ``Decimal('1E+2')`` -> ``100``."""
+    return format(value, "f")
+
+
+def _to_decimal(value: Any) -> Decimal:
+    expected = 'expected a decimal number like "120.00"'
+    if isinstance(value, float):
+        raise _fail("decimal_float", expected + " (as text or an exact number, never a binary float)", value)
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise _fail("decimal_type", expected, value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL_TEXT.match(text):
+            raise _fail("decimal_format", expected, value)
+        number = Decimal(text)
+    else:
+        number = Decimal(value)
+    if not number.is_finite():
+        raise _fail("decimal_finite", expected + " (a finite one)", value)
+    if number.is_signed():
+        if number != 0:
+            raise _fail("decimal_negative", "expected a non-negative number", value)
+        number = number.copy_abs()
+    if (number != 0 and number.adjusted() > _MAX_EXPONENT) or number.as_tuple().exponent < -_MAX_EXPONENT:
+        raise _fail("decimal_range", "expected a number of sensible size", value)
+    if number.as_tuple().exponent > 0:  # 1e2 -> 100, same value, plain form
+        number = Decimal(int(number))
+    return number
+
+
+Amount = Annotated[
+    Decimal,
+    PlainValidator(_to_decimal),
+    PlainSerializer(format_decimal, return_type=str, when_used="json"),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "string", "pattern": r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"},
+            {"type": "number", "minimum": 0},
+        ],
+        "description": "a non-negative exact decimal, best written as a string: \"120.00\"",
+    }),
+]
+
+def normalize_hs(text: str) -> str:
+    """``"870830"`` -> ``"8708.30"``; ``"8708"`` -> ``"87.08"``; ValueError if it is no HS code.
+
+    Dots are optional but, when written, must sit where HS puts them (see :mod:`origin_rules.hs`).
+    """
+    return str(HsCode.parse(text))
+
+
+def _to_hs(value: Any) -> str:
+    expected = 'expected an HS code like "8708.30" (2, 4, 6, 8 or 10 digits, dots optional)'
+    if isinstance(value, bool) or isinstance(value, float):
+        raise _fail("hs_type", expected, value)
+    if isinstance(value, (int, Decimal)):
+        value = str(value)  # exact source text from the readers; quoting is safer
+    if not isinstance(value, str):
+        raise _fail("hs_type", expected, value)
+    try:
+        return normalize_hs(value)
+    except ValueError:
+        raise _fail("hs_format", expected, value) from None
+
+
+def _country_hint(text: str) -> str:
+    found = None
+    try:
+        found = pycountry.countries.get(alpha_3=text.upper()) if len(text) == 3 else None
+        if found is None and len(text) > 3:
+            found = pycountry.countries.lookup(text)
+    except LookupError:
+        found = None
+    return f" (did you mean \"{found.alpha_2}\"?)" if found is not None else ""
+
+
+def _to_country(value: Any, expected: str = 'like "MX"') -> str:
+    message = "expected an ISO 3166-1 alpha-2 country code " + expected
+    if not isinstance(value, str):
+        raise _fail("country_type", message, value)
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        hint = _country_hint(value.strip())
+        raise PydanticCustomError("country_code", message + ", got {got}" + hint, {"got": _show(value)})
+    return code
+
+
+def _to_origin(value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() == "unknown":
+        return "unknown"
+    return _to_country(value, 'like "MX", or "unknown"')
+
+
+def _to_currency(value: Any) -> str:
+    if isinstance(value, str):
+        code = value.strip().upper()
+        if len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None:
+            return code
+    raise _fail("currency_code", 'expected an ISO 4217 currency code like "USD"', value)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "yes", "y", "1"):
+            return True
+        if word in ("false", "no", "n", "0"):
+            return False
+    raise _fail("bool_word", "expected true or false", value)
+
+
+def _to_tristate(value: Any) -> bool | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("unknown", "")):
+        return None
+    try:
+        return _to_bool(value)
+    except PydanticCustomError:
+        raise _fail("bool_word", "expected true, false or null (unknown)", value) from None
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _fail("text_type", "expected text", value)
+
+
+def _to_id(value: Any) -> str:
+    text = _to_text(value).strip()
+    if not text:
+        raise _fail("id_empty", "expected a non-empty id", value)
+    return text
+
+
+def _to_kind(value: Any) -> str:
+    if isinstance(value, str):
+        word = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if word in KINDS:
+            return word
+        close = difflib.get_close_matches(word, KINDS, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+    else:
+        hint = ""
+    raise PydanticCustomError(
+        "kind_word", "expected one of " + ", ".join(KINDS) + ", got {got}" + hint, {"got": _show(value)}
+    )
+
+
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _to_word(value: Any) -> str:
+    if isinstance(value, str) and _WORD.match(value.strip()):
+        return value.strip()
+    raise _fail("word", "expected one word like passenger_vehicle (letters, digits, underscores)", value)
+
+
+def _schema(**extra: Any) -> WithJsonSchema:
+    return WithJsonSchema(extra)
+
+
+Hs = Annotated[str, PlainValidator(_to_hs), _schema(type="string", pattern=r"^\d{2}(\.?\d{2}){0,4}$", examples=["8708.30"])]
+Country = Annotated[str, PlainValidator(_to_country), _schema(type="string", pattern="^[A-Za-z]{2}$", examples=["MX"])]
+Origin = Annotated[str, PlainValidator(_to_origin), _schema(type="string", pattern="^([A-Za-z]{2}|unknown)$")]
+Currency = Annotated[str, PlainValidator(_to_currency), _schema(type="string", pattern="^[A-Za-z]{3}$")]
+Flag = Annotated[bool, PlainValidator(_to_bool), _schema(type="boolean")]
+TriState = Annotated[bool | None, PlainValidator(_to_tristate), _schema(type=["boolean", "null"])]
+Text = Annotated[str, PlainValidator(_to_text), _schema(type="string")]
+Id = Annotated[str, PlainValidator(_to_id), _schema(type="string", minLength=1)]
+KindField = Annotated[Kind, PlainValidator(_to_kind), _schema(enum=list(KINDS))]
+Word = Annotated[str, PlainValidator(_to_word), _schema(type="string", pattern=_WORD.pattern)]
+
+# ---------------------------------------------------------------------------- models
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Process(BaseModel):
+    """A process performed in making the good, and where (``country`` missing = unknown)."""
+
+    model_config = _STRICT
+    name: Text
+    country: Country | None = None
+
+
+def _unique_ids(materials: tuple["Material", ...]) -> tuple["Material", ...]:
+    seen: dict[str, int] = {}
+    for index, material in enumerate(materials):
+        if material.id in seen:
+            raise PydanticCustomError(
+                "duplicate_id",
+                "duplicate material id `{id}` (also at index {first}): give each line its own id",
+                {"id": material.id, "index": index, "first": seen[material.id]},
+            )
+        seen[material.id] = index
+    return materials
+
+
+class Material(BaseModel):
+    """One line of the BOM. With ``materials`` it is a sub-assembly (self-produced
+    intermediate material) whose origin is determined by its own rule; it may then carry the
+    figures its rule needs, as a product does. ``value`` is what it contributes to its parent."""
+
+    model_config = _STRICT
+    id: Id
+    description: Text | None = None
+    hs: Hs | None = None
+    origin: Origin | None = None
+    originating: TriState = None
+    value: Amount | None = None
+    weight_kg: Amount | None = None
+    quantity: Amount | None = None
+    kind: KindField = "direct"
+    wholly_obtained: Flag = False
+    transaction_value: Amount | None = None
+    net_cost: Amount | None = None
+    total_cost: Amount | None = None
+    fob: Amount | None = None
+    ex_works: Amount | None = None
+    end_use: Word | None = None
+    processes: tuple[Process, ...] = ()
+    materials: tuple["Material", ...] = ()
+
+    @field_validator("materials")
+    @classmethod
+    def check_unique_ids(cls, materials: tuple["Material", ...]) -> tuple["Material", ...]:
+        return _unique_ids(materials)
+
+    @property
+    def is_subassembly(self) -> bool:
+        return bool(self.materials)
+
+
+class Product(BaseModel):
+    """The good being determined: its code, where it is produced, and its product figures."""
+
+    model_config = _STRICT
+    id: Id
+    description: Text | None = None
+    hs: Hs | None = None
+    produced_in: Country | None = None
+    currency: Currency | None = None
+    transaction_value: Amount | None = None
+    net_cost: Amount | None = None
+    total_cost: Amount | None = None
+    fob: Amount | None = None
+    ex_works: Amount | None = None
+    weight_kg: Amount | None = None
+    wholly_obtained: Flag = False
+    end_use: Word | None = None
+    processes: tuple[Process, ...] = ()
+
+
+class BOM(BaseModel):
+    """A bill of materials: the product and its materials (possibly nested)."""
+
+    model_config = _STRICT
+    product: Product
+    materials: tuple[Material, ...] = ()
+
+    @field_validator("materials")
+    @classmethod
+    def check_unique_ids(cls, materials: tuple["Material", ...]) -> tuple["Material", ...]:
+        return _unique_ids(materials)
+
+    def walk(self) -> Iterator[tuple[str, Material]]:
+        """Every material at every level with its field path (``materials[1].materials[0]``)."""
+        stack: list[tuple[str, tuple[Material, ...]]] = [("materials", self.materials)]
+        while stack:
+            prefix, items = stack.pop()
+            for index, material in enumerate(items):
+                path = f"{prefix}[{index}]"
+                yield path, material
+                if material.materials:
+                    stack.append((path + ".materials", material.materials))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The BOM as JSON in the input format (decimals as strings, defaults left out)."""
+        return self.model_dump_json(indent=indent, exclude_defaults=True)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> "BOM":
+        """Like pydantic's, but JSON numbers become exact decimals, never floats."""
+        try:
+            data = loads_json(json_data)
+        except ValueError as err:
+            raise ValidationError.from_exception_data(cls.__name__, [
+                {"type": "json_invalid", "loc": (), "input": json_data, "ctx": {"error": str(err)}}]) from None
+        return cls.model_validate(data, **kwargs)
+
+
+Material.model_rebuild()
+
+
+def bom_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a BOM (``origin-rules schema bom``)."""
+    return BOM.model_json_schema()
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class BomProblem:
+    """One thing wrong with a BOM input; ``path`` is empty for the whole document."""
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        parts = [p for p in (where, self.path) if p]
+        return ": ".join(parts + [self.message])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "path": self.path, "line": self.line,
+                "column": self.column, "message": self.message}
+
+
+class BomError(Exception):
+    """A BOM that cannot be read or is not valid: every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[BomProblem] | BomProblem):
+        self.problems: list[BomProblem] = [problems] if isinstance(problems, BomProblem) else list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems) or "invalid BOM"
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in self.problems]
+
+
+Loc = tuple[str | int, ...]
+
+_CHILD: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
+    (BOM, "product"): Product, (BOM, "materials"): Material, (Material, "materials"): Material,
+    (Product, "processes"): Process, (Material, "processes"): Process,
+}
+_SYNONYMS = {"hs_code": "hs", "part_number": "id", "country": "origin", "country_of_origin": "origin",
+             "price": "value", "cost": "value", "type": "kind", "children": "materials",
+             "components": "materials", "weight": "weight_kg"}
+
+
+def path_text(loc: Loc) -> str:
+    """``('materials', 1, 'value')`` -> ``materials[1].value``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = BOM
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, str):
+            model = _CHILD.get((model, part))
+    return model
+
+
+def _unknown_field(loc: Loc) -> str:
+    name = str(loc[-1])
+    model = _model_at(loc[:-1])
+    fields = list(model.model_fields) if model else []
+    guess = _SYNONYMS.get(name.lower()) if _SYNONYMS.get(name.lower()) in fields else None
+    close = [guess] if guess else difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    return f"unknown field `{name}`" + (f" (did you mean `{close[0]}`?)" if close else "")
+
+
+def _problem_message(err: Mapping[str, Any]) -> str:
+    kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_field(loc)
+    if kind == "missing":
+        return f"missing required field `{loc[-1]}`" if loc else "missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        what = "a BOM (a mapping with `product` and `materials`)" if not loc else "a mapping of fields"
+        return f"expected {what}, got {_show(value)}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, got {_show(value)}"
+    if kind == "frozen_instance":
+        return "BOM models are read-only"
+    msg = str(err["msg"])
+    return msg[:1].lower() + msg[1:]
+
+
+def problems_from_validation(
+    error: ValidationError,
+    *,
+    file: str | None = None,
+    lines: Mapping[Loc, int] | None = None,
+    line: int | None = None,
+) -> list[BomProblem]:
+    """Pydantic's errors as :class:`BomProblem` with field paths and, when known, lines."""
+    problems = []
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        ctx = err.get("ctx") or {}
+        if err["type"] == "duplicate_id":
+            loc = loc + (int(ctx["index"]), "id")
+        found = line
+        if lines:
+            for cut in range(len(loc), -1, -1):
+                if loc[:cut] in lines:
+                    found = lines[loc[:cut]]
+                    break
+        problems.append(BomProblem(_problem_message(err), path_text(loc), file, found))
+    return problems
+
+
+def bom_from_data(
+    data: Any,
+    *,
+    file: str | None = None,
+    lines: Mapping[Loc, int] | None = None,
+    line: int | None = None,
+) -> BOM:
+    """Validate one BOM mapping; :class:`BomError` lists every problem.
+
+    ``lines`` maps field locations (``('materials', 1, 'value')``) to source lines; ``line``
+    is the line used when no closer one is known (JSON Lines, CSV).
+    """
+    try:
+        return BOM.model_validate(data)
+    except ValidationError as error:
+        raise BomError(problems_from_validation(error, file=file, lines=lines, line=line)) from None
+
+
+# ---------------------------------------------------------------------------- JSON text
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key `{key}`")
+        out[key] = value
+    return out
+
+
+def loads_json(text: str | bytes | bytearray) -> Any:
+    """Parse JSON with every number exact (``0.1`` -> ``Decimal('0.1')``, ints stay ints),
+    ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error."""
+    return json.loads(text, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_no_duplicates)
+
+
+def __getattr__(name: str) -> Any:  # the readers live in bom_io, which imports this module
+    if name in ("read_bom", "read_boms", "BomRecord"):
+        from origin_rules import bom_io
+
+        return getattr(bom_io, name)
+    raise AttributeError(name)

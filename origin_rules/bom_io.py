@@ -1,0 +1,547 @@
+"""Reading BOMs from files: YAML, JSON, JSON Lines and flat CSV.
+
+In: a path. Out: :func:`read_bom` returns one :class:`~origin_rules.bom.BOM`;
+:func:`read_boms` returns an iterator of :class:`BomRecord`, one per input record, each
+holding either the BOM or the :class:`~origin_rules.bom.BomError` that explains what is
+wrong with it. One bad record never stops the others. A file that cannot be read at all
+(missing, not UTF-8, broken YAML/JSON syntax, a CSV header naming unknown columns) raises
+:class:`~origin_rules.bom.BomError` when ``read_boms`` is called.
+
+Formats, by extension:
+
+- ``.yaml``/``.yml``: one BOM, a list of BOMs, or several ``---`` documents. Numbers are
+  read exactly from the source text (``12.5`` is ``Decimal('12.5')``, never a float);
+  booleans are only ``true``/``false`` (so ``NO`` stays Norway), ``0101`` stays text;
+  duplicate keys are errors. Field errors carry the line of the field.
+- ``.json``: one BOM or a list; numbers become ``Decimal``/``int``, never ``float``.
+- ``.jsonl``/``.ndjson``: one BOM per line, read lazily; blank lines are skipped.
+- ``.csv``: one row per material, read lazily. Columns (header row, any order):
+
+  ``product.id`` (required) and any of ``product.description``, ``product.hs``,
+  ``product.produced_in``, ``product.currency``, ``product.transaction_value``,
+  ``product.net_cost``, ``product.total_cost``, ``product.fob``, ``product.ex_works``,
+  ``product.weight_kg``, ``product.wholly_obtained``, ``product.end_use``,
+  ``product.processes``;
+
+  ``material.id``, ``material.description``, ``material.hs``, ``material.origin``,
+  ``material.originating``, ``material.value``, ``material.weight_kg``,
+  ``material.quantity``, ``material.kind``, ``material.wholly_obtained``,
+  ``material.transaction_value``, ``material.net_cost``, ``material.total_cost``,
+  ``material.fob``, ``material.ex_works``, ``material.end_use``, ``material.processes``,
+  and ``material.parent``.
+
+  Rows of one product are consecutive and share ``product.id``; its product columns are
+  repeated on each row or left empty after the first, but never contradict each other. A
+  row whose material columns are all empty only carries the product (a product with no
+  materials). An empty cell is a missing field. ``originating`` is ``true``/``false``
+  (``yes``/``no``, ``1``/``0``), empty or ``unknown``. ``processes`` is
+  ``name@COUNTRY`` entries separated by ``;`` (``cut and sewn@MX; dyeing@US``).
+  ``material.parent`` names the id of another material of the same product: the row is
+  then a material of that sub-assembly (any depth, any row order; the parent id must be
+  unique within the product). Positions and lines are the physical line of the group's
+  first row (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from origin_rules.bom import BOM, BomError, BomProblem, Loc, Material, Product, bom_from_data, loads_json
+
+__all__ = ["BomRecord", "read_bom", "read_boms", "loads_bom"]
+
+_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+@dataclass(frozen=True, slots=True)
+class BomRecord:
+    """One input record of a batch: its BOM, or the error explaining why there is none.
+
+    ``position`` is the line number for JSON Lines and CSV (first row), the index in a
+    YAML/JSON list (or of the ``---`` document), ``0`` for a file holding one BOM."""
+
+    source: str
+    position: int
+    product_id: str | None = None
+    bom: BOM | None = None
+    error: BomError | None = None
+    line: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.bom is not None
+
+
+# ---------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core scalars, exact decimals and no duplicate keys."""
+
+    yaml_implicit_resolvers: dict = {}
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict:
+        if isinstance(node, MappingNode):
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    if key_node.value in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key `{key_node.value}`", key_node.start_mark)
+                    seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+_LEADING_ZERO = re.compile(r"^[-+]?0\d")
+
+
+def _yaml_int(loader: _Loader, node: ScalarNode) -> Any:
+    text = node.value
+    if _LEADING_ZERO.match(text):
+        return text  # 0101 is a code, not an octal number
+    if re.fullmatch(r"[-+]?\d+", text):
+        return int(text)
+    return loader.construct_yaml_int(node)
+
+
+def _yaml_decimal(loader: _Loader, node: ScalarNode) -> Any:
+    text = node.value.strip()
+    if _LEADING_ZERO.match(text):
+        return text
+    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+    try:
+        return Decimal(special.get(text.lower(), text))
+    except InvalidOperation:
+        return text  # the model says what was expected
+
+
+for _tag, _pattern, _first in [
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^[-+]?[0-9]+$", "-+0123456789"),
+    ("float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     "-+0123456789."),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("merge", r"^(?:<<)$", "<"),
+]:
+    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+_Loader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
+
+
+def _node_lines(node: Node, path: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
+    """Field location -> 1-based line, for every key and list item under ``node``."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode):
+                out[path + (key.value,)] = key.start_mark.line + 1
+                _node_lines(value, path + (key.value,), out)
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _node_lines(item, path + (index,), out)
+    return out
+
+
+Document = tuple[Any, Node | None]  # data, and its YAML node for line numbers
+_MAX_NODES = 2_000_000  # after expanding aliases: a guard against "billion laughs"
+
+
+def _too_big(node: Node) -> bool:
+    count, stack = 0, [node]
+    while stack and count <= _MAX_NODES:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, SequenceNode):
+            stack.extend(item.value)
+        elif isinstance(item, MappingNode):
+            stack.extend(v for pair in item.value for v in pair)
+    return count > _MAX_NODES
+
+
+def _yaml_documents(text: str, file: str) -> list[Document]:
+    loader = _Loader(text)
+    try:
+        docs = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None and _too_big(node):
+                raise BomError(BomProblem("too large once its aliases are expanded", "", file, node.start_mark.line + 1))
+            if node is not None:
+                docs.append((loader.construct_document(node), node))
+        return docs
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        what = ", ".join(str(p) for p in (err.context, err.problem) if p)
+        raise BomError(BomProblem(f"invalid YAML: {what}", "", file,
+                                  mark.line + 1 if mark else None, mark.column + 1 if mark else None)) from None
+    except yaml.YAMLError as err:
+        raise BomError(BomProblem(f"invalid YAML: {err}", "", file)) from None
+    finally:
+        loader.dispose()
+
+
+def _json_documents(text: str, file: str) -> list[Document]:
+    try:
+        return [(loads_json(text), None)]
+    except ValueError as err:
+        raise BomError(_json_problem(err, file)) from None
+
+
+def _json_problem(err: ValueError, file: str, line_offset: int = 0) -> BomProblem:
+    lineno, colno = getattr(err, "lineno", None), getattr(err, "colno", None)
+    message = getattr(err, "msg", None) or str(err)
+    line = (lineno + line_offset) if lineno is not None else (line_offset or None)
+    return BomProblem(f"invalid JSON: {message[:1].lower() + message[1:]}", "", file, line, colno)
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _format(path: str | os.PathLike[str]) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMATS:
+        raise BomError(BomProblem(
+            f"unsupported file type `{suffix or Path(path).name}`: expected .yaml, .yml, .json, "
+            ".jsonl, .ndjson or .csv", "", str(path)))
+    return _FORMATS[suffix]
+
+
+def _open(path: str | os.PathLike[str], binary: bool = False) -> Any:
+    try:
+        return open(path, "rb") if binary else open(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BomError(BomProblem("cannot read: no such file", "", str(path))) from None
+    except IsADirectoryError:
+        raise BomError(BomProblem("cannot read: this is a directory, expected a file", "", str(path))) from None
+    except OSError as err:
+        raise BomError(BomProblem(f"cannot read: {err.strerror or err}", "", str(path))) from None
+
+
+def _read_text(path: str | os.PathLike[str]) -> str:
+    with _open(path) as handle:
+        try:
+            return handle.read()
+        except UnicodeDecodeError as err:
+            raise BomError(BomProblem(f"cannot read: not UTF-8 text (byte {err.start})", "", str(path))) from None
+
+
+def _documents(path: str | os.PathLike[str], fmt: str) -> list[Document]:
+    text = _read_text(path)
+    return _yaml_documents(text, str(path)) if fmt == "yaml" else _json_documents(text, str(path))
+
+
+def _raw_product_id(data: Any) -> str | None:
+    product = data.get("product") if isinstance(data, dict) else None
+    pid = product.get("id") if isinstance(product, dict) else None
+    if isinstance(pid, (str, int, Decimal)) and not isinstance(pid, bool) and str(pid).strip():
+        return str(pid).strip()
+    return None
+
+
+def _record(file: str, position: int, data: Any, *, lines: dict[Loc, int] | None = None,
+            line: int | None = None, problems: list[BomProblem] | None = None) -> BomRecord:
+    product_id = _raw_product_id(data)
+    try:
+        bom = bom_from_data(data, file=file, lines=lines, line=line)
+    except BomError as err:
+        merged = sorted((problems or []) + err.problems, key=lambda p: p.line or 0)
+        return BomRecord(file, position, product_id, error=BomError(merged), line=line)
+    if problems:
+        return BomRecord(file, position, bom.product.id, error=BomError(problems), line=line)
+    return BomRecord(file, position, bom.product.id, bom=bom, line=line)
+
+
+def _lines(node: Node | None) -> tuple[dict[Loc, int], int | None]:
+    return (_node_lines(node), node.start_mark.line + 1) if node is not None else ({}, None)
+
+
+def _records(file: str, docs: list[Document]) -> Iterator[BomRecord]:
+    if len(docs) == 1 and isinstance(docs[0][0], list):
+        data, node = docs[0]
+        for index, item in enumerate(data):
+            lines, first = _lines(node.value[index] if isinstance(node, SequenceNode) else None)
+            yield _record(file, index, item, lines=lines, line=first)
+        return
+    for index, (data, node) in enumerate(docs):
+        if data is None and len(docs) > 1:
+            continue  # an empty document, as after a trailing ---
+        lines, first = _lines(node)
+        yield _record(file, index, data, lines=lines, line=first)
+
+
+def read_bom(path: str | os.PathLike[str]) -> BOM:
+    """Read the one BOM in a file; :class:`BomError` names the file, field path and line."""
+    file = str(path)
+    fmt = _format(path)
+    if fmt in ("yaml", "json"):
+        docs = _documents(path, fmt)
+        if len(docs) == 1 and not isinstance(docs[0][0], list):
+            lines, first = _lines(docs[0][1])
+            return bom_from_data(docs[0][0], file=file, lines=lines, line=first)
+        count = len(docs[0][0]) if len(docs) == 1 else len(docs)
+        raise BomError(BomProblem(f"expected one BOM, found {count}: read several with read_boms", "", file))
+    records = list(read_boms(path))
+    if len(records) != 1:
+        raise BomError(BomProblem(f"expected one BOM, found {len(records)}: read several with read_boms", "", file))
+    if records[0].error is not None:
+        raise records[0].error
+    assert records[0].bom is not None
+    return records[0].bom
+
+
+def loads_bom(text: str, *, format: str = "yaml", file: str = "<string>") -> BOM:
+    """Read one BOM from YAML or JSON text (``format`` is ``yaml`` or ``json``)."""
+    docs = _yaml_documents(text, file) if format == "yaml" else _json_documents(text, file)
+    if len(docs) != 1 or isinstance(docs[0][0], list):
+        raise BomError(BomProblem("expected one BOM", "", file))
+    lines, first = _lines(docs[0][1])
+    return bom_from_data(docs[0][0], file=file, lines=lines, line=first)
+
+
+def read_boms(path: str | os.PathLike[str]) -> Iterator[BomRecord]:
+    """Every BOM record in a file, in order, each a BOM or an error (see the module doc)."""
+    file = str(path)
+    fmt = _format(path)
+    if fmt in ("yaml", "json"):
+        return _records(file, _documents(path, fmt))
+    if fmt == "jsonl":
+        _open(path, binary=True).close()
+        return _jsonl_records(path)
+    return _csv_records(path, _csv_header(path))
+
+
+def _text_lines(path: str | os.PathLike[str], bad: set[int]) -> Iterator[str]:
+    """The file's lines as text, lazily; lines that are not UTF-8 are decoded with
+    replacement characters and their numbers added to ``bad``."""
+    with _open(path, binary=True) as handle:
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                yield raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                bad.add(lineno)
+                yield raw.decode("utf-8", errors="replace")
+
+
+def _not_utf8(file: str, line: int) -> BomProblem:
+    return BomProblem("cannot read this line: not UTF-8 text", "", file, line)
+
+
+def _jsonl_records(path: str | os.PathLike[str]) -> Iterator[BomRecord]:
+    file = str(path)
+    bad: set[int] = set()
+    for lineno, text in enumerate(_text_lines(path, bad), 1):
+        if lineno in bad:
+            yield BomRecord(file, lineno, error=BomError(_not_utf8(file, lineno)), line=lineno)
+            continue
+        if not text.strip():
+            continue
+        try:
+            data = loads_json(text.rstrip())
+        except ValueError as err:
+            yield BomRecord(file, lineno, error=BomError(_json_problem(err, file, lineno - 1)), line=lineno)
+            continue
+        yield _record(file, lineno, data, line=lineno)
+
+
+# ---------------------------------------------------------------------------- CSV
+
+_PRODUCT_FIELDS = tuple(Product.model_fields)
+_MATERIAL_FIELDS = tuple(f for f in Material.model_fields if f != "materials") + ("parent",)
+_ALL_COLUMNS = [f"product.{f}" for f in _PRODUCT_FIELDS] + [f"material.{f}" for f in _MATERIAL_FIELDS]
+
+Column = tuple[int, str, str]  # cell index, "product" | "material", field
+Row = tuple[int, list[str], bool]  # first line, cells, whether it was not UTF-8
+
+
+def _csv_header(path: str | os.PathLike[str]) -> list[Column] | None:
+    file = str(path)
+    bad: set[int] = set()
+    lines = _text_lines(path, bad)
+    try:
+        header = next(csv.reader(lines), None)
+    except csv.Error as err:
+        raise BomError(BomProblem(f"cannot read the CSV header: {err}", "", file, 1)) from None
+    finally:
+        lines.close()
+    if bad:
+        raise BomError(_not_utf8(file, 1))
+    if header is None:
+        return None
+    columns: list[Column] = []
+    problems: list[BomProblem] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(header):
+        name = raw.strip()
+        if not name:
+            continue
+        scope, _, field = name.partition(".")
+        known = (scope == "product" and field in _PRODUCT_FIELDS) or (scope == "material" and field in _MATERIAL_FIELDS)
+        if name in seen:
+            problems.append(BomProblem(f"column `{name}` appears twice", name, file, 1))
+        elif not known:
+            close = difflib.get_close_matches(name, _ALL_COLUMNS, n=1, cutoff=0.6)
+            hint = f" (did you mean `{close[0]}`?)" if close else " (columns are `product.FIELD` or `material.FIELD`)"
+            problems.append(BomProblem(f"unknown column `{name}`{hint}", name, file, 1))
+        seen.add(name)
+        columns.append((index, scope, field))
+    if "product.id" not in seen:
+        problems.append(BomProblem("missing column `product.id`: rows are grouped by it", "", file, 1))
+    if problems:
+        raise BomError(problems)
+    return columns
+
+
+def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> Iterator[BomRecord]:
+    if columns is None:
+        return
+    file = str(path)
+    seen: set[str] = set()
+    bad: set[int] = set()
+    reader = csv.reader(_text_lines(path, bad))
+    next(reader, None)
+    group: list[Row] = []
+    group_key = ""
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as err:
+            if group:
+                yield _csv_group(file, group, columns, seen)
+                group = []
+            yield BomRecord(file, start, error=BomError(BomProblem(f"bad CSV: {err}", "", file, start)), line=start)
+            start = reader.line_num + 1
+            continue
+        if row is None:
+            break
+        line, start = start, reader.line_num + 1
+        garbled = any(n in bad for n in range(line, start))
+        if not garbled and not any(cell.strip() for cell in row):
+            continue
+        key = _product_key(row, columns)
+        if group and key != group_key:
+            yield _csv_group(file, group, columns, seen)
+            group = []
+        group_key = key
+        group.append((line, row, garbled))
+    if group:
+        yield _csv_group(file, group, columns, seen)
+
+
+def _cell(row: list[str], index: int) -> str:
+    return row[index].strip() if index < len(row) else ""
+
+
+def _product_key(row: list[str], columns: list[Column]) -> str:
+    return next(_cell(row, i) for i, scope, field in columns if (scope, field) == ("product", "id"))
+
+
+def _processes(text: str) -> list[dict[str, str]]:
+    out = []
+    for entry in text.split(";"):
+        name, at, country = entry.strip().rpartition("@")
+        if not at:
+            name, country = country, ""
+        if name.strip():
+            out.append({"name": name.strip(), **({"country": country.strip()} if country.strip() else {})})
+    return out
+
+
+def _csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]) -> BomRecord:
+    first = rows[0][0]
+    key = _product_key(rows[0][1], columns)
+    problems: list[BomProblem] = []
+    if not key:
+        problems.append(BomProblem("missing `product.id`: every row needs its product's id", "product.id", file, first))
+    elif key in seen:
+        problems.append(BomProblem(f"rows of product `{key}` must be consecutive; it appeared on earlier rows",
+                                   "product.id", file, first))
+    seen.add(key)
+    width = max(i for i, _, _ in columns) + 1
+    product: dict[str, Any] = {}
+    product_text: dict[str, str] = {}
+    lines: dict[Loc, int] = {(): first, ("product",): first}
+    entries: list[tuple[int, str | None, dict[str, Any]]] = []
+    for line, row, garbled in rows:
+        if garbled:
+            problems.append(_not_utf8(file, line))
+        if any(cell.strip() for cell in row[width:]):
+            problems.append(BomProblem(f"row has {len(row)} cells but the header names {width} columns", "", file, line))
+        material: dict[str, Any] = {}
+        for index, scope, field in columns:
+            text = _cell(row, index)
+            if not text:
+                continue
+            value: Any = _processes(text) if field == "processes" else text
+            if scope == "material":
+                material[field] = value
+            elif field not in product:
+                product[field], product_text[field], lines[("product", field)] = value, text, line
+            elif product_text[field] != text:
+                problems.append(BomProblem(
+                    f"`product.{field}` is {json.dumps(text)} here but {json.dumps(product_text[field])} on line "
+                    f"{lines[('product', field)]}: product columns must repeat the same values",
+                    f"product.{field}", file, line))
+        if material:
+            entries.append((line, material.pop("parent", None), material))
+    top = _nest(file, key, entries, problems)
+    _material_lines(top, ("materials",), entries, lines)
+    return _record(file, first, {"product": product, "materials": top}, lines=lines, line=first, problems=problems)
+
+
+def _nest(file: str, key: str, entries: list[tuple[int, str | None, dict[str, Any]]],
+          problems: list[BomProblem]) -> list[dict[str, Any]]:
+    """Attach rows with ``material.parent`` to their parent; return the top-level materials."""
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for _, _, material in entries:
+        if "id" in material:
+            by_id.setdefault(material["id"], []).append(material)
+    top: list[dict[str, Any]] = []
+    placed: set[int] = set()
+    for line, parent, material in entries:
+        if parent is None:
+            top.append(material)
+            continue
+        targets = by_id.get(parent, [])
+        if len(targets) != 1 or targets[0] is material:
+            why = ("is the id of several materials" if len(targets) > 1 else
+                   "is this material itself" if targets else f"is no material of product `{key}`")
+            problems.append(BomProblem(f"`material.parent` names `{parent}`, which {why}", "material.parent", file, line))
+            placed.add(id(material))
+            continue
+        targets[0].setdefault("materials", []).append(material)
+    reached: set[int] = set()
+    stack = list(top)
+    while stack:
+        material = stack.pop()
+        reached.add(id(material))
+        stack.extend(material.get("materials", []))
+    for line, parent, material in entries:
+        if id(material) not in reached and id(material) not in placed:
+            problems.append(BomProblem(
+                f"`material.parent` `{parent}` leads round in a circle back to this material", "material.parent", file, line))
+    return top
+
+
+def _material_lines(materials: list[dict[str, Any]], path: Loc, entries: list[tuple[int, str | None, dict[str, Any]]],
+                    lines: dict[Loc, int]) -> None:
+    line_of = {id(material): line for line, _, material in entries}
+    stack = [(path, materials)]
+    while stack:
+        prefix, items = stack.pop()
+        for index, material in enumerate(items):
+            lines[prefix + (index,)] = line_of[id(material)]
+            if material.get("materials"):
+                stack.append((prefix + (index, "materials"), material["materials"]))
