@@ -19,7 +19,7 @@ from .bom import BOM
 from .determination import Determination
 from .diagnostics import RulebookError
 from .engine.criteria import Texts
-from .engine.evaluate import Outcome, evaluate
+from .engine.evaluate import Outcome, decide, evaluate
 from .engine.output import to_determination
 from .engine.plan import CompiledRule, Plan
 from .engine.view import good_of_bom
@@ -101,6 +101,11 @@ class Rulebook:
     def outcome(self, bom: BOM, under: str, as_of: date | None = None) -> Outcome:
         """The internal result (cheap: no JSON models built). ``evaluate`` wraps it."""
         return evaluate(self.plan(under), good_of_bom(bom), as_of or date.today())
+
+    def verdict(self, bom: BOM, under: str, as_of: date | None = None) -> str:
+        """The verdict alone, fast (no explanation built): always the verdict ``evaluate`` gives."""
+        plan = self._plans.get(under) or self.plan(under)
+        return decide(plan, good_of_bom(bom), as_of or date.today())
 
     def evaluate(self, bom: BOM, under: str, as_of: date | None = None, explain: str = "summary") -> Determination:
         return to_determination(self.outcome(bom, under, as_of), full=explain == "full")

@@ -10,14 +10,16 @@ Semantics follow LANGUAGE.md; ``engine.tariff_shift`` holds the tariff shift and
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from typing import Callable
 
 from .. import ast
-from ..hs import HsCode, HsRange, HsSet
+from ..hs import HsCode, HsSet
 from . import measures as M
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, Part
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
 
 
 def covers3(hs_set: HsSet, code: HsCode) -> bool | None:
@@ -67,7 +69,7 @@ class Texts:
 class Run:
     """The state of one evaluation of one good under one program."""
 
-    __slots__ = ("good", "figures", "margins", "plan", "as_of")
+    __slots__ = ("good", "figures", "margins", "plan", "as_of", "memo", "_shift_parts")
 
     def __init__(self, good: Good, plan, as_of):
         self.good = good
@@ -75,6 +77,34 @@ class Run:
         self.margins: list[Margin] = []
         self.plan = plan
         self.as_of = as_of
+        self.memo: dict = {}  # results shared by identical sub-criteria within one evaluation
+        self._shift_parts: list[Part] | None = None
+
+    def non_originating(self) -> list[Part]:
+        """Materials not originating (after kinds and roll-up), in BOM order."""
+        found = self.memo.get("non_originating")
+        if found is None:
+            found = self.memo["non_originating"] = [p for p in self.good.parts if not p.originating]
+        return found
+
+    def shift_parts(self) -> list[Part]:
+        """The materials a tariff shift tests: non-originating, of kind direct."""
+        parts = self._shift_parts
+        if parts is None:
+            parts = self._shift_parts = [p for p in self.non_originating() if p.kind == "direct"]
+        return parts
+
+    def vnm(self):
+        found = self.memo.get("vnm")
+        if found is None:
+            found = self.memo["vnm"] = M.vnm(self.good)
+        return found[0], list(found[1])
+
+    def vnm_value(self) -> Decimal | None:
+        found = self.memo.get("vnm")
+        if found is None:
+            found = self.memo["vnm"] = M.vnm(self.good)
+        return found[0]
 
 
 Criterion = Callable[[Run], Trace]
@@ -85,6 +115,7 @@ class Compiler:
         self.program = program
         self.texts = texts
         self.layer = layer
+        self._compiled: dict[int, tuple[Criterion, object]] = {}
 
     def where(self, span: ast.Span) -> str:
         return span.where
@@ -148,6 +179,77 @@ class Compiler:
             return combine
         raise TypeError(f"not a material filter: {type(node).__name__}")
 
+    def fast_filter(self, node) -> Callable[[Part], bool | None]:
+        """The same filter returning only the three-valued result, compiled to one Python
+        function (generated source: each leaf a local, combined by three-valued and/or/not)."""
+        if node is None:
+            return lambda part: True
+        lines: list[str] = []
+        consts: dict[str, object] = {"covers3": covers3}
+
+        def emit(n) -> str:
+            var = f"v{len(lines)}"
+            if isinstance(n, ast.IsOriginating):
+                lines.append(f"{var} = {'not ' if n.negated else ''}p.originating")
+            elif isinstance(n, ast.OriginIn):
+                c = f"c{len(consts)}"
+                consts[c] = self.countries(n.countries)
+                lines.append(f"{var} = None if p.origin is None else p.origin in {c}")
+            elif isinstance(n, ast.HsIn):
+                c = f"c{len(consts)}"
+                consts[c] = self.hs(n.hs)
+                lines.append(f"{var} = None if p.hs is None else covers3({c}, p.hs)")
+            elif isinstance(n, ast.KindIn):
+                c = f"c{len(consts)}"
+                consts[c] = frozenset(w.text for w in n.kinds.words)
+                lines.append(f"{var} = p.kind in {c}")
+            elif isinstance(n, ast.Not):
+                inner = emit(n.operand)
+                var = f"v{len(lines)}"
+                lines.append(f"{var} = None if {inner} is None else not {inner}")
+            elif isinstance(n, (ast.And, ast.Or)):
+                vs = [emit(o) for o in n.operands]
+                var = f"v{len(lines)}"
+                stop = "False" if isinstance(n, ast.And) else "True"
+                other = "True" if stop == "False" else "False"
+                any_stop = " or ".join(f"{v} is {stop}" for v in vs)
+                any_none = " or ".join(f"{v} is None" for v in vs)
+                lines.append(f"{var} = {stop} if ({any_stop}) else (None if ({any_none}) else {other})")
+            else:
+                raise TypeError(f"not a material filter: {type(n).__name__}")
+            return var
+
+        result = emit(node)
+        source = "def match(p):\n" + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
+        namespace = dict(consts)
+        exec(compile(source, "<filter>", "exec"), namespace)  # noqa: S102 - generated from the AST only
+        return namespace["match"]
+
+    def fast_sum(self, node: ast.Sum):
+        """``value(F)``/``weight(F)`` -> fn(good) -> (low, high or None when unbounded)."""
+        match = self.fast_filter(node.filter)
+        use_value = node.measure == "value"
+        traced = node.traced
+
+        def total(good: Good):
+            low = ZERO
+            high = ZERO
+            bounded = True
+            for part in (M.traced_leaves(good.parts) if traced else good.parts):
+                r = match(part)
+                if r is False:
+                    continue
+                amount = part.value if use_value else part.weight
+                if amount is None:
+                    bounded = False
+                    continue
+                if r:
+                    low += amount
+                high += amount
+            return low, (high if bounded else None)
+
+        return total
+
     # ---- conditions on the good (when) ------------------------------------------------------------
 
     def condition(self, node) -> Callable[[Good], tuple]:
@@ -182,6 +284,52 @@ class Compiler:
     # ---- criteria ------------------------------------------------------------------------------------
 
     def criterion(self, node) -> Criterion:
+        """The explaining closure of a criterion (every branch evaluated, traces built)."""
+        key = id(node)
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = (self._criterion(node), node)
+        return found[0]
+
+    def fast(self, node) -> Callable[[Run], bool | None]:
+        """The deciding closure: the same three-valued result, short-circuited, no traces."""
+        if isinstance(node, ast.And):
+            kids = [self.fast(o) for o in node.operands]
+
+            def all_of(run):
+                unknown = False
+                for k in kids:
+                    r = k(run)
+                    if r is False:
+                        return False
+                    if r is None:
+                        unknown = True
+                return None if unknown else True
+
+            return all_of
+        if isinstance(node, ast.Or):
+            kids = [self.fast(o) for o in node.operands]
+
+            def any_of(run):
+                unknown = False
+                for k in kids:
+                    r = k(run)
+                    if r is True:
+                        return True
+                    if r is None:
+                        unknown = True
+                return None if unknown else False
+
+            return any_of
+        if isinstance(node, ast.Not):
+            kid = self.fast(node.operand)
+            return lambda run: tri_not(kid(run))
+        if isinstance(node, ast.WhollyObtained):
+            return lambda run: run.good.wholly_obtained
+        traced = self.criterion(node)
+        return getattr(traced, "fast", None) or (lambda run: traced(run).result)
+
+    def _criterion(self, node) -> Criterion:
         text = self.texts.of(node.span) if node.span.line else type(node).__name__
         source = self.where(node.span) if node.span.line else None
         layer = self.layer
@@ -292,49 +440,81 @@ class Compiler:
     def _sum_comparison(self, node: ast.Comparison, text: str, source: str | None) -> Criterion:
         total = self.sum_fn(node.measure)
         base = self.base_fn(node.base) if node.base is not None else None
-        share = Fraction(node.share.value) / 100
+        share = node.share.value
         op = node.op
+        ceiling = op in ("<=", "<")
+        strict = op in ("<", ">")
         label = node.measure.measure
         layer = self.layer
-        base_name = node.base.name if isinstance(node.base, ast.Figure) else f"{node.base.measure}(...)" if node.base else ""
+        base_name = node.base.name if isinstance(node.base, ast.Figure) else None
+
+        def holds(amount: Decimal, limit: Decimal) -> bool:
+            if ceiling:
+                return amount < limit if strict else amount <= limit
+            return amount > limit if strict else amount >= limit
+
+        fast_total = self.fast_sum(node.measure)
+        if isinstance(node.base, ast.Sum):
+            fast_base_sum = self.fast_sum(node.base)
+            fast_base = fast_base_sum
+        else:
+            figure_name = node.base.name if node.base is not None else None
+            fast_base = lambda good: (good.figures.get(figure_name),) * 2  # noqa: E731
+
+        ratio = share / HUNDRED  # exact: only the exponent moves
+
+        def decide(good) -> bool | None:
+            lo, hi = fast_total(good)
+            b_lo, b_hi = fast_base(good)
+            if b_lo is None:
+                return None
+            limit_lo = ratio * b_lo
+            limit_hi = ratio * b_hi if b_hi is not None else None
+            if ceiling:
+                if hi is not None and holds(hi, limit_lo):
+                    return True
+                if limit_hi is not None and not holds(lo, limit_hi):
+                    return False
+                return None
+            if limit_hi is not None and holds(lo, limit_hi):
+                return True
+            if hi is not None and not holds(hi, limit_lo):
+                return False
+            return None
 
         def compare(run: Run) -> Trace:
             good = run.good
             lo, hi, ids, missing = total(good)
-            b_lo, b_hi, _, b_missing = base(good) if base else (Decimal(0), Decimal(0), [], [])
+            b_lo, b_hi, _, b_missing = base(good) if base else (ZERO, ZERO, [], [])
             t = Trace(None, text, source, layer, materials=tuple(ids))
             if b_lo is None:
                 t.missing = b_missing
                 return t
-            limit_lo = share * Fraction(b_lo)
-            limit_hi = share * Fraction(b_hi) if b_hi is not None else None
+            # exact: share x base / 100 only shifts the exponent of an exact product
+            limit_lo = share * b_lo / HUNDRED
+            limit_hi = share * b_hi / HUNDRED if b_hi is not None else None
             t.figures[label] = lo if hi == lo else f"{lo}..{'?' if hi is None else hi}"
-            if isinstance(node.base, ast.Figure):
+            if base_name is not None:
                 t.figures[base_name] = b_lo
-            if op in ("<=", "<"):
-                strict = op == "<"
-                ok = (lambda a, b: a < b) if strict else (lambda a, b: a <= b)
-                if hi is not None and limit_lo is not None and ok(Fraction(hi), limit_lo):
+            if ceiling:
+                if hi is not None and holds(hi, limit_lo):
                     t.result = True
-                elif limit_hi is not None and not ok(Fraction(lo), limit_hi):
+                elif limit_hi is not None and not holds(lo, limit_hi):
                     t.result = False
             else:
-                strict = op == ">"
-                ok = (lambda a, b: a > b) if strict else (lambda a, b: a >= b)
-                if limit_hi is not None and ok(Fraction(lo), limit_hi):
+                if limit_hi is not None and holds(lo, limit_hi):
                     t.result = True
-                elif hi is not None and not ok(Fraction(hi), limit_lo):
+                elif hi is not None and not holds(hi, limit_lo):
                     t.result = False
             if t.result is None:
                 t.missing = missing + b_missing
             elif hi == lo and b_hi == b_lo:
-                limit = Decimal(limit_lo.numerator) / Decimal(limit_lo.denominator)
-                room = (limit - lo) if op in ("<=", "<") else (lo - limit)
-                flip = room if op in ("<=", "<") else None
-                t.margin = Margin(text, source, label, lo, limit, op, room, flip, bool(t.result), label)
+                room = (limit_lo - lo) if ceiling else (lo - limit_lo)
+                t.margin = Margin(text, source, label, lo, limit_lo, op, room, room if ceiling else None, bool(t.result), label)
                 run.margins.append(t.margin)
             return t
 
+        compare.fast = lambda run: decide(run.good)
         return compare
 
     # ---- percentage figures: rvc and max_nom ----------------------------------------------------------------

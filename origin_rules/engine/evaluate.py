@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, localcontext, Context
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
 from .criteria import Run
 from .plan import CompiledRule, Plan
@@ -23,7 +23,9 @@ from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, good_of_part
 from . import measures as M
 
-EXACT = Context(prec=60)
+# Decisions use additions, subtractions and multiplications only: exact at this precision
+# for any realistic amount, and an inexact result raises instead of rounding silently.
+EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero])
 VERDICT = {True: "qualifies", False: "does_not_qualify", None: "insufficient_data"}
 PRODUCT_FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works")
 
@@ -47,8 +49,12 @@ class Outcome:
 
 
 def evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
-    with localcontext(EXACT):
+    previous = getcontext()
+    setcontext(EXACT)
+    try:
         return _evaluate(plan, good, as_of)
+    finally:
+        setcontext(previous)
 
 
 def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
@@ -236,3 +242,62 @@ def _collect_missing(node: Trace, seen: dict) -> None:
     if node.sub is not None and node.sub.verdict == "insufficient_data":
         for m in node.sub.missing:
             seen.setdefault(m, None)
+
+
+# ---- deciding without explaining -------------------------------------------------------------
+
+
+def _all(fns, run) -> bool | None:
+    unknown = False
+    for fn in fns:
+        r = fn(run)
+        if r is False:
+            return False
+        if r is None:
+            unknown = True
+    return None if unknown else True
+
+
+def decide(plan: Plan, good: Good, as_of: date) -> str:
+    """The verdict alone, by the same rules as ``evaluate`` but short-circuited and without
+    traces, figures for display or margins: for batches and benchmarks. The test suite
+    checks that it always agrees with ``evaluate``."""
+    previous = getcontext()
+    setcontext(EXACT)
+    try:
+        return _decide(plan, good, as_of)
+    finally:
+        setcontext(previous)
+
+
+def _decide(plan: Plan, good: Good, as_of: date) -> str:
+    if not plan.in_force(as_of):
+        return "does_not_qualify"
+    for part in good.subassemblies:
+        part.sub = None
+        part.originating = _decide(plan, good_of_part(part, good), as_of) == "qualifies"
+    if good.produced_in is None:
+        territory = None
+    elif good.produced_in in plan.parties:
+        territory = True
+    else:
+        return "does_not_qualify"
+    run = Run(good, plan, as_of)
+    required: list[bool | None] = []
+    for req, covered in plan.requires_for(good.hs, as_of):
+        applies = tri_and([covered, req.when(good)[0]])
+        if applies is False:
+            continue
+        body = _all(req.fast, run)
+        required.append(tri_or([tri_not(applies), body]))
+    if good.wholly_obtained or (good.parts and not run.non_originating()):
+        origin: bool | None = True
+    elif good.hs is None:
+        origin = None
+    else:
+        rules, _ = _select_rules(plan, good, as_of)
+        if not rules:
+            return "does_not_qualify" if any(r is False for r in required) else "no_rule"
+        results = {_all(r.fast, run) for r in rules}
+        origin = results.pop() if len(results) == 1 else None
+    return VERDICT[tri_and([territory, origin, *required])]

@@ -1,15 +1,15 @@
 """Figures of a good: VNM, VOM, RVC by each method, MaxNOM, sums of filtered materials.
 
 In: a :class:`~origin_rules.engine.view.Good` (its parts already marked originating or not).
-Out: exact values: sums as ``Decimal``, percentages as ``Fraction`` (never rounded before a
-comparison), each with the field paths that were missing when it could not be computed.
-Display rounding lives in :func:`show`.
+Out: exact ``Decimal`` sums, each with the field paths that were missing when it could not
+be computed. Percentages are never computed for a decision: criteria compare by
+cross-multiplication (``(TV - VNM) x 100 >= t x TV``), exact in Decimal arithmetic; display
+rounding lives in :func:`show`.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from .view import Good, Part
 
@@ -56,29 +56,27 @@ def figure(good: Good, name: str) -> tuple[Decimal | None, list[str]]:
     return value, []
 
 
-def percent(part: Decimal, whole: Decimal) -> Fraction:
-    return Fraction(part) * 100 / Fraction(whole)
+DISPLAY = Context(prec=40, rounding=ROUND_HALF_UP)
+QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(0, 13)}
 
 
-def to_decimal(value: Fraction, places: int = 2) -> Decimal:
-    """A fraction rounded half-up to ``places`` decimals, for display only."""
-    q = Decimal(1).scaleb(-places)
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(q, rounding=ROUND_HALF_UP)
+def percent_of(numerator: Decimal, whole: Decimal, places: int = 2) -> Decimal:
+    """numerator / whole x 100, rounded half-up to ``places`` decimals: for display only.
+    Decisions never use this: they compare exactly by cross-multiplication."""
+    return DISPLAY.divide(DISPLAY.multiply(numerator, HUNDRED), whole).quantize(QUANTUM[places], context=DISPLAY)
 
 
-def show(value: Fraction, threshold: Decimal | None = None, places: int = 2) -> Decimal:
-    """Display a percentage; use more decimals when rounding would hide the comparison
-    (59.996% against 60% shows as 59.996, not 60.00)."""
-    shown = to_decimal(value, places)
-    if threshold is None:
-        return shown
-    exact_side = (value > Fraction(threshold)) - (value < Fraction(threshold))
+def show(numerator: Decimal, whole: Decimal, threshold: Decimal, places: int = 2) -> Decimal:
+    """Display numerator/whole as a percentage next to a threshold; use more decimals when
+    rounding would hide the comparison (59.996% against 60% shows as 59.996, not 60.00)."""
+    exact = DISPLAY.subtract(DISPLAY.multiply(numerator, HUNDRED), DISPLAY.multiply(threshold, whole))  # same sign as (percentage - threshold)
+    exact_side = (exact > 0) - (exact < 0)
+    shown = percent_of(numerator, whole, places)
     while places < 12:
-        shown_side = (shown > threshold) - (shown < threshold)
-        if shown_side == exact_side:
+        if ((shown > threshold) - (shown < threshold)) == exact_side:
             return shown
         places += 1
-        shown = to_decimal(value, places)
+        shown = percent_of(numerator, whole, places)
     return shown
 
 
@@ -98,5 +96,5 @@ def traced_leaves(parts: tuple[Part, ...]) -> list[Part]:
 def money(value: Decimal) -> str:
     """Amounts as written, with at least two decimals: 10 -> 10.00, 12.345 -> 12.345."""
     if value == value.to_integral_value() or -value.as_tuple().exponent < 2:
-        return str(value.quantize(Decimal("0.01")))
+        return str(value.quantize(QUANTUM[2], context=DISPLAY))
     return format(value.normalize(), "f")

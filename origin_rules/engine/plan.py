@@ -32,6 +32,7 @@ class CompiledRule:
     criteria: list[Callable]
     texts: list[str]
     order: int
+    fast: list[Callable]
 
     def in_force(self, on: date) -> bool:
         n = self.node
@@ -47,6 +48,7 @@ class CompiledRequire:
     when: Callable
     criteria: list[Callable]
     text: str
+    fast: list[Callable]
 
     def in_force(self, on: date) -> bool:
         n = self.node
@@ -87,6 +89,9 @@ class Plan:
         self.wide: dict[int, list[tuple[HsRange, CompiledRule]]] = {}
         self.requires: list[CompiledRequire] = []
         self.policies: list[CompiledDeMinimis] = []
+        self._lookups: dict = {}
+        self._required: dict = {}
+        self._policies_for: dict = {}
         self._compile(texts)
 
     def _compiler(self, texts: Texts, layer: str) -> Compiler:
@@ -105,6 +110,7 @@ class Plan:
                 criteria=[c.criterion(n) for n in rule.criteria],
                 texts=[texts.of(n.span) for n in rule.criteria],
                 order=order,
+                fast=[c.fast(n) for n in rule.criteria],
             )
             for item in self.program.hs_set(rule.selector).items:
                 self._index(item, compiled)
@@ -120,6 +126,7 @@ class Plan:
                     when=c.condition(req.when),
                     criteria=[c.criterion(n) for n in req.criteria],
                     text=texts.of(req.span).split("{")[0].strip() or "require",
+                    fast=[c.fast(n) for n in req.criteria],
                 )
             )
         for placed in self.program.de_minimis:
@@ -159,7 +166,17 @@ class Plan:
         return self.effective is None or self.effective <= on
 
     def rules_for(self, hs: HsCode, on: date) -> list[CompiledRule]:
-        """The rules of the most specific level that has a rule in force, in rulebook order."""
+        """The rules of the most specific level that has a rule in force, in rulebook order
+        (memoised per code and date; the plan is immutable once compiled)."""
+        key = (hs.digits, on)
+        found = self._lookups.get(key)
+        if found is None:
+            if len(self._lookups) > 8192:
+                self._lookups.clear()
+            found = self._lookups[key] = self._rules_for(hs, on)
+        return found
+
+    def _rules_for(self, hs: HsCode, on: date) -> list[CompiledRule]:
         digits = hs.digits
         for n in LEVELS:
             if len(digits) < n:
@@ -175,6 +192,15 @@ class Plan:
 
     def requires_for(self, hs: HsCode | None, on: date) -> list[tuple[CompiledRequire, bool | None]]:
         """Requirements whose `for` covers the code (unknown if the code is too coarse)."""
+        key = (hs.digits if hs is not None else None, on)
+        found = self._required.get(key)
+        if found is None:
+            if len(self._required) > 8192:
+                self._required.clear()
+            found = self._required[key] = self._requires_for(hs, on)
+        return found
+
+    def _requires_for(self, hs: HsCode | None, on: date) -> list[tuple[CompiledRequire, bool | None]]:
         out = []
         for req in self.requires:
             if not req.in_force(on):
@@ -188,4 +214,10 @@ class Plan:
         return out
 
     def de_minimis_for(self, hs: HsCode | None) -> list[CompiledDeMinimis]:
-        return [p for p in self.policies if p.admits(hs)]
+        key = hs.digits if hs is not None else None
+        found = self._policies_for.get(key)
+        if found is None:
+            if len(self._policies_for) > 8192:
+                self._policies_for.clear()
+            found = self._policies_for[key] = [p for p in self.policies if p.admits(hs)]
+        return found

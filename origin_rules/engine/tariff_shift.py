@@ -19,6 +19,9 @@ from ..hs import HsCode
 from . import measures as M
 from .trace import Failure, Trace, tri_or
 
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
 
 def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     from .criteria import covers3
@@ -36,77 +39,110 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         f"any other {s.level.word}" if isinstance(s, ast.AnyOther) else compiler.texts.of(s.span) for s in node.sources
     )
 
-    def judge(good_hs: HsCode | None, part) -> tuple[bool | None, str | None, str | None]:
-        """(passes?, reason if not, missing field if unknown)."""
+    any_levels = [n for kind, n, _ in tests if kind == "any"]
+    # "any other chapter, any other heading" is passed by a change of heading: the finest level
+    pure = excepted is None and len(any_levels) == len(tests)
+    finest = max(any_levels) if pure else 0
+    memo_key = ("change", tuple(map(str, node.sources)), str(excepted))
+
+    def judge(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
+        """(passes?, missing field if unknown) for one non-originating direct material."""
         hs = part.hs
         if hs is None:
-            return False, "non-originating and has no HS code, so no change of classification can be shown", None
+            return False, None
         if excepted is not None:
             inside = covers3(excepted, hs)
             if inside is True:
-                return False, f"classified in {hs}, which the rule excepts ({excepted_text})", None
+                return False, None
             if inside is None:
-                return None, None, f"{part.path}.hs"
-        results = []
-        missing = None
-        for kind, n, level in tests:
+                return None, f"{part.path}.hs"
+        unknown = None
+        for kind, n, _ in tests:
             if kind == "any":
-                if good_hs is None or len(good_hs.digits) < n:
-                    results.append(None)
-                    missing = missing or "product.hs"
+                if len(good_hs.digits) < n:
+                    unknown = unknown or "product.hs"
                 elif len(hs.digits) < n:
-                    results.append(None)
-                    missing = missing or f"{part.path}.hs"
-                else:
-                    results.append(hs.digits[:n] != good_hs.digits[:n])
+                    unknown = unknown or f"{part.path}.hs"
+                elif hs.digits[:n] != good_hs.digits[:n]:
+                    return True, None
             else:
                 r = covers3(n, hs)
-                results.append(r)
+                if r is True:
+                    return True, None
                 if r is None:
-                    missing = missing or f"{part.path}.hs"
-        r = tri_or(results)
-        if r is False:
-            own = ""
-            for kind, n, level in tests:
-                if kind == "any" and good_hs is not None and hs.digits[:n] == good_hs.digits[:n]:
-                    own = f"; it shares the good's {level.word} {good_hs.at(level)}"
-                    break
-            return False, f"classified in {hs}, not a change from {sources_text}{own}", None
-        return r, None, (missing if r is None else None)
+                    unknown = unknown or f"{part.path}.hs"
+        return (None, unknown) if unknown else (False, None)
+
+    def reason(good_hs: HsCode, part) -> str:
+        hs = part.hs
+        if hs is None:
+            return "non-originating and has no HS code, so no change of classification can be shown"
+        if excepted is not None and covers3(excepted, hs) is True:
+            return f"classified in {hs}, which the rule excepts ({excepted_text})"
+        own = ""
+        for kind, n, level in tests:
+            if kind == "any" and len(hs.digits) >= n and hs.digits[:n] == good_hs.digits[:n]:
+                own = f"; it shares the good's {level.word} {good_hs.at(level)}"
+                break
+        return f"classified in {hs}, not a change from {sources_text}{own}"
+
+    def classify(run, good) -> tuple[list, list, list]:
+        """(failing parts, unknown parts, missing fields); once per evaluation and criterion."""
+        memo = run.memo.get(memo_key)
+        if memo is not None:
+            return memo
+        failing: list = []
+        unknown: list = []
+        missing: list = []
+        gd = good.hs.digits
+        quick = gd[:finest] if pure and len(gd) >= finest else None
+        for part in run.shift_parts():
+            hs = part.hs
+            if quick is not None and hs is not None and len(hs.digits) >= finest and hs.digits[:finest] != quick:
+                continue
+            ok, miss = judge(good.hs, part)
+            if ok is False:
+                failing.append(part)
+            elif ok is None:
+                unknown.append(part)
+                missing.append(miss)
+        memo = run.memo[memo_key] = (failing, unknown, missing)
+        return memo
 
     def run_fn(run) -> Trace:
         good = run.good
         t = Trace(None, text, source, layer)
-        failing = []
-        unknown = []
-        missing = []
         if good.hs is None:
             t.missing = [good.field("hs")]
             t.note = "the good has no HS code"
             return t
-        for part in good.parts:
-            if part.originating or part.kind != "direct":
-                continue
-            ok, reason, miss = judge(good.hs, part)
-            if ok is False:
-                failing.append(part)
-                t.failures.append(Failure(part.id, str(part.hs) if part.hs else None, reason))
-            elif ok is None:
-                unknown.append(part)
-                missing.append(miss)
-        t.materials = tuple(p.id for p in failing + unknown)
-        shift = False if failing else (None if unknown else True)
-        if shift is True:
+        failing, unknown, missing = classify(run, good)
+        t.failures = [Failure(p.id, str(p.hs) if p.hs else None, reason(good.hs, p)) for p in failing]
+        if not failing and not unknown:
             t.result = True
             return t
+        t.materials = tuple(p.id for p in failing + unknown)
         saved, dm_trace = _de_minimis(run, failing, unknown)
-        t.result = tri_or([shift, saved])
+        t.result = tri_or([False if failing else None, saved])
         if dm_trace is not None:
             t.children.append(dm_trace)
         if t.result is None:
             t.missing = missing + (dm_trace.missing if dm_trace else [])
         return t
 
+    def fast_fn(run) -> bool | None:
+        good = run.good
+        if good.hs is None:
+            return None
+        failing, unknown, _ = classify(run, good)
+        if not failing and not unknown:
+            return True
+        saved = de_minimis_fast(run, failing, unknown)
+        if saved is True:
+            return True
+        return False if failing and saved is False else None
+
+    run_fn.fast = fast_fn
     return run_fn
 
 
@@ -114,10 +150,16 @@ def _de_minimis(run, failing, unknown) -> tuple[bool | None, Trace | None]:
     policies = run.plan.de_minimis_for(run.good.hs)
     if not policies:
         return False, None
-    outcomes = []
     traces = []
+    outcomes = []
     for policy in policies:
-        outcomes.append(_one_policy(run, policy, failing, unknown, traces))
+        result, info = policy_result(run, policy, failing, unknown)
+        outcomes.append(result)
+        t = Trace(result, policy.text, policy.source, policy.layer, materials=tuple(p.id for p in failing + unknown))
+        t.note = info.get("note")
+        t.missing = info.get("missing", [])
+        t.figures.update(info.get("figures", {}))
+        traces.append(t)
     result = tri_or(outcomes)
     if len(traces) == 1:
         return result, traces[0]
@@ -126,60 +168,57 @@ def _de_minimis(run, failing, unknown) -> tuple[bool | None, Trace | None]:
     return result, top
 
 
-def _one_policy(run, policy, failing, unknown, traces) -> bool | None:
+def de_minimis_fast(run, failing, unknown) -> bool | None:
+    """The same decision as ``_de_minimis`` without building explanations."""
+    policies = run.plan.de_minimis_for(run.good.hs)
+    return tri_or(policy_result(run, p, failing, unknown, False)[0] for p in policies) if policies else False
+
+
+def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[bool | None, dict]:
+    """Whether one de minimis policy forgives the failing (and possibly failing) materials."""
     good = run.good
     node = policy.node
-    t = Trace(None, policy.text, policy.source, policy.layer, materials=tuple(p.id for p in failing + unknown))
-    traces.append(t)
-    # exclusions: a failing material matching `exclude` can never be forgiven
     if policy.exclude is not None:
-        states = [policy.exclude(p) for p in failing + unknown]
-        if any(r is True for r, _ in states[: len(failing)]):
-            blocked = [p.id for p, (r, _) in zip(failing, states) if r is True]
-            t.result = False
-            t.note = f"excluded from de minimis: {', '.join(blocked)}"
-            return False
-        if any(r is None for r, _ in states):
-            t.missing = [m for r, m in states if r is None and m]
-            t.note = "cannot tell whether every failing material is excluded from de minimis"
-            return None
+        fail_states = [policy.exclude(p) for p in failing]
+        blocked = [p.id for p, (r, _) in zip(failing, fail_states) if r is True]
+        if blocked:
+            return False, {"note": f"excluded from de minimis: {', '.join(blocked)}"}
+        maybe_states = [policy.exclude(p) for p in unknown]
+        doubtful = [m for r, m in fail_states + maybe_states if r is None and m]
+        doubtful += [f"{p.path}.hs" for p, (r, _) in zip(unknown, maybe_states) if r is True]
+        if doubtful:
+            return None, {"missing": doubtful, "note": "cannot tell whether every material that fails is excluded from de minimis"}
     attr = "value" if node.measure == "value" else "weight"
     field = "value" if attr == "value" else "weight_kg"
     base, base_missing = M.figure(good, policy.base_name)
     if base is None:
-        t.missing = base_missing
-        return None
-    limit = base * node.share.value / Decimal(100)
-    low = Decimal(0)
+        return None, {"missing": base_missing}
+    limit = base * node.share.value / HUNDRED
+    low = ZERO
     missing = []
     for p in failing:
-        amount = getattr(p, attr)
+        amount = p.value if attr == "value" else p.weight
         if amount is None:
             missing.append(f"{p.path}.{field}")
         else:
             low += amount
     high = low
     for p in unknown:
-        amount = getattr(p, attr)
+        amount = p.value if attr == "value" else p.weight
         if amount is None:
             missing.append(f"{p.path}.{field}")
         else:
             high += amount
-    t.figures[f"non_qualifying_{attr}"] = low
-    t.figures["de_minimis_limit"] = limit
-    if missing:
+    if not explain:
         if low > limit:
-            t.result = False
-            return False
-        t.missing = missing
-        return None
-    if high <= limit:
-        t.result = True
-        t.note = f"the materials that fail the shift total {M.money(low)}, within {node.share.value}% of {policy.base_name} ({M.money(limit)})"
-        return True
+            return False, {}
+        return (None if missing or high > limit else True), {}
+    figures = {f"non_qualifying_{attr}": low, "de_minimis_limit": limit}
+    share = f"{node.share.value}% of {policy.base_name}"
     if low > limit:
-        t.result = False
-        t.note = f"the materials that fail the shift total {M.money(low)}, more than {node.share.value}% of {policy.base_name} ({M.money(limit)})"
-        return False
-    t.missing = [f"{p.path}.hs" for p in unknown]
-    return None
+        return False, {"figures": figures, "note": f"the materials that fail the shift total {M.money(low)}, more than {share} ({M.money(limit)})"}
+    if missing:
+        return None, {"figures": figures, "missing": missing}
+    if high <= limit:
+        return True, {"figures": figures, "note": f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})"}
+    return None, {"figures": figures, "missing": [f"{p.path}.hs" for p in unknown]}

@@ -62,22 +62,31 @@ class Failure:
     reason: str
 
 
-@dataclass(slots=True)
 class Trace:
-    result: Tri
-    text: str
-    source: str | None = None
-    layer: str | None = None
-    figures: dict[str, Decimal | str] = field(default_factory=dict)
-    materials: tuple[str, ...] = ()
-    children: list["Trace"] = field(default_factory=list)
-    sub: object | None = None  # a sub-assembly's Outcome
-    margin: Margin | None = None
-    failures: list[Failure] = field(default_factory=list)
-    note: str | None = None
-    missing: list[str] = field(default_factory=list)  # fields that left this node unknown
+    """One step of the explanation: what was tested, its result, and what decided it."""
+
+    __slots__ = ("result", "text", "source", "layer", "figures", "materials", "children", "sub",
+                 "margin", "failures", "note", "missing")
+
+    def __init__(self, result: Tri, text: str, source: str | None = None, layer: str | None = None,
+                 figures: dict | None = None, materials: tuple[str, ...] = (), children: list | None = None,
+                 sub: object | None = None, missing: list[str] | None = None):
+        self.result = result
+        self.text = text
+        self.source = source
+        self.layer = layer
+        self.figures = {} if figures is None else figures
+        self.materials = materials
+        self.children = [] if children is None else children
+        self.sub = sub  # a sub-assembly's Outcome
+        self.margin: Margin | None = None
+        self.failures: list[Failure] = []
+        self.note: str | None = None
+        self.missing = [] if missing is None else missing  # fields that left this node unknown
 
     def walk(self):
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))

@@ -9,6 +9,7 @@ Whether a sub-assembly is originating is decided by the evaluator and set on its
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -25,10 +26,16 @@ FIGURE_FIELDS = {
 }
 
 
+_CODES: dict[str, HsCode] = {}
+
+
 def _code(text: str | None) -> HsCode | None:
     if not text:
         return None
-    return HsCode(text.replace(".", ""))
+    code = _CODES.get(text)
+    if code is None:
+        code = _CODES[text] = HsCode(text.replace(".", ""))
+    return code
 
 
 @dataclass(slots=True, eq=False)
@@ -74,6 +81,13 @@ class Good:
     hs_text: str | None = None
     memo: dict = field(default_factory=dict)
 
+    @property
+    def subassemblies(self) -> list[Part]:
+        found = self.memo.get("subassemblies")
+        if found is None:
+            found = self.memo["subassemblies"] = [p for p in self.parts if p.parts]
+        return found
+
     def field(self, name: str) -> str:
         return f"{self.prefix}.{name}"
 
@@ -108,7 +122,27 @@ def _parts(materials, prefix: str) -> tuple[Part, ...]:
     return tuple(p for i, m in enumerate(materials) if (p := _part(m, f"{prefix}[{i}]")) is not None)
 
 
+_CACHE: "OrderedDict[int, tuple[BOM, Good]]" = OrderedDict()
+_CACHE_SIZE = 256
+
+
 def good_of_bom(bom: BOM) -> Good:
+    """The view of a BOM, cached for the last few BOM objects (a BOM is immutable; the
+    cache holds the BOM itself, so its id cannot be reused while cached). Per-evaluation
+    state (whether a sub-assembly is originating) is reset by every evaluation."""
+    key = id(bom)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is bom:
+        _CACHE.move_to_end(key)
+        return hit[1]
+    good = _build(bom)
+    _CACHE[key] = (bom, good)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return good
+
+
+def _build(bom: BOM) -> Good:
     p = bom.product
     return Good(
         id=p.id,

@@ -1,0 +1,141 @@
+"""The benchmarks themselves; see bench/__main__.py for what is measured and why.
+
+Each comparison runs its contenders in many short interleaved rounds in one process and
+reports the best (least disturbed) round of each, and their ratio: on a shared machine the
+minimum is the most repeatable estimate of the cost itself.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from decimal import Decimal
+
+import origin_rules
+from origin_rules.bom import BOM
+from origin_rules.sources import parse_texts
+
+from .generate import bom, rulebook
+
+AS_OF = date(2026, 1, 1)
+PARTIES = frozenset({"US", "MX", "CA"})
+
+
+def hand_written(b: BOM) -> tuple[str, Decimal, Decimal | None, Decimal | None]:
+    """LANGUAGE.md's 8708.30 rule plus the China-content require, written by hand.
+
+    Returns (verdict, vnm, rvc_tv, rvc_nc); the engine must agree (checked before timing)."""
+    p = b.product
+    if p.produced_in not in PARTIES:
+        return "does_not_qualify", Decimal(0), None, None
+    tv, nc = p.transaction_value, p.net_cost
+    own_heading, own_sub = p.hs[:5], p.hs
+    vnm = Decimal(0)
+    china = Decimal(0)
+    fail_cth = Decimal(0)
+    fail_ctsh = Decimal(0)
+    all_orig = True
+    for m in b.materials:
+        if m.originating:
+            continue
+        all_orig = False
+        vnm += m.value
+        if m.origin == "CN":
+            china += m.value
+        if m.hs[:5] == own_heading:
+            fail_cth += m.value
+        if m.hs == own_sub:
+            fail_ctsh += m.value
+    require = china * 10 <= tv
+    if all_orig:
+        return ("qualifies" if require else "does_not_qualify"), vnm, None, None
+    limit = tv / 10
+    cth = fail_cth <= limit
+    ctsh = fail_ctsh <= limit
+    rvc_tv = (tv - vnm) * 100 / tv
+    rvc_nc = (nc - vnm) * 100 / nc
+    psr = cth or (ctsh and rvc_tv >= 60) or (ctsh and rvc_nc >= 50)
+    return ("qualifies" if psr and require else "does_not_qualify"), vnm, rvc_tv, rvc_nc
+
+
+def _per_call(fn, arg, repeat: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn(arg)
+    return (time.perf_counter() - start) / repeat
+
+
+def compare(contenders: dict, arg_of: dict, repeat: int, rounds: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            samples[name].append(_per_call(fn, arg_of[name], repeat))
+    return {name: min(s) for name, s in samples.items()}
+
+
+def bench_check(quick: bool) -> list[str]:
+    text = rulebook(5000)
+    times = []
+    for _ in range(1 if quick else 3):
+        start = time.perf_counter()
+        parsed = parse_texts({"bench-5000.roo": text})
+        times.append(time.perf_counter() - start)
+    errors = [d for d in parsed.diagnostics if d.is_error]
+    return [
+        f"parse + check, 5,000 rules ({len(text) // 1024} KiB): {min(times):.2f} s"
+        f" (target < 1 s; {len(errors)} errors)",
+    ]
+
+
+def bench_engine(quick: bool) -> list[str]:
+    lines = []
+    book = origin_rules.loads({"bench.roo": rulebook(10)})
+    b20 = bom(20)
+    verdict_run = lambda b: book.verdict(b, "Bench", AS_OF)  # noqa: E731
+    plan_run = lambda b: book.outcome(b, "Bench", AS_OF)  # noqa: E731
+    full_run = lambda b: book.evaluate(b, "Bench", AS_OF)  # noqa: E731
+    # agree before timing
+    for seed in range(30):
+        b = bom(20, seed=seed)
+        verdict, vnm, _, _ = hand_written(b)
+        out = book.outcome(b, "Bench", AS_OF)
+        assert out.verdict == verdict, (seed, out.verdict, verdict)
+        assert out.figures["vnm"] == vnm
+        assert book.verdict(b, "Bench", AS_OF) == verdict
+    repeat, rounds = (100, 10) if quick else (200, 40)
+    t = compare(
+        {"hand-written": hand_written, "compiled plan: verdict": verdict_run,
+         "compiled plan: explained": plan_run, "explained + Determination": full_run},
+        {"hand-written": b20, "compiled plan: verdict": b20, "compiled plan: explained": b20, "explained + Determination": b20},
+        repeat, rounds,
+    )
+    base = t["hand-written"]
+    lines.append("20-material BOM, 8708.30 rule + China-content require (best round, per evaluation):")
+    for name, sec in t.items():
+        lines.append(f"  {name:<27} {sec * 1e6:8.1f} µs  {1 / sec:10.0f}/s  ratio {sec / base:5.2f}x")
+    lines.append("  target: compiled plan (verdict) within 3x of the hand-written function;")
+    lines.append("  'explained' also builds the explanation tree, figures and headroom")
+
+    big = origin_rules.loads({"bench-10000.roo": rulebook(10_000)})
+    t = compare(
+        {"10 rules": verdict_run, "10,000 rules": lambda b: big.verdict(b, "Bench", AS_OF)},
+        {"10 rules": b20, "10,000 rules": b20},
+        repeat, rounds,
+    )
+    lines.append(
+        f"rulebook size: 10 rules {t['10 rules'] * 1e6:.1f} µs, 10,000 rules {t['10,000 rules'] * 1e6:.1f} µs"
+        f"  ratio {t['10,000 rules'] / t['10 rules']:.2f}x (target <= 1.3x)"
+    )
+    b10, b1000 = bom(10), bom(1000)
+    t = compare({"10": verdict_run, "1000": verdict_run}, {"10": b10, "1000": b1000}, max(repeat // 20, 20), rounds)
+    lines.append(
+        f"BOM size: 10 materials {t['10'] * 1e6:.1f} µs, 1,000 materials {t['1000'] * 1e6:.1f} µs"
+        f"  ratio {t['1000'] / t['10']:.1f}x for 100x materials (linear: about 100x or less)"
+    )
+    return lines
+
+
+def main(quick: bool = False) -> None:
+    print("origin-rules benchmarks" + (" (quick)" if quick else ""))
+    for line in bench_check(quick) + bench_engine(quick):
+        print(line)
