@@ -13,13 +13,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m origin_rules.demo
+	@echo "== check the bundled rulebooks =="
+	$(BIN)/origin-rules check rules/
+	@echo
+	@echo "== one determination, for an analyst =="
+	$(BIN)/origin-rules evaluate examples/boms/brake-assembly.yaml --rules rules/ --under "USMCA review 2026: China content cap" --as-of 2026-07-01
+	@echo
+	@echo "== every example BOM under every agreement and scenario that applies =="
+	$(BIN)/origin-rules evaluate examples/boms/ --rules rules/ --as-of 2026-07-01
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 check: $(STAMP)
 	$(BIN)/origin-rules check rules/

@@ -102,20 +102,31 @@ def render(det: Determination, full: bool = False) -> str:
 
 
 def headroom_line(h) -> str:
-    percent = h.figure.startswith(("rvc", "max_nom"))
-    unit = "%" if percent else ""
-    name = figure_name(h.figure)
-    points = "point" if percent else ""
+    """``RVC (net cost) 61.00% against 60% (>=): 1.00 point of headroom; ...``"""
+    where = f"  [{h.source}]" if h.source else ""
     margin = h.margin.lstrip("-")
+    if h.figure.startswith(("rvc", "max_nom")):
+        points = "point" if margin == "1.00" else "points"
+        head = f"{figure_name(h.figure)} {h.value}% against {h.threshold}% ({h.comparison})"
+        if h.holds:
+            line = f"{head}: {margin} {points} of headroom"
+            if h.flip_value is not None:
+                line += f"; more than {h.flip_value} of additional non-originating value would fail it"
+        else:
+            line = f"{head}: fails by {margin} {points}"
+            if h.flip_value is not None:
+                line += f"; {h.flip_value.lstrip('-')} less non-originating value would meet it"
+        return line + where
+    # a value or weight test: `value(FILTER) <= 10% of transaction_value`
+    unit = " kg" if h.figure == "weight" else ""
+    head = f"{h.criterion}: {h.value}{unit} against a limit of {h.threshold}{unit}"
     if h.holds:
-        line = f"{name} {h.value}{unit} against {h.threshold}{unit} ({h.comparison}): {margin} {points + ('s' if margin != '1.00' else '') if percent else ''} of headroom".replace("  ", " ")
+        line = f"{head}: {margin}{unit} of headroom"
         if h.flip_value is not None:
-            line += f"; more than {h.flip_value} of additional non-originating value would fail it"
+            line += f"; more than {h.flip_value}{unit} more of it would fail it"
     else:
-        line = f"{name} {h.value}{unit} against {h.threshold}{unit} ({h.comparison}): fails by {margin}{' point' + ('s' if margin != '1.00' else '') if percent else ''}"
-        if h.flip_value is not None:
-            line += f"; {h.flip_value.lstrip('-')} less non-originating value would meet it"
-    return line
+        line = f"{head}: {'over' if h.comparison == '<=' else 'short'} by {margin}{unit}"
+    return line + where
 
 
 def one_line_reason(det: Determination) -> str:
@@ -137,7 +148,7 @@ def one_line_reason(det: Determination) -> str:
         node = deeper[0]
     reason = node.text
     if node.text.startswith("rule "):
-        reason = f"fails {node.text}"
+        reason = f"fails rule {det.rule.selector}" if det.rule else f"fails {node.text}"
         if node.source:
             reason += f" [{node.source}]"
     elif node.source:
@@ -145,5 +156,7 @@ def one_line_reason(det: Determination) -> str:
     bad = [h for h in det.headroom if not h.holds]
     if bad:
         h = bad[0]
-        reason += f"; {figure_name(h.figure)} {h.value}{'%' if h.figure.startswith(('rvc', 'max_nom')) else ''} vs {h.threshold}"
+        percent = h.figure.startswith(("rvc", "max_nom"))
+        what = figure_name(h.figure) if percent else h.figure
+        reason += f"; {what} {h.value}{'%' if percent else ''} against {h.threshold}{'%' if percent else ''}"
     return reason

@@ -24,8 +24,8 @@ def _figures(figures: dict) -> dict[str, str]:
     return out
 
 
-def _node(t: Trace, layers: dict[str, bool], full: bool) -> ExplanationNode:
-    children = t.children if full else [c for c in t.children if _decisive(t, c)]
+def _node(t: Trace, layers: dict[str, bool], full: bool, depth: int = 0) -> ExplanationNode:
+    children = t.children if full or depth == 0 else [c for c in t.children if _decisive(t, c)]
     text = t.text if not t.note else f"{t.text} ({t.note})"
     return ExplanationNode(
         text=text,
@@ -33,7 +33,7 @@ def _node(t: Trace, layers: dict[str, bool], full: bool) -> ExplanationNode:
         result=RESULT[t.result],
         figures=_figures(t.figures),
         materials=list(t.materials),
-        children=[_node(c, layers, full) for c in children],
+        children=[_node(c, layers, full, depth + 1) for c in children],
         sub_determination=to_determination(t.sub, full=full) if t.sub is not None else None,
         origin=None if t.layer is None else ("scenario" if layers.get(t.layer) else "agreement"),
     )
