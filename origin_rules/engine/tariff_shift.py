@@ -59,12 +59,14 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         unknown = None
         for kind, n, _ in tests:
             if kind == "any":
+                # codes coarser than the level still settle it when they already differ
+                k = min(n, len(good_hs.digits), len(hs.digits))
+                if hs.digits[:k] != good_hs.digits[:k]:
+                    return True, None
                 if len(good_hs.digits) < n:
                     unknown = unknown or "product.hs"
                 elif len(hs.digits) < n:
                     unknown = unknown or f"{part.path}.hs"
-                elif hs.digits[:n] != good_hs.digits[:n]:
-                    return True, None
             else:
                 r = covers3(n, hs)
                 if r is True:
