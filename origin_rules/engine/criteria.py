@@ -10,6 +10,7 @@ Semantics follow LANGUAGE.md; ``engine.tariff_shift`` holds the tariff shift and
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import product
 from typing import Callable
 
 from .. import ast
@@ -179,13 +180,26 @@ class Compiler:
             return combine
         raise TypeError(f"not a material filter: {type(node).__name__}")
 
-    def fast_filter(self, node) -> Callable[[Part], bool | None]:
+    def fast_filter(self, node, worlds: bool = False) -> Callable:
         """The same filter returning only the three-valued result, compiled to one Python
-        function (generated source: each leaf a local, combined by three-valued and/or/not)."""
+        function (generated source: each leaf a local, combined by three-valued and/or/not).
+
+        With ``worlds``, the function is ``match(p, w, q)``: a leaf that is unknown for the
+        material (its origin or HS code is missing) takes its value from the assumption
+        ``w[key]`` when given, else stays unknown and its key is appended to ``q``. The key
+        names the fact (``("hs", set)``), so the same fact in two filters is one variable."""
         if node is None:
-            return lambda part: True
+            return (lambda part, w=None, q=None: True) if worlds else (lambda part: True)
         lines: list[str] = []
         consts: dict[str, object] = {"covers3": covers3}
+
+        def assume(var: str, key: object) -> None:
+            if worlds:
+                k = f"k{len(consts)}"
+                consts[k] = key
+                lines.append(f"if {var} is None:")
+                lines.append(f"    {var} = w.get({k})")
+                lines.append(f"    if {var} is None: q.append({k})")
 
         def emit(n) -> str:
             var = f"v{len(lines)}"
@@ -195,10 +209,12 @@ class Compiler:
                 c = f"c{len(consts)}"
                 consts[c] = self.countries(n.countries)
                 lines.append(f"{var} = None if p.origin is None else p.origin in {c}")
+                assume(var, ("origin", consts[c]))
             elif isinstance(n, ast.HsIn):
                 c = f"c{len(consts)}"
                 consts[c] = self.hs(n.hs)
                 lines.append(f"{var} = None if p.hs is None else covers3({c}, p.hs)")
+                assume(var, ("hs", consts[c]))
             elif isinstance(n, ast.KindIn):
                 c = f"c{len(consts)}"
                 consts[c] = frozenset(w.text for w in n.kinds.words)
@@ -220,7 +236,8 @@ class Compiler:
             return var
 
         result = emit(node)
-        source = "def match(p):\n" + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
+        head = "def match(p, w, q):\n" if worlds else "def match(p):\n"
+        source = head + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
         namespace = dict(consts)
         exec(compile(source, "<filter>", "exec"), namespace)  # noqa: S102 - generated from the AST only
         return namespace["match"]
@@ -249,6 +266,58 @@ class Compiler:
             return low, (high if bounded else None)
 
         return total
+
+    def _correlated(self, left: ast.Sum, right: ast.Sum, ratio: Decimal, op: str):
+        """``SUM(F) op r x SUM(G)`` over the same materials, with the unknown facts of each
+        material shared by both filters: the sign of sum(v x (f - r x g)) is bounded by
+        trying every assumption about each material's unknown facts (up to 2^6 each)."""
+        fa = self.fast_filter(left.filter, worlds=True)
+        fb = self.fast_filter(right.filter, worlds=True)
+        use_value = left.measure == "value"
+        traced = left.traced
+
+        def decide(good: Good) -> bool | None:
+            low = high = ZERO
+            bounded_low = bounded_high = True
+            for part in (M.traced_leaves(good.parts) if traced else good.parts):
+                q: list = []
+                a, b = fa(part, {}, q), fb(part, {}, q)
+                if a is not None and b is not None:
+                    options = [(a, b)]
+                else:
+                    keys = list(dict.fromkeys(q))
+                    if len(keys) > 6:
+                        options = [(x, y) for x in (False, True) for y in (False, True)]
+                    else:
+                        options = []
+                        for bits in product((False, True), repeat=len(keys)):
+                            w = dict(zip(keys, bits))
+                            options.append((fa(part, w, None), fb(part, w, None)))
+                coefs = [(1 if x else 0) - (ratio if y else 0) for x, y in options]
+                amount = part.value if use_value else part.weight
+                if amount is None:
+                    if min(coefs) < 0:
+                        bounded_low = False
+                    if max(coefs) > 0:
+                        bounded_high = False
+                    continue
+                low += amount * min(coefs)
+                high += amount * max(coefs)
+            # d = left - r x right lies in [low, high]; compare d with 0
+            strict = op in (">", "<")
+            if op in (">=", ">"):
+                if bounded_low and (low > 0 if strict else low >= 0):
+                    return True
+                if bounded_high and (high <= 0 if strict else high < 0):
+                    return False
+                return None
+            if bounded_high and (high < 0 if strict else high <= 0):
+                return True
+            if bounded_low and (low >= 0 if strict else low > 0):
+                return False
+            return None
+
+        return decide
 
     # ---- conditions on the good (when) ------------------------------------------------------------
 
@@ -462,12 +531,17 @@ class Compiler:
             fast_base = lambda good: (good.figures.get(figure_name),) * 2  # noqa: E731
 
         ratio = share / HUNDRED  # exact: only the exponent moves
+        correlated = None
+        if isinstance(node.base, ast.Sum) and node.base.traced == node.measure.traced and node.base.measure == node.measure.measure:
+            correlated = self._correlated(node.measure, node.base, ratio, op)
 
         def decide(good) -> bool | None:
             lo, hi = fast_total(good)
             b_lo, b_hi = fast_base(good)
             if b_lo is None:
                 return None
+            if correlated is not None and (hi != lo or b_hi != b_lo):
+                return correlated(good)
             limit_lo = ratio * b_lo
             limit_hi = ratio * b_hi if b_hi is not None else None
             if ceiling:
@@ -506,6 +580,10 @@ class Compiler:
                     t.result = True
                 elif hi is not None and not holds(hi, limit_lo):
                     t.result = False
+            if t.result is None and correlated is not None:
+                t.result = correlated(good)
+                if t.result is not None:
+                    t.note = "decided whatever the unknown codes or origins are"
             if t.result is None:
                 t.missing = missing + b_missing
             elif hi == lo and b_hi == b_lo:

@@ -14,6 +14,7 @@ that matters makes the verdict ``insufficient_data`` and names the missing field
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product
 from datetime import date
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
@@ -46,6 +47,7 @@ class Outcome:
     digest: str
     layer_of_rule: str | None = None
     notes: list[str] = field(default_factory=list)
+    chain: tuple[str, ...] = ()  # the program and its bases; the last is the agreement
 
 
 def evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
@@ -83,32 +85,78 @@ def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRul
     return possible, facts
 
 
-def _subassemblies(plan: Plan, good: Good, as_of: date, root: Trace) -> None:
-    for part in good.parts:
-        if not part.parts:
-            continue
+def _subassemblies(plan: Plan, good: Good, as_of: date) -> list[Trace]:
+    """Determine each sub-assembly under the same plan; it counts as originating when it
+    qualifies. One whose own verdict is insufficient_data is tried both ways later."""
+    nodes = []
+    for part in good.subassemblies:
         sub = _evaluate(plan, good_of_part(part, good), as_of)
         part.sub = sub
         part.originating = sub.verdict == "qualifies"
-        counted = "originating" if part.originating else "non-originating"
-        node = Trace(
+        if sub.verdict == "insufficient_data":
+            how = "its origin is undetermined, so the verdict is worked out both ways"
+        else:
+            how = f"counted as {'originating' if part.originating else 'non-originating'}"
+        nodes.append(Trace(
             True,
-            f"sub-assembly `{part.id}` ({part.hs or 'no HS code'}) {sub.verdict.replace('_', ' ')}: counted as {counted}",
+            f"sub-assembly `{part.id}` ({part.hs or 'no HS code'}) {sub.verdict.replace('_', ' ')}: {how}",
             None, None, materials=(part.id,), sub=sub,
-        )
-        root.children.append(node)
+        ))
+    return nodes
+
+
+MAX_UNDETERMINED = 8  # sub-assemblies tried both ways (2^8 combinations); beyond, undecided
 
 
 def _evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
+    if not plan.in_force(as_of):
+        hs_text = str(good.hs) if good.hs else "no HS code"
+        root = Trace(False, f"`{good.id}` ({hs_text}) under {plan.name} as of {as_of.isoformat()}", None, None)
+        root.children.append(Trace(False, f"{plan.name} is in force from {plan.effective.isoformat()}", None, None))
+        return Outcome(good, plan.name, as_of, "does_not_qualify", "agreement_not_in_force", None, {}, [], root,
+                       [], [], plan.digest, chain=plan.program.chain)
+    sub_nodes = _subassemblies(plan, good, as_of)
+    doubtful = [p for p in good.subassemblies if p.sub.verdict == "insufficient_data"]
+    if not doubtful:
+        return _evaluate_good(plan, good, as_of, sub_nodes)
+    outcomes = []
+    for flags in _assumptions(len(doubtful)):
+        for part, flag in zip(doubtful, flags):
+            part.originating = flag
+        outcomes.append(_evaluate_good(plan, good, as_of, sub_nodes))
+    for part in doubtful:
+        part.originating = False
+    first = outcomes[0]  # every undetermined sub-assembly counted as non-originating
+    if len({o.verdict for o in outcomes}) == 1 and len(doubtful) <= MAX_UNDETERMINED:
+        first.trace.children.insert(len(sub_nodes), Trace(
+            True, "the verdict is the same whether the undetermined sub-assemblies originate or not", None, None))
+        return first
+    first.verdict = "insufficient_data"
+    first.trace.result = None
+    missing = dict.fromkeys(first.missing)
+    for part in doubtful:
+        missing.update(dict.fromkeys(part.sub.missing))
+    first.missing = sorted(missing)
+    first.trace.children.insert(len(sub_nodes), Trace(
+        None, "the verdict depends on whether the undetermined sub-assemblies originate", None, None,
+        materials=tuple(p.id for p in doubtful)))
+    return first
+
+
+def _assumptions(n: int) -> list[tuple[bool, ...]]:
+    """Every combination for up to MAX_UNDETERMINED sub-assemblies; for more, only the
+    pessimistic one (the caller then leaves the verdict undecided)."""
+    if n <= MAX_UNDETERMINED:
+        return list(product((False, True), repeat=n))
+    return [(False,) * n]
+
+
+def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) -> Outcome:
     hs_text = str(good.hs) if good.hs else "no HS code"
     root = Trace(None, f"`{good.id}` ({hs_text}) under {plan.name} as of {as_of.isoformat()}", None, None)
-    out = Outcome(good, plan.name, as_of, "insufficient_data", None, None, {}, [], root, [], [], plan.digest)
-    if not plan.in_force(as_of):
-        root.result = False
-        root.children.append(Trace(False, f"{plan.name} is in force from {plan.effective.isoformat()}", None, None))
-        out.verdict, out.criterion = "does_not_qualify", "agreement_not_in_force"
-        return out
-    _subassemblies(plan, good, as_of, root)
+    root.children.extend(sub_nodes)
+    out = Outcome(good, plan.name, as_of, "insufficient_data", None, None, {}, [], root, [], [], plan.digest,
+                  chain=plan.program.chain)
     run = Run(good, plan, as_of)
 
     # territory (Art. 4.2: production in the territory of one or more parties)
@@ -273,9 +321,26 @@ def decide(plan: Plan, good: Good, as_of: date) -> str:
 def _decide(plan: Plan, good: Good, as_of: date) -> str:
     if not plan.in_force(as_of):
         return "does_not_qualify"
+    doubtful = []
     for part in good.subassemblies:
         part.sub = None
-        part.originating = _decide(plan, good_of_part(part, good), as_of) == "qualifies"
+        verdict = _decide(plan, good_of_part(part, good), as_of)
+        part.originating = verdict == "qualifies"
+        if verdict == "insufficient_data":
+            doubtful.append(part)
+    if not doubtful:
+        return _decide_good(plan, good, as_of)
+    verdicts = set()
+    for flags in _assumptions(len(doubtful)):
+        for part, flag in zip(doubtful, flags):
+            part.originating = flag
+        verdicts.add(_decide_good(plan, good, as_of))
+    for part in doubtful:
+        part.originating = False
+    return verdicts.pop() if len(verdicts) == 1 and len(doubtful) <= MAX_UNDETERMINED else "insufficient_data"
+
+
+def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     if good.produced_in is None:
         territory = None
     elif good.produced_in in plan.parties:

@@ -49,6 +49,22 @@ def vom(good: Good) -> tuple[Decimal | None, list[str]]:
     return (None if missing else total), missing
 
 
+def bounds(parts, originating: bool) -> tuple[Decimal, bool, list[str]]:
+    """(sum of the known values, whether every value is known, missing fields) of the
+    parts that are (``originating=True``) or are not originating. Values are never
+    negative, so the known sum is a lower bound of the whole."""
+    total = Decimal(0)
+    missing = []
+    for part in parts:
+        if part.originating is not originating:
+            continue
+        if part.value is None:
+            missing.append(f"{part.path}.value")
+        else:
+            total += part.value
+    return total, not missing, missing
+
+
 def figure(good: Good, name: str) -> tuple[Decimal | None, list[str]]:
     value = good.figures.get(name)
     if value is None:
@@ -94,7 +110,11 @@ def traced_leaves(parts: tuple[Part, ...]) -> list[Part]:
 
 
 def money(value: Decimal) -> str:
-    """Amounts as written, with at least two decimals: 10 -> 10.00, 12.345 -> 12.345."""
-    if value == value.to_integral_value() or -value.as_tuple().exponent < 2:
+    """Amounts with at least two decimals, exactly: 10 -> 10.00, 390.5 -> 390.50,
+    12.345 -> 12.345, 12.3450 -> 12.345."""
+    if value.as_tuple().exponent >= -2:
         return str(value.quantize(QUANTUM[2], context=DISPLAY))
-    return format(value.normalize(), "f")
+    text = format(value, "f")
+    whole, _, decimals = text.partition(".")
+    decimals = decimals.rstrip("0")
+    return f"{whole}.{decimals.ljust(2, '0')}"

@@ -58,12 +58,8 @@ def to_determination(out: Outcome, full: bool = False) -> Determination:
             source=node.span.where,
             cite="; ".join(node.cites) or None,
         )
-    layers = {}
-    if out.rule is not None:
-        layers[out.rule.layer] = out.rule.is_scenario
-    for t in out.trace.walk():
-        if t.layer is not None and t.layer not in layers:
-            layers[t.layer] = t.layer != out.agreement or _is_scenario_name(out, t.layer)
+    agreement = out.chain[-1] if out.chain else out.agreement
+    layers = {name: name != agreement for name in out.chain}
     headroom = [
         Headroom(
             criterion=m.criterion,
@@ -94,6 +90,3 @@ def to_determination(out: Outcome, full: bool = False) -> Determination:
         rules_digest=out.digest,
     )
 
-
-def _is_scenario_name(out: Outcome, layer: str) -> bool:
-    return layer != out.agreement

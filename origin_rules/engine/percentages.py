@@ -42,51 +42,92 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
     key = "vom" if method == "build_up" else ("fvnm" if focus is not None else "vnm")
     direct = method in ("max_nom", "build_up")  # the percentage is amount / whole, not (whole - amount) / whole
 
-    def amount_of(run, good, missing):
+    def amount_of(good) -> tuple[Decimal, Decimal | None, list[str]]:
+        """The amount as an interval: (low, high or None when unbounded, missing fields).
+        Values are never negative, so known values bound a sum with missing ones from below;
+        a material that may or may not be focused counts in the high end only."""
         if method == "build_up":
-            return M.vom(good)
+            low, complete, missing = M.bounds(good.parts, True)
+            return low, (low if complete else None), missing
         if focus is None:
-            return run.vnm()
-        focused = []
+            low, complete, missing = M.bounds(good.parts, False)
+            return low, (low if complete else None), missing
+        low = ZERO
+        high: Decimal | None = ZERO
+        missing: list[str] = []
         for p in good.parts:
             if p.originating:
                 continue
             inside = covers3(focus, p.hs) if p.hs is not None else None
+            if inside is False:
+                continue
             if inside is None:
                 missing.append(f"{p.path}.hs")
-            if inside is not False:
-                focused.append(p)
-        return M.vnm(good, tuple(focused))
+            if p.value is None:
+                missing.append(f"{p.path}.value")
+                high = None
+                continue
+            if inside:
+                low += p.value
+            if high is not None:
+                high += p.value
+        return low, high, missing
+
+    def judge(whole: Decimal, low: Decimal, high: Decimal | None) -> bool | None:
+        """Three-valued comparison of the percentage over the amount's interval, exactly:
+        the figure rises with the amount (max_nom, build_up) or falls (the others)."""
+        def diff(amount: Decimal) -> Decimal:  # sign of (percentage - threshold)
+            return (amount if direct else whole - amount) * HUNDRED - threshold * whole
+
+        d_low = diff(low)
+        d_high = diff(high) if high is not None else None  # None: +inf if direct, -inf if not
+        if direct:
+            lowest, highest = d_low, d_high
+        else:
+            lowest, highest = d_high, d_low
+        if op in (">=", ">"):
+            strict = op == ">"
+            if lowest is not None and (lowest > 0 if strict else lowest >= 0):
+                return True
+            if highest is not None and (highest <= 0 if strict else highest < 0):
+                return False
+            return None
+        strict = op == "<"
+        if highest is not None and (highest < 0 if strict else highest <= 0):
+            return True
+        if lowest is not None and (lowest >= 0 if strict else lowest > 0):
+            return False
+        return None
 
     def run_fn(run) -> Trace:
         good = run.good
         t = Trace(None, text, source, layer)
         whole, missing = M.figure(good, basis)
-        amount, more = amount_of(run, good, missing)
-        missing += more
+        low, high, more = amount_of(good)
+        missing = missing + more
+        t.materials = tuple(p.id for p in good.parts if not p.originating)
         if whole is not None:
             t.figures[basis] = whole
-        if amount is not None:
-            t.figures[key] = amount
-            run.figures.setdefault(key, amount)
+        if high == low and not more:
+            t.figures[key] = low
+            run.figures.setdefault(key, low)
         if whole is not None and whole == 0:
             t.note = f"`{good.figure_path(basis)}` is zero"
             missing.append(good.figure_path(basis))
             whole = None
-        t.materials = tuple(p.id for p in good.parts if not p.originating)
-        if whole is None or amount is None:
+        if whole is None:
             t.missing = missing
             return t
-        numerator = amount if direct else whole - amount
-        diff = numerator * HUNDRED - threshold * whole  # sign of (percentage - threshold), exact
-        if op == ">=":
-            t.result = diff >= 0
-        elif op == "<=":
-            t.result = diff <= 0
-        elif op == ">":
-            t.result = diff > 0
-        else:
-            t.result = diff < 0
+        t.result = judge(whole, low, high)
+        if high != low or more:
+            # not every figure is known; the result may still be decided by the bounds
+            if t.result is None:
+                t.missing = missing
+            else:
+                t.note = "decided whatever the missing values are"
+            return t
+        numerator = low if direct else whole - low
+        diff = numerator * HUNDRED - threshold * whole
         shown = M.show(numerator, whole, threshold)
         t.figures[name] = shown
         run.figures.setdefault(basis, whole)
@@ -96,9 +137,9 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         if method == "build_up" or (op in ("<=", "<") and method != "max_nom") or (op in (">=", ">") and method == "max_nom"):
             flip = None
         elif method == "max_nom":
-            flip = whole * threshold / HUNDRED - amount
+            flip = whole * threshold / HUNDRED - low
         else:
-            flip = whole * (HUNDRED - threshold) / HUNDRED - amount
+            flip = whole * (HUNDRED - threshold) / HUNDRED - low
         room = diff if op in (">=", ">") else -diff
         margin = M.show(room, whole * HUNDRED, ZERO) if room else Decimal("0.00")
         t.margin = Margin(text, source, name, shown, threshold, op, margin, flip, bool(t.result), "%")
@@ -111,17 +152,13 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         if not whole:
             return None
         if method == "build_up" or focus is not None:
-            amount = amount_of(run, good, [])[0]
+            low, high, _ = amount_of(good)
         else:
-            amount = run.vnm_value()
-        if amount is None:
-            return None
-        diff = (amount if direct else whole - amount) * HUNDRED - threshold * whole
-        if op == ">=":
-            return diff >= 0
-        if op == "<=":
-            return diff <= 0
-        return diff > 0 if op == ">" else diff < 0
+            found = run.memo.get("vnm_bounds")
+            if found is None:
+                found = run.memo["vnm_bounds"] = amount_of(good)
+            low, high, _ = found
+        return judge(whole, low, high)
 
     run_fn.fast = fast_fn
     return run_fn

@@ -177,25 +177,16 @@ def de_minimis_fast(run, failing, unknown) -> bool | None:
 
 
 def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[bool | None, dict]:
-    """Whether one de minimis policy forgives the failing (and possibly failing) materials."""
+    """Whether one de minimis policy forgives the failing (and possibly failing) materials.
+
+    First the amounts: failing materials over the limit can never be forgiven, whatever
+    else is unknown. Then the exclusions: a failing material matching ``exclude`` can
+    never be forgiven; one that may match leaves the result unknown."""
     good = run.good
     node = policy.node
-    if policy.exclude is not None:
-        fail_states = [policy.exclude(p) for p in failing]
-        blocked = [p.id for p, (r, _) in zip(failing, fail_states) if r is True]
-        if blocked:
-            return False, {"note": f"excluded from de minimis: {', '.join(blocked)}"}
-        maybe_states = [policy.exclude(p) for p in unknown]
-        doubtful = [m for r, m in fail_states + maybe_states if r is None and m]
-        doubtful += [f"{p.path}.hs" for p, (r, _) in zip(unknown, maybe_states) if r is True]
-        if doubtful:
-            return None, {"missing": doubtful, "note": "cannot tell whether every material that fails is excluded from de minimis"}
     attr = "value" if node.measure == "value" else "weight"
     field = "value" if attr == "value" else "weight_kg"
     base, base_missing = M.figure(good, policy.base_name)
-    if base is None:
-        return None, {"missing": base_missing}
-    limit = base * node.share.value / HUNDRED
     low = ZERO
     missing = []
     for p in failing:
@@ -211,16 +202,28 @@ def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[
             missing.append(f"{p.path}.{field}")
         else:
             high += amount
-    if not explain:
-        if low > limit:
-            return False, {}
-        return (None if missing or high > limit else True), {}
-    figures = {f"non_qualifying_{attr}": low, "de_minimis_limit": limit}
+    if base is None:
+        return None, {"missing": base_missing + missing}
+    limit = base * node.share.value / HUNDRED
     share = f"{node.share.value}% of {policy.base_name}"
+    figures = {f"non_qualifying_{attr}": low, "de_minimis_limit": limit} if explain else {}
     if low > limit:
-        return False, {"figures": figures, "note": f"the materials that fail the shift total {M.money(low)}, more than {share} ({M.money(limit)})"}
+        note = f"the materials that fail the shift total {M.money(low)}, more than {share} ({M.money(limit)})" if explain else None
+        return False, {"figures": figures, "note": note}
+    if policy.exclude is not None:
+        fail_states = [policy.exclude(p) for p in failing]
+        blocked = [p.id for p, (r, _) in zip(failing, fail_states) if r is True]
+        if blocked:
+            return False, {"figures": figures, "note": f"excluded from de minimis: {', '.join(blocked)}"}
+        maybe_states = [policy.exclude(p) for p in unknown]
+        doubtful = [m for r, m in fail_states + maybe_states if r is None and m]
+        doubtful += [f"{p.path}.hs" for p, (r, _) in zip(unknown, maybe_states) if r is True]
+        if doubtful:
+            return None, {"figures": figures, "missing": doubtful + missing,
+                          "note": "cannot tell whether every material that fails is excluded from de minimis"}
     if missing:
         return None, {"figures": figures, "missing": missing}
     if high <= limit:
-        return True, {"figures": figures, "note": f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})"}
+        note = f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})" if explain else None
+        return True, {"figures": figures, "note": note}
     return None, {"figures": figures, "missing": [f"{p.path}.hs" for p in unknown]}
