@@ -85,7 +85,7 @@ def _to_decimal(value: Any) -> Decimal:
             raise _fail("decimal_format", expected, value)
         number = Decimal(text)
     else:
-        number = Decimal(value)
+        number = Decimal(value) if type(value) is not SourceDecimal else Decimal(value.source)
     if not number.is_finite():
         raise _fail("decimal_finite", expected + " (a finite one)", value)
     if number.is_signed():
@@ -191,9 +191,35 @@ def _to_tristate(value: Any) -> bool | None:
         raise _fail("bool_word", "expected true, false or null (unknown)", value) from None
 
 
+class SourceDecimal(Decimal):
+    """A number read from YAML or JSON that remembers how it was written, so that a text
+    field holding digits (a name `0E0`, an id `12.50`) keeps them exactly."""
+
+    source: str
+
+    def __new__(cls, text: str):
+        number = super().__new__(cls, text)
+        number.source = text
+        return number
+
+
+class SourceInt(int):
+    """An integer that remembers how it was written (`007` stays `007` in a text field)."""
+
+    source: str
+
+    def __new__(cls, text: str):
+        number = super().__new__(cls, text)
+        number.source = text
+        return number
+
+
 def _to_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    source = getattr(value, "source", None)
+    if isinstance(source, str):
+        return source
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -522,7 +548,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def loads_json(text: str | bytes | bytearray) -> Any:
     """Parse JSON with every number exact (``0.1`` -> ``Decimal('0.1')``, ints stay ints),
     ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error."""
-    return json.loads(text, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_no_duplicates)
+    return json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
+                      object_pairs_hook=_no_duplicates)
 
 
 def __getattr__(name: str) -> Any:  # the readers live in bom_io, which imports this module

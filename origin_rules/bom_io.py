@@ -57,7 +57,9 @@ from typing import Any, Iterator
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from origin_rules.bom import BOM, BomError, BomProblem, Loc, Material, Product, bom_from_data, loads_json
+from origin_rules.bom import (
+    BOM, BomError, BomProblem, Loc, Material, Product, SourceDecimal, SourceInt, bom_from_data, loads_json,
+)
 
 __all__ = ["BomRecord", "read_bom", "read_boms", "loads_bom"]
 
@@ -111,7 +113,7 @@ def _yaml_int(loader: _Loader, node: ScalarNode) -> Any:
     if _LEADING_ZERO.match(text):
         return text  # 0101 is a code, not an octal number
     if re.fullmatch(r"[-+]?\d+", text):
-        return int(text)
+        return SourceInt(text)
     return loader.construct_yaml_int(node)
 
 
@@ -121,7 +123,7 @@ def _yaml_decimal(loader: _Loader, node: ScalarNode) -> Any:
         return text
     special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
     try:
-        return Decimal(special.get(text.lower(), text))
+        return SourceDecimal(special.get(text.lower(), text))
     except InvalidOperation:
         return text  # the model says what was expected
 
