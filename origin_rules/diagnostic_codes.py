@@ -10,6 +10,7 @@ TITLES: dict[str, str] = {
     "ROO001": "unexpected token",
     "ROO002": "unexpected end of file",
     "ROO003": "unexpected character",
+    "ROO004": "unclosed bracket",
     "ROO010": "malformed HS code",
     "ROO011": "percentage without `%`",
     "ROO012": "`=` used as a comparison",
@@ -40,4 +41,7 @@ TITLES: dict[str, str] = {
     "ROO117": "`until` before `from`",
     "ROO118": "rule outside the agreement's effective date",
     "ROO119": "unknown material kind",
+    "ROO120": "set defined in terms of itself",
+    "ROO121": "country listed twice",
+    "ROO122": "unsupported HS edition",
 }

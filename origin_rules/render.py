@@ -15,25 +15,33 @@ FORMATS = ("text", "json", "github", "sarif")
 
 
 def _caret_block(diag: Diagnostic, sources: dict[str, str]) -> list[str]:
+    """The source line of the span and a caret under the span (to the end of the line when
+    the span runs over several lines)."""
     text = sources.get(diag.span.file)
     if text is None or diag.span.line < 1:
         return []
     lines = text.splitlines()
     if diag.span.line > len(lines):
         return []
-    src = lines[diag.span.line - 1].expandtabs(1)
+    src = lines[diag.span.line - 1].expandtabs(1).rstrip()
     gutter = f"{diag.span.line:>4} | "
     start = max(diag.span.column, 1)
     if diag.span.end_line == diag.span.line and diag.span.end_column > start:
         width = diag.span.end_column - start
     else:
-        width = max(1, len(src) - start + 1) if start <= len(src) else 1
-    width = max(1, min(width, max(1, len(src) - start + 1)))
+        width = len(src) - start + 1
+    width = max(1, min(width, len(src) - start + 1))
     return [gutter + src, " " * (len(gutter) + start - 1) + "^" * width]
 
 
+def _location(diag: Diagnostic) -> str:
+    if diag.span.line < 1:
+        return diag.span.file
+    return f"{diag.span.file}:{diag.span.line}:{diag.span.column}"
+
+
 def render_one(diag: Diagnostic, sources: dict[str, str]) -> str:
-    head = f"{diag.span.file}:{diag.span.line}:{diag.span.column}: {diag.severity.value}[{diag.code}]: {diag.message}"
+    head = f"{_location(diag)}: {diag.severity.value}[{diag.code}]: {diag.message}"
     out = [head, *_caret_block(diag, sources)]
     if diag.help:
         out.append(f"     = help: {diag.help}")
@@ -44,27 +52,53 @@ def render_text(diags: list[Diagnostic], sources: dict[str, str]) -> str:
     return "\n\n".join(render_one(d, sources) for d in diags)
 
 
-def summary_line(diags: list[Diagnostic]) -> str:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def summary_line(diags: list[Diagnostic], files: int | None = None) -> str:
+    """``2 errors, 1 warning`` (``... in 3 files`` when the number of files is given)."""
     errors = sum(d.severity is Severity.ERROR for d in diags)
     warnings = len(diags) - errors
-    return f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    return line if files is None else f"{line} in {_plural(files, 'file')}"
 
 
 def render_json(diags: list[Diagnostic]) -> str:
+    """The diagnostics as a JSON array."""
     return json.dumps([d.to_dict() for d in diags], indent=2)
+
+
+def render_json_report(diags: list[Diagnostic], files: int, shown: list[Diagnostic] | None = None) -> str:
+    """A JSON object: counts (of all diagnostics) and the diagnostics shown."""
+    errors = sum(d.severity is Severity.ERROR for d in diags)
+    report = {
+        "files": files,
+        "errors": errors,
+        "warnings": len(diags) - errors,
+        "diagnostics": [d.to_dict() for d in (diags if shown is None else shown)],
+    }
+    return json.dumps(report, indent=2)
 
 
 def _escape_github(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def _escape_property(text: str) -> str:
+    return _escape_github(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def render_github(diags: list[Diagnostic]) -> str:
+    """GitHub Actions workflow commands (``::error file=...::message``), one per line."""
     lines = []
     for d in diags:
         level = "error" if d.severity is Severity.ERROR else "warning"
         message = d.message + (f" (help: {d.help})" if d.help else "")
-        props = f"file={d.span.file},line={d.span.line},col={d.span.column}"
-        if d.span.end_line:
+        props = f"file={_escape_property(d.span.file)}"
+        if d.span.line >= 1:
+            props += f",line={d.span.line},col={d.span.column}"
+        if d.span.end_line >= 1:
             props += f",endLine={d.span.end_line},endColumn={d.span.end_column}"
         lines.append(f"::{level} {props},title={d.code}::{_escape_github(message)}")
     return "\n".join(lines)
@@ -85,7 +119,7 @@ def render_sarif(diags: list[Diagnostic], version: str = "0.1.0") -> str:
     results = []
     for d in diags:
         region = {"startLine": max(d.span.line, 1), "startColumn": max(d.span.column, 1)}
-        if d.span.end_line:
+        if d.span.end_line >= 1:
             region["endLine"] = d.span.end_line
             region["endColumn"] = d.span.end_column
         results.append(

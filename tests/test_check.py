@@ -1,0 +1,616 @@
+"""semantics.check: every code on a minimal example, the LANGUAGE.md examples, overlaps,
+the `check` command, the speed of the overlap index, and no traceback on mutated text."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from origin_rules.cli import app
+from origin_rules.diagnostic_codes import TITLES
+from origin_rules.hs import Level, nomenclature
+from origin_rules.semantics.check import check_modules
+from origin_rules.semantics.literals import KINDS
+from origin_rules.semantics.resolve import build_programs
+from origin_rules.sources import parse_paths, parse_texts
+from origin_rules.syntax.errors import KEYWORDS
+from origin_rules.syntax.parser import parse
+
+HERE = Path(__file__).parent
+LANGUAGE = HERE / "golden" / "language"
+SPEC = HERE.parent.parent / "shared" / "spec" / "LANGUAGE.md"  # the shared spec beside the repo
+GOLDEN_CHECK = HERE / "golden" / "check"
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"  # rewrite expected.txt files from the output
+
+CLEAN = '''\
+set non_market = [CN]
+
+agreement "USMCA" {
+  parties = [US, MX, CA]
+  effective = 2020-07-01
+  hs_version = 2022
+  de_minimis value <= 10% of transaction_value
+
+  set steel = 72, 73
+
+  rule 87.08 "Parts of vehicles" { change from any other heading }
+  rule 8708.30 "Brakes" when end_use in [passenger_vehicle] { rvc(net_cost) >= 60% }
+  rule 8708.30 "Brakes, other" {
+    change from any other subheading except steel
+    value(non_originating and origin in non_market) <= 10% of transaction_value
+  }
+  rule 87.03 until 2021-06-30 { rvc(net_cost) >= 66% }
+  rule 87.03 from 2021-07-01 { rvc(net_cost) >= 75% }
+}
+
+scenario "Review" extends "USMCA" {
+  require for 87 { value(kind in [accessory], traced) <= 5% of net_cost }
+  rule 87.03 { rvc(net_cost) >= 80% }
+}
+'''
+
+#: code -> a rule file that triggers it exactly once (and nothing else).
+EXAMPLES: dict[str, str] = {
+    "ROO001": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { chnage from any other heading }\n}\n',
+    "ROO002": 'agreement "A"\n',
+    "ROO003": 'agreement "A" {\n  parties = [US];\n}\n',
+    "ROO004": 'agreement "A" {\n  parties = [US]\n  rule 87.03 {\n    change from any other heading\n}\n',
+    "ROO010": 'agreement "A" {\n  parties = [US]\n  rule 8708 { change from any other heading }\n}\n',
+    "ROO011": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cost) >= 60 }\n}\n',
+    "ROO012": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cost) = 60% }\n}\n',
+    "ROO013": 'agreement "A" {\n  parties = [US]\n  effective = 2020-02-30\n}\n',
+    "ROO014": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cots) >= 60% }\n}\n',
+    "ROO015": 'agreement "A" {\n  parties = [US]\n  rule 87.03 from 2021-01-01 from 2022-01-01 { rvc(net_cost) >= 60% }\n}\n',
+    "ROO016": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { value(non_originating) <= 10% of transaction_valu }\n}\n',
+    "ROO017": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(87.03) >= 60% }\n}\n',
+    "ROO018": 'agreement "A" {\n  parties = [US]\n  rule 87.03 when end_uses in [bus] { rvc(net_cost) >= 60% }\n}\n',
+    "ROO019": 'agreement "A" {\n  parties = [US]\n  hs_version = 20.22\n}\n',
+    "ROO101": 'agreement "A" {\n  parties = [US]\n  rule 8708.31 { change from any other heading }\n}\n',
+    "ROO102": 'agreement "A" {\n  parties = [US]\n  rule 61.17..61.01 { change from any other chapter }\n}\n',
+    "ROO103": 'agreement "A" {\n  parties = [US]\n  rule 61.01..6117.90 { change from any other chapter }\n}\n',
+    "ROO104": 'agreement "A" {\n  parties = [US, XX]\n}\n',
+    "ROO105": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cost) >= 150% }\n}\n',
+    "ROO106": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cost) >= 60% }\n  rule 87.03 { rvc(net_cost) >= 70% }\n}\n',
+    "ROO107": (
+        'agreement "A" {\n  parties = [US]\n'
+        '  rule 87.03 until 2022-12-31 { rvc(net_cost) >= 60% }\n'
+        '  rule 87.03 from 2022-07-01 { rvc(net_cost) >= 70% }\n}\n'
+    ),
+    "ROO108": (
+        'agreement "A" {\n  parties = [US]\n'
+        '  rule 87.03 { rvc(net_cost) >= 60% }\n'
+        '  rule 87.03 when end_use in [bus] { rvc(net_cost) >= 70% }\n}\n'
+    ),
+    "ROO109": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { change from any other heading except stel }\n}\n',
+    "ROO110": (
+        'set non_market = [CN]\n\nagreement "A" {\n  parties = [US]\n'
+        '  rule 87.03 { change from any other heading except non_market }\n}\n'
+    ),
+    "ROO111": 'agreement "USMCA" {\n  parties = [US]\n}\n\nscenario "Review" extends "USMAC" {\n}\n',
+    "ROO112": 'scenario "Loop" extends "Loop" {\n}\n',
+    "ROO113": 'agreement "A" {\n  parties = [US]\n}\n\nagreement "A" {\n  parties = [MX]\n}\n',
+    "ROO114": 'set steel = 72, 73\n\nagreement "A" {\n  parties = [US]\n}\n',
+    "ROO115": 'agreement "A" {\n  rule 87.03 { rvc(net_cost) >= 60% }\n}\n',
+    "ROO116": 'agreement "A" {\n  parties = [US]\n  effective = 2020-07-01\n  effective = 2021-07-01\n}\n',
+    "ROO117": 'agreement "A" {\n  parties = [US]\n  rule 87.03 from 2023-01-01 until 2022-12-31 { rvc(net_cost) >= 60% }\n}\n',
+    "ROO118": (
+        'agreement "A" {\n  parties = [US]\n  effective = 2020-07-01\n'
+        '  rule 87.03 from 2019-01-01 { rvc(net_cost) >= 60% }\n}\n'
+    ),
+    "ROO119": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { value(kind in [acessory]) <= 5% of transaction_value }\n}\n',
+    "ROO120": (
+        'set a = b, 72\nset b = a\n\nagreement "A" {\n  parties = [US]\n'
+        '  rule 87.03 { change from any other heading except a }\n}\n'
+    ),
+    "ROO121": 'agreement "A" {\n  parties = [US, MX, US]\n}\n',
+    "ROO122": 'agreement "A" {\n  parties = [US]\n  hs_version = 2017\n}\n',
+}
+
+
+def codes_of(text: str, name: str = "t.roo") -> list[str]:
+    return [d.code for d in parse_texts({name: text}).diagnostics]
+
+
+# ---- every code ------------------------------------------------------------------------------
+
+
+def test_clean_rulebook_has_no_diagnostics():
+    assert parse_texts({"clean.roo": CLEAN}).diagnostics == []
+
+
+@pytest.mark.parametrize("code", sorted(EXAMPLES))
+def test_each_code_triggers_exactly_once(code):
+    assert codes_of(EXAMPLES[code]) == [code]
+
+
+def test_every_code_has_an_example():
+    assert set(TITLES) - set(EXAMPLES) == {"ROO000"}
+
+
+def test_missing_path_is_roo000(tmp_path):
+    parsed = parse_paths([tmp_path / "nope.roo"])
+    assert [d.code for d in parsed.diagnostics] == ["ROO000"]
+
+
+def test_undecodable_file_is_roo000(tmp_path):
+    bad = tmp_path / "bad.roo"
+    bad.write_bytes(b"\xff\xfeagreement")
+    assert [d.code for d in parse_paths([bad]).diagnostics] == ["ROO000"]
+
+
+def test_kinds_match_the_bom_model():
+    from origin_rules.bom import KINDS as BOM_KINDS
+
+    assert tuple(KINDS) == tuple(BOM_KINDS)
+
+
+def test_messages_follow_the_conventions():
+    for code, text in EXAMPLES.items():
+        for d in parse_texts({"t.roo": text}).diagnostics:
+            assert d.message[0].islower() or d.message[0] in "`\"", (code, d.message)
+            assert "`" in d.message, (code, d.message)
+            assert d.help, code
+            assert d.span.line >= 1 and d.span.end_line >= d.span.line, code
+
+
+# ---- the rule language's own examples ---------------------------------------------------------
+
+
+def test_language_examples_are_the_spec_blocks():
+    if not SPEC.exists():
+        pytest.skip("the shared spec is not available here")
+    blocks = re.findall(r"```roo\n(.*?)```", SPEC.read_text(encoding="utf-8"), re.S)
+    files = sorted(LANGUAGE.glob("*.roo"))
+    assert len(blocks) == 4 == len(files)
+    assert sorted(blocks) == sorted(f.read_text(encoding="utf-8") for f in files)
+
+
+def test_language_examples_check_without_error():
+    parsed = parse_paths([LANGUAGE])
+    assert not parsed.has_errors, [d.message for d in parsed.diagnostics]
+    unused = sorted(d.message for d in parsed.diagnostics)
+    assert unused == ["set `auto_parts` is never used", "set `non_market_economies` is never used"]
+    assert {d.code for d in parsed.diagnostics} == {"ROO114"}
+
+
+# ---- a file with several mistakes: all reported -------------------------------------------------
+
+FIVE = '''\
+agreement "USMCA" {
+  parties = [US, MX, XX]
+  rule 8708.31 { rvc(net_cost) >= 60% }
+  rule 87.03 { rvc(net_cost) >= 150% }
+  rule 87.04 { change from any other heading except stel }
+}
+scenario "Review" extends "USMAC" {
+}
+'''
+
+
+def test_five_mistakes_all_reported():
+    codes = codes_of(FIVE)
+    assert sorted(codes) == ["ROO101", "ROO104", "ROO105", "ROO109", "ROO111"]
+
+
+def test_five_mistakes_from_the_command_line(tmp_path):
+    f = tmp_path / "five.roo"
+    f.write_text(FIVE, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(f)])
+    assert result.exit_code == 1
+    for code in ("ROO101", "ROO104", "ROO105", "ROO109", "ROO111"):
+        assert f"error[{code}]" in result.output
+    assert result.output.rstrip().endswith("5 errors, 0 warnings in 1 file")
+
+
+# ---- messages say what would be right ---------------------------------------------------------------
+
+
+def _one(text: str):
+    diags = parse_texts({"t.roo": text}).diagnostics
+    assert len(diags) == 1, [d.message for d in diags]
+    return diags[0]
+
+
+def test_missing_subheading_lists_the_existing_ones():
+    d = _one(EXAMPLES["ROO101"])
+    assert d.message == "`8708.31` is not a subheading of HS 2022"
+    assert d.help.startswith("subheadings of 87.08 are 8708.10, 8708.21, ")
+    assert (d.span.line, d.span.column, d.span.end_column) == (3, 8, 15)
+
+
+def test_tariff_item_needs_its_subheading():
+    d = _one('agreement "A" {\n  parties = [US]\n  rule 8708.31.10 { rvc(net_cost) >= 60% }\n}\n')
+    assert d.code == "ROO101" and "`8708.31`" in d.message
+    assert codes_of('agreement "A" {\n  parties = [US]\n  rule 8708.30.10 { rvc(net_cost) >= 60% }\n}\n') == []
+
+
+def test_unknown_chapter():
+    d = _one('agreement "A" {\n  parties = [US]\n  rule 77.01 { rvc(net_cost) >= 60% }\n}\n')
+    assert "chapter `77` does not exist" in d.help
+
+
+@pytest.mark.parametrize("word, meant", [("UK", "GB"), ("China", "CN"), ("CHN", "CN"), ("cn", "CN"), ("Germany", "DE")])
+def test_country_suggestions(word, meant):
+    d = _one(f'agreement "A" {{\n  parties = [US, {word}]\n}}\n')
+    assert d.message == f"unknown country code `{word}`"
+    assert f"did you mean `{meant}`?" in d.help
+
+
+@pytest.mark.parametrize("where", [
+    "rule 87.03 {{ value(origin in [{c}]) <= 10% of transaction_value }}",
+    "rule 87.03 when produced_in in [{c}] {{ rvc(net_cost) >= 60% }}",
+    'rule 87.03 {{ performed "assembly" in [{c}] }}',
+    "set bad = [{c}]\n  rule 87.03 {{ value(origin in bad) <= 10% of transaction_value }}",
+])
+def test_countries_are_checked_everywhere(where):
+    text = 'agreement "A" {\n  parties = [US]\n  ' + where.format(c="ZZ") + "\n}\n"
+    assert codes_of(text) == ["ROO104"]
+
+
+def test_end_use_words_are_not_countries():
+    text = ('agreement "A" {\n  parties = [US]\n  set uses = [passenger_vehicle]\n'
+            '  rule 87.03 when end_use in uses { rvc(net_cost) >= 60% }\n  rule 87.03 { CTH }\n}\n')
+    assert codes_of(text) == []
+
+
+def test_set_in_brackets_gets_a_hint():
+    diags = parse_texts({"t.roo": 'set nm = [CN]\nagreement "A" {\n  parties = [US]\n'
+                         '  rule 87.03 { value(origin in [nm]) <= 10% of transaction_value }\n}\n'}).diagnostics
+    assert sorted(d.code for d in diags) == ["ROO104", "ROO114"]
+    assert "without brackets" in next(d for d in diags if d.code == "ROO104").help
+
+
+def test_hs_set_used_as_countries():
+    d = _one('set steel = 72\nagreement "A" {\n  parties = [US]\n'
+             '  rule 87.03 { value(origin in steel) <= 10% of transaction_value }\n}\n')
+    assert d.code == "ROO110" and "set of HS codes" in d.message
+
+
+def test_unknown_set_suggests_the_nearest():
+    d = _one(EXAMPLES["ROO109"])
+    assert d.help == "did you mean `steel`?" or "define it" in d.help
+
+
+def test_scenario_sees_sets_of_its_base():
+    text = ('agreement "A" {\n  parties = [US]\n  set steel = 72\n}\n'
+            'scenario "B" extends "A" {\n  rule 87.03 { change from any other heading except steel }\n}\n')
+    assert codes_of(text) == []
+
+
+def test_two_scenarios_in_a_circle_reported_once():
+    text = ('agreement "A" {\n  parties = [US]\n}\nscenario "B" extends "C" {\n}\nscenario "C" extends "B" {\n}\n'
+            'scenario "D" extends "B" {\n}\n')
+    diags = parse_texts({"t.roo": text}).diagnostics
+    assert [d.code for d in diags] == ["ROO112"]
+    assert "`B` -> `C` -> `B`" in diags[0].message
+
+
+def test_duplicate_sets_in_one_scope_but_shadowing_allowed():
+    text = ('set steel = 72\nagreement "A" {\n  parties = [US]\n  set steel = 73\n  set steel = 74\n'
+            '  rule 87.03 { change from any other heading except steel }\n}\n')
+    assert codes_of(text).count("ROO113") == 1
+
+
+def test_duplicate_file_level_sets_across_files():
+    parsed = parse_texts({"a.roo": "set steel = 72\n", "b.roo": "set steel = 73\n"})
+    assert sorted(d.code for d in parsed.diagnostics) == ["ROO113", "ROO114"]
+
+
+def test_incomplete_rulebook_does_not_blame_missing_names_on_the_good_files():
+    modules = [parse('set steel = 72\nscenario "B" extends "A" {\n}\n', "b.roo")[0]]
+    found = check_modules(modules, build_programs(modules), incomplete=True)
+    assert [d.code for d in found] == ["ROO111"]
+    assert "may define it" in found[0].help
+
+
+# ---- competing rules -------------------------------------------------------------------------------
+
+HEAD = 'agreement "A" {\n  parties = [US]\n  effective = 2020-01-01\n'
+
+
+def rules(*lines: str) -> str:
+    return HEAD + "".join(f"  {line}\n" for line in lines) + "}\n"
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (("rule 87.03 { CTH }", "rule 8703.10 { CTH }"), []),  # different levels
+    (("rule 87 { CTH }", "rule 87.03 { CTH }", "rule 8703.10 { CTH }"), []),
+    (("rule 39.01..39.14 { CTH }", "rule 39.05 { CTSH }"), ["ROO106"]),  # range and code, one level
+    (("rule 39.01..39.04 { CTH }", "rule 39.05..39.14 { CTSH }"), []),
+    (("rule 39.01..39.05 { CTH }", "rule 39.05..39.14 { CTSH }"), ["ROO106"]),
+    (("rule 87.03 until 2021-06-30 { CTH }", "rule 87.03 from 2021-07-01 { CTSH }"), []),
+    (("rule 87.03 until 2021-07-01 { CTH }", "rule 87.03 from 2021-07-01 { CTSH }"), ["ROO107"]),  # inclusive
+    (("rule 87.03 when end_use in [bus] { CTH }", "rule 87.03 { CTSH }"), []),
+    (("rule 87.03 when end_use in [bus] { CTH }", "rule 87.03 when end_use in [car] { CTSH }"), []),
+    (("rule 87.03 { CTH }", "rule 87.03 when end_use in [car] { CTSH }"), ["ROO108"]),
+    (("rule 87.03 until 2020-12-31 { CTH }", "rule 87.03 from 2021-01-01 when end_use in [car] { CTSH }"), []),
+    (("rule 87.03, 87.04 { CTH }", "rule 87.01..87.05 { CTSH }"), ["ROO106"]),  # one report per pair
+    (("rule 87.03 { CTH }", "rule 87.03 { CTSH }", "rule 87.03 { CC }"), ["ROO106"] * 2),  # once per later rule
+])
+def test_overlaps(lines, expected):
+    assert sorted(codes_of(rules(*lines))) == expected
+
+
+def test_overlap_through_a_set_points_at_the_name():
+    text = rules("set parts = 87.08", "rule 87.08 { CTH }", "rule parts { CTSH }")
+    d = _one(text)
+    assert d.code == "ROO106"
+    assert (d.span.line, d.span.column, d.span.end_column) == (6, 8, 13)
+    assert "line 5" in d.message
+
+
+def test_scenario_rule_replaces_base_rules_of_its_selector():
+    text = rules("rule 87.03 { CTH }") + 'scenario "B" extends "A" {\n  rule 87.03 { CTSH }\n}\n'
+    assert codes_of(text) == []
+
+
+def test_scenario_rule_overlapping_a_base_rule_is_reported_once():
+    text = (rules("rule 87.03 { CTH }") + 'scenario "B" extends "A" {\n  rule 87.03, 87.04 { CTSH }\n}\n'
+            + 'scenario "C" extends "B" {\n}\n')
+    diags = parse_texts({"t.roo": text}).diagnostics
+    assert [d.code for d in diags] == ["ROO106"]
+    assert diags[0].span.line == 7
+
+
+def test_base_conflict_not_repeated_for_each_scenario():
+    text = rules("rule 87.03 { CTH }", "rule 87.03 { CTSH }") + 'scenario "B" extends "A" {\n}\n'
+    assert codes_of(text) == ["ROO106"]
+
+
+def test_invalid_dates_are_reported_once():
+    text = rules("rule 87.03 from 2021-02-30 until 2022-13-01 { CTH }", "rule 87.03 until 2021-02-30 { CTSH }")
+    assert codes_of(text) == ["ROO013"] * 3
+
+
+def test_date_overlap_suggests_dates_that_meet():
+    d = _one(EXAMPLES["ROO107"])
+    assert "`from 2023-01-01`" in d.help
+    assert (d.span.line, d.span.column, d.span.end_column) == (4, 14, 29)  # `from 2022-07-01`
+    d = _one(rules("rule 87.03 from 2021-01-01 { CTH }", "rule 87.03 from 2022-01-01 { CTSH }"))
+    assert "end `rule 87.03` the day before the other starts: `until 2021-12-31`" in d.help
+
+
+def generated_rulebook(n: int = 5000, phased: int = 250) -> str:
+    """``n`` rules: one per subheading, and for ``phased`` subheadings two rules dated apart."""
+    subs = [str(c) for c in nomenclature().codes(Level.SUBHEADING)]
+    out = ['set steel = 72, 73\n\nagreement "Big" {\n  parties = [US, MX, CA]\n  effective = 2020-07-01\n']
+    body = "{ CTH except steel }"
+    for i, code in enumerate(subs[: n - 2 * phased]):
+        out.append(f'  rule {code} "r{i}" {body}\n')
+    for code in subs[n - 2 * phased: n - phased]:
+        out.append(f"  rule {code} until 2027-12-31 {body}\n  rule {code} from 2028-01-01 {body}\n")
+    out.append("}\n")
+    return "".join(out)
+
+
+def test_checking_5000_rules_is_fast():
+    text = generated_rulebook()
+    assert text.count("  rule ") == 5000
+    module, diags = parse(text, "big.roo")
+    assert module is not None and diags == []
+    programs = build_programs([module])
+    start = time.perf_counter()
+    found = check_modules([module], programs)
+    elapsed = time.perf_counter() - start
+    assert found == []
+    assert elapsed < 0.5, f"checking 5,000 rules took {elapsed:.2f}s"
+
+
+def test_many_rules_for_one_code_are_reported_without_blowing_up():
+    lines = [f"rule 87.03 {{ rvc(net_cost) >= {i % 100}% }}" for i in range(300)]
+    codes = codes_of(rules(*lines))
+    assert codes == ["ROO106"] * 299
+
+
+# ---- the command line ----------------------------------------------------------------------------------
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["check", *args])
+
+
+def test_cli_clean_folder_exits_0_with_warnings():
+    result = invoke(str(LANGUAGE))
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().splitlines()[-1] == "0 errors, 2 warnings in 4 files"
+
+
+def test_cli_strict_fails_on_warnings():
+    assert invoke(str(LANGUAGE), "--strict").exit_code == 1
+
+
+def test_cli_missing_path_exits_2(tmp_path):
+    result = invoke(str(tmp_path / "nope"))
+    assert result.exit_code == 2
+    assert "ROO000" in result.output
+
+
+def test_cli_empty_folder_is_bad_usage(tmp_path):
+    assert invoke(str(tmp_path)).exit_code == 2
+
+
+def test_cli_bad_format_is_bad_usage():
+    assert invoke(str(LANGUAGE), "--format", "xml").exit_code == 2
+
+
+@pytest.fixture
+def five(tmp_path) -> Path:
+    f = tmp_path / "five.roo"
+    f.write_text(FIVE, encoding="utf-8")
+    return f
+
+
+def test_cli_max_errors(five):
+    result = invoke(str(five), "--max-errors", "2")
+    assert result.exit_code == 1
+    assert result.output.count("error[ROO") == 2
+    assert "5 errors, 0 warnings in 1 file (the first 2 errors shown" in result.output
+
+
+def test_cli_json(five):
+    result = invoke(str(five), "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["errors"] == 5 and report["files"] == 1
+    assert {d["code"] for d in report["diagnostics"]} == {"ROO101", "ROO104", "ROO105", "ROO109", "ROO111"}
+
+
+def test_cli_github(five):
+    result = invoke(str(five), "-f", "github")
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 5 and all(line.startswith("::error file=") for line in lines)
+
+
+def test_cli_sarif(five):
+    log = json.loads(invoke(str(five), "-f", "sarif").output)
+    assert log["version"] == "2.1.0"
+    assert len(log["runs"][0]["results"]) == 5
+
+
+# ---- golden check outputs -----------------------------------------------------------------------------
+
+
+def golden_cases() -> list[Path]:
+    return sorted(p for p in GOLDEN_CHECK.iterdir() if p.is_dir()) if GOLDEN_CHECK.exists() else []
+
+
+@pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
+def test_golden_check(case):
+    from origin_rules.render import render_text
+
+    text = (case / "input.roo").read_text(encoding="utf-8")
+    parsed = parse_texts({"input.roo": text})
+    rendered = render_text(parsed.diagnostics, parsed.sources) + "\n"
+    expected = case / "expected.txt"
+    if UPDATE_GOLDEN:
+        expected.write_text(rendered, encoding="utf-8")
+    assert rendered == expected.read_text(encoding="utf-8")
+
+
+# ---- no traceback, whatever the text ---------------------------------------------------------------------
+
+SEEDS = [p.read_text(encoding="utf-8") for p in sorted(LANGUAGE.glob("*.roo"))] + [CLEAN, *EXAMPLES.values()]
+TOKENS = re.compile(r'\d{4}-\d{2}-\d{2}|"[^"\n]*"|\d[\d.]*%?|\.\.|[<>=]=|[A-Za-z_]\w*|[^\s#]')
+COMMENTS = re.compile(r"#[^\n]*")
+VOCAB = [
+    "87", "87.03", "8708.31", "99.99", "77", "0101.21.10", "61.17..61.01", "61.01..6117.90", "150%", "0%",
+    "[XX]", "[CN, CN]", "[]", "steel", "non_market", "parties", "when", "until", "from", "2019-01-01",
+    "2030-12-31", "rule", "set", "{", "}", "(", ")", ",", "and", "or", "not", "except", "hs in", "origin in",
+    '"USMCA"', '"X"', "extends", "scenario", "agreement", "require", "for", "end_use in [bus]", "kind in [x]",
+    "value(", "weight(", ", traced", "rvc(net_cost)", ">=", "<=", "=", "CTH", "set x = x",
+]
+
+
+#: Tokens of the same class, so that a mutant often still parses and reaches the checker.
+CLASSES: list[tuple[re.Pattern, list[str]]] = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}$"), ["2019-01-01", "2020-07-01", "2021-06-30", "2030-12-31"]),
+    (re.compile(r"\d[\d.]*%$"), ["0%", "60%", "100%", "150%", "62.5%"]),
+    (re.compile(r"\d[\d.]*$"), ["87", "87.03", "8708.31", "8708.30", "99.99", "77", "0101.21.10", "72",
+                                 "61.17..61.01", "61.01..6117.90", "87.01..87.05"]),
+    (re.compile(r'".*"$'), ['"USMCA"', '"X"', '"Loop"', '"USMCA review 2026: China content"']),
+    (re.compile(r"[A-Z]{2}$"), ["XX", "CN", "US", "UK", "MX", "cn"]),
+    (re.compile(r"[a-z_]\w*$"), ["steel", "non_market", "x", "stel", "auto_parts", "non_market_economies"]),
+]
+
+
+def same_class(token: str) -> list[str]:
+    if token in KEYWORDS or not (token[0].isalnum() or token[0] in '"_'):
+        return [token]  # keywords and punctuation stay: only literals and names are swapped
+    for pattern, options in CLASSES:
+        if pattern.match(token):
+            return options
+    return VOCAB
+
+
+@st.composite
+def mutated(draw) -> str:
+    text = draw(st.sampled_from(SEEDS))
+    tokens = TOKENS.findall(COMMENTS.sub("", text))
+    for _ in range(draw(st.integers(1, 6))):
+        if not tokens:
+            break
+        i = draw(st.integers(0, len(tokens) - 1))
+        op = draw(st.sampled_from(["swap", "swap", "swap", "replace", "insert", "delete", "duplicate"]))
+        if op == "swap":
+            tokens[i] = draw(st.sampled_from(same_class(tokens[i])))
+        elif op == "replace":
+            tokens[i] = draw(st.sampled_from(VOCAB))
+        elif op == "insert":
+            tokens.insert(i, draw(st.sampled_from(VOCAB)))
+        elif op == "delete":
+            del tokens[i]
+        else:
+            j = draw(st.integers(i, min(len(tokens), i + 12)))
+            tokens[i:i] = tokens[i:j]
+    return " ".join(tokens)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_check_never_raises_on_mutated_rules(text):
+    module, diags = parse(text, "m.roo")
+    modules = [module] if module is not None else []
+    found = check_modules(modules, build_programs(modules))
+    for d in found + diags:
+        assert d.code in TITLES
+        assert d.message and "__ANON" not in d.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('{}[]()"#,.=<>%-_ \n') + list("aeiourstn") + list("0123456789")),
+               max_size=120))
+def test_check_never_raises_on_random_text(text):
+    module, _ = parse(text, "r.roo")
+    modules = [module] if module is not None else []
+    check_modules(modules, build_programs(modules))
+
+
+# ---- docs/errors.md: a section per code, and its example triggers the code ------------------------
+
+ERRORS_MD = HERE.parent / "docs" / "errors.md"
+
+
+def error_sections() -> dict[str, str]:
+    text = ERRORS_MD.read_text(encoding="utf-8")
+    parts = re.split(r"^## (ROO\d{3})\s*$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_every_code_has_a_section_in_the_docs():
+    sections = error_sections()
+    assert sorted(sections) == sorted(TITLES)
+
+
+@pytest.mark.parametrize("code", sorted(c for c in TITLES if c != "ROO000"))
+def test_docs_example_triggers_its_code(code):
+    section = error_sections()[code]
+    m = re.match(r"\s*```roo\n(.*?)```", section, re.S)
+    assert m, f"the section of {code} has no ```roo example right under its heading"
+    assert codes_of(m.group(1), f"{code}.roo").count(code) == 1
+
+
+# ---- docs/language.md: its examples form a rulebook that checks, and it names every keyword -----------
+
+LANGUAGE_MD = HERE.parent / "docs" / "language.md"
+
+
+def test_language_doc_examples_check_without_error():
+    blocks = re.findall(r"```roo\n(.*?)```", LANGUAGE_MD.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 10
+    parsed = parse_texts({f"language-{i}.roo": block for i, block in enumerate(blocks)})
+    assert not parsed.has_errors, [(d.span.file, d.message) for d in parsed.diagnostics]
+
+
+def test_language_doc_shows_every_keyword():
+    text = LANGUAGE_MD.read_text(encoding="utf-8")
+    examples = "\n".join(re.findall(r"```roo\n(.*?)```", text, re.S))
+    for word in KEYWORDS:
+        assert re.search(rf"(?<![\w.]){word}(?!\w)", examples), f"no example uses `{word}`"
