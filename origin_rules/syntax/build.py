@@ -11,7 +11,7 @@ import difflib
 from datetime import date
 from decimal import Decimal
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer
 
 from .. import ast
 from ..diagnostics import Diagnostic, error
@@ -22,6 +22,9 @@ PRICE_BASES = ("fob", "ex_works", "transaction_value")
 FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight")
 FACTS = ("end_use", "produced_in")
 
+#: What a malformed date becomes in the AST once ROO013 has reported it (check skips it).
+INVALID_DATE = date(1900, 1, 1)
+
 
 def _unquote(text: str) -> str:
     return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
@@ -30,18 +33,54 @@ def _unquote(text: str) -> str:
 class Builder(Transformer):
     """Builds AST nodes; problems go to ``self.diagnostics`` and building goes on."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str = "<string>"):
         super().__init__(visit_tokens=False)
+        self.reset(file)
+
+    def reset(self, file: str) -> None:
+        """Start a new file (the parser reuses one builder, under a lock)."""
         self.file = file
         self.diagnostics: list[Diagnostic] = []
 
     # ---- helpers -------------------------------------------------------------------------
 
-    def span(self, meta_or_token) -> ast.Span:
-        m = meta_or_token
-        if getattr(m, "empty", False):
+    def span(self, where) -> ast.Span:
+        """The span of a token, or a span already computed by :meth:`extent`."""
+        if isinstance(where, ast.Span):
+            return where
+        return ast.Span(self.file, where.line, where.column, where.end_line, where.end_column)
+
+    @staticmethod
+    def _ends(item) -> tuple | None:
+        """(line, column, end_line, end_column) of a child, or None if it has no position."""
+        if isinstance(item, Token):
+            return (item.line, item.column, item.end_line, item.end_column)
+        span = getattr(item, "span", None)
+        if isinstance(span, ast.Span):
+            return (span.line, span.column, span.end_line, span.end_column) if span.line else None
+        if isinstance(item, tuple):
+            found = [e for e in map(Builder._ends, item) if e is not None]
+            if found:
+                return (found[0][0], found[0][1], found[-1][2], found[-1][3])
+        return None
+
+    def extent(self, children) -> ast.Span:
+        """The span from the first to the last positioned child (spans are computed here,
+        not by Lark's position tracking, which would double the parse time)."""
+        first = last = None
+        for child in children:
+            ends = self._ends(child)
+            if ends is not None:
+                first = ends
+                break
+        for child in reversed(children):
+            ends = self._ends(child)
+            if ends is not None:
+                last = ends
+                break
+        if first is None or last is None:
             return ast.Span(self.file, 0, 0, 0, 0)
-        return ast.Span(self.file, m.line, m.column, m.end_line, m.end_column)
+        return ast.Span(self.file, first[0], first[1], last[2], last[3])
 
     def error(self, code: str, message: str, where, help: str | None = None) -> None:
         span = where if isinstance(where, ast.Span) else self.span(where)
@@ -89,7 +128,7 @@ class Builder(Transformer):
             return date.fromisoformat(str(tok))
         except ValueError:
             self.error("ROO013", f"`{tok}` is not a valid date", tok, "write dates as YYYY-MM-DD, e.g. `2026-07-01`")
-            return date(1900, 1, 1)
+            return INVALID_DATE
 
     def _names_suggestion(self, word: str, options) -> str:
         close = difflib.get_close_matches(word, options, n=1)
@@ -100,41 +139,41 @@ class Builder(Transformer):
     def start(self, children):
         return tuple(children)
 
-    @v_args(meta=True)
-    def agreement(self, meta, children):
+    def agreement(self, children):
+        meta = self.extent(children)
         name = self._tok(children, "STRING")
         return ast.Agreement(_unquote(name), tuple(self._nodes(children)), self.span(meta))
 
-    @v_args(meta=True)
-    def scenario(self, meta, children):
+    def scenario(self, children):
+        meta = self.extent(children)
         strings = [c for c in children if isinstance(c, Token) and c.type == "STRING"]
         return ast.Scenario(
             _unquote(strings[0]), _unquote(strings[1]), tuple(self._nodes(children)),
             self.span(strings[1]), self.span(meta),
         )
 
-    @v_args(meta=True)
-    def parties(self, meta, children):
+    def parties(self, children):
+        meta = self.extent(children)
         return ast.PartiesDecl(self._nodes(children)[0], self.span(meta))
 
-    @v_args(meta=True)
-    def effective(self, meta, children):
+    def effective(self, children):
+        meta = self.extent(children)
         return ast.Effective(self._date(self._tok(children, "DATE")), self.span(meta))
 
-    @v_args(meta=True)
-    def hs_version(self, meta, children):
+    def hs_version(self, children):
+        meta = self.extent(children)
         tok = self._tok(children, "CODE")
         if not str(tok).isdigit():
             self.error("ROO019", f"`{tok}` is not an HS edition year", tok, "write e.g. `hs_version = 2022`")
             return ast.HsVersion(0, self.span(meta))
         return ast.HsVersion(int(tok), self.span(meta))
 
-    @v_args(meta=True)
-    def cite(self, meta, children):
+    def cite(self, children):
+        meta = self.extent(children)
         return ast.Cite(_unquote(self._tok(children, "STRING")), self.span(meta))
 
-    @v_args(meta=True)
-    def set_decl(self, meta, children):
+    def set_decl(self, children):
+        meta = self.extent(children)
         name = self._tok(children, "NAME")
         return ast.SetDecl(str(name), self._nodes(children)[0], self.span(meta))
 
@@ -174,8 +213,8 @@ class Builder(Transformer):
                 lines.append(c)
         return clauses, lines
 
-    @v_args(meta=True)
-    def rule(self, meta, children):
+    def rule(self, children):
+        meta = self.extent(children)
         selector = children[1]
         clauses, lines = self._clauses(children[2:], ("title", "from", "until", "when"))
         return ast.Rule(
@@ -183,16 +222,16 @@ class Builder(Transformer):
             clauses.get("when"), tuple(lines), self.span(meta),
         )
 
-    @v_args(meta=True)
-    def require(self, meta, children):
+    def require(self, children):
+        meta = self.extent(children)
         clauses, lines = self._clauses(children[1:], ("title", "for", "from", "until", "when"))
         return ast.Require(
             clauses.get("for"), clauses.get("title"), clauses.get("from"), clauses.get("until"),
             clauses.get("when"), tuple(lines), self.span(meta),
         )
 
-    @v_args(meta=True)
-    def de_minimis(self, meta, children):
+    def de_minimis(self, children):
+        meta = self.extent(children)
         measure = self._tok(children, "VALUE", "WEIGHT")
         op, (share, base) = self._nodes(children)[0:2]
         clauses, _ = self._clauses(self._nodes(children)[2:], ())
@@ -205,20 +244,20 @@ class Builder(Transformer):
 
     # ---- criteria --------------------------------------------------------------------------------------
 
-    def _bool(self, kind, meta, children):
+    def _bool(self, kind, meta, children):  # meta: the Span of the whole
         operands = tuple(self._nodes(children))
         return kind(operands, self.span(meta))
 
-    @v_args(meta=True)
-    def c_or(self, meta, children):
+    def c_or(self, children):
+        meta = self.extent(children)
         return self._bool(ast.Or, meta, children)
 
-    @v_args(meta=True)
-    def c_and(self, meta, children):
+    def c_and(self, children):
+        meta = self.extent(children)
         return self._bool(ast.And, meta, children)
 
-    @v_args(meta=True)
-    def c_negation(self, meta, children):
+    def c_negation(self, children):
+        meta = self.extent(children)
         return ast.Not(self._nodes(children)[0], self.span(meta))
 
     def c_atom(self, children):  # parenthesised
@@ -227,12 +266,12 @@ class Builder(Transformer):
     f_or, f_and, f_negation, f_atom = c_or, c_and, c_negation, c_atom
     w_or, w_and, w_negation, w_atom = c_or, c_and, c_negation, c_atom
 
-    @v_args(meta=True)
-    def wholly_obtained(self, meta, children):
+    def wholly_obtained(self, children):
+        meta = self.extent(children)
         return ast.WhollyObtained(self.span(meta))
 
-    @v_args(meta=True)
-    def change(self, meta, children):
+    def change(self, children):
+        meta = self.extent(children)
         alias = self._tok(children, "ALIAS")
         nodes = self._nodes(children)
         except_ = None
@@ -243,8 +282,8 @@ class Builder(Transformer):
             return ast.Change((ast.AnyOther(level, self.span(alias)),), except_, str(alias), self.span(meta))
         return ast.Change(tuple(nodes), except_, None, self.span(meta))
 
-    @v_args(meta=True)
-    def any_other(self, meta, children):
+    def any_other(self, children):
+        meta = self.extent(children)
         return ast.AnyOther(self._nodes(children)[0], self.span(meta))
 
     def level(self, children):
@@ -272,8 +311,8 @@ class Builder(Transformer):
             return (ast.Percent(value, self.span(tok)), base)
         return (ast.Percent(Decimal(str(tok)[:-1]), self.span(tok)), base)
 
-    @v_args(meta=True)
-    def comparison(self, meta, children):
+    def comparison(self, children):
+        meta = self.extent(children)
         measure, op, (share, base) = children
         if isinstance(measure, ast.Sum) and base is None:
             self.error(
@@ -282,12 +321,12 @@ class Builder(Transformer):
             )
         return ast.Comparison(measure, op, share, base, self.span(meta))
 
-    def _args(self, children) -> list:
+    def _arg_nodes(self, children) -> list:
         return self._nodes(children)
 
-    @v_args(meta=True)
-    def rvc(self, meta, children):
-        args = self._args(children)
+    def rvc(self, children):
+        meta = self.extent(children)
+        args = self._arg_nodes(children)
         span = self.span(meta)
         names = [a.name if isinstance(a, ast.SetRef) else None for a in args]
         if not args or names[0] is None:
@@ -316,9 +355,9 @@ class Builder(Transformer):
             self.error("ROO017", f"`rvc({method})` takes no further arguments", rest[0].span)
         return ast.Rvc(method, basis, focus, span)
 
-    @v_args(meta=True)
-    def max_nom(self, meta, children):
-        args = self._args(children)
+    def max_nom(self, children):
+        meta = self.extent(children)
+        args = self._arg_nodes(children)
         span = self.span(meta)
         if len(args) != 1 or not isinstance(args[0], ast.SetRef):
             self.error("ROO017", "`max_nom(...)` takes one price basis", span, "write `max_nom(ex_works)`")
@@ -328,16 +367,16 @@ class Builder(Transformer):
             self.error("ROO014", f"unknown price basis `{basis}`", args[0].span, self._names_suggestion(basis, PRICE_BASES))
         return ast.MaxNom(basis, span)
 
-    @v_args(meta=True)
-    def sum(self, meta, children):
+    def sum(self, children):
+        meta = self.extent(children)
         opener = children[0]
         measure = "value" if str(opener).startswith("value") else "weight"
         nodes = self._nodes(children)
         traced = self._tok(children, "TRACED_ARG") is not None
         return ast.Sum(measure, nodes[0] if nodes else None, traced, self.span(meta))
 
-    @v_args(meta=True)
-    def figure(self, meta, children):
+    def figure(self, children):
+        meta = self.extent(children)
         name = str(children[0])
         if name not in FIGURES:
             self.error("ROO016", f"unknown product figure `{name}`", children[0], self._names_suggestion(name, FIGURES))
@@ -352,35 +391,35 @@ class Builder(Transformer):
             return ast.Parties(self.span(tok))
         return ast.SetRef(str(tok), self.span(tok))
 
-    @v_args(meta=True)
-    def performed(self, meta, children):
+    def performed(self, children):
+        meta = self.extent(children)
         process = _unquote(self._tok(children, "STRING"))
         return ast.Performed(process, self._country_target(children[3:]), self.span(meta))
 
     # ---- filters and conditions ------------------------------------------------------------------------------
 
-    @v_args(meta=True)
-    def f_originating(self, meta, children):
+    def f_originating(self, children):
+        meta = self.extent(children)
         return ast.IsOriginating(False, self.span(meta))
 
-    @v_args(meta=True)
-    def f_non_originating(self, meta, children):
+    def f_non_originating(self, children):
+        meta = self.extent(children)
         return ast.IsOriginating(True, self.span(meta))
 
-    @v_args(meta=True)
-    def f_origin(self, meta, children):
+    def f_origin(self, children):
+        meta = self.extent(children)
         return ast.OriginIn(self._country_target(children[2:]), self.span(meta))
 
-    @v_args(meta=True)
-    def f_hs(self, meta, children):
+    def f_hs(self, children):
+        meta = self.extent(children)
         return ast.HsIn(children[2], self.span(meta))
 
-    @v_args(meta=True)
-    def f_kind(self, meta, children):
+    def f_kind(self, children):
+        meta = self.extent(children)
         return ast.KindIn(children[2], self.span(meta))
 
-    @v_args(meta=True)
-    def fact_in(self, meta, children):
+    def fact_in(self, children):
+        meta = self.extent(children)
         fact = children[0]
         if str(fact) not in FACTS:
             self.error("ROO018", f"unknown fact `{fact}`", fact, self._names_suggestion(str(fact), FACTS))
@@ -388,20 +427,20 @@ class Builder(Transformer):
 
     # ---- values ---------------------------------------------------------------------------------------------------
 
-    @v_args(meta=True)
-    def word_list(self, meta, children):
+    def word_list(self, children):
+        meta = self.extent(children)
         words = tuple(ast.Word(str(t), self.span(t)) for t in children if isinstance(t, Token) and t.type == "NAME")
         return ast.WordList(words, self.span(meta))
 
-    @v_args(meta=True)
-    def hs_set(self, meta, children):
+    def hs_set(self, children):
+        meta = self.extent(children)
         return ast.HsSetExpr(tuple(self._nodes(children)), self.span(meta))
 
     def hs_code(self, children):
         return self._code(children[0])
 
-    @v_args(meta=True)
-    def hs_range(self, meta, children):
+    def hs_range(self, children):
+        meta = self.extent(children)
         return ast.HsRangeLit(self._code(children[0]), self._code(children[2]), self.span(meta))
 
     def set_ref(self, children):

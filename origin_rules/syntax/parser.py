@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Token
-from lark.exceptions import UnexpectedInput, VisitError
+from lark.exceptions import UnexpectedInput
 
 from .. import ast
 from ..diagnostics import Diagnostic, error
@@ -33,15 +33,24 @@ def grammar_text() -> str:
     return resources.files("origin_rules.syntax").joinpath("grammar.lark").read_text(encoding="utf-8")
 
 
+_BUILDER = Builder()
+_LOCK = threading.Lock()  # one builder is shared by the parser: one parse at a time
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(
-        grammar_text(),
+    """The LALR parser, building the AST as it reduces (no parse tree is kept). The grammar
+    analysis is cached on disk by Lark (keyed by the grammar's hash)."""
+    options = dict(
         parser="lalr",
-        propagate_positions=True,
         maybe_placeholders=False,
         lexer_callbacks={"COMMENT": _collect_comment},
+        transformer=_BUILDER,
     )
+    try:
+        return Lark(grammar_text(), cache=True, **options)
+    except OSError:  # an unwritable temporary folder: build without the cache
+        return Lark(grammar_text(), **options)
 
 
 def build_strict() -> Lark:
@@ -51,31 +60,26 @@ def build_strict() -> Lark:
 
 def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
     """Parse one file. Never raises for bad input."""
-    _local.comments = comments = []
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as exc:
-        return None, [convert(exc, file, text, text.count("{") - text.count("}"))]
-    except RecursionError:
-        return None, [error("ROO001", "the file nests too deeply to read", ast.Span(file, 1, 1, 1, 2))]
-    finally:
-        _local.comments = None
-    builder = Builder(file)
-    try:
-        items = builder.transform(tree)
-    except RecursionError:
-        return None, [error("ROO001", "the file nests too deeply to read", ast.Span(file, 1, 1, 1, 2))]
-    except VisitError as exc:  # a builder bug must not show a traceback, but must not hide either
-        if isinstance(exc.orig_exc, RecursionError):
-            return None, [error("ROO001", "the file nests too deeply to read", ast.Span(file, 1, 1, 1, 2))]
-        raise
+    nowhere = ast.Span(file, 1, 1, 1, 2)
+    with _LOCK:
+        _local.comments = comments = []
+        _BUILDER.reset(file)
+        try:
+            items = _parser().parse(text)
+        except UnexpectedInput as exc:
+            return None, [convert(exc, file, text, text.count("{") - text.count("}"))]
+        except RecursionError:
+            return None, [error("ROO001", "the file nests too deeply to read", nowhere)]
+        finally:
+            _local.comments = None
+        diagnostics = _BUILDER.diagnostics
     module = ast.Module(
         items=items,
-        comments=tuple(ast.Comment(str(t), builder.span(t)) for t in comments),
+        comments=tuple(ast.Comment(str(t), _BUILDER.span(t)) for t in comments),
         file=file,
         source=text,
     )
-    return module, builder.diagnostics
+    return module, diagnostics
 
 
 def parse_file(path: str) -> tuple[ast.Module | None, list[Diagnostic], str]:
