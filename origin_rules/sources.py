@@ -79,7 +79,8 @@ def parse_paths(paths: list[str | Path], *, check: bool = True) -> Parsed:
 def _check(parsed: Parsed) -> None:
     from .semantics.check import check_modules
 
-    parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs))
+    incomplete = len(parsed.modules) < len(parsed.sources)  # some file did not parse
+    parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs, incomplete=incomplete))
 
 
 def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:

@@ -94,29 +94,30 @@ class Plan:
         self._policies_for: dict = {}
         self._compile(texts)
 
-    def _compiler(self, texts: Texts, layer: str) -> Compiler:
-        return Compiler(self.program, texts, layer)
+    def _compiler(self, texts: Texts, placed) -> Compiler:
+        """A compiler resolving set names in the scope of the layer that wrote the line."""
+        return Compiler(placed.scope or self.program, texts, placed.layer)
 
     def _compile(self, texts: Texts) -> None:
         for order, placed in enumerate(self.program.rules):
             rule: ast.Rule = placed.node
-            c = self._compiler(texts, placed.layer)
+            c = self._compiler(texts, placed)
             compiled = CompiledRule(
                 node=rule,
                 layer=placed.layer,
                 is_scenario=placed.is_scenario,
-                selector_text=texts.of(rule.selector.span) or str(self.program.hs_set(rule.selector)),
+                selector_text=texts.of(rule.selector.span) or str(c.program.hs_set(rule.selector)),
                 when=c.condition(rule.when),
                 criteria=[c.criterion(n) for n in rule.criteria],
                 texts=[texts.of(n.span) for n in rule.criteria],
                 order=order,
                 fast=[c.fast(n) for n in rule.criteria],
             )
-            for item in self.program.hs_set(rule.selector).items:
+            for item in c.program.hs_set(rule.selector).items:
                 self._index(item, compiled)
         for placed in self.program.requires:
             req: ast.Require = placed.node
-            c = self._compiler(texts, placed.layer)
+            c = self._compiler(texts, placed)
             self.requires.append(
                 CompiledRequire(
                     node=req,
@@ -131,7 +132,7 @@ class Plan:
             )
         for placed in self.program.de_minimis:
             dm: ast.DeMinimis = placed.node
-            c = self._compiler(texts, placed.layer)
+            c = self._compiler(texts, placed)
             base = dm.base.name if isinstance(dm.base, ast.Figure) else "transaction_value"
             self.policies.append(
                 CompiledDeMinimis(

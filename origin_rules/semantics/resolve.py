@@ -21,11 +21,13 @@ from ..hs import HsCode, HsRange, HsSet
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """A member of a program with the name of the agreement or scenario that wrote it."""
+    """A member of a program with the name of the agreement or scenario that wrote it, and
+    the program in whose scope its set names are looked up (the one that wrote it)."""
 
     node: object
     layer: str
     is_scenario: bool
+    scope: "Program | None" = None
 
 
 @dataclass
@@ -53,19 +55,22 @@ class Program:
                 return scope[name]
         return None
 
-    def hs_set(self, expr: ast.HsSetExpr, _seen: frozenset[str] = frozenset()) -> HsSet:
-        """Resolve an HS set expression; unknown or wrong-kind names contribute nothing."""
+    def hs_set(self, expr: ast.HsSetExpr) -> HsSet:
+        """Resolve an HS set expression (iteratively: sets may name sets); unknown,
+        wrong-kind or self-referring names contribute nothing (check reports them)."""
         items: list = []
-        for item in expr.items:
+        stack: list[tuple[ast.HsItemLit, frozenset[str]]] = [(i, frozenset()) for i in reversed(expr.items)]
+        while stack:
+            item, seen = stack.pop()
             if isinstance(item, ast.HsCodeLit):
                 items.append(item.code)
             elif isinstance(item, ast.HsRangeLit):
                 items.append(HsRange(item.low.code, item.high.code))
             else:
                 decl = self.lookup(item.name)
-                if decl is None or not isinstance(decl.value, ast.HsSetExpr) or item.name in _seen:
+                if decl is None or not isinstance(decl.value, ast.HsSetExpr) or item.name in seen:
                     continue
-                items.extend(self.hs_set(decl.value, _seen | {item.name}).items)
+                stack.extend((i, seen | {item.name}) for i in reversed(decl.value.items))
         return HsSet(tuple(items))
 
     def countries(self, expr: ast.CountrySetExpr) -> frozenset[str]:
@@ -107,7 +112,9 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
         node = declared.get(name)
         if node is None or name in visiting:
             return None
-        own_sets = {s.name: s for s in _members(node, ast.SetDecl)}
+        own_sets: dict[str, ast.SetDecl] = {}
+        for decl in _members(node, ast.SetDecl):
+            own_sets.setdefault(decl.name, decl)  # the first declaration wins, as in check
         if isinstance(node, ast.Agreement):
             placed = lambda kind: [Placed(m, name, False) for m in _members(node, kind)]  # noqa: E731
             parties = node.parties
@@ -149,6 +156,10 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
             if node.parties is not None:
                 program.parties = frozenset(w.text for w in node.parties.countries.words)
             _apply_edits(program, node)
+        for placed_list in (program.rules, program.requires, program.de_minimis):
+            for i, p in enumerate(placed_list):
+                if p.scope is None:
+                    placed_list[i] = Placed(p.node, p.layer, p.is_scenario, program)
         programs[name] = program
         return program
 
@@ -162,7 +173,7 @@ def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
     new_rules = [m for m in scenario.members if isinstance(m, ast.Rule)]
     if new_rules:
         replaced = {program.hs_set(r.selector) for r in new_rules}
-        kept = [p for p in program.rules if program.hs_set(p.node.selector) not in replaced]
+        kept = [p for p in program.rules if (p.scope or program).hs_set(p.node.selector) not in replaced]
         program.rules = kept + [Placed(r, scenario.name, True) for r in new_rules]
     program.requires = program.requires + [
         Placed(r, scenario.name, True) for r in scenario.members if isinstance(r, ast.Require)
