@@ -91,7 +91,7 @@ _TEXT = {
     A.Percent: lambda n: format(n.value, "f") + "%",
     A.Figure: lambda n: n.name,
     A.AnyOther: lambda n: f"any other {n.level.word}",
-    A.Sum: lambda n: f"{n.measure}({_flat(n.filter) if n.filter else ''}{', traced' if n.traced else ''})",
+    A.Sum: lambda n: f"{n.measure}({_flat(n.filter) if n.filter else ''}{(', traced' if n.filter else 'traced') if n.traced else ''})",
     A.Rvc: _rvc,
     A.MaxNom: lambda n: f"max_nom({n.basis})",
     A.Change: _change,

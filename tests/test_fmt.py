@@ -147,7 +147,7 @@ def test_strings_round_trip(title):
 def test_sums_without_filter_and_traced():
     base = A.Sum("value", None, True)
     module = _rule(A.Comparison(A.Sum("weight"), "<=", A.Percent(Decimal(5)), base))
-    assert _body(module) == ["weight() <= 5% of value(, traced)"]
+    assert _body(module) == ["weight() <= 5% of value(traced)"]
     assert parse(format_module(module))[0] == module
 
 

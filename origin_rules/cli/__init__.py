@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Each module defines its command(s) with @app.command(); order is the order in --help.
-COMMAND_MODULES = ("check", "fmt", "evaluate", "schema", "test_cmd")
+COMMAND_MODULES = ("check", "fmt", "evaluate", "batch", "report", "diff", "schema", "test_cmd")
 
 for _name in COMMAND_MODULES:
     try:

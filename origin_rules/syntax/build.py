@@ -372,7 +372,7 @@ class Builder(Transformer):
         opener = children[0]
         measure = "value" if str(opener).startswith("value") else "weight"
         nodes = self._nodes(children)
-        traced = self._tok(children, "TRACED_ARG") is not None
+        traced = self._tok(children, "TRACED_ARG", "TRACED") is not None
         return ast.Sum(measure, nodes[0] if nodes else None, traced, self.span(meta))
 
     def figure(self, children):
