@@ -112,10 +112,11 @@ Criterion = Callable[[Run], Trace]
 
 
 class Compiler:
-    def __init__(self, program, texts: Texts, layer: str):
-        self.program = program
+    def __init__(self, program, texts: Texts, layer: str, parties: frozenset[str] | None = None):
+        self.program = program  # the scope in which set names are looked up
         self.texts = texts
         self.layer = layer
+        self.parties = program.parties if parties is None else parties  # of the program evaluated
         self._compiled: dict[int, tuple[Criterion, object]] = {}
 
     def where(self, span: ast.Span) -> str:
@@ -127,6 +128,8 @@ class Compiler:
         return None if expr is None else self.program.hs_set(expr)
 
     def countries(self, expr) -> frozenset[str]:
+        if isinstance(expr, ast.Parties):
+            return self.parties
         return self.program.countries(expr)
 
     # ---- material filters ----------------------------------------------------------------------

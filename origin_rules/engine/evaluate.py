@@ -70,19 +70,20 @@ def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
     return t
 
 
-def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRule], list[str]]:
-    """The rule whose `when` holds, or every rule that could apply when facts are missing."""
+def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRule], list[str], bool]:
+    """The rule whose `when` holds, or every rule that could apply when facts are missing;
+    and whether some rule surely applies (False: with the missing facts, maybe none does)."""
     possible: list[CompiledRule] = []
     facts: list[str] = []
     for rule in plan.rules_for(good.hs, as_of):
         result, miss = rule.when(good)
         if result is True:
-            return possible + [rule], facts
+            return possible + [rule], facts, True
         if result is None:
             possible.append(rule)
             if miss and miss not in facts:
                 facts.append(miss)
-    return possible, facts
+    return possible, facts, False
 
 
 def _subassemblies(plan: Plan, good: Good, as_of: date) -> list[Trace]:
@@ -161,7 +162,8 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
 
     # territory (Art. 4.2: production in the territory of one or more parties)
     if good.produced_in is None:
-        territory = Trace(None, "produced in the territory of the parties", None, None, missing=[good.field("produced_in")])
+        fields = [good.field("produced_in")] if good.prefix == "product" else [good.field("origin"), "product.produced_in"]
+        territory = Trace(None, "produced in the territory of the parties", None, None, missing=fields)
     else:
         inside = good.produced_in in plan.parties
         territory = Trace(inside, f"produced in {good.produced_in}, {'a party' if inside else 'not a party'} to {plan.name}", None, None)
@@ -213,7 +215,9 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             root.children.append(psr_trace)
             psr = None
         else:
-            rules, facts = _select_rules(plan, good, as_of)
+            rules, facts, settled = _select_rules(plan, good, as_of)
+            if rules and not settled:
+                out.notes.append("open")
             if not rules:
                 root.children.append(Trace(False, f"no rule of {plan.name} covers {good.hs}", None, None))
                 psr = False
@@ -235,17 +239,20 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                     psr = None
                     node = Trace(None, f"{len(traces)} rules could apply and they disagree", None, None, children=traces, missing=facts)
                     root.children.append(node)
+                if not settled:  # with the missing facts, no rule might apply: a verdict of no_rule
+                    psr = None
+                    root.children.append(Trace(None, "with the missing facts, no rule might apply either", None, None,
+                                               missing=facts))
         out.criterion = "product_specific_rule"
         origin = tri_or([origin, psr])
 
     final = tri_and([territory.result, origin, *required])
+    if "open" in out.notes and origin is not True:
+        final = None  # one world has no rule (verdict no_rule), the others a rule's verdict
     root.result = final
-    if out.verdict == "no_rule":
-        if any(r is False for r in required):
-            out.verdict = "does_not_qualify"
-        else:
-            root.result = False
-            out.criterion = None
+    if out.verdict == "no_rule":  # LANGUAGE.md: no rule covers the code, and it does not qualify without one
+        root.result = False
+        out.criterion = None
     else:
         out.verdict = VERDICT[final]
     _finish(out, run)
@@ -360,9 +367,11 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     elif good.hs is None:
         origin = None
     else:
-        rules, _ = _select_rules(plan, good, as_of)
+        rules, _, settled = _select_rules(plan, good, as_of)
         if not rules:
-            return "does_not_qualify" if any(r is False for r in required) else "no_rule"
+            return "no_rule"
+        if not settled:
+            return "insufficient_data"
         results = {_all(r.fast, run) for r in rules}
         origin = results.pop() if len(results) == 1 else None
     return VERDICT[tri_and([territory, origin, *required])]

@@ -66,14 +66,18 @@ class CompiledDeMinimis:
     exclude: Callable | None
     base_name: str
 
-    def admits(self, hs: HsCode | None) -> bool:
-        if hs is None:
-            return self.for_ is None and self.except_ is None
-        if self.for_ is not None and covers3(self.for_, hs) is not True:
+    def admits(self, hs: HsCode | None) -> bool | None:
+        """Whether the line applies to a good of this code (unknown if the code is too coarse
+        or missing and the line has `for` or `except`)."""
+        inside = True
+        if self.for_ is not None:
+            inside = covers3(self.for_, hs) if hs is not None else None
+        outside = False
+        if self.except_ is not None:
+            outside = covers3(self.except_, hs) if hs is not None else None
+        if inside is False or outside is True:
             return False
-        if self.except_ is not None and covers3(self.except_, hs) is not False:
-            return False
-        return True
+        return None if inside is None or outside is None else True
 
 
 class Plan:
@@ -96,7 +100,7 @@ class Plan:
 
     def _compiler(self, texts: Texts, placed) -> Compiler:
         """A compiler resolving set names in the scope of the layer that wrote the line."""
-        return Compiler(placed.scope or self.program, texts, placed.layer)
+        return Compiler(placed.scope or self.program, texts, placed.layer, parties=self.program.parties)
 
     def _compile(self, texts: Texts) -> None:
         for order, placed in enumerate(self.program.rules):
@@ -133,7 +137,9 @@ class Plan:
         for placed in self.program.de_minimis:
             dm: ast.DeMinimis = placed.node
             c = self._compiler(texts, placed)
-            base = dm.base.name if isinstance(dm.base, ast.Figure) else "transaction_value"
+            # without `of`, a value share is of the transaction value, a weight share of the weight
+            default = "weight" if dm.measure == "weight" else "transaction_value"
+            base = dm.base.name if isinstance(dm.base, ast.Figure) else default
             self.policies.append(
                 CompiledDeMinimis(
                     node=dm,
@@ -214,11 +220,12 @@ class Plan:
                 out.append((req, covered))
         return out
 
-    def de_minimis_for(self, hs: HsCode | None) -> list[CompiledDeMinimis]:
+    def de_minimis_for(self, hs: HsCode | None) -> list[tuple[CompiledDeMinimis, bool | None]]:
+        """The de minimis lines that apply (True) or may apply (None) to a good of this code."""
         key = hs.digits if hs is not None else None
         found = self._policies_for.get(key)
         if found is None:
             if len(self._policies_for) > 8192:
                 self._policies_for.clear()
-            found = self._policies_for[key] = [p for p in self.policies if p.admits(hs)]
+            found = self._policies_for[key] = [(p, a) for p in self.policies if (a := p.admits(hs)) is not False]
         return found

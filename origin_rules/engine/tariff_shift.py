@@ -17,7 +17,7 @@ from decimal import Decimal
 from .. import ast
 from ..hs import HsCode
 from . import measures as M
-from .trace import Failure, Trace, tri_or
+from .trace import Failure, Trace, tri_and, tri_or
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -50,12 +50,20 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         hs = part.hs
         if hs is None:
             return False, None
+        excluded = None
         if excepted is not None:
-            inside = covers3(excepted, hs)
-            if inside is True:
+            excluded = covers3(excepted, hs)
+            if excluded is True:
                 return False, None
-            if inside is None:
-                return None, f"{part.path}.hs"
+        passes, miss = sources_pass(good_hs, part)
+        if passes is False:
+            return False, None
+        if excluded is None and excepted is not None:
+            return None, f"{part.path}.hs"
+        return passes, miss
+
+    def sources_pass(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
+        hs = part.hs
         unknown = None
         for kind, n, _ in tests:
             if kind == "any":
@@ -75,10 +83,12 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
                     unknown = unknown or f"{part.path}.hs"
         return (None, unknown) if unknown else (False, None)
 
-    def reason(good_hs: HsCode, part) -> str:
+    def reason(good_hs: HsCode | None, part) -> str:
         hs = part.hs
         if hs is None:
             return "non-originating and has no HS code, so no change of classification can be shown"
+        if good_hs is None:
+            return f"classified in {hs}; the good has no HS code to compare with"
         if excepted is not None and covers3(excepted, hs) is True:
             return f"classified in {hs}, which the rule excepts ({excepted_text})"
         own = ""
@@ -96,6 +106,15 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         failing: list = []
         unknown: list = []
         missing: list = []
+        if good.hs is None:  # a material without a code fails anyway; the others cannot be told
+            for part in run.shift_parts():
+                if part.hs is None:
+                    failing.append(part)
+                else:
+                    unknown.append(part)
+                    missing.append(good.field("hs"))
+            memo = run.memo[memo_key] = (failing, unknown, missing)
+            return memo
         gd = good.hs.digits
         quick = gd[:finest] if pure and len(gd) >= finest else None
         for part in run.shift_parts():
@@ -115,9 +134,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         good = run.good
         t = Trace(None, text, source, layer)
         if good.hs is None:
-            t.missing = [good.field("hs")]
             t.note = "the good has no HS code"
-            return t
         failing, unknown, missing = classify(run, good)
         t.failures = [Failure(p.id, str(p.hs) if p.hs else None, reason(good.hs, p)) for p in failing]
         if not failing and not unknown:
@@ -134,8 +151,6 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
 
     def fast_fn(run) -> bool | None:
         good = run.good
-        if good.hs is None:
-            return None
         failing, unknown, _ = classify(run, good)
         if not failing and not unknown:
             return True
@@ -154,8 +169,11 @@ def _de_minimis(run, failing, unknown) -> tuple[bool | None, Trace | None]:
         return False, None
     traces = []
     outcomes = []
-    for policy in policies:
+    for policy, applies in policies:
         result, info = policy_result(run, policy, failing, unknown)
+        if applies is None:  # the good's code is too coarse to tell whether the line applies
+            result = tri_and([None, result])
+            info.setdefault("missing", []).append(run.good.field("hs"))
         outcomes.append(result)
         t = Trace(result, policy.text, policy.source, policy.layer, materials=tuple(p.id for p in failing + unknown))
         t.note = info.get("note")
@@ -173,7 +191,9 @@ def _de_minimis(run, failing, unknown) -> tuple[bool | None, Trace | None]:
 def de_minimis_fast(run, failing, unknown) -> bool | None:
     """The same decision as ``_de_minimis`` without building explanations."""
     policies = run.plan.de_minimis_for(run.good.hs)
-    return tri_or(policy_result(run, p, failing, unknown, False)[0] for p in policies) if policies else False
+    if not policies:
+        return False
+    return tri_or(tri_and([a, policy_result(run, p, failing, unknown, False)[0]]) for p, a in policies)
 
 
 def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[bool | None, dict]:
@@ -202,25 +222,26 @@ def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[
             missing.append(f"{p.path}.{field}")
         else:
             high += amount
+    excluded = None
+    if policy.exclude is not None:
+        fail_states = [policy.exclude(p) for p in failing]
+        blocked = [p.id for p, (r, _) in zip(failing, fail_states) if r is True]
+        if blocked:
+            return False, {"note": f"excluded from de minimis: {', '.join(blocked)}"}
+        maybe_states = [policy.exclude(p) for p in unknown]
+        excluded = [m for r, m in fail_states + maybe_states if r is None and m]
+        excluded += [f"{p.path}.hs" for p, (r, _) in zip(unknown, maybe_states) if r is True]
     if base is None:
-        return None, {"missing": base_missing + missing}
+        return None, {"missing": base_missing + missing + (excluded or [])}
     limit = base * node.share.value / HUNDRED
     share = f"{node.share.value}% of {policy.base_name}"
     figures = {f"non_qualifying_{attr}": low, "de_minimis_limit": limit} if explain else {}
     if low > limit:
         note = f"the materials that fail the shift total {M.money(low)}, more than {share} ({M.money(limit)})" if explain else None
         return False, {"figures": figures, "note": note}
-    if policy.exclude is not None:
-        fail_states = [policy.exclude(p) for p in failing]
-        blocked = [p.id for p, (r, _) in zip(failing, fail_states) if r is True]
-        if blocked:
-            return False, {"figures": figures, "note": f"excluded from de minimis: {', '.join(blocked)}"}
-        maybe_states = [policy.exclude(p) for p in unknown]
-        doubtful = [m for r, m in fail_states + maybe_states if r is None and m]
-        doubtful += [f"{p.path}.hs" for p, (r, _) in zip(unknown, maybe_states) if r is True]
-        if doubtful:
-            return None, {"figures": figures, "missing": doubtful + missing,
-                          "note": "cannot tell whether every material that fails is excluded from de minimis"}
+    if excluded:
+        return None, {"figures": figures, "missing": excluded + missing,
+                      "note": "cannot tell whether every material that fails is excluded from de minimis"}
     if missing:
         return None, {"figures": figures, "missing": missing}
     if high <= limit:

@@ -85,7 +85,8 @@ class Good:
     def subassemblies(self) -> list[Part]:
         found = self.memo.get("subassemblies")
         if found is None:
-            found = self.memo["subassemblies"] = [p for p in self.parts if p.parts]
+            # an indirect material counts as originating whatever it is made of
+            found = self.memo["subassemblies"] = [p for p in self.parts if p.parts and p.kind != "indirect"]
         return found
 
     def field(self, name: str) -> str:

@@ -7,6 +7,7 @@ only to explain them (``8708`` for ``87.08``, ``60`` for ``60%``, ``=`` for ``>=
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from datetime import date
 from decimal import Decimal
@@ -61,7 +62,9 @@ class Builder(Transformer):
         if isinstance(item, tuple):
             found = [e for e in map(Builder._ends, item) if e is not None]
             if found:
-                return (found[0][0], found[0][1], found[-1][2], found[-1][3])
+                start = min((e[0], e[1]) for e in found)
+                end = max((e[2], e[3]) for e in found)
+                return (start[0], start[1], end[0], end[1])
         return None
 
     def extent(self, children) -> ast.Span:
@@ -260,8 +263,9 @@ class Builder(Transformer):
         meta = self.extent(children)
         return ast.Not(self._nodes(children)[0], self.span(meta))
 
-    def c_atom(self, children):  # parenthesised
-        return self._nodes(children)[0]
+    def c_atom(self, children):  # parenthesised: the node's span takes in the parentheses
+        node = self._nodes(children)[0]
+        return dataclasses.replace(node, span=self.extent(children))
 
     f_or, f_and, f_negation, f_atom = c_or, c_and, c_negation, c_atom
     w_or, w_and, w_negation, w_atom = c_or, c_and, c_negation, c_atom
