@@ -1,0 +1,94 @@
+"""One comparison end to end: two sides -> structural diff, portfolio impact, search.
+
+In: two :class:`~origin_rules.diff.impact.Side` values (an agreement or scenario in a loaded
+rulebook, old and new), optionally BOM records, a date, a budget of examples per change and
+a seed. Out: a :class:`Comparison` holding the
+:class:`~origin_rules.diff.structural.StructuralDiff`, the
+:class:`~origin_rules.diff.impact.Impact` (when BOMs were given) and the
+:class:`~origin_rules.diff.search.SearchResult` (unless the search is turned off, or there
+is no change in meaning to search).
+
+The verdict of a comparison is the search's (``stricter``, ``looser``, ``mixed``,
+``equivalent``); portfolio flips count as evidence too (a BOM of the portfolio that loses
+qualification is stricter evidence). When the normal forms are identical the verdict is
+``equivalent`` with no search: the edit changed layout, order or wording only.
+
+    from origin_rules.diff.compare import Side, compare
+    book = origin_rules.load("rules/")
+    result = compare(Side(book, "USMCA", "USMCA"), Side(book, "USMCA review 2026: combined", "..."))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+from .impact import Impact, Side, portfolio_impact
+from .normal import NormalProgram, normalize
+from .search import SearchResult, classify, direction, from_portfolio, search
+from .structural import StructuralDiff, structural_diff
+
+__all__ = ["Comparison", "Side", "compare", "normal_of"]
+
+
+@dataclass
+class Comparison:
+    old: Side
+    new: Side
+    structural: StructuralDiff
+    impact: Impact | None = None
+    search: SearchResult | None = None
+
+    @property
+    def directions(self) -> set[str]:
+        found: set[str] = set()
+        if self.search is not None:
+            found |= {f.direction for f in self.search.findings}
+        if self.impact is not None:
+            found |= {d for f in self.impact.flips if (d := direction(f.old_verdict, f.new_verdict))}
+        return found
+
+    @property
+    def verdict(self) -> str:
+        return classify(self.directions)
+
+    @property
+    def verdict_text(self) -> str:
+        v = self.verdict
+        if v != "equivalent":
+            return v
+        if self.structural.same_meaning:
+            return "equivalent (no change in meaning: the normalized rules are identical)"
+        if self.search is None:
+            return "not searched (run without --no-search to look for differences)"
+        return self.search.text
+
+
+_NORMAL: dict[tuple[int, str], NormalProgram] = {}
+
+
+def normal_of(side: Side) -> NormalProgram:
+    """The normal form of a side's program (cached per rulebook object and name)."""
+    key = (id(side.book), side.name)
+    found = _NORMAL.get(key)
+    if found is None or found.program is not side.book.parsed.programs[side.name]:
+        found = _NORMAL[key] = normalize(side.book.parsed.programs[side.name])
+    return found
+
+
+def compare(old: Side, new: Side, *, boms: Iterable | None = None, on: date | None = None,
+            examples: int = 200, seed: int = 0, run_search: bool = True) -> Comparison:
+    """Diff two sides; evaluate ``boms`` (BOM records) under both; search for counterexamples."""
+    on = on or date.today()
+    old.book.plan(old.name)
+    new.book.plan(new.name)
+    old_n, new_n = normal_of(old), normal_of(new)
+    result = Comparison(old, new, structural_diff(old_n, new_n))
+    if boms is not None:
+        result.impact = portfolio_impact(old, new, boms, on)
+    if run_search and result.structural.changes:
+        result.search = search(result.structural.changes, old, new, old_n, new_n, budget=examples, seed=seed, on=on)
+        if result.impact is not None:
+            from_portfolio(result.search, result.impact.flips, old, new, on)
+    return result

@@ -1,0 +1,249 @@
+"""Normal forms: a resolved program -> a canonical value that two rulebooks can compare.
+
+In: a :class:`~origin_rules.semantics.resolve.Program` (one agreement or scenario, its
+scenario chain already flattened). Out: a :class:`NormalProgram`: the parties, the
+effective date, a *rule table* (selector item -> the dated, conditioned rule entries that
+apply to it), the requirements and the de minimis policies, with every criterion in a
+canonical form:
+
+* named sets are resolved: an HS set becomes a :class:`NSet` of sorted, merged ranges (one
+  level each; adjacent ranges joined, items inside a coarser item dropped), a country set or
+  ``parties`` a sorted tuple of country codes;
+* ``and`` / ``or`` operands are flattened and kept as sorted multisets (the lines of a body
+  are an ``and``), ``not not x`` is ``x``;
+* aliases equal their long forms (``CTH`` is ``change from any other heading``), the
+  default basis of an RVC method is written out, percentages are exact normalized decimals;
+* layout, comments, order of rules, of alternatives and of set items play no part; titles
+  and ``cite`` lines are kept beside the meaning (:attr:`NormalEntry.title`, ``cites``) so
+  the diff can report them as wording, never as a change in meaning.
+
+Equal normal forms mean the same thing. The converse does not hold (``87.08`` and
+``8708.10..8708.99`` differ here and may mean the same): the counterexample search settles
+those. Every node prints back in the rule language with :func:`text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .. import ast
+from ..semantics.resolve import Program
+from .nodes import (
+    Item, NAll, NAny, NChange, NCompare, NFactIn, NFigure, NHsIn, NKindIn, NMaxNom, NNot, NOriginating,
+    NOriginIn, NPerformed, NRvc, NSet, NSum, NWhollyObtained, item_text, key, level_words, nset, nset_of, pct,
+    share, text, walk, words,
+)
+
+__all__ = [  # the node types and their helpers are part of this module's interface
+    "Item", "NAll", "NAny", "NChange", "NCompare", "NFactIn", "NFigure", "NHsIn", "NKindIn", "NMaxNom", "NNot",
+    "NOriginating", "NOriginIn", "NPerformed", "NRvc", "NSet", "NSum", "NWhollyObtained", "NormalDeMinimis",
+    "NormalEntry", "NormalProgram", "NormalRequire", "Normalizer", "combine", "item_text", "key", "level_words",
+    "normalize", "nset", "nset_of", "pct", "share", "text", "walk", "words",
+]
+
+# ---- entries of a program ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NormalEntry:
+    """One rule as it applies to one selector item: dates, condition and body (the meaning),
+    plus its title, citations, place and layer (not part of the meaning)."""
+
+    from_: date | None
+    until: date | None
+    when: object | None
+    body: object
+    title: str | None = field(default=None, compare=False)
+    cites: tuple[str, ...] = field(default=(), compare=False)
+    source: str = field(default="", compare=False)
+    layer: str = field(default="", compare=False)
+    selector: NSet = field(default=NSet(()), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalRequire:
+    for_: NSet | None
+    from_: date | None
+    until: date | None
+    when: object | None
+    body: object
+    title: str | None = field(default=None, compare=False)
+    cites: tuple[str, ...] = field(default=(), compare=False)
+    source: str = field(default="", compare=False)
+    layer: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalDeMinimis:
+    measure: str
+    op: str
+    share: Decimal
+    base: str
+    for_: NSet | None
+    except_: NSet | None
+    exclude: object | None
+    source: str = field(default="", compare=False)
+    layer: str = field(default="", compare=False)
+
+
+@dataclass
+class NormalProgram:
+    """A program in normal form. ``rules`` maps each selector item to its entries in
+    canonical order (by date window; rules sharing a window keep their file order, which
+    decides among ``when`` variants). Lists of requirements and policies are sorted."""
+
+    name: str
+    parties: tuple[str, ...]
+    effective: date | None
+    rules: dict[Item, tuple[NormalEntry, ...]]
+    requires: tuple[NormalRequire, ...]
+    de_minimis: tuple[NormalDeMinimis, ...]
+    program: Program
+
+    def meaning(self) -> tuple:
+        return (self.parties, self.effective, sorted(self.rules.items(), key=lambda kv: kv[0]),
+                self.requires, self.de_minimis)
+
+    def same_meaning(self, other: "NormalProgram") -> bool:
+        return (self.parties == other.parties and self.effective == other.effective
+                and self.rules == other.rules and self.requires == other.requires
+                and self.de_minimis == other.de_minimis)
+
+
+# ---- building normal forms ------------------------------------------------------------------------------
+
+
+class Normalizer:
+    """Turns AST nodes of one program into normal nodes (sets resolved in its scope)."""
+
+    def __init__(self, program: Program):
+        self.program = program
+
+    def hs(self, expr: ast.HsSetExpr | None) -> NSet | None:
+        return None if expr is None else nset(self.program.hs_set(expr))
+
+    def countries(self, expr) -> tuple[str, ...]:
+        return tuple(sorted(self.program.countries(expr)))
+
+    def node(self, n) -> object:
+        if isinstance(n, (ast.And, ast.Or)):
+            kind = NAll if isinstance(n, ast.And) else NAny
+            return combine(kind, [self.node(o) for o in n.operands])
+        if isinstance(n, ast.Not):
+            inner = self.node(n.operand)
+            return inner.op if isinstance(inner, NNot) else NNot(inner)
+        if isinstance(n, ast.IsOriginating):
+            return NOriginating(n.negated)
+        if isinstance(n, ast.OriginIn):
+            return NOriginIn(self.countries(n.countries))
+        if isinstance(n, ast.HsIn):
+            return NHsIn(self.hs(n.hs))
+        if isinstance(n, ast.KindIn):
+            return NKindIn(tuple(sorted({w.text for w in n.kinds.words})))
+        if isinstance(n, ast.FactIn):
+            return NFactIn(n.fact, self.countries(n.values))
+        if isinstance(n, ast.Change):
+            levels = sorted({int(s.level) for s in n.sources if isinstance(s, ast.AnyOther)})
+            explicit = [s for s in n.sources if not isinstance(s, ast.AnyOther)]
+            sources = self.hs(ast.HsSetExpr(tuple(explicit))) if explicit else NSet(())
+            return NChange(tuple(levels), sources, self.hs(n.except_))
+        if isinstance(n, ast.Comparison):
+            return NCompare(self.measure(n.measure), n.op, share(n.share.value), self.base(n.base))
+        if isinstance(n, ast.Performed):
+            return NPerformed(" ".join(n.process.lower().split()), self.countries(n.where))
+        if isinstance(n, ast.WhollyObtained):
+            return NWhollyObtained()
+        raise TypeError(f"cannot normalize {type(n).__name__}")
+
+    def measure(self, m):
+        if isinstance(m, ast.Rvc):
+            basis = m.basis or (m.method if m.method in ("transaction_value", "net_cost") else "fob")
+            return NRvc(m.method, basis, self.hs(m.focus))
+        if isinstance(m, ast.MaxNom):
+            return NMaxNom(m.basis)
+        return self.sum(m)
+
+    def sum(self, s: ast.Sum) -> NSum:
+        return NSum(s.measure, None if s.filter is None else self.node(s.filter), s.traced)
+
+    def base(self, b):
+        if b is None:
+            return None
+        if isinstance(b, ast.Figure):
+            return NFigure(b.name)
+        return self.sum(b)
+
+    def body(self, criteria) -> object:
+        return combine(NAll, [self.node(c) for c in criteria])
+
+
+def combine(kind, operands: list) -> object:
+    """Flatten nested operands of the same kind, sort them; one operand stands alone."""
+    flat: list = []
+    for o in operands:
+        if isinstance(o, kind):
+            flat.extend(o.ops)
+        else:
+            flat.append(o)
+    if len(flat) == 1:
+        return flat[0]
+    return kind(tuple(sorted(flat, key=key)))
+
+
+def _window(entry) -> tuple:
+    return (entry.from_ or date.min, entry.until or date.max)
+
+
+def normalize(program: Program) -> NormalProgram:
+    """The normal form of a program (see the module docstring)."""
+    table: dict[Item, list[tuple[int, NormalEntry]]] = {}
+    for order, placed in enumerate(program.rules):
+        rule: ast.Rule = placed.node
+        n = Normalizer(program)
+        selector = n.hs(rule.selector)
+        entry = NormalEntry(
+            rule.from_, rule.until, None if rule.when is None else n.node(rule.when), n.body(rule.criteria),
+            rule.title, rule.cites, rule.span.where, placed.layer, selector,
+        )
+        for item in selector.items:
+            table.setdefault(item, []).append((order, entry))
+    rules = {
+        item: tuple(e for _, e in sorted(entries, key=lambda oe: (_window(oe[1]), oe[0])))
+        for item, entries in table.items()
+    }
+    requires = []
+    for placed in program.requires:
+        req: ast.Require = placed.node
+        n = Normalizer(program)
+        requires.append(NormalRequire(
+            n.hs(req.for_), req.from_, req.until, None if req.when is None else n.node(req.when),
+            n.body(req.criteria), req.title, req.cites, req.span.where, placed.layer,
+        ))
+    policies = []
+    for placed in program.de_minimis:
+        dm: ast.DeMinimis = placed.node
+        n = Normalizer(program)
+        base = dm.base.name if isinstance(dm.base, ast.Figure) else "transaction_value"
+        policies.append(NormalDeMinimis(
+            dm.measure, dm.op, share(dm.share.value), base, n.hs(dm.for_), n.hs(dm.except_),
+            None if dm.exclude is None else n.node(dm.exclude), dm.span.where, placed.layer,
+        ))
+    return NormalProgram(
+        name=program.name,
+        parties=tuple(sorted(program.parties)),
+        effective=program.effective,
+        rules=rules,
+        requires=tuple(sorted(requires, key=lambda r: key_of_require(r))),
+        de_minimis=tuple(sorted(policies, key=lambda p: key_of_policy(p))),
+        program=program,
+    )
+
+
+def key_of_require(r: NormalRequire) -> str:
+    return "|".join([str(r.for_), str(r.from_), str(r.until), key(r.when), key(r.body)])
+
+
+def key_of_policy(p: NormalDeMinimis) -> str:
+    return "|".join([p.measure, p.op, str(p.share), p.base, str(p.for_), str(p.except_), key(p.exclude)])
