@@ -287,11 +287,12 @@ class Builder(Transformer):
         return ast.Change(tuple(nodes), except_, None, self.span(meta))
 
     def any_other(self, children):
-        meta = self.extent(children)
-        return ast.AnyOther(self._nodes(children)[0], self.span(meta))
+        meta = self.extent(children)  # the level's tokens ride along in its tuple
+        return ast.AnyOther(self._nodes(children)[0][0], self.span(meta))
 
     def level(self, children):
-        return Level.from_word(" ".join(str(c) for c in children))
+        """(Level, its tokens): the tokens give the span of `any other heading` its end."""
+        return (Level.from_word(" ".join(str(c) for c in children)), *children)
 
     def comparator(self, children):
         tok = children[0]

@@ -1,0 +1,178 @@
+"""Batch benchmarks: end-to-end throughput against plain JSON parsing, and peak memory.
+
+1. Throughput: ``origin-rules batch`` (the real CLI in a child process: interpreter start,
+   loading the rules, worker processes, writing the output) on N generated 20-material
+   BOMs in JSON Lines, against reading the same file and ``json.loads`` on each line in
+   this process, measured in one run (best of the rounds). The ratio is what counts
+   (target: at most 5x). Shipments repeat their product's BOM as real exports do
+   (``origin_rules.batch.sample``: 2,000 products x 2 BOM variants, skewed popularity).
+   Also: the same with ``--verdicts-only``, and a worst case where no two BOMs are alike.
+2. Memory: the peak resident memory of the batch for N and 10 x N records (target: within
+   1.2x): the largest single process (``os.wait4`` rusage of the child, whose maximum
+   includes its workers) and the peak of the sum of proportional set sizes (PSS) over the
+   whole process tree, sampled every 50 ms from /proc.
+
+Run: ``python -c "from bench.batch import main; print('\\n'.join(main(quick=True)))"``.
+``quick``: 20,000 records for throughput, 10,000 vs 100,000 for memory; otherwise
+100,000, and 100,000 vs 1,000,000.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from origin_rules.batch.sample import product_bom, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = str(ROOT / "rules")
+AS_OF = "2026-07-01"
+
+
+def parse_seconds(path: Path) -> tuple[float, float]:
+    """Read the file and json.loads every line, the floor any batch has to beat: wall and
+    CPU seconds."""
+    start, cpu = time.perf_counter(), time.process_time()
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.strip():
+                json.loads(line)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def _tree(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        try:
+            stack.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+        except OSError:
+            pass
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_batch(src: Path, out: Path, *extra: str) -> tuple[float, int, int, float]:
+    """Seconds, peak RSS of the largest process (KiB), peak PSS of the whole tree (KiB),
+    CPU seconds of the whole tree (the batch and its workers)."""
+    args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
+            "--as-of", AS_OF, "--out", str(out), *extra]
+    start = time.perf_counter()
+    child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_pss = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak_pss[0] = max(peak_pss[0], sum(_pss_kib(p) for p in _tree(child.pid)))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 2):
+        raise RuntimeError(f"batch failed ({child.returncode}): {stderr.decode()[-2000:]}")
+    return seconds, usage.ru_maxrss, peak_pss[0], usage.ru_utime + usage.ru_stime
+
+
+def _distinct(path: Path, n: int) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            handle.write(json.dumps(product_bom(10_000 + i), separators=(",", ":")) + "\n")
+
+
+SCENARIO = "USMCA review 2026: China content cap"
+QUESTION = ("--under", "USMCA", "--under", SCENARIO)  # keeps USMCA treatment? loses it under the review?
+
+
+def bench_throughput(folder: Path, quick: bool) -> list[str]:
+    n = 20_000 if quick else 100_000
+    src = folder / "shipments.jsonl"
+    size = write_jsonl(str(src), n)
+    out = folder / "results.jsonl"
+    configs = {
+        "USMCA + China content cap": QUESTION,
+        "  ... --verdicts-only": QUESTION + ("--verdicts-only",),
+        "every applicable (7 for MX)": (),
+    }
+    seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in ["json.loads"] + list(configs)}
+    for _ in range(1 if quick else 2):
+        seconds["json.loads"].append(parse_seconds(src))
+        for name, extra in configs.items():
+            wall, _, _, cpu = run_batch(src, out, *extra)
+            seconds[name].append((wall, cpu))
+    best = {name: min(values) for name, values in seconds.items()}
+    p, pc = best["json.loads"]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [
+        f"batch throughput: {n:,} shipments of 2,000 products x 2 BOM variants, 20 materials each"
+        f" ({size / 1e6:.0f} MB JSON Lines), {os.cpu_count()} CPUs (load average {load:.1f}),"
+        " end to end (CLI in a child process), best round; CPU = all processes:",
+        f"  {'json.loads of every line':<30} {p:7.2f} s  {n / p:9,.0f} records/s               CPU {pc:6.2f} s",
+    ]
+    for name in configs:
+        t, c = best[name]
+        lines.append(f"  {name:<30} {t:7.2f} s  {n / t:9,.0f} records/s  ratio {t / p:5.2f}x"
+                     f"  CPU {c:6.2f} s  ratio {c / pc:5.2f}x   (target: time ratio <= 5x)")
+    worst = 1_000 if quick else 5_000
+    distinct = folder / "distinct.jsonl"
+    _distinct(distinct, worst)
+    dp, dpc = parse_seconds(distinct)
+    dt, _, _, dc = run_batch(distinct, out, *QUESTION)
+    lines.append(f"  worst case, {worst:,} shipments, no two alike (USMCA + cap): {dt:.2f} s, {worst / dt:,.0f} records/s,"
+                 f" ratio {dt / dp:.0f}x, CPU ratio {dc / dpc:.0f}x (every BOM validated and evaluated)")
+    return lines
+
+
+def bench_memory(folder: Path, quick: bool) -> list[str]:
+    small, large = (10_000, 100_000) if quick else (100_000, 1_000_000)
+    results = {}
+    for n in (small, large):
+        src = folder / f"memory-{n}.jsonl"
+        write_jsonl(str(src), n)
+        out = folder / f"memory-{n}.out.jsonl"
+        seconds, rss, pss, _ = run_batch(src, out, *QUESTION)
+        results[n] = (seconds, rss, pss)
+        src.unlink()
+        out.unlink()
+    (s1, r1, p1), (s2, r2, p2) = results[small], results[large]
+    return [
+        f"batch peak memory, {small:,} vs {large:,} shipments:",
+        f"  largest process (maxrss)   {r1 / 1024:7.1f} MiB vs {r2 / 1024:7.1f} MiB  ratio {r2 / r1:4.2f}x (target <= 1.2x)",
+        f"  whole tree (peak sum PSS)  {p1 / 1024:7.1f} MiB vs {p2 / 1024:7.1f} MiB  ratio {p2 / max(p1, 1):4.2f}x",
+        f"  time {s1:.1f} s vs {s2:.1f} s ({small / s1:,.0f} vs {large / s2:,.0f} records/s)",
+    ]
+
+
+def main(quick: bool = False) -> list[str]:
+    folder = Path(tempfile.mkdtemp(prefix="origin-rules-bench-"))
+    try:
+        return bench_throughput(folder, quick) + bench_memory(folder, quick)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print("\n".join(main(quick="--quick" in sys.argv)))

@@ -1,0 +1,186 @@
+"""The worker's side of a batch: raw input records in, rendered results out.
+
+In: a list of *jobs* (raw records cut out of the input by :mod:`origin_rules.batch.inputs`:
+a JSON Lines line as bytes, the rows of one CSV/XLSX product, or a BOM already read from a
+YAML/JSON file) and the run's :class:`Setup` (rulebook, names, date, output format).
+Out: one result per job, in order:
+
+- ``("ok", tail, verdicts, losses)``: the rendered tail of the output record (see
+  :mod:`origin_rules.batch.records`), the ``(name, verdict)`` pairs and the scenarios under
+  which the good loses its agreement's qualification (for the summary);
+- ``("error", product_id, problems)``: why the record could not be read, each problem as
+  ``(path, message, line offset from the record's first line)``.
+
+Neither depends on where the record sits in the input, so the main process can reuse a
+result for every identical record. Records are turned into BOMs by the same functions
+:func:`origin_rules.bom_io.read_boms` uses, so a batch reports exactly the errors
+``evaluate`` reports. Identical BOMs (same canonical JSON) are evaluated once per worker:
+a bounded LRU cache keyed by the BOM's canonical JSON, the rules digest, the date and the
+names.
+
+The setup lives in a module global: set in the parent before the worker processes are
+forked (the compiled rulebook is not picklable, and forking shares it for free), or by
+:func:`init_worker` from rule paths where processes are spawned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sys
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ..bom import BomError, loads_json
+from ..bom_io import BomRecord, _csv_group, _json_problem, _not_utf8, _record
+from .judge import judge, losses
+from .records import Renderer
+
+__all__ = ["Setup", "init_worker", "run_jobs", "set_setup"]
+
+CACHE_SIZE = 4096
+
+
+@dataclass
+class Setup:
+    """Everything a worker needs, fixed for one run."""
+
+    book: Any
+    names: list[str] | None  # None: every applicable agreement/scenario of each BOM
+    as_of: date
+    renderer: Renderer
+    figures: bool = True
+    cache: "OrderedDict[bytes, tuple]" = field(default_factory=OrderedDict)
+    key_prefix: Any = None
+
+    def __post_init__(self) -> None:
+        seed = hashlib.blake2b(digest_size=16)
+        seed.update(f"{self.book.digest}\0{self.as_of.isoformat()}\0{self.names}\0{self.figures}\0".encode())
+        self.key_prefix = seed
+
+
+_SETUP: Setup | None = None
+
+
+def set_setup(setup: Setup | None) -> None:
+    global _SETUP
+    _SETUP = setup
+
+
+def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str, columns: list[str],
+                figures: bool) -> None:
+    """Initializer of each worker: die with the parent (pid ``parent``), leave Ctrl-C to
+    the parent, and load the rules when the worker was spawned rather than forked."""
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _SETUP is not None:
+        return
+    from ..rulebook import load
+
+    set_setup(Setup(load(rule_paths), names, as_of, Renderer(fmt, columns), figures))
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a batch that was killed (Linux: PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _read(job: tuple) -> tuple[BomRecord, int | None]:
+    """The job as a BomRecord, and the line its problems are relative to."""
+    kind = job[0]
+    if kind == "jsonl":
+        _, file, lineno, raw = job
+        try:
+            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            return BomRecord(file, lineno, error=BomError(_not_utf8(file, lineno)), line=lineno), lineno
+        try:
+            data = loads_json(text)
+        except ValueError as err:
+            return BomRecord(file, lineno, error=BomError(_json_problem(err, file, lineno - 1)), line=lineno), lineno
+        return _record(file, lineno, data, line=lineno), lineno
+    if kind == "rows":
+        _, file, columns, rows, repeated_key = job
+        seen = {repeated_key} if repeated_key is not None else set()
+        return _csv_group(file, rows, columns, seen), rows[0][0]
+    _, file, position, line, bom = job  # "bom": read and validated by the main process
+    return BomRecord(file, position, bom.product.id, bom=bom, line=line), line
+
+
+def _problems(error: BomError, base: int | None) -> list[tuple[str, str, int | None]]:
+    out = []
+    for p in error.problems:
+        message = p.message + (f" (column {p.column})" if p.column is not None else "")
+        offset = None if p.line is None or base is None else p.line - base
+        out.append((p.path, message, offset))
+    return out
+
+
+# ---------------------------------------------------------------------------- judging
+
+
+def _judged(setup: Setup, record: BomRecord) -> tuple[tuple, bool]:
+    """The ok-result for a valid record, and whether it had to be evaluated (cache miss)."""
+    bom = record.bom
+    hasher = setup.key_prefix.copy()
+    hasher.update(bom.model_dump_json().encode())
+    key = hasher.digest()
+    cache = setup.cache
+    hit = cache.get(key)
+    if hit is not None:
+        cache.move_to_end(key)
+        return hit, False
+    entries = judge(setup.book, bom, setup.names, setup.as_of, setup.figures)
+    p = bom.product
+    tail = setup.renderer.tail(p.id, p.hs, p.produced_in, entries)
+    result = ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries))
+    cache[key] = result
+    if len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return result, True
+
+
+def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
+    record, base = _read(job)
+    if record.error is not None or record.bom is None:
+        error = record.error or BomError([])
+        return ("error", record.product_id, _problems(error, base)), False
+    try:
+        return _judged(setup, record)
+    except Exception as exc:  # noqa: BLE001 - an evaluator bug must not lose the other records
+        message = f"internal error while evaluating this BOM ({type(exc).__name__}: {exc}); please report it"
+        return ("error", record.product_id, [("", message, None)]), False
+
+
+def run_jobs(jobs: list[tuple]) -> tuple[list[tuple], int]:
+    """Results for a chunk of jobs, in order, and how many BOMs were actually evaluated."""
+    setup = _SETUP
+    if setup is None:
+        raise RuntimeError("batch worker used before its setup")
+    results = []
+    evaluated = 0
+    for job in jobs:
+        result, fresh = run_one(setup, job)
+        results.append(result)
+        evaluated += fresh
+    return results, evaluated
+
+
+def ping() -> int:
+    return 0

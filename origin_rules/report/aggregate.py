@@ -1,0 +1,224 @@
+"""Batch results -> the figures of the impact report, read in one streaming pass.
+
+In: the JSON Lines output of ``origin-rules batch`` (see :mod:`origin_rules.batch.records`).
+Out: a :class:`Portfolio`: verdict counts per agreement and scenario, the products that
+lose qualification under each scenario (with the reason and the materials behind it), the
+margins of every product to each RVC threshold, the origins and HS headings of the
+materials that cause failures, and the unreadable records.
+
+Counting units, stated in the report: *shipments* are output records; *products* are
+distinct product ids (a product's figures are those of its most recent shipment in the
+file). Memory grows with the number of distinct products, not with the number of records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Loss", "Portfolio", "ResultsError", "Threshold", "read_results"]
+
+AT_RISK_POINTS = Decimal(5)
+MAX_ERRORS_KEPT = 50
+VERDICT_ORDER = ("qualifies", "does_not_qualify", "insufficient_data", "no_rule")
+
+
+class ResultsError(Exception):
+    """The results file cannot be read (not batch output, bad JSON)."""
+
+
+@dataclass
+class Loss:
+    """A product that qualifies under the agreement but not under one of its scenarios."""
+
+    product_id: str
+    hs: str | None
+    shipments: int = 0
+    verdict: str = ""
+    reason: str = ""
+    causes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One threshold of one agreement or scenario, e.g. USMCA ``rvc_net_cost >= 70``."""
+
+    agreement: str
+    figure: str
+    comparison: str
+    threshold: Decimal
+
+    @property
+    def label(self) -> str:
+        name = self.figure.replace("rvc_", "RVC ").replace("max_nom_", "MaxNOM ").replace("_", " ")
+        return f"{name} {self.comparison} {_plain(self.threshold)}%"
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass
+class Portfolio:
+    source: str
+    records: int = 0
+    errors: int = 0
+    names: list[str] = field(default_factory=list)
+    base_of: dict[str, str] = field(default_factory=dict)
+    verdicts: dict[str, Counter] = field(default_factory=dict)  # shipments per verdict
+    products: set[str] = field(default_factory=set)
+    product_verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> product -> verdict
+    losses: dict[str, dict[str, Loss]] = field(default_factory=dict)  # scenario -> product -> loss
+    loss_shipments: Counter = field(default_factory=Counter)
+    margins: dict[Threshold, dict[str, Decimal]] = field(default_factory=dict)  # threshold -> product -> margin
+    origins: Counter = field(default_factory=Counter)  # failures (shipment x agreement) naming the origin
+    headings: Counter = field(default_factory=Counter)
+    origin_value: Counter = field(default_factory=Counter)
+    error_samples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def scenarios(self) -> list[str]:
+        return [n for n in self.names if n in self.base_of]
+
+    def product_counts(self, name: str) -> Counter:
+        return Counter(self.product_verdicts.get(name, {}).values())
+
+    def own_thresholds(self) -> list[Threshold]:
+        """Thresholds to show: a scenario's are left out where they are its agreement's,
+        with the same margins for the same products (the scenario did not change them)."""
+        out = []
+        for t in self.margins:
+            base = self.base_of.get(t.agreement)
+            if base is not None:
+                same = Threshold(base, t.figure, t.comparison, t.threshold)
+                if self.margins.get(same) == self.margins[t]:
+                    continue
+            out.append(t)
+        return out
+
+    def at_risk(self, threshold: Threshold) -> tuple[int, int, int]:
+        """(products tested, failing, holding within 5 points) for one threshold."""
+        margins = self.margins.get(threshold, {}).values()
+        failing = sum(1 for m in margins if m < 0)
+        close = sum(1 for m in margins if 0 <= m < AT_RISK_POINTS)
+        return len(margins), failing, close
+
+
+def _decimal(text: Any) -> Decimal | None:
+    try:
+        return Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _heading(hs: str | None) -> str | None:
+    if not hs:
+        return None
+    digits = hs.replace(".", "")
+    return f"{digits[:2]}.{digits[2:4]}" if len(digits) >= 4 else None
+
+
+class _Reader:
+    def __init__(self, source: str):
+        self.p = Portfolio(source)
+
+    def add(self, record: dict[str, Any]) -> None:
+        p = self.p
+        p.records += 1
+        if "error" in record:
+            p.errors += 1
+            if len(p.error_samples) < MAX_ERRORS_KEPT:
+                p.error_samples.append(record)
+            return
+        product = str(record.get("product_id"))
+        p.products.add(product)
+        entries = record.get("determinations") or []
+        by_name = {e.get("agreement"): e for e in entries}
+        for entry in entries:
+            self._entry(product, record.get("hs"), entry, by_name)
+
+    def _entry(self, product: str, hs: str | None, entry: dict[str, Any], by_name: dict[str, Any]) -> None:
+        p = self.p
+        name, verdict = entry.get("agreement"), entry.get("verdict")
+        if not isinstance(name, str) or verdict not in VERDICT_ORDER:
+            raise ResultsError("a determination has no agreement or verdict: is this batch output?")
+        if name not in p.verdicts:
+            p.names.append(name)
+            p.verdicts[name] = Counter()
+            p.product_verdicts[name] = {}
+        p.verdicts[name][verdict] += 1
+        p.product_verdicts[name][product] = verdict
+        base = entry.get("base")
+        if base:
+            p.base_of[name] = base
+            base_entry = by_name.get(base)
+            if base_entry is not None and base_entry.get("verdict") == "qualifies" and verdict != "qualifies":
+                self._loss(name, product, hs, entry)
+        for t in entry.get("thresholds") or ():
+            figure = str(t.get("figure", ""))
+            if not figure.startswith(("rvc_", "max_nom_")):
+                continue
+            value, limit, margin = _decimal(t.get("value")), _decimal(t.get("threshold")), _decimal(t.get("margin"))
+            if value is None or limit is None or margin is None:
+                continue
+            key = Threshold(name, figure, str(t.get("comparison", ">=")), limit)
+            p.margins.setdefault(key, {})[product] = margin
+        if verdict == "does_not_qualify":
+            seen_origins, seen_headings = set(), set()
+            for cause in entry.get("causes") or ():
+                origin = cause.get("origin") or "unknown"
+                heading = _heading(cause.get("hs"))
+                value = _decimal(cause.get("value"))
+                if origin not in seen_origins:
+                    seen_origins.add(origin)
+                    p.origins[origin] += 1
+                if value is not None:
+                    p.origin_value[origin] += value
+                if heading and heading not in seen_headings:
+                    seen_headings.add(heading)
+                    p.headings[heading] += 1
+
+    def _loss(self, scenario: str, product: str, hs: str | None, entry: dict[str, Any]) -> None:
+        p = self.p
+        p.loss_shipments[scenario] += 1
+        losses = p.losses.setdefault(scenario, {})
+        loss = losses.get(product)
+        if loss is None:
+            loss = losses[product] = Loss(product, hs)
+        loss.shipments += 1
+        loss.verdict = entry.get("verdict", "")
+        loss.reason = entry.get("reason", "")
+        loss.causes = list(entry.get("causes") or ())
+
+
+def read_results(path: str | Path) -> Portfolio:
+    """Aggregate a batch output file (JSON Lines); ResultsError if it is not one."""
+    file = str(path)
+    if Path(file).suffix.lower() not in (".jsonl", ".ndjson"):
+        raise ResultsError(f"`{file}`: expected the JSON Lines output of `origin-rules batch` (.jsonl); "
+                           "CSV output carries too little for the report")
+    reader = _Reader(file)
+    try:
+        handle = open(file, encoding="utf-8")
+    except OSError as err:
+        raise ResultsError(f"cannot read `{file}`: {err.strerror or err}") from None
+    with handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as err:
+                raise ResultsError(f"{file}:{lineno}: not JSON ({err}); is this batch output?") from None
+            if not isinstance(record, dict) or ("determinations" not in record and "error" not in record):
+                raise ResultsError(f"{file}:{lineno}: not a batch output record (no `determinations` or `error`)")
+            try:
+                reader.add(record)
+            except ResultsError as err:
+                raise ResultsError(f"{file}:{lineno}: {err}") from None
+    return reader.p

@@ -1,0 +1,164 @@
+"""The report's charts, made with plotly.
+
+In: a :class:`~origin_rules.report.aggregate.Portfolio`. Out: plotly figures (and their
+HTML ``<div>``, without the plotly.js library, which the page inlines once):
+
+- verdicts: shipments per verdict under each agreement and scenario (stacked bars);
+- losses: shipments and products that lose qualification under each scenario;
+- headroom: for each agreement and scenario, how far products sit from their RVC/MaxNOM
+  thresholds (failing, within 5 points, safe);
+- causes: the origins and HS headings of the materials behind failures.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .aggregate import AT_RISK_POINTS, VERDICT_ORDER, Portfolio
+
+__all__ = ["COLORS", "causes_figure", "div", "headroom_figure", "losses_figure", "verdicts_figure"]
+
+COLORS = {
+    "qualifies": "#2e7d32",
+    "does_not_qualify": "#c62828",
+    "insufficient_data": "#f9a825",
+    "no_rule": "#9e9e9e",
+    "at_risk": "#ef6c00",
+    "accent": "#1f4e79",
+}
+LABELS = {"qualifies": "qualifies", "does_not_qualify": "does not qualify",
+          "insufficient_data": "insufficient data", "no_rule": "no rule"}
+FONT = dict(family="Segoe UI, Helvetica Neue, Arial, sans-serif", size=13, color="#1d2733")
+BIN = 2.5
+LOW, HIGH = -30.0, 50.0
+
+
+def _layout(fig: go.Figure, height: int, **extra) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white", font=FONT, height=height, bargap=0.25,
+        margin=dict(l=10, r=20, t=56, b=40),
+        legend=dict(orientation="h", yref="container", yanchor="top", y=0.995, x=0, traceorder="normal"),
+        **extra,
+    )
+    return fig
+
+
+def _wrap(name: str, width: int = 28) -> str:
+    """Long agreement names on two lines for axis labels."""
+    if len(name) <= width or ": " not in name:
+        return name
+    head, _, tail = name.partition(": ")
+    return f"{head}:<br>{tail}"
+
+
+def verdicts_figure(p: Portfolio) -> go.Figure:
+    names = list(reversed(p.names))
+    fig = go.Figure()
+    for verdict in VERDICT_ORDER:
+        counts = [p.verdicts[n].get(verdict, 0) for n in names]
+        if not any(counts):
+            continue
+        totals = [sum(p.verdicts[n].values()) or 1 for n in names]
+        share = [f"{100 * c / t:.0f}%" for c, t in zip(counts, totals)]
+        fig.add_bar(
+            y=[_wrap(n) for n in names], x=counts, orientation="h", name=LABELS[verdict],
+            marker_color=COLORS[verdict], customdata=share, text=[f"{c:,}" if c else "" for c in counts],
+            textposition="inside", insidetextanchor="middle",
+            hovertemplate="%{y}<br>" + LABELS[verdict] + ": %{x:,} shipments (%{customdata})<extra></extra>",
+        )
+    fig.update_xaxes(title_text="shipments", separatethousands=True)
+    return _layout(fig, 90 + 48 * len(names), barmode="stack")
+
+
+def losses_figure(p: Portfolio) -> go.Figure:
+    names = list(reversed(p.scenarios))
+    shipments = [p.loss_shipments.get(n, 0) for n in names]
+    products = [len(p.losses.get(n, {})) for n in names]
+    fig = go.Figure()
+    fig.add_bar(
+        y=[_wrap(n) for n in names], x=shipments, orientation="h", name="shipments",
+        marker_color=COLORS["does_not_qualify"], customdata=products,
+        text=[f"{s:,} shipments · {c:,} products" if s else "none" for s, c in zip(shipments, products)],
+        textposition=["auto" if s else "outside" for s in shipments], cliponaxis=False,
+        hovertemplate="%{y}<br>%{x:,} shipments, %{customdata:,} products lose qualification<extra></extra>",
+    )
+    fig.update_xaxes(title_text="shipments that qualify under the agreement but not under the scenario", separatethousands=True)
+    return _layout(fig, 90 + 52 * max(1, len(names)), showlegend=False)
+
+
+def _bins(margins: list[Decimal]) -> tuple[list[float], list[int], list[int], list[int]]:
+    n = int((HIGH - LOW) / BIN)
+    centers = [LOW + BIN * (i + 0.5) for i in range(n)]
+    fail, risk, safe = [0] * n, [0] * n, [0] * n
+    for m in margins:
+        x = min(max(float(m), LOW), HIGH - 1e-9)
+        i = int((x - LOW) // BIN)
+        if m < 0:
+            fail[i] += 1
+        elif m < AT_RISK_POINTS:
+            risk[i] += 1
+        else:
+            safe[i] += 1
+    return centers, fail, risk, safe
+
+
+def headroom_figure(p: Portfolio) -> go.Figure | None:
+    by_name: dict[str, list[Decimal]] = {}
+    for threshold in p.own_thresholds():
+        by_name.setdefault(threshold.agreement, []).extend(p.margins[threshold].values())
+    names = [n for n in p.names if by_name.get(n)]
+    if not names:
+        return None
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.3 / len(names),
+                        subplot_titles=[f"{n}  ({len(by_name[n]):,})" for n in names])
+    groups = (("below the threshold", "does_not_qualify"), (f"within {AT_RISK_POINTS} points", "at_risk"), ("safe", "qualifies"))
+    for row, name in enumerate(names, 1):
+        centers, *series = _bins(by_name[name])
+        for (label, color), counts in zip(groups, series):
+            fig.add_bar(
+                x=centers, y=counts, name=label, marker_color=COLORS[color], width=BIN * 0.92,
+                legendgroup=label, showlegend=row == 1, row=row, col=1,
+                hovertemplate=f"{name}<br>" + "margin %{x:+.1f} points: %{y:,} " + label + "<extra></extra>",
+            )
+        fig.add_vrect(x0=0, x1=float(AT_RISK_POINTS), fillcolor=COLORS["at_risk"], opacity=0.08, line_width=0, row=row, col=1)
+        fig.add_vline(x=0, line_color="#444", line_width=1, row=row, col=1)
+    fig.update_xaxes(range=[LOW, HIGH], dtick=10, ticksuffix=" pts")
+    fig.update_xaxes(title_text=f"margin to threshold, percentage points (clipped to {LOW:.0f}..{HIGH:.0f})", row=len(names), col=1)
+    fig.update_yaxes(rangemode="tozero", separatethousands=True)
+    fig.update_annotations(font=dict(size=13, color="#1d2733"), xanchor="left", x=0)
+    return _layout(fig, 80 + 150 * len(names), barmode="stack")
+
+
+def causes_figure(p: Portfolio, describe=None) -> go.Figure | None:
+    if not p.origins and not p.headings:
+        return None
+    origins = p.origins.most_common(10)[::-1]
+    headings = p.headings.most_common(10)[::-1]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.22,
+                        subplot_titles=["origin of the materials behind failures", "HS heading of the materials behind failures"])
+
+    def label(heading: str) -> str:
+        text = describe(heading) if describe else None
+        if not text:
+            return heading
+        text = text.split(";")[0]
+        return f"{heading} {text[:34]}{'…' if len(text) > 34 else ''}"
+
+    fig.add_bar(y=[o for o, _ in origins], x=[c for _, c in origins], orientation="h",
+                marker_color=COLORS["accent"], row=1, col=1, text=[f"{c:,}" for _, c in origins], textposition="auto",
+                hovertemplate="origin %{y}: among the causes of %{x:,} failures<extra></extra>")
+    fig.add_bar(y=[label(h) for h, _ in headings], x=[c for _, c in headings], orientation="h",
+                marker_color="#5b7fa6", row=1, col=2, text=[f"{c:,}" for _, c in headings], textposition="auto",
+                hovertemplate="%{y}: among the causes of %{x:,} failures<extra></extra>")
+    fig.update_xaxes(title_text="failures (shipment × agreement or scenario)", separatethousands=True)
+    fig.update_annotations(font=dict(size=13, color="#1d2733"))
+    return _layout(fig, 90 + 34 * max(len(origins), len(headings), 3), showlegend=False)
+
+
+def div(fig: go.Figure, name: str) -> str:
+    """The figure as an HTML fragment; the page loads plotly.js once."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
+                       config={"displaylogo": False, "responsive": True, "displayModeBar": False})

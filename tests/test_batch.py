@@ -1,0 +1,339 @@
+"""`origin-rules batch`: one output record per input record, in order, every format.
+
+Small inputs, in-process (typer's CliRunner) unless a test needs real worker processes.
+The 20,000-record acceptance run is tests/test_batch_scale.py; interruption is
+tests/test_batch_kill.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+import origin_rules
+from origin_rules.batch import Options, run_batch
+from origin_rules.batch.sample import product_bom
+from origin_rules.batch.xlsx import cell_text
+from origin_rules.bom_io import read_boms
+from origin_rules.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = str(ROOT / "rules")
+EXAMPLES = ROOT / "examples" / "boms"
+BOM_DATA = ROOT / "tests" / "data" / "bom"
+DATA = ROOT / "tests" / "data" / "batch"
+AS_OF = "2026-07-01"
+ON = date(2026, 7, 1)
+CAP = "USMCA review 2026: China content cap"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def book():
+    return origin_rules.load([RULES])
+
+
+def run(*args: str):
+    return runner.invoke(app, ["batch", *args, "--rules", RULES, "--as-of", AS_OF])
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def example_lines() -> list[str]:
+    """The shipped example BOMs as JSON Lines (one BOM each)."""
+    return [origin_rules.read_bom(p).to_json(indent=None) for p in sorted(EXAMPLES.glob("*.yaml"))]
+
+
+# ---------------------------------------------------------------------------- the record
+
+
+def test_every_record_in_order_with_position_and_same_verdicts_as_evaluate(tmp_path, book):
+    lines = example_lines()
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out)
+    assert len(records) == len(lines)
+    for index, (record, line) in enumerate(zip(records, lines), 1):
+        assert record["source"] == str(src)
+        assert record["position"] == index and record["line"] == index
+        bom = origin_rules.BOM.model_validate_json(line)
+        assert record["product_id"] == bom.product.id
+        assert record["hs"] == bom.product.hs
+        names = [d["agreement"] for d in record["determinations"]]
+        assert names == book.applicable(bom)  # every applicable agreement/scenario, as evaluate does
+        for entry in record["determinations"]:
+            det = book.evaluate(bom, entry["agreement"], ON)
+            assert entry["verdict"] == det.verdict
+            for name, value in entry.get("figures", {}).items():
+                assert det.figures[name] == value
+            if det.verdict != "qualifies":
+                from origin_rules.explain import one_line_reason
+
+                assert entry.get("reason", "") == one_line_reason(det)
+                assert entry.get("missing", []) == det.missing
+
+
+def test_scenario_entries_name_their_agreement_and_failures_carry_causes(tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = run(str(EXAMPLES / "brake-assembly.yaml"), "--out", str(out), "-u", "USMCA", "-u", CAP, "-j", "1")
+    assert result.exit_code == 0, result.output
+    (record,) = read_jsonl(out)
+    base, cap = record["determinations"]
+    assert base["agreement"] == "USMCA" and "base" not in base and base["verdict"] == "qualifies"
+    assert cap["base"] == "USMCA" and cap["verdict"] == "does_not_qualify"
+    assert "10% of transaction_value" in cap["reason"]
+    assert cap["causes"] == [{"id": "PAD-1", "hs": "6813.81", "origin": "CN", "value": "150.00"}]
+    assert {"figure", "value", "threshold", "comparison", "margin", "holds"} <= set(cap["thresholds"][0])
+    assert base["figures"]["rvc_net_cost"] == "82.35"
+
+
+def test_error_records_name_the_field_and_line_and_the_batch_goes_on(tmp_path):
+    good = example_lines()[0]
+    bad_value = json.loads(good)
+    bad_value["materials"][1]["value"] = "12,5"
+    no_id = json.loads(good)
+    del no_id["product"]["id"]
+    lines = [good, json.dumps(bad_value), "{not json", json.dumps(no_id), "", good]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "-u", "USMCA", "-j", "1")
+    assert result.exit_code == 2  # some input could not be read; everything was still written
+    assert "3 records could not be read" in result.output
+    records = read_jsonl(out)
+    assert [r["line"] for r in records] == [1, 2, 3, 4, 6]  # the blank line is no record
+    assert "determinations" in records[0] and "determinations" in records[4]
+    value_error = records[1]["error"]["problems"]
+    assert value_error == [{"path": "materials[1].value", "line": 2,
+                            "message": 'expected a decimal number like "120.00", got "12,5"'}]
+    assert records[1]["product_id"] == json.loads(good)["product"]["id"]
+    assert records[2]["error"]["problems"][0]["message"].startswith("invalid JSON")
+    assert records[2]["product_id"] is None
+    assert records[3]["error"]["problems"][0]["path"] == "product.id"
+
+
+@pytest.mark.parametrize("name", ["batch.jsonl", "batch.csv", "batch.yaml", "batch.json"])
+def test_same_records_and_errors_as_read_boms(tmp_path, book, name):
+    """Every format: positions and problems exactly as the BOM reader reports them."""
+    src = BOM_DATA / name
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "-u", "USMCA", "-j", "1")
+    assert result.exit_code in (0, 2), result.output
+    records = read_jsonl(out)
+    expected = list(read_boms(src))
+    assert len(records) == len(expected)
+    for record, want in zip(records, expected):
+        assert (record["position"], record["line"], record["product_id"]) == (want.position, want.line, want.product_id)
+        if want.error is not None:
+            got = record["error"]["problems"]
+            assert [(p["path"], p["line"]) for p in got] == [(p.path, p.line) for p in want.error.problems]
+            assert all(p["message"].startswith(w.message) for p, w in zip(got, want.error.problems))
+        else:
+            assert record["determinations"][0]["verdict"] == book.verdict(want.bom, "USMCA", ON)
+
+
+def test_a_file_that_cannot_be_read_is_one_error_record(tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = run(str(BOM_DATA / "broken_syntax.yaml"), str(EXAMPLES / "bumper.yaml"), "--out", str(out), "-j", "1")
+    assert result.exit_code == 2
+    broken, bumper = read_jsonl(out)
+    assert broken["position"] == 0 and broken["error"]["problems"][0]["message"].startswith("invalid YAML")
+    assert bumper["product_id"] == "BMP-330"
+
+
+# ---------------------------------------------------------------------------- formats
+
+
+def _write_xlsx(path: Path, rows: list[list]) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+def test_xlsx_reads_like_the_same_csv(tmp_path):
+    with open(BOM_DATA / "batch.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    _write_xlsx(tmp_path / "batch.xlsx", rows)
+    for name in ("batch.xlsx",):
+        out = tmp_path / f"{name}.jsonl"
+        result = run(str(tmp_path / name), "--out", str(out), "-u", "USMCA", "-j", "1")
+        assert result.exit_code == 2, result.output  # the file holds one bad record
+    from_csv = tmp_path / "csv.jsonl"
+    run(str(BOM_DATA / "batch.csv"), "--out", str(from_csv), "-u", "USMCA", "-j", "1")
+    xlsx, plain = read_jsonl(tmp_path / "batch.xlsx.jsonl"), read_jsonl(from_csv)
+    assert len(xlsx) == len(plain) == 4
+    for a, b in zip(xlsx, plain):
+        a.pop("source"), b.pop("source")
+        assert a == b
+
+
+def test_xlsx_numbers_become_exact_text(tmp_path):
+    assert cell_text(120.5) == "120.5" and cell_text(0.1) == "0.1" and cell_text(2000.0) == "2000"
+    assert cell_text(8708.3, "hs") == "8708.30" and cell_text(10121, "hs") == "010121"
+    assert cell_text(101.21, "hs") == "0101.21" and cell_text(True) == "true"
+    rows = [["product.id", "product.hs", "product.produced_in", "product.transaction_value",
+             "material.id", "material.hs", "material.origin", "material.originating", "material.value"],
+            ["N-1", 870830, "MX", 1000, "PAD", 6813.81, "CN", False, 150.1],
+            ["N-1", None, None, None, "ROT", 8708.3, "MX", True, 200]]
+    _write_xlsx(tmp_path / "n.xlsx", rows)
+    out = tmp_path / "n.jsonl"
+    result = run(str(tmp_path / "n.xlsx"), "--out", str(out), "-u", CAP, "-j", "1")
+    assert result.exit_code == 0, result.output
+    (record,) = read_jsonl(out)
+    assert record["hs"] == "8708.30" and record["line"] == 2
+    assert record["determinations"][0]["causes"][0] == {"id": "PAD", "hs": "6813.81", "origin": "CN", "value": "150.1"}
+
+
+def test_unreadable_xlsx_is_an_error_record(tmp_path):
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("not a workbook", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(str(fake), "--out", str(out), "-j", "1")
+    assert result.exit_code == 2
+    (record,) = read_jsonl(out)
+    assert "cannot read the workbook" in record["error"]["problems"][0]["message"]
+
+
+def test_csv_output_has_a_column_block_per_agreement(tmp_path):
+    out = tmp_path / "out.csv"
+    result = run(str(BOM_DATA / "batch.jsonl"), str(EXAMPLES / "brake-assembly.yaml"), "--out", str(out),
+                 "-u", "USMCA", "-u", CAP, "-j", "1")
+    assert result.exit_code == 2
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5  # 4 records of batch.jsonl, then the brake
+    assert rows[1]["error"].startswith("materials[0].value: ")
+    brake = rows[4]
+    assert brake["USMCA.verdict"] == "qualifies" and brake[f"{CAP}.verdict"] == "does_not_qualify"
+    assert brake[f"{CAP}.causes"] == "PAD-1 6813.81 CN 150.00"
+    assert brake["USMCA.vnm"] == "150.00"
+
+
+# ---------------------------------------------------------------------------- workers and reuse
+
+
+def _portfolio(tmp_path: Path, n: int = 300) -> Path:
+    src = tmp_path / "portfolio.jsonl"
+    lines = [json.dumps(product_bom(i % 40, (i // 40) % 2)) for i in range(n)]
+    lines[17] = lines[17].replace('"value":', '"valeu":', 1)
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return src
+
+
+def test_workers_and_chunks_do_not_change_the_output(tmp_path):
+    src = _portfolio(tmp_path)
+    outputs = []
+    for workers, chunk in ((1, 500), (2, 7), (2, 1)):
+        out = tmp_path / f"out-{workers}-{chunk}.jsonl"
+        result = run(str(src), "--out", str(out), "-j", str(workers), "--chunk-size", str(chunk))
+        assert result.exit_code == 2, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_identical_boms_are_evaluated_once(tmp_path, book):
+    src = _portfolio(tmp_path)
+    summary = run_batch(book, Options(inputs=[str(src)], out=str(tmp_path / "o.jsonl"), names=["USMCA"], as_of=ON, workers=1))
+    assert summary.records == 300 and summary.errors == 1
+    assert summary.evaluated == 80  # 40 products x 2 variants
+    assert summary.reused == 300 - 80 - 1 - 1  # the error; line 1 is never reused, so its twin goes to a worker
+
+
+def test_same_bom_written_differently_is_evaluated_once(tmp_path, book):
+    bom = product_bom(3)
+    again = {"materials": bom["materials"], "product": dict(bom["product"], hs=bom["product"]["hs"].replace(".", ""))}
+    src = tmp_path / "two.jsonl"
+    src.write_text(json.dumps(bom) + "\n" + json.dumps(again, indent=None) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    summary = run_batch(book, Options(inputs=[str(src)], out=str(out), names=["USMCA"], as_of=ON, workers=1))
+    assert summary.evaluated == 1
+    first, second = read_jsonl(out)
+    assert first["determinations"] == second["determinations"]
+
+
+def test_verdicts_only_gives_the_same_verdicts(tmp_path):
+    src = _portfolio(tmp_path, 120)
+    full, fast = tmp_path / "full.jsonl", tmp_path / "fast.jsonl"
+    run(str(src), "--out", str(full), "-j", "1")
+    run(str(src), "--out", str(fast), "-j", "1", "--verdicts-only")
+    for a, b in zip(read_jsonl(full), read_jsonl(fast)):
+        if "error" in a:
+            assert a == b
+            continue
+        # figures mode reads reasons and causes off the engine's trace; verdicts-only off evaluate()
+        keys = ("agreement", "verdict", "reason", "missing", "causes", "rule_source", "criterion")
+        assert [[d.get(k) for k in keys] for d in a["determinations"]] == \
+               [[d.get(k) for k in keys] for d in b["determinations"]]
+        for d in b["determinations"]:
+            if d["verdict"] == "qualifies":  # verdicts only: no figures where nothing needs explaining
+                assert "figures" not in d and "thresholds" not in d
+
+
+# ---------------------------------------------------------------------------- summary and CLI
+
+
+def test_summary_counts_every_verdict_and_loss(tmp_path):
+    out, summary = tmp_path / "o.jsonl", tmp_path / "s.json"
+    result = run(str(EXAMPLES), "--out", str(out), "--summary", str(summary), "-j", "2")
+    assert result.exit_code == 0, result.output
+    data = json.loads(summary.read_text())
+    records = read_jsonl(out)
+    assert data["records"] == len(records) == len(list(EXAMPLES.glob("*.yaml")))
+    assert data["errors"] == 0 and data["as_of"] == AS_OF and data["rules_digest"].startswith("sha256:")
+    counted = {}
+    for r in records:
+        for d in r["determinations"]:
+            counted.setdefault(d["agreement"], {}).setdefault(d["verdict"], 0)
+            counted[d["agreement"]][d["verdict"]] += 1
+    for name, row in data["verdicts"].items():
+        assert {k: v for k, v in row.items() if v} == counted[name]
+    assert data["losses"][CAP] == 4
+    assert "USMCA" in result.output and "loses vs agreement" in result.output  # the table on stderr
+
+
+def test_fail_on_and_usage_errors(tmp_path):
+    out = tmp_path / "o.jsonl"
+    brake = str(EXAMPLES / "brake-assembly.yaml")
+    assert run(brake, "--out", str(out), "-u", CAP, "--fail-on", "does_not_qualify", "-j", "1").exit_code == 1
+    assert run(brake, "--out", str(out), "-u", "USMCA", "--fail-on", "does_not_qualify", "-j", "1").exit_code == 0
+    bad = run(brake, "--out", str(out), "-u", "USMCA revue", "-j", "1")
+    assert bad.exit_code == 2 and "did you mean" in bad.output
+    assert run(brake, "--out", str(tmp_path / "o.txt")).exit_code == 2
+    assert run(str(tmp_path / "missing.jsonl"), "--out", str(out)).exit_code == 2
+    assert run(brake, "--out", str(tmp_path / "no" / "o.jsonl")).exit_code == 2
+
+
+def test_output_is_an_ordinary_file_and_no_temporary_file_is_left(tmp_path):
+    out = tmp_path / "o.jsonl"
+    assert run(str(EXAMPLES / "bumper.yaml"), "--out", str(out), "-j", "1").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jsonl"]
+    assert out.stat().st_mode & 0o044  # readable by others as umask allows, not mkstemp's 0600
+
+
+def test_help_documents_the_record():
+    result = runner.invoke(app, ["batch", "--help"])
+    assert result.exit_code == 0
+    for word in ("--workers", "--summary", "--verdicts-only", "determinations", "error.problems"):
+        assert word in result.output
+
+
+def test_empty_input_is_reported(tmp_path):
+    src = tmp_path / "empty.jsonl"
+    src.write_text("\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = run(str(src), "--out", str(out), "-j", "1")
+    assert result.exit_code == 2 and "no records found" in result.output
+    assert out.read_text() == ""

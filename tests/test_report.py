@@ -1,0 +1,151 @@
+"""`origin-rules report`: the aggregation, a strict HTML5 parse, and a headless-browser render.
+
+The HTML check parses the whole page (plotly.js included) with html5lib in strict mode;
+it never skips. The render check opens the page in headless Chromium with the network
+off and skips (with the reason) when no Chromium is installed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import subprocess
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import html5lib
+import pytest
+from typer.testing import CliRunner
+
+import origin_rules
+from origin_rules.batch import Options, run_batch
+from origin_rules.batch.sample import product_bom
+from origin_rules.cli import app
+from origin_rules.report import read_results, render_page, write_report
+from origin_rules.report.aggregate import ResultsError
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = str(ROOT / "rules")
+EXAMPLES = ROOT / "examples" / "boms"
+CAP = "USMCA review 2026: China content cap"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """Batch output for 1,200 generated shipments, the example BOMs and one broken record."""
+    folder = tmp_path_factory.mktemp("report")
+    src = folder / "shipments.jsonl"
+    lines = [json.dumps(product_bom(i % 150, i % 3 == 0)) for i in range(1200)]
+    lines[5] = lines[5].replace('"originating": false', '"originating": "maybe"', 1)
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = folder / "results.jsonl"
+    book = origin_rules.load([RULES])
+    inputs = [str(src)] + [str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    run_batch(book, Options(inputs=inputs, out=str(out), as_of=date(2026, 7, 1), workers=1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(results) -> str:
+    return render_page(read_results(results), "Portfolio impact, test")
+
+
+def test_aggregate_counts_shipments_products_losses(results):
+    p = read_results(results)
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert p.records == len(records) == 1200 + len(list(EXAMPLES.glob("*.yaml")))
+    assert p.errors == 1 and p.error_samples[0]["error"]["problems"][0]["path"].endswith(".originating")
+    assert "USMCA" in p.names and CAP in p.scenarios and p.base_of[CAP] == "USMCA"
+    lost = {r["product_id"] for r in records if "determinations" in r
+            for d in r["determinations"] if d["agreement"] == CAP and d["verdict"] != "qualifies"
+            and any(b["agreement"] == "USMCA" and b["verdict"] == "qualifies" for b in r["determinations"])}
+    assert set(p.losses[CAP]) == lost and "BRK-100" in lost
+    assert p.losses[CAP]["BRK-100"].causes[0]["origin"] == "CN"
+    assert p.origins["CN"] > 0 and p.headings
+    assert sum(p.verdicts["USMCA"].values()) == sum(
+        1 for r in records if any(d["agreement"] == "USMCA" for d in r.get("determinations", [])))
+
+
+def test_scenarios_show_only_the_thresholds_they_change(results):
+    p = read_results(results)
+    shown = p.own_thresholds()
+    assert any(t.agreement == "USMCA" for t in shown)
+    cap_all = [t for t in p.margins if t.agreement == CAP]
+    cap_shown = [t for t in shown if t.agreement == CAP]
+    assert len(cap_shown) < len(cap_all)  # inherited unchanged thresholds are left out
+    for t in cap_shown:  # kept only where the scenario moved some margin (e.g. a sub-assembly now failing)
+        base = type(t)("USMCA", t.figure, t.comparison, t.threshold)
+        assert p.margins[t] != p.margins.get(base)
+    assert any(t.agreement == "USMCA review 2026: higher auto RVC" and t.threshold == 80 for t in shown)
+
+
+def test_page_is_valid_html5_and_self_contained(page, results):
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(page)  # raises on the first parse error
+    assert not parser.errors
+    assert page.startswith("<!DOCTYPE html>")
+    lowered = page.lower()
+    assert "<link" not in lowered and 'src="http' not in lowered and "src='http" not in lowered
+    assert "plotly.js v" in page  # the library is inlined, not fetched
+    for section in ("verdicts", "losses", "headroom", "causes", "errors"):
+        assert f'id="{section}"' in page
+    assert "Portfolio impact, test" in page
+    losses = read_results(results).losses[CAP].values()
+    top = min(losses, key=lambda loss: (-loss.shipments, loss.product_id))
+    assert f"<td>{top.product_id}</td>" in page and html.escape(top.reason) in page
+
+
+def test_results_that_are_not_batch_output_are_refused(tmp_path):
+    csv_out = tmp_path / "r.csv"
+    csv_out.write_text("source,position\n", encoding="utf-8")
+    with pytest.raises(ResultsError, match="JSON Lines"):
+        read_results(csv_out)
+    other = tmp_path / "r.jsonl"
+    other.write_text('{"product": {"id": "P"}}\n', encoding="utf-8")
+    with pytest.raises(ResultsError, match="not a batch output record"):
+        read_results(other)
+
+
+def test_cli_writes_the_report_and_refuses_bad_usage(results, tmp_path):
+    html = tmp_path / "report.html"
+    done = runner.invoke(app, ["report", str(results), "--html", str(html)])
+    assert done.exit_code == 0, done.output
+    assert html.stat().st_size > 1_000_000 and "wrote" in done.output
+    assert runner.invoke(app, ["report", str(results), "--html", str(tmp_path / "r.txt")]).exit_code == 2
+    assert runner.invoke(app, ["report", str(tmp_path / "none.jsonl"), "--html", str(html)]).exit_code == 2
+    not_results = tmp_path / "x.jsonl"
+    not_results.write_text("[1, 2]\n", encoding="utf-8")
+    refused = runner.invoke(app, ["report", str(not_results), "--html", str(tmp_path / "x.html")])
+    assert refused.exit_code == 2 and "not a batch output record" in refused.output
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def test_page_renders_in_headless_chromium(results, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium binary found (Debian: apt-get install -y chromium)")
+    html = tmp_path / "report.html"
+    write_report(results, html)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+             "--virtual-time-budget=15000", "--window-size=1400,2000"]
+    with tempfile.TemporaryDirectory() as profile:
+        shot = tmp_path / "report.png"
+        subprocess.run([browser, *flags, f"--user-data-dir={profile}", f"--screenshot={shot}", html.as_uri()],
+                       capture_output=True, timeout=180)
+        assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shot.stat().st_size > 100_000  # a blank page of this size compresses to a few KB
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([browser, *flags, f"--user-data-dir={profile}", "--dump-dom", html.as_uri()],
+                             capture_output=True, timeout=180, text=True).stdout
+    assert dom.count('class="main-svg"') >= 4  # plotly.js ran offline and drew every chart
