@@ -108,8 +108,15 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         missing: list = []
         if good.hs is None:  # a material without a code fails anyway; the others cannot be told
             for part in run.shift_parts():
-                if part.hs is None:
-                    failing.append(part)
+                hs = part.hs
+                if hs is None or (excepted is not None and covers3(excepted, hs) is True):
+                    failing.append(part)  # fails whatever the good's code
+                elif (excepted is None or covers3(excepted, hs) is False) and any(
+                    kind == "set" and covers3(n, hs) is True for kind, n, _ in tests
+                ):
+                    continue  # in a named source: passes whatever the good's code
+                elif not any_levels and all(covers3(n, hs) is False for _, n, _ in tests):
+                    failing.append(part)  # in none of the named sources
                 else:
                     unknown.append(part)
                     missing.append(good.field("hs"))
