@@ -64,23 +64,8 @@ def parse_paths(paths: list[str | Path], *, check: bool = True) -> Parsed:
     parsed = Parsed(diagnostics=list(problems))
     for file in files:
         module, diags, text = parse_file(file)
-        parsed.sources[file] = text
-        parsed.diagnostics.extend(diags)
-        if module is not None:
-            parsed.modules.append(module)
-    parsed.programs = build_programs(parsed.modules)
-    if check:
-        _check(parsed)
-    parsed.diagnostics.sort(key=Diagnostic.sort_key)
-    parsed.digest = digest_of(parsed.sources)
-    return parsed
-
-
-def _check(parsed: Parsed) -> None:
-    from .semantics.check import check_modules
-
-    incomplete = len(parsed.modules) < len(parsed.sources)  # some file did not parse
-    parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs, incomplete=incomplete))
+        _add(parsed, file, text, module, diags)
+    return _finish(parsed, check)
 
 
 def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:
@@ -90,13 +75,25 @@ def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:
     parsed = Parsed()
     for file, text in texts.items():
         module, diags = parse(text, file)
-        parsed.sources[file] = text
-        parsed.diagnostics.extend(diags)
-        if module is not None:
-            parsed.modules.append(module)
+        _add(parsed, file, text, module, diags)
+    return _finish(parsed, check)
+
+
+def _add(parsed: Parsed, file: str, text: str, module: ast.Module | None, diags: list[Diagnostic]) -> None:
+    parsed.sources[file] = text
+    parsed.diagnostics.extend(diags)
+    if module is not None:
+        parsed.modules.append(module)
+
+
+def _finish(parsed: Parsed, check: bool) -> Parsed:
+    """Resolve the programs, check (some file may not have parsed), sort, digest."""
     parsed.programs = build_programs(parsed.modules)
     if check:
-        _check(parsed)
+        from .semantics.check import check_modules
+
+        incomplete = len(parsed.modules) < len(parsed.sources)
+        parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs, incomplete=incomplete))
     parsed.diagnostics.sort(key=Diagnostic.sort_key)
     parsed.digest = digest_of(parsed.sources)
     return parsed
