@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import ast
 from .diagnostics import Diagnostic, error
-from .semantics.resolve import Program, build_programs
+from .semantics.resolve import Program, build_programs, merge_agreement_parts
 from .syntax.parser import parse_file
 
 
@@ -88,6 +88,7 @@ def _add(parsed: Parsed, file: str, text: str, module: ast.Module | None, diags:
 
 def _finish(parsed: Parsed, check: bool) -> Parsed:
     """Resolve the programs, check (some file may not have parsed), sort, digest."""
+    parsed.modules = merge_agreement_parts(parsed.modules)
     parsed.programs = build_programs(parsed.modules)
     if check:
         from .semantics.check import check_modules

@@ -8,11 +8,17 @@ what it cannot resolve in ``Program.problems``; ``semantics.check`` reports thos
 
 Scope of a set name: the scenario or agreement that uses it, then its bases in chain order,
 then the file-level sets of every file of the rulebook.
+
+One agreement may be written over several files (a large agreement, one file per HS
+section): the block that declares ``parties`` is its head, and every other block of the same
+name that declares no ``parties`` is a part whose members join the head's, in file order
+(:func:`merge_agreement_parts`). Two blocks of one name that both declare parties are two
+agreements with one name (ROO113).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from .. import ast
@@ -91,6 +97,38 @@ def selector_key(rule: ast.Rule, program: Program) -> HsSet:
 
 def _members(node, kind) -> list:
     return [m for m in node.members if isinstance(m, kind)]
+
+
+def merge_agreement_parts(modules: list[ast.Module]) -> list[ast.Module]:
+    """Join the parts of each agreement to its head: the first block of that name that
+    declares ``parties`` (or, without one, the first block of that name). The merged
+    agreement takes the head's place; the parts' members follow the head's, in file order,
+    and keep their own spans. Modules whose items do not change are returned as they are."""
+    blocks: dict[str, list[ast.Agreement]] = {}
+    for module in modules:
+        for item in module.items:
+            if isinstance(item, ast.Agreement):
+                blocks.setdefault(item.name, []).append(item)
+    merged: dict[int, ast.Agreement] = {}  # id(head) -> merged head
+    dropped: set[int] = set()
+    for group in blocks.values():
+        if len(group) < 2:
+            continue
+        head = next((b for b in group if b.parties is not None), group[0])
+        parts = [b for b in group if b is not head and b.parties is None]
+        if not parts:
+            continue
+        members = head.members + tuple(m for part in parts for m in part.members)
+        merged[id(head)] = replace(head, members=members)
+        dropped.update(id(part) for part in parts)
+    if not merged:
+        return modules
+    out = []
+    for module in modules:
+        items = tuple(merged.get(id(i), i) for i in module.items if id(i) not in dropped)
+        out.append(module if items == module.items and all(a is b for a, b in zip(items, module.items))
+                   else replace(module, items=items))
+    return out
 
 
 def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
