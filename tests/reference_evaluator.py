@@ -65,6 +65,7 @@ from fractions import Fraction
 from itertools import product
 
 from origin_rules import ast
+from origin_rules.hs import Level, nomenclature
 from origin_rules.bom import BOM, Material
 
 FIGURE_FIELD = {
@@ -395,14 +396,59 @@ class Evaluation:
         return k_or([k_not(applies), body])
 
     def select_rules(self, good: Good):
-        """(rules that could apply, facts their `when` lack, whether possibly none applies)."""
+        """(rules that could apply, facts their `when` lack, whether possibly none applies).
+
+        A code coarser than some rule's selector could be any of the finer codes: the
+        candidates of each finer code together, and the good's code is a lacking fact."""
+        worlds = self.finer_worlds(good.hs)
+        if worlds is None:
+            return self.select_at(good.hs, good)
+        candidates: list = []
+        facts = frozenset({good.path("hs")})
+        none_possible = False
+        for code in worlds:
+            found, lacking, none = self.select_at(code, good)
+            candidates.extend(p for p in found if all(p is not c for c in candidates))
+            facts = facts | lacking
+            none_possible = none_possible or none
+        order = {id(p): i for i, p in enumerate(self.program.rules)}
+        candidates.sort(key=lambda p: order[id(p)])
+        return candidates, facts, none_possible
+
+    def finer_worlds(self, code: str) -> list[str] | None:
+        """The finer codes a good of ``code`` could have, or None if no rule is finer."""
+        finer: set[str] = set()
+        for placed in self.program.rules:
+            if not self.in_force(placed.node, self.as_of):
+                continue
+            for lo, hi in hs_items(self.scope(placed.layer), placed.node.selector):
+                n = len(code)
+                if len(lo) <= n or not lo[:n] <= code <= hi[:n]:
+                    continue
+                low, high = int(lo), int(hi)
+                if high - low <= 10_000:
+                    finer.update(k for k in (str(v).zfill(len(lo)) for v in range(low, high + 1)) if k.startswith(code))
+                else:
+                    finer.update(k for k in (lo, hi) if k.startswith(code))
+                    if not lo.startswith(code):
+                        finer.add(code.ljust(len(lo), "0"))
+        if not finer:
+            return None
+        worlds = set(finer)
+        if len(code) < 6:
+            worlds.update(c.digits for c in nomenclature().codes(Level.SUBHEADING) if c.digits.startswith(code))
+        else:
+            worlds.add(code)
+        return sorted(worlds)
+
+    def select_at(self, code: str, good: Good):
         found = []
         for placed in self.program.rules:
             rule: ast.Rule = placed.node
             if not self.in_force(rule, self.as_of):
                 continue
             pairs = hs_items(self.scope(placed.layer), rule.selector)
-            levels = [len(lo) for lo, hi in pairs if covers([(lo, hi)], good.hs)]
+            levels = [len(lo) for lo, hi in pairs if covers([(lo, hi)], code)]
             if levels:
                 found.append((max(levels), placed))
         if not found:

@@ -72,10 +72,32 @@ def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
 
 def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRule], list[str], bool]:
     """The rule whose `when` holds, or every rule that could apply when facts are missing;
-    and whether some rule surely applies (False: with the missing facts, maybe none does)."""
+    and whether some rule surely applies (False: with the missing facts, maybe none does).
+
+    A code coarser than some rule (``8708.99`` where tariff item ``8708.99.06`` has a rule of
+    its own, ``87`` where the rules are by subheading) never silently takes the looser rule:
+    every rule that could apply to one of the finer codes is a candidate, and the good's
+    code is a missing fact."""
+    coarse = plan.candidate_groups(good.hs, as_of)
+    if coarse is None:
+        return _select_in(plan.rules_for(good.hs, as_of), good)
+    groups, _ = coarse
+    possible: list[CompiledRule] = []
+    facts: list[str] = [good.field("hs")]
+    settled = True
+    for group in groups:
+        found, lacking, sure = _select_in(group, good)
+        possible.extend(r for r in found if r not in possible)
+        facts.extend(f for f in lacking if f not in facts)
+        settled = settled and sure
+    possible.sort(key=lambda r: r.order)
+    return possible, facts, settled
+
+
+def _select_in(rules: list[CompiledRule], good: Good) -> tuple[list[CompiledRule], list[str], bool]:
     possible: list[CompiledRule] = []
     facts: list[str] = []
-    for rule in plan.rules_for(good.hs, as_of):
+    for rule in rules:
         result, miss = rule.when(good)
         if result is True:
             return possible + [rule], facts, True
@@ -176,6 +198,8 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
 
     # requirements that hold in every case
     required: list[bool | None] = []
+    required_nodes: list[Trace] = []
+    worlds: list[Trace] = []  # the rules that could apply, when more than one could (or maybe none)
     for req, covered in plan.requires_for(good.hs, as_of):
         applies, miss = req.when(good)
         applies = tri_and([covered, applies])
@@ -189,6 +213,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             node.missing = [miss or "product.hs"]
             node.note = "whether this requirement applies depends on missing facts"
         required.append(result)
+        required_nodes.append(node)
         root.children.append(node)
 
     # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR
@@ -216,6 +241,17 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             psr = None
         else:
             rules, facts, settled = _select_rules(plan, good, as_of)
+            coarse = plan.candidate_groups(good.hs, as_of)
+            coarse_node = None
+            if coarse is not None:
+                finer = coarse[1]
+                shown = ", ".join(finer[:6]) + (f" and {len(finer) - 6} more" if len(finer) > 6 else "")
+                coarse_node = Trace(
+                    None,
+                    f"the code {good.hs} is coarser than the rules: {shown} "
+                    f"{'has its' if len(finer) == 1 else 'have their'} own rule; a finer code of the good decides which applies",
+                    None, None, missing=[good.field("hs")])
+                root.children.append(coarse_node)
             if rules and not settled:
                 out.notes.append("open")
             if not rules:
@@ -224,6 +260,8 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                 out.verdict = "no_rule"
             else:
                 traces = [_rule_trace(r, run) for r in rules]
+                if len(traces) > 1 or not settled:
+                    worlds = traces
                 results = {t.result for t in traces}
                 out.rule = rules[0]
                 out.layer_of_rule = rules[0].layer
@@ -237,12 +275,20 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                     root.children.append(node)
                 else:
                     psr = None
-                    node = Trace(None, f"{len(traces)} rules could apply and they disagree", None, None, children=traces, missing=facts)
+                    # the facts that pick the rule matter only if the verdict differs between rules
+                    finals = {tri_and([territory.result, t.result, *required]) for t in traces}
+                    node = Trace(None, f"{len(traces)} rules could apply and they disagree", None, None, children=traces,
+                                 missing=facts if len(finals) > 1 or not settled else [])
                     root.children.append(node)
+                    if coarse_node is not None and len(finals) == 1 and settled:
+                        coarse_node.missing = []
                 if not settled:  # with the missing facts, no rule might apply: a verdict of no_rule
                     psr = None
                     root.children.append(Trace(None, "with the missing facts, no rule might apply either", None, None,
                                                missing=facts))
+            if coarse_node is not None and rules and settled and len({t.result for t in traces}) == 1:
+                coarse_node.result = True  # every rule that could apply agrees: the code is fine-grained enough
+                coarse_node.missing = []
         out.criterion = "product_specific_rule"
         origin = tri_or([origin, psr])
 
@@ -256,7 +302,25 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     else:
         out.verdict = VERDICT[final]
     _finish(out, run)
+    if out.verdict == "insufficient_data" and worlds:
+        out.missing = _missing_over_worlds(territory, required_nodes, worlds, facts, settled)
     return out
+
+
+def _missing_over_worlds(territory: Trace, required_nodes: list[Trace], worlds: list[Trace],
+                         facts: list[str], settled: bool) -> list[str]:
+    """Several rules could apply (or maybe none): each is a world with its own verdict. The
+    facts that pick the rule are missing when the worlds' verdicts differ; the fields a
+    world lacks are missing when that world is itself undecided."""
+    verdicts = {tri_and([territory.result, w.result, *(n.result for n in required_nodes)]) for w in worlds}
+    seen: dict[str, None] = {}
+    if len(verdicts) > 1 or not settled:
+        seen.update(dict.fromkeys(facts))
+    for w in worlds:
+        if tri_and([territory.result, w.result, *(n.result for n in required_nodes)]) is None:
+            for node in (territory, *required_nodes, w):
+                _collect_missing(node, seen)
+    return sorted(seen)
 
 
 def _finish(out: Outcome, run: Run) -> None:

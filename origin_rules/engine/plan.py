@@ -14,12 +14,20 @@ from datetime import date
 from typing import Callable
 
 from .. import ast
-from ..hs import HsCode, HsRange, HsSet
+from ..hs import HsCode, HsRange, HsSet, nomenclature
 from ..semantics.resolve import Program
 from .criteria import Compiler, Texts, covers3
 
 MAX_EXPANSION = 10_000
 LEVELS = (10, 8, 6, 4, 2)
+
+
+def _subheadings_under(code: HsCode) -> list[HsCode]:
+    """The HS 2022 subheadings (6 digits) under a chapter or heading."""
+    found = [code]
+    while found and len(found[0].digits) < 6:
+        found = [c for parent in found for c in nomenclature().children(parent)]
+    return found
 
 
 @dataclass(slots=True)
@@ -94,6 +102,8 @@ class Plan:
         self.requires: list[CompiledRequire] = []
         self.policies: list[CompiledDeMinimis] = []
         self._lookups: dict = {}
+        self._finer_lookups: dict = {}
+        self._finer_index: dict[str, set[str]] | None = None
         self._required: dict = {}
         self._policies_for: dict = {}
         self._compile(texts)
@@ -182,6 +192,64 @@ class Plan:
                 self._lookups.clear()
             found = self._lookups[key] = self._rules_for(hs, on)
         return found
+
+    def candidate_groups(self, hs: HsCode, on: date) -> tuple[list[list[CompiledRule]], list[str]] | None:
+        """When some rule's selector is finer than the good's code (a tariff item under a
+        subheading, a subheading under a heading), the good could be any of the finer codes:
+        every group of rules that could apply, one per finer code, and those codes (dotted).
+        ``None`` when no rule is finer than the code: ``rules_for`` decides alone.
+
+        The finer codes are the codes of the finer selectors, the HS 2022 subheadings under a
+        chapter or heading, and (for a subheading or a tariff item) the code itself, standing
+        for the national items that have no rule of their own. A group may be empty: no rule
+        covers that finer code."""
+        key = (hs.digits, on)
+        found = self._finer_lookups.get(key, False)
+        if found is not False:
+            return found
+        finer = self._finer_codes(hs.digits)
+        if not finer:
+            result = None
+        else:
+            worlds = set(finer)
+            if len(hs.digits) < 6:
+                worlds.update(c.digits for c in _subheadings_under(hs))
+            else:
+                worlds.add(hs.digits)
+            groups: list[list[CompiledRule]] = []
+            seen: set[tuple[int, ...]] = set()
+            for digits in sorted(worlds):
+                group = self._rules_for(HsCode(digits), on)
+                ident = tuple(id(r) for r in group)
+                if ident not in seen:
+                    seen.add(ident)
+                    groups.append(group)
+            result = (groups, sorted(HsCode(d).__str__() for d in finer))
+        if len(self._finer_lookups) > 8192:
+            self._finer_lookups.clear()
+        self._finer_lookups[key] = result
+        return result
+
+    def _finer_codes(self, digits: str) -> list[str]:
+        """Selector codes longer than ``digits`` that lie under it (ranges: their ends)."""
+        if self._finer_index is None:
+            index: dict[str, set[str]] = {}
+            for key in self.index:
+                for n in LEVELS:
+                    if n < len(key):
+                        index.setdefault(key[:n], set()).add(key)
+            self._finer_index = index
+        codes = set(self._finer_index.get(digits, ()))
+        for n, ranges in self.wide.items():
+            if n <= len(digits):
+                continue
+            for rng, _ in ranges:
+                lo, hi = rng.low.digits, rng.high.digits
+                if lo[: len(digits)] <= digits <= hi[: len(digits)]:
+                    codes.update(c for c in (lo, hi) if c.startswith(digits))
+                    if not lo.startswith(digits):
+                        codes.add(digits.ljust(n, "0"))
+        return sorted(codes)
 
     def _rules_for(self, hs: HsCode, on: date) -> list[CompiledRule]:
         digits = hs.digits
