@@ -5,7 +5,9 @@ Public API::
     book = origin_rules.load(["rules/"])           # parse, check and compile once
     bom = origin_rules.read_bom("examples/boms/brake-assembly.yaml")
     det = book.evaluate(bom, under="USMCA", as_of=date(2026, 1, 1))
-    det.verdict, det.figures, det.to_json()
+    det.verdict, det.warnings, det.figures, det.to_json()
+    book.evaluate_all(bom, as_of=date(2026, 1, 1))  # every agreement whose parties include
+                                                    # the country of production, as the CLI
 """
 
 from .bom import BOM, BomError
@@ -17,7 +19,8 @@ __version__ = "0.1.0"
 
 
 def read_bom(path):
-    """Read one BOM from a YAML or JSON file (raises BomError with field paths)."""
+    """Read one BOM from a file (raises BomError with field paths, lines and, for input no
+    verdict should be given on, a ``BOM0xx`` code of ``docs/errors.md``)."""
     from .bom_io import read_bom as _read
 
     return _read(path)

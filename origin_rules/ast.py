@@ -348,6 +348,30 @@ class Require:
 
 
 @dataclass(frozen=True, slots=True)
+class Fallback:
+    """``fallback [TITLE] [for HS-SET] [except HS-SET] [when COND] { ... }``: an
+    agreement-level way to originate, tried when the good's product-specific rule does not
+    hold (GN11(n) process rules, GN11(b)(iv)); it never applies to a good no rule covers."""
+
+    for_: HsSetExpr | None = None
+    except_: HsSetExpr | None = None
+    title: str | None = None
+    from_: date | None = None
+    until: date | None = None
+    when: Node | None = None
+    lines: tuple[Line, ...] = ()
+    span: Span = _span()
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return tuple(line.text for line in self.lines if isinstance(line, Cite))
+
+    @property
+    def criteria(self) -> tuple[Node, ...]:
+        return tuple(line for line in self.lines if not isinstance(line, Cite))
+
+
+@dataclass(frozen=True, slots=True)
 class DeMinimis:
     """``de_minimis value <= 10% of transaction_value [for S] [except S] [exclude F]``."""
 
@@ -379,7 +403,7 @@ class HsVersion:
     span: Span = _span()
 
 
-Member = PartiesDecl | Effective | HsVersion | Cite | DeMinimis | SetDecl | Rule | Require
+Member = PartiesDecl | Effective | HsVersion | Cite | DeMinimis | SetDecl | Rule | Require | Fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +420,10 @@ class _Body:
     @property
     def requires(self) -> tuple[Require, ...]:
         return self._all(Require)
+
+    @property
+    def fallbacks(self) -> tuple[Fallback, ...]:
+        return self._all(Fallback)
 
     @property
     def sets(self) -> tuple[SetDecl, ...]:

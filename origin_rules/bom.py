@@ -1,6 +1,6 @@
 """Bills of materials: the strict pydantic models of the BOM input and its one error type.
 
-In: a mapping (from YAML, JSON, CSV or Python) shaped as in ``docs``/BOM.md.
+In: a mapping (from YAML, JSON, CSV or Python) shaped as in ``docs/bom.md``.
 Out: a frozen :class:`BOM` (``product`` + ``materials``) whose money and weights are exact
 :class:`decimal.Decimal`, HS codes dotted (``8708.30``), countries ISO 3166-1 alpha-2
 uppercase; or a :class:`BomError` listing every problem with its field path
@@ -191,6 +191,50 @@ def _to_tristate(value: Any) -> bool | None:
         raise _fail("bool_word", "expected true, false or null (unknown)", value) from None
 
 
+class OriginatingMap(dict):
+    """``originating`` given per agreement: ``{"USMCA": True, "CPTPP": None}`` (hashable, read-only use)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
+
+
+def _to_originating(value: Any) -> bool | None | tuple[str, ...] | OriginatingMap:
+    """true/false/null for every agreement; a list of the agreements it originates under;
+    or a mapping of agreement name to true/false/null."""
+    if isinstance(value, (list, tuple)):
+        names: list[str] = []
+        for item in value:
+            if not isinstance(item, str) or not item.strip():
+                raise _fail("originating_name", "expected agreement names like \"USMCA\" in the list", item)
+            if item.strip().lower() in (n.lower() for n in names):
+                raise _fail("originating_name", "expected each agreement once", item)
+            names.append(item.strip())
+        return tuple(names)
+    if isinstance(value, Mapping):
+        out = OriginatingMap()
+        for key, flag in value.items():
+            if not isinstance(key, str) or not key.strip():
+                raise _fail("originating_name", "expected agreement names as keys", key)
+            try:
+                out[key.strip()] = _to_tristate(flag)
+            except PydanticCustomError:
+                raise _fail("bool_word", f"expected true, false or null for `{key.strip()}`", flag) from None
+        return out
+    try:
+        return _to_tristate(value)
+    except PydanticCustomError:
+        raise _fail("bool_word", "expected true, false, null (unknown), a list of agreement names or a mapping "
+                    "of agreement names to true/false", value) from None
+
+
+def _originating_json(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
 class SourceDecimal(Decimal):
     """A number read from YAML or JSON that remembers how it was written, so that a text
     field holding digits (a name `0E0`, an id `12.50`) keeps them exactly."""
@@ -267,6 +311,18 @@ Origin = Annotated[str, PlainValidator(_to_origin), _schema(type="string", patte
 Currency = Annotated[str, PlainValidator(_to_currency), _schema(type="string", pattern="^[A-Za-z]{3}$")]
 Flag = Annotated[bool, PlainValidator(_to_bool), _schema(type="boolean")]
 TriState = Annotated[bool | None, PlainValidator(_to_tristate), _schema(type=["boolean", "null"])]
+Originating = Annotated[
+    bool | None | tuple[str, ...] | OriginatingMap,
+    PlainValidator(_to_originating),
+    PlainSerializer(_originating_json),
+    _schema(anyOf=[
+        {"type": ["boolean", "null"], "description": "under every agreement (null: unknown)"},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True,
+         "description": "the agreements it originates under; under any other it does not"},
+        {"type": "object", "additionalProperties": {"type": ["boolean", "null"]},
+         "description": "agreement name -> true/false/null; an agreement not named is unknown"},
+    ]),
+]
 Text = Annotated[str, PlainValidator(_to_text), _schema(type="string")]
 Id = Annotated[str, PlainValidator(_to_id), _schema(type="string", minLength=1)]
 KindField = Annotated[Kind, PlainValidator(_to_kind), _schema(enum=list(KINDS))]
@@ -308,7 +364,7 @@ class Material(BaseModel):
     description: Text | None = None
     hs: Hs | None = None
     origin: Origin | None = None
-    originating: TriState = None
+    originating: Originating = None
     value: Amount | None = None
     weight_kg: Amount | None = None
     quantity: Amount | None = None
@@ -377,8 +433,11 @@ class BOM(BaseModel):
                     stack.append((path + ".materials", material.materials))
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The BOM as JSON in the input format (decimals as strings, defaults left out)."""
-        return self.model_dump_json(indent=indent, exclude_defaults=True)
+        """The BOM as JSON in the input format (decimals as strings, defaults left out, but
+        ``materials`` always written: a BOM without the key is not read back)."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        data.setdefault("materials", [])
+        return json.dumps(data, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":"))
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> "BOM":

@@ -34,7 +34,8 @@ Formats, by extension:
   repeated on each row or left empty after the first, but never contradict each other. A
   row whose material columns are all empty only carries the product (a product with no
   materials). An empty cell is a missing field. ``originating`` is ``true``/``false``
-  (``yes``/``no``, ``1``/``0``), empty or ``unknown``. ``processes`` is
+  (``yes``/``no``, ``1``/``0``), empty or ``unknown``, or per agreement ``USMCA; CPTPP``
+  (the agreements it originates under) or ``USMCA=true; CPTPP=false``. ``processes`` is
   ``name@COUNTRY`` entries separated by ``;`` (``cut and sewn@MX; dyeing@US``).
   ``material.parent`` names the id of another material of the same product: the row is
   then a material of that sub-assembly (any depth, any row order; the parent id must be
@@ -173,7 +174,10 @@ def _too_big(node: Node) -> bool:
 
 
 def _yaml_documents(text: str, file: str) -> list[Document]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as err:
+        raise _reader_problem(err, text, file) from None
     try:
         docs = []
         while loader.check_node():
@@ -182,23 +186,42 @@ def _yaml_documents(text: str, file: str) -> list[Document]:
                 raise BomError(BomProblem("too large once its aliases are expanded", "", file, node.start_mark.line + 1))
             if node is not None:
                 docs.append((loader.construct_document(node), node))
-        return docs
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         what = ", ".join(str(p) for p in (err.context, err.problem) if p)
         raise BomError(BomProblem(f"invalid YAML: {what}", "", file,
                                   mark.line + 1 if mark else None, mark.column + 1 if mark else None)) from None
+    except yaml.reader.ReaderError as err:
+        raise _reader_problem(err, text, file) from None
     except yaml.YAMLError as err:
         raise BomError(BomProblem(f"invalid YAML: {err}", "", file)) from None
+    except RecursionError:
+        raise BomError(BomProblem("invalid YAML: nested too deeply", "", file)) from None
     finally:
         loader.dispose()
+    if not docs or all(data is None for data, _ in docs):
+        raise BomError(BomProblem("the file holds no BOM (it is empty)", "", file))
+    return docs
+
+
+def _reader_problem(err: yaml.reader.ReaderError, text: str, file: str) -> BomError:
+    """A character YAML does not allow (NUL, other control characters), with its line."""
+    position = err.position if isinstance(err.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    char = err.character if isinstance(err.character, int) else 0
+    return BomError(BomProblem(f"invalid YAML: the character U+{char:04X} is not allowed in YAML text", "", file, line, column))
 
 
 def _json_documents(text: str, file: str) -> list[Document]:
+    if not text.strip():
+        raise BomError(BomProblem("the file holds no BOM (it is empty)", "", file))
     try:
         return [(loads_json(text), None)]
     except ValueError as err:
         raise BomError(_json_problem(err, file)) from None
+    except RecursionError:
+        raise BomError(BomProblem("invalid JSON: nested too deeply", "", file)) from None
 
 
 def _json_problem(err: ValueError, file: str, line_offset: int = 0) -> BomProblem:
@@ -252,11 +275,46 @@ def _raw_product_id(data: Any) -> str | None:
     return None
 
 
+def _loc(path: str) -> Loc:
+    """``materials[1].hs`` -> ``('materials', 1, 'hs')``."""
+    out: list[str | int] = []
+    for part in re.split(r"[.\[\]]+", path):
+        if part:
+            out.append(int(part) if part.isdigit() else part)
+    return tuple(out)
+
+
+def _checked(bom: BOM, *, file: str | None, lines: dict[Loc, int] | None, line: int | None) -> BOM:
+    """The BOM, or :class:`BomError` with the plausibility errors (``BOMxxx`` codes of
+    ``docs/errors.md``) that make it input no verdict should be given on."""
+    from origin_rules.plausibility import check_bom
+
+    problems = []
+    for finding in check_bom(bom):
+        if not finding.is_error:
+            continue
+        found = line
+        loc = _loc(finding.path)
+        for cut in range(len(loc), -1, -1):
+            if lines and loc[:cut] in lines:
+                found = lines[loc[:cut]]
+                break
+        problems.append(BomProblem(f"{finding.message} [{finding.code}]", finding.path, file, found))
+    if problems:
+        raise BomError(problems)
+    return bom
+
+
+def _from_data(data: Any, *, file: str | None, lines: dict[Loc, int] | None = None, line: int | None = None) -> BOM:
+    bom = bom_from_data(data, file=file, lines=lines, line=line)
+    return _checked(bom, file=file, lines=lines, line=line)
+
+
 def _record(file: str, position: int, data: Any, *, lines: dict[Loc, int] | None = None,
             line: int | None = None, problems: list[BomProblem] | None = None) -> BomRecord:
     product_id = _raw_product_id(data)
     try:
-        bom = bom_from_data(data, file=file, lines=lines, line=line)
+        bom = _from_data(data, file=file, lines=lines, line=line)
     except BomError as err:
         merged = sorted((problems or []) + err.problems, key=lambda p: p.line or 0)
         return BomRecord(file, position, product_id, error=BomError(merged), line=line)
@@ -291,7 +349,7 @@ def read_bom(path: str | os.PathLike[str]) -> BOM:
         docs = _documents(path, fmt)
         if len(docs) == 1 and not isinstance(docs[0][0], list):
             lines, first = _lines(docs[0][1])
-            return bom_from_data(docs[0][0], file=file, lines=lines, line=first)
+            return _from_data(docs[0][0], file=file, lines=lines, line=first)
         count = len(docs[0][0]) if len(docs) == 1 else len(docs)
         raise BomError(BomProblem(f"expected one BOM, found {count}: read several with read_boms", "", file))
     records = list(read_boms(path))
@@ -309,7 +367,7 @@ def loads_bom(text: str, *, format: str = "yaml", file: str = "<string>") -> BOM
     if len(docs) != 1 or isinstance(docs[0][0], list):
         raise BomError(BomProblem("expected one BOM", "", file))
     lines, first = _lines(docs[0][1])
-    return bom_from_data(docs[0][0], file=file, lines=lines, line=first)
+    return _from_data(docs[0][0], file=file, lines=lines, line=first)
 
 
 def read_boms(path: str | os.PathLike[str]) -> Iterator[BomRecord]:
@@ -461,6 +519,20 @@ def _processes(text: str) -> list[dict[str, str]]:
     return out
 
 
+_FLAG_WORDS = {"true", "false", "yes", "no", "y", "n", "1", "0", "unknown", "null"}
+
+
+def _originating(text: str) -> Any:
+    """A CSV ``material.originating`` cell: a flag word, or per agreement ``USMCA; CPTPP``
+    (the agreements it originates under) or ``USMCA=true; CPTPP=false``."""
+    if text.strip().lower() in _FLAG_WORDS:
+        return text
+    entries = [e.strip() for e in text.split(";") if e.strip()]
+    if entries and all("=" in e for e in entries):
+        return {k.strip(): v.strip() for k, _, v in (e.partition("=") for e in entries)}
+    return entries
+
+
 def _csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]) -> BomRecord:
     first = rows[0][0]
     key = _product_key(rows[0][1], columns)
@@ -486,7 +558,7 @@ def _csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]
             text = _cell(row, index)
             if not text:
                 continue
-            value: Any = _processes(text) if field == "processes" else text
+            value: Any = _processes(text) if field == "processes" else _originating(text) if field == "originating" else text
             if scope == "material":
                 material[field] = value
             elif field not in product:

@@ -1,8 +1,9 @@
-"""Determinations: the pydantic models of the evaluator's output (see BOM.md, "A determination").
+"""Determinations: the pydantic models of the evaluator's output (``docs/bom.md``, "A determination").
 
 In: what the evaluator found for one product under one agreement (or scenario) as of a
 date: the verdict, the rule applied, the figures, the margins to each threshold, the
-explanation tree, what was missing and which materials failed.
+explanation tree, what was missing, which materials failed, and the warnings on the input
+(codes in ``docs/errors.md``, "BOM input").
 Out: frozen, strict models that serialize to deterministic JSON (:meth:`Determination.to_json`:
 fields in declared order, figures in the evaluator's insertion order, decimals as plain
 strings such as ``"390.00"``) and export a JSON Schema (:func:`determination_json_schema`).
@@ -22,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
 
 __all__ = [
-    "COMPARISONS", "VERDICTS", "Determination", "ExplanationNode", "FailedMaterial", "Headroom",
+    "COMPARISONS", "VERDICTS", "Determination", "InputWarning", "ExplanationNode", "FailedMaterial", "Headroom",
     "RuleRef", "Verdict", "determination_json_schema",
 ]
 
@@ -128,6 +129,17 @@ class ExplanationNode(BaseModel):
     origin: Literal["agreement", "scenario"] | None = None
 
 
+class InputWarning(BaseModel):
+    """Something in the BOM an analyst must look at before relying on the verdict:
+    ``code`` (``BOM101``, see ``docs/errors.md``), ``message``, and the field ``path`` it is
+    about (``materials[2].originating``; ``product`` for the whole good)."""
+
+    model_config = _OUTPUT
+    code: str
+    message: str
+    path: str
+
+
 class Determination(BaseModel):
     """The outcome for one product under one agreement (or scenario) as of a date."""
 
@@ -137,6 +149,7 @@ class Determination(BaseModel):
     agreement: str
     as_of: date
     verdict: Verdict
+    warnings: list[InputWarning] = []
     origin_criterion: str | None = None
     rule: RuleRef | None = None
     figures: Figures = {}

@@ -1,8 +1,10 @@
 """Determinations as text for an analyst.
 
 In: :class:`~origin_rules.determination.Determination` values. Out: plain text: the verdict
-first, then why (the explanation tree with a mark per step: ``✓`` holds, ``✗`` fails,
-``?`` unknown), the figures, the headroom to each threshold, and the materials to look at.
+first, then the warnings on the input, why (the explanation tree with a mark per step:
+``✓`` holds, ``✗`` fails, ``?`` unknown), the figures, the headroom to each threshold
+(under a QUALIFIES verdict, failing alternatives that were not needed are set apart), and
+the materials to look at.
 Also a compact table for several agreements or BOMs. Nothing here prints.
 """
 
@@ -72,25 +74,52 @@ def render(det: Determination, full: bool = False) -> str:
             out.append(f"  source: {det.rule.cite}")
     if det.origin_criterion:
         out.append(f"  origin criterion: {det.origin_criterion.replace('_', ' ')}")
+    if det.warnings:
+        out.append("")
+        out.append("Warnings (check the BOM before relying on this verdict):")
+        out.extend(warning_line(w) for w in det.warnings)
     if det.missing:
         out.append("")
         out.append("Missing data (needed to decide):")
         out.extend(f"  - {m}" for m in det.missing)
+    hidden: set[str] = set()  # sources of steps about other goods, left out without product.hs
+    kept: set[str] = set()
     if det.explanation is not None:
         out.append("")
         out.append("Why:")
-        for child in det.explanation.children:
+        children = det.explanation.children
+        if det.hs is None and not full:
+            maybe = [c for c in children if c.result != "false" and _depends_on_code(c)]
+            for node in maybe:
+                _sources(node, hidden)
+            children = [c for c in children if c not in maybe]
+        for child in children:
             _tree(child, 1, out, full)
+            _sources(child, kept)
+        if hidden:
+            n = len([c for c in det.explanation.children if c.source in hidden])
+            out.append(f"  ? {n} requirement{'s' if n != 1 else ''} of other goods could apply until product.hs is "
+                       "known (left out here; `--explain full` shows them)")
     if det.figures:
         out.append("")
         out.append("Figures:")
         for name, value in det.figures.items():
             unit = "%" if _percent_figure(name) else ""
             out.append(f"  {figure_name(name):<22} {value}{unit}")
-    if det.headroom:
+    shown = [h for h in det.headroom if not hidden or h.source in kept]
+    needed, unneeded = shown, []
+    if det.verdict == "qualifies":  # a failing threshold did not decide: another way qualified
+        needed = [h for h in shown if h.holds]
+        unneeded = [h for h in shown if not h.holds]
+    if needed:
         out.append("")
         out.append("Headroom:")
-        for h in det.headroom:
+        for h in needed:
+            out.append("  " + headroom_line(h))
+    if unneeded:
+        out.append("")
+        out.append("Alternatives not needed (the good qualifies another way; shown for reference):")
+        for h in unneeded:
             out.append("  " + headroom_line(h))
     if det.failed_materials:
         out.append("")
@@ -99,6 +128,23 @@ def render(det: Determination, full: bool = False) -> str:
             hs = f" ({f.hs})" if f.hs else ""
             out.append(f"  - {f.id}{hs}: {f.reason}")
     return "\n".join(out)
+
+
+def _depends_on_code(node: ExplanationNode) -> bool:
+    return node.text.startswith("require") and "depends on missing facts" in node.text
+
+
+def _sources(node: ExplanationNode, out: set[str]) -> None:
+    if node.source:
+        out.add(node.source)
+    for child in node.children:
+        _sources(child, out)
+
+
+def warning_line(w) -> str:
+    """``  - product.hs: `84.69` was deleted in HS 2022 ... [BOM101]``"""
+    where = f"{w.path}: " if w.path else ""
+    return f"  - {where}{w.message} [{w.code}]"
 
 
 def headroom_line(h) -> str:

@@ -3,10 +3,12 @@
 In: paths of rule files or folders (``load``), BOMs (``Rulebook.evaluate``).
 Out: a :class:`Rulebook` (raises :class:`~origin_rules.diagnostics.RulebookError` carrying
 every diagnostic when the files have errors) whose plans are compiled on first use and
-cached; :class:`~origin_rules.determination.Determination` values.
+cached; :class:`~origin_rules.determination.Determination` values, each carrying the
+plausibility warnings on its BOM (:mod:`origin_rules.plausibility`).
 
     book = origin_rules.load(["rules/"])
     det = book.evaluate(bom, under="USMCA", as_of=date(2026, 1, 1))
+    dets = book.evaluate_all(bom, as_of=date(2026, 1, 1))   # every applicable agreement
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import difflib
 from datetime import date
 from pathlib import Path
 
-from .bom import BOM
-from .determination import Determination
+from .bom import BOM, Material
+from .determination import Determination, ExplanationNode, InputWarning
 from .diagnostics import RulebookError
 from .engine.criteria import Texts
 from .engine.evaluate import Outcome, decide, evaluate
@@ -24,6 +26,7 @@ from .engine.output import to_determination
 from .engine.plan import CompiledRule, Plan
 from .engine.view import good_of_bom
 from .hs import HsCode
+from .plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
 from .sources import Parsed, parse_paths, parse_texts
 
 
@@ -31,7 +34,10 @@ class UnknownAgreement(KeyError):
     """``under=`` names no agreement or scenario of the rulebook."""
 
     def __init__(self, name: str, known: list[str]):
-        close = difflib.get_close_matches(name, known, n=1)
+        close = [k for k in known if k.lower() == name.lower()]
+        if not close:
+            by_lower = {k.lower(): k for k in known}
+            close = [by_lower[c] for c in difflib.get_close_matches(name.lower(), list(by_lower), n=1)]
         hint = f" (did you mean `{close[0]}`?)" if close else ""
         self.message = f"no agreement or scenario named `{name}`{hint}; known: {', '.join(known) or 'none'}"
         super().__init__(self.message)
@@ -100,15 +106,109 @@ class Rulebook:
 
     def outcome(self, bom: BOM, under: str, as_of: date | None = None) -> Outcome:
         """The internal result (cheap: no JSON models built). ``evaluate`` wraps it."""
-        return evaluate(self.plan(under), good_of_bom(bom), as_of or date.today())
+        _require_name(under)
+        plan = self.plan(under)
+        return evaluate(plan, good_of_bom(self._resolved(bom, under)), as_of or date.today())
 
     def verdict(self, bom: BOM, under: str, as_of: date | None = None) -> str:
         """The verdict alone, fast (no explanation built): always the verdict ``evaluate`` gives."""
+        _require_name(under)
         plan = self._plans.get(under) or self.plan(under)
-        return decide(plan, good_of_bom(bom), as_of or date.today())
+        return decide(plan, good_of_bom(self._resolved(bom, under)), as_of or date.today())
 
     def evaluate(self, bom: BOM, under: str, as_of: date | None = None, explain: str = "summary") -> Determination:
-        return to_determination(self.outcome(bom, under, as_of), full=explain == "full")
+        """Determine whether the product of ``bom`` originates under one agreement or scenario.
+
+        ``under``: a name from :attr:`names` (``"USMCA"``); an unknown name raises
+        :class:`UnknownAgreement` with the nearest known name. To evaluate under every
+        agreement and scenario whose parties include the country of production, as the CLI
+        does without ``--under``, use :meth:`evaluate_all`.
+        ``as_of``: the date of the determination (default today): dated rules and
+        scenarios apply as of it. ``explain``: ``"summary"`` keeps the decisive steps of the
+        explanation, ``"full"`` every step and each sub-assembly's own determination.
+
+        The result's ``warnings`` lists what an analyst must look at in the BOM (codes in
+        ``docs/errors.md``): input the readers refuse (an HS code not in HS 2022, a product
+        code coarser than a subheading, no materials list) is listed too when a BOM built in
+        Python is evaluated directly, so that no verdict on such input comes unflagged.
+        """
+        _require_name(under)
+        det = _plain(to_determination(self.outcome(bom, under, as_of), full=explain == "full"))
+        findings = self.findings(bom, under)
+        findings += [f for f in negative_rvc(det.figures) if f.code not in {g.code for g in findings}]
+        if not findings:
+            return det
+        warnings = [InputWarning(code=f.code, message=f.message.replace("`", ""), path=f.path) for f in findings]
+        return det.model_copy(update={"warnings": warnings})
+
+    def evaluate_all(self, bom: BOM, as_of: date | None = None, explain: str = "summary") -> list[Determination]:
+        """One determination per agreement and scenario of :meth:`applicable` (every one
+        whose parties include the country of production; all of them when it is not given),
+        in the rulebook's order: what ``origin-rules evaluate`` does without ``--under``."""
+        return [self.evaluate(bom, under=name, as_of=as_of, explain=explain) for name in self.applicable(bom)]
+
+    def findings(self, bom: BOM, under: str | None = None) -> list[Finding]:
+        """The plausibility findings on a BOM (:mod:`origin_rules.plausibility`), with those
+        that depend on the agreement when ``under`` is given."""
+        found = check_bom(bom)
+        if under is not None:
+            program = self.parsed.programs.get(under)
+            chain = list(program.chain) if program is not None else [under]
+            found += check_under(bom, under, chain, self.parties(under), self.names)
+        return found
+
+    def _resolved(self, bom: BOM, under: str) -> BOM:
+        """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``."""
+        if not any(isinstance(m.originating, (tuple, dict)) for _, m in bom.walk()):
+            return bom
+        program = self.parsed.programs.get(under)
+        chain = list(program.chain) if program is not None else [under]
+
+        def one(material: Material) -> Material:
+            update: dict = {}
+            if isinstance(material.originating, (tuple, dict)):
+                update["originating"] = originating_under(material, chain)
+            if material.materials:
+                update["materials"] = tuple(one(m) for m in material.materials)
+            return material.model_copy(update=update) if update else material
+
+        return bom.model_copy(update={"materials": tuple(one(m) for m in bom.materials)})
+
+
+def _plain_node(node: ExplanationNode) -> ExplanationNode:
+    update: dict = {}
+    if "`" in node.text:
+        update["text"] = node.text.replace("`", "")
+    children = [_plain_node(c) for c in node.children]
+    if any(a is not b for a, b in zip(children, node.children)):
+        update["children"] = children
+    if node.sub_determination is not None:
+        sub = _plain(node.sub_determination)
+        if sub is not node.sub_determination:
+            update["sub_determination"] = sub
+    return node.model_copy(update=update) if update else node
+
+
+def _plain(det: Determination) -> Determination:
+    """The determination with its explanation texts and failure reasons as plain text: the
+    engine's texts quote codes and ids with Markdown backticks, which a JSON consumer (and a
+    terminal) would show literally."""
+    update: dict = {}
+    if det.explanation is not None:
+        plain = _plain_node(det.explanation)
+        if plain is not det.explanation:
+            update["explanation"] = plain
+    if any("`" in f.reason for f in det.failed_materials):
+        update["failed_materials"] = [f.model_copy(update={"reason": f.reason.replace("`", "")})
+                                      for f in det.failed_materials]
+    return det.model_copy(update=update) if update else det
+
+
+def _require_name(under: object) -> None:
+    if not isinstance(under, str):
+        raise TypeError(
+            f"under= must name an agreement or scenario (a str such as \"USMCA\"), got {under!r}; "
+            "to evaluate under every applicable agreement, use Rulebook.evaluate_all(bom, as_of=...)")
 
 
 def load(paths, *, allow_warnings: bool = True) -> Rulebook:

@@ -86,7 +86,7 @@ def _metavar(record_name: str, param) -> str:
 
 
 def command_section(name: str, command, parent_ctx) -> str:
-    ctx = command.make_context(name, [], parent=parent_ctx, resilient_parsing=True)
+    ctx = command.make_context(name.split()[-1], [], parent=parent_ctx, resilient_parsing=True)
     usage = command.get_usage(ctx).removeprefix("Usage: ").strip()
     lines = [f"## origin-rules {name}", "", "```text", usage, "```", ""]
     if command.help:
@@ -125,6 +125,18 @@ def command_section(name: str, command, parent_ctx) -> str:
     return "\n".join(lines)
 
 
+def _leaf_commands(group, ctx, prefix: str = ""):
+    """(name, command, parent context) of every command; a sub-app's commands as
+    ``rulebook coverage``, in the order of ``--help``."""
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if hasattr(command, "list_commands"):  # a sub-app (a click group)
+            sub = command.make_context(name, [], parent=ctx, resilient_parsing=True)
+            yield from _leaf_commands(command, sub, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", command, ctx
+
+
 def cli_markdown() -> str:
     import typer.main
 
@@ -132,15 +144,14 @@ def cli_markdown() -> str:
 
     group = typer.main.get_command(app)
     ctx = group.make_context("origin-rules", [], resilient_parsing=True)
-    names = group.list_commands(ctx)
+    leaves = list(_leaf_commands(group, ctx))
     parts = [HEADER, prose(group.help or ""), "", "| command | what it does |", "|---|---|"]
-    for name in names:
-        command = group.get_command(ctx, name)
+    for name, command, _ in leaves:
         short = (command.help or "").strip().split("\n\n")[0]
-        parts.append(f"| [`{name}`](#origin-rules-{name}) | {cell(short)} |")
+        parts.append(f"| [`{name}`](#origin-rules-{name.replace(' ', '-')}) | {cell(short)} |")
     parts.append("")
-    for name in names:
-        parts.append(command_section(name, group.get_command(ctx, name), ctx))
+    for name, command, parent in leaves:
+        parts.append(command_section(name, command, parent))
     return "\n".join(parts).rstrip("\n") + "\n"
 
 

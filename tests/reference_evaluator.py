@@ -359,7 +359,10 @@ class Evaluation:
             facts = frozenset()
         else:
             candidates, facts, none_possible = self.select_rules(good)
-            outcomes = [self.verdict(territory, self.rule(p, good), requires) for p in candidates]
+            results = [self.rule(p, good) for p in candidates]
+            # fallbacks are tried when the rule does not hold (never for a good no rule covers)
+            fallback = self.fallback(good) if any(r.value is not True for r in results) else FALSE
+            outcomes = [self.verdict(territory, k_or([r, fallback]), requires) for r in results]
             if none_possible:
                 outcomes.append(("no_rule", frozenset()))
 
@@ -394,6 +397,27 @@ class Evaluation:
             return None
         body = k_and([self.criterion(placed.layer, c, good) for c in req.criteria])
         return k_or([k_not(applies), body])
+
+    def fallback(self, good: Good) -> K:
+        """Whether one of the agreement's fallbacks makes the good originate (tried when its
+        rule does not hold; ``k_or`` with the rule's result says exactly that)."""
+        results = []
+        for placed in self.program.fallbacks:
+            fb: ast.Fallback = placed.node
+            if not self.in_force(fb, self.as_of):
+                continue
+            pairs = []
+            for expr, want in ((fb.for_, True), (fb.except_, False)):
+                if expr is None:
+                    continue
+                r = member(hs_items(self.scope(placed.layer), expr), good.hs)
+                k = K(r, frozenset({good.path("hs")}) if r is None else frozenset())
+                pairs.append(k if want else k_not(k))
+            applies = k_and([*pairs, self.condition(placed.layer, fb.when, good)])
+            if applies.value is False:
+                continue
+            results.append(k_and([applies, *(self.criterion(placed.layer, c, good) for c in fb.criteria)]))
+        return k_or(results)
 
     def select_rules(self, good: Good):
         """(rules that could apply, facts their `when` lack, whether possibly none applies).

@@ -32,14 +32,14 @@ def sample() -> Determination:
         verdict="qualifies",
         origin_criterion="product_specific_rule",
         rule=RuleRef(selector="8708.30", title="Brakes and servo-brakes; parts thereof",
-                     source="rules/usmca.roo:21", cite="USMCA Annex 4-B, 8708.30"),
+                     source="rules/usmca/section-17-transport.roo:21", cite="USMCA Annex 4-B, 8708.30"),
         figures={"transaction_value": Decimal("1000.00"), "vnm": "390.00", "vom": Decimal("610.00"),
                  "rvc_transaction_value": "61.00"},
-        headroom=[Headroom(criterion="rvc(transaction_value) >= 60%", source="rules/usmca.roo:23",
+        headroom=[Headroom(criterion="rvc(transaction_value) >= 60%", source="rules/usmca/section-17-transport.roo:23",
                            figure="rvc_transaction_value", value=Decimal("61.00"), threshold=Decimal("60"),
                            comparison=">=", margin=Decimal("1.00"), flip_value=Decimal("10.00"), holds=True)],
         explanation=ExplanationNode(
-            text="rvc(transaction_value) >= 60%", source="rules/usmca.roo:23", result="true",
+            text="rvc(transaction_value) >= 60%", source="rules/usmca/section-17-transport.roo:23", result="true",
             figures={"rvc_transaction_value": "61.00"}, materials=["PAD-1"], origin="agreement",
             children=[ExplanationNode(text="CAL-1 is originating", result="true", sub_determination=sub)],
         ),
@@ -51,7 +51,7 @@ def sample() -> Determination:
 
 def test_field_order_is_as_declared():
     data = json.loads(sample().to_json())
-    assert list(data) == ["product_id", "hs", "agreement", "as_of", "verdict", "origin_criterion", "rule",
+    assert list(data) == ["product_id", "hs", "agreement", "as_of", "verdict", "warnings", "origin_criterion", "rule",
                           "figures", "headroom", "explanation", "missing", "failed_materials", "rules_digest"]
     assert list(data["headroom"][0]) == ["criterion", "source", "figure", "value", "threshold", "comparison",
                                          "margin", "flip_value", "holds"]

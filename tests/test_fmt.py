@@ -177,7 +177,7 @@ def test_text_with_errors_is_not_formatted(source):
 def test_refuses_when_the_output_would_mean_something_else(monkeypatch):
     source = read("language-md-1.roo")
     monkeypatch.setattr(fmt, "format_module", lambda m: source.replace("rvc(net_cost) >= 50%", "rvc(net_cost) >= 5%"))
-    result = check_format(source, "usmca.roo")
+    result = check_format(source, "section-17-transport.roo")
     assert result.formatted == source and not result.changed
     assert "would change the meaning of `rule 8708.30" in result.error and "line 17" in result.error
     assert "formatter bug" in result.error
@@ -190,7 +190,7 @@ def test_refuses_when_the_output_would_mean_something_else(monkeypatch):
 def test_refuses_lost_comments_and_unparsable_output(monkeypatch, broken, words):
     source = read("language-md-1.roo")
     monkeypatch.setattr(fmt, "format_module", lambda m: broken(source))
-    result = check_format(source, "usmca.roo")
+    result = check_format(source, "section-17-transport.roo")
     assert words in result.error and result.formatted == source
 
 

@@ -20,8 +20,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"origin-rules {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    pass
+
+
 # Each module defines its command(s) with @app.command(); order is the order in --help.
-COMMAND_MODULES = ("check", "fmt", "evaluate", "batch", "report", "diff", "schema", "test_cmd")
+COMMAND_MODULES = ("check", "fmt", "evaluate", "batch", "report", "diff", "schema", "test_cmd", "rulebook")
 
 for _name in COMMAND_MODULES:
     try:
@@ -29,6 +45,11 @@ for _name in COMMAND_MODULES:
     except ModuleNotFoundError as exc:  # a command still being written must not break the others
         if exc.name != f"{__name__}.{_name}":
             raise
+
+
+from .common import install_help_names  # noqa: E402
+
+install_help_names()
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import typer
 
-from ..bom import BomError
+from ..bom import BomError, BomProblem
 from ..diagnostics import RulebookError
 from ..render import render_text, summary_line
 
@@ -39,11 +39,17 @@ def load_rules(paths: list[Path]):
     from ..rulebook import load
 
     try:
-        return load([str(p) for p in paths])
+        book = load([str(p) for p in paths])
     except RulebookError as exc:
         err(render_text(exc.diagnostics, exc.sources))
         err(f"\nthe rule files have problems ({summary_line(exc.diagnostics)}); run `origin-rules check` on them")
         raise typer.Exit(EXIT_USAGE)
+    if not book.parsed.sources:
+        shown = ", ".join(f"`{p}`" for p in paths)
+        fail_usage(f"no rule file (`*.roo`) found in {shown}: give rule files or folders holding them with --rules")
+    if not book.names:
+        fail_usage(f"the rule files in {', '.join(f'`{p}`' for p in paths)} define no agreement or scenario")
+    return book
 
 
 def parse_date(text: str | None) -> date:
@@ -73,10 +79,80 @@ def read_records(paths: list[Path]) -> Iterator:
 
     for path in bom_files(paths):
         try:
-            yield from read_boms(path)
+            count = 0
+            for record in read_boms(path):
+                count += 1
+                yield record
+            if count == 0:
+                yield BomError(BomProblem("the file holds no BOM (it is empty)", "", str(path)))
         except BomError as exc:
             yield exc
 
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+_TYPE_NAMES = {"Path": "PATH", "str": "TEXT", "int": "INTEGER", "float": "NUMBER", "bool": ""}
+
+
+def install_help_names() -> None:
+    """Placeholders in ``--help`` as a user reads them (``PATH``, ``TEXT``, ``text|json``,
+    nothing for a flag) instead of the Python types newer typer versions print
+    (``<list[Path]>``, ``<bool>``, ``{paths}...``). A no-op on typer versions without them."""
+    from typer import core
+
+    param = getattr(core, "_TyperParameter", None)
+    if param is None or not hasattr(param, "display_type") or getattr(param, "_origin_rules_names", False):
+        return
+    original = param.display_type
+
+    def display_type(self, ctx):
+        if getattr(self, "is_flag", False):
+            return ""
+        text = original(self, ctx)
+        if not isinstance(text, str):
+            return text
+        label = text[1:-1] if text.startswith("<") and text.endswith(">") else text
+        if label.startswith("list[") and label.endswith("]"):
+            label = label[5:-1]
+        return _TYPE_NAMES.get(label, label)
+
+    def display_type_rich(self, ctx):
+        if self.metavar is not None:
+            return self.metavar
+        text = display_type(self, ctx)
+        return text or None
+
+    param.display_type = display_type
+    param.display_type_rich = display_type_rich
+    option = getattr(core, "TyperOption", None)
+    if option is not None and "display_type_rich" in vars(option):
+        original_option = option.display_type_rich
+
+        def option_type_rich(self, ctx):
+            if self.metavar is not None:
+                return self.metavar
+            if getattr(self, "is_flag", False):
+                return None
+            text = display_type(self, ctx)
+            if not text:
+                return None
+            return text + ("..." if self.nargs != 1 else "")
+
+        option.display_type_rich = option_type_rich
+        option._origin_rules_original = original_option
+    argument = getattr(core, "TyperArgument", None)
+    if argument is not None and "_usage_display_name" in vars(argument):
+
+        def usage_name(self):
+            name = (self.metavar or self.name or "").upper()
+            name = name if self.required else f"[{name}]"
+            return name + ("..." if self.nargs != 1 else "")
+
+        def rich_name(self):
+            return (self.metavar or self.name or "").upper() + ("..." if self.metavar is None and self.nargs != 1 else "")
+
+        argument._usage_display_name = usage_name
+        argument._rich_display_name = rich_name
+    param._origin_rules_names = True

@@ -5,7 +5,9 @@ parties include the country of production), a date. Out: for one BOM under one a
 the determination (text: verdict first, then why, figures, headroom, materials to look at);
 for more, a table of verdicts with the reason for each product that loses qualification
 under a scenario. ``--format json``: one determination object, or a list.
-Exit codes: 0 ran (whatever the verdicts) unless ``--fail-on`` matches (1); 2 bad input.
+Warnings about a BOM (``docs/errors.md``, BOM input) are shown with its determination.
+Exit codes: 0 ran (whatever the verdicts) unless ``--fail-on`` matches (1); 2 bad input,
+or any warning with ``--strict``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def evaluate(
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines.")] = Format.text,
     explain: Annotated[Explain, typer.Option("--explain", help="summary: the decisive steps; full: every step and sub-assembly.")] = Explain.summary,
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input).")] = False,
 ) -> None:
     """Evaluate bills of materials: does each product qualify, and why."""
     from ..explain import render
@@ -85,18 +88,49 @@ def evaluate(
         typer.echo(render(all_dets[0], full=full))
     elif results:
         typer.echo(_table(results, book))
+        warned = _warnings(results)
+        if warned:
+            typer.echo("\nWarnings (check these BOMs before relying on their verdicts):\n" + warned)
         if full:
             for d in all_dets:
                 typer.echo("\n" + render(d, full=True))
     if not results and not bad_input:
-        err("error: no BOMs found")
+        err(f"error: no BOM file (.yaml, .yml, .json, .jsonl, .ndjson, .csv) found in {', '.join(f'`{b}`' for b in boms)}")
         raise typer.Exit(EXIT_USAGE)
     if bad_input:
+        raise typer.Exit(EXIT_USAGE)
+    if strict and any(d.warnings for d in all_dets):
+        count = len({(d.product_id, w.code, w.path) for d in all_dets for w in d.warnings})
+        err(f"error: --strict: {count} warning{'s' if count != 1 else ''} about the input")
         raise typer.Exit(EXIT_USAGE)
     wanted = {v.value for v in fail_on or []}
     if wanted and any(d.verdict in wanted for d in all_dets):
         raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
+
+
+def _warnings(results) -> str:
+    """Each product's warnings once (a warning that holds under every agreement is not
+    repeated per agreement), naming the agreements when it holds under some only."""
+    from ..explain import warning_line
+
+    lines: list[str] = []
+    for record, dets in results:
+        seen: dict[tuple[str, str, str], list[str]] = {}
+        for d in dets:
+            for w in d.warnings:
+                seen.setdefault((w.code, w.path, w.message), []).append(d.agreement)
+        if not seen:
+            continue
+        lines.append(f"  {record.bom.product.id}:")
+        for (code, path, message), names in seen.items():
+            from ..determination import InputWarning
+
+            text = warning_line(InputWarning(code=code, message=message, path=path))
+            if len(names) < len(dets):
+                text += f" (under {', '.join(names)})"
+            lines.append("  " + text)
+    return "\n".join(lines)
 
 
 SHORT = {"qualifies": "qualifies", "does_not_qualify": "FAILS", "insufficient_data": "missing data", "no_rule": "no rule"}

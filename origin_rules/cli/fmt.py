@@ -47,6 +47,7 @@ def fmt(
         raise typer.Exit(EXIT_USAGE)
 
     unparsable = False
+    skipped = 0  # unreadable, unparsable or refused: neither formatted nor not
     refused = False
     changed: list[str] = []
     for file in files:
@@ -55,17 +56,20 @@ def fmt(
         except (OSError, UnicodeDecodeError) as exc:
             err(f"error: cannot read `{file}`: {exc}")
             unparsable = True
+            skipped += 1
             continue
         module, diags = parse(text, file)
         if module is None or any(d.is_error for d in diags):
             err(render_text([d for d in diags if d.is_error], {file: text}))
             err(f"{file}: not formatted: the file has syntax errors")
             unparsable = True
+            skipped += 1
             continue
         result = check_format(text, file)
         if result.error:
             err(f"{file}: refusing to format: {result.error}")
             refused = True
+            skipped += 1
             continue
         if not (check or diff or write):
             typer.echo(result.formatted, nl=False)
@@ -83,9 +87,16 @@ def fmt(
 
     if check or diff:
         n = len(changed)
-        err(f"{n} file{'s' if n != 1 else ''} would be reformatted, {len(files) - n} already formatted")
+        line = f"{_files(n)} would be reformatted, {len(files) - n - skipped} already formatted"
+        if skipped:
+            line += f", {_files(skipped)} could not be formatted"
+        err(line)
     if unparsable:
         raise typer.Exit(EXIT_USAGE)
     if refused or ((check or diff) and changed):
         raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"

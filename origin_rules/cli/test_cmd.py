@@ -26,7 +26,7 @@ import typer
 from . import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage
 
-HELP = """Run the rule tests: `*.test.yaml` files beside the rules (LANGUAGE.md, "Tests next to rules").
+HELP = """Run the rule tests: `*.test.yaml` files beside the rules (docs/testing-rules.md).
 
 Each case names a BOM (inline, or a path relative to the test file) and the verdict expected under each agreement or scenario. A case without `as_of` is evaluated as of today; a case without `rules` uses the .roo files in its test file's folder.
 

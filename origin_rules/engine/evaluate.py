@@ -208,9 +208,11 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         result = tri_or([tri_not(applies), body])
         if applies is False:
             continue
+        if applies is None and body is False:  # only whether it applies is open: its lines are decided
+            kids = [Trace(False, "its lines do not hold", None, None, children=kids)]
         node = Trace(result, req.text, req.node.span.where, req.layer, children=kids)
         if applies is None:
-            node.missing = [miss or "product.hs"]
+            node.missing = [miss or good.field("hs")]
             node.note = "whether this requirement applies depends on missing facts"
         required.append(result)
         required_nodes.append(node)
@@ -235,6 +237,8 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     else:
         rules: list[CompiledRule] = []
         facts: list[str] = []
+        fallback: bool | None = False
+        fallback_nodes: list[Trace] = []
         if good.hs is None:
             psr_trace = Trace(None, "product-specific rule", None, None, missing=[good.field("hs")])
             root.children.append(psr_trace)
@@ -259,10 +263,13 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                 psr = False
                 out.verdict = "no_rule"
             else:
+                psr_start = len(root.children)
                 traces = [_rule_trace(r, run) for r in rules]
                 if len(traces) > 1 or not settled:
                     worlds = traces
                 results = {t.result for t in traces}
+                if results != {True}:  # a fallback may still make it originate
+                    fallback, fallback_nodes = _fallbacks(plan, good, as_of, run)
                 out.rule = rules[0]
                 out.layer_of_rule = rules[0].layer
                 if len(traces) == 1:
@@ -276,7 +283,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                 else:
                     psr = None
                     # the facts that pick the rule matter only if the verdict differs between rules
-                    finals = {tri_and([territory.result, t.result, *required]) for t in traces}
+                    finals = {tri_and([territory.result, tri_or([t.result, fallback]), *required]) for t in traces}
                     node = Trace(None, f"{len(traces)} rules could apply and they disagree", None, None, children=traces,
                                  missing=facts if len(finals) > 1 or not settled else [])
                     root.children.append(node)
@@ -290,6 +297,18 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                 coarse_node.result = True  # every rule that could apply agrees: the code is fine-grained enough
                 coarse_node.missing = []
         out.criterion = "product_specific_rule"
+        if fallback_nodes and "open" in out.notes:  # with maybe no rule at all, no fallback applies either
+            root.children.extend(fallback_nodes)
+        elif fallback_nodes:
+            if psr is not True and fallback is True:
+                out.criterion = "fallback"
+            psr = tri_or([psr, fallback])
+            # the rule and the fallbacks under one node: what one of them lacks is not
+            # missing when another decides
+            psr_nodes = root.children[psr_start:]
+            del root.children[psr_start:]
+            root.children.append(Trace(psr, "the product-specific rule, or else a fallback of the agreement", None,
+                                       None, children=psr_nodes + fallback_nodes))
         origin = tri_or([origin, psr])
 
     final = tri_and([territory.result, origin, *required])
@@ -303,22 +322,47 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         out.verdict = VERDICT[final]
     _finish(out, run)
     if out.verdict == "insufficient_data" and worlds:
-        out.missing = _missing_over_worlds(territory, required_nodes, worlds, facts, settled)
+        out.missing = _missing_over_worlds(territory, required_nodes, worlds, facts, settled,
+                                           fallback, fallback_nodes)
     return out
 
 
+def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | None, list[Trace]]:
+    """The agreement's fallbacks that cover the good (GN11(n), GN11(b)(iv)): whether one
+    holds, and a node for each that may apply."""
+    nodes: list[Trace] = []
+    for fb, covered in plan.fallbacks_for(good.hs, as_of):
+        when, miss = fb.when(good)
+        applies = tri_and([covered, when])
+        if applies is False:
+            continue
+        kids = [c(run) for c in fb.criteria]
+        node = Trace(tri_and([applies, *(k.result for k in kids)]), f"otherwise, {fb.text}", fb.node.span.where,
+                     fb.layer, children=kids)
+        if fb.node.cites:
+            node.note = "; ".join(fb.node.cites)
+        if applies is None:
+            node.missing = [miss or good.field("hs")]
+        nodes.append(node)
+    return tri_or([n.result for n in nodes]), nodes
+
+
 def _missing_over_worlds(territory: Trace, required_nodes: list[Trace], worlds: list[Trace],
-                         facts: list[str], settled: bool) -> list[str]:
+                         facts: list[str], settled: bool, fallback: bool | None,
+                         fallback_nodes: list[Trace]) -> list[str]:
     """Several rules could apply (or maybe none): each is a world with its own verdict. The
     facts that pick the rule are missing when the worlds' verdicts differ; the fields a
     world lacks are missing when that world is itself undecided."""
-    verdicts = {tri_and([territory.result, w.result, *(n.result for n in required_nodes)]) for w in worlds}
+    def verdict(w: Trace) -> bool | None:
+        return tri_and([territory.result, tri_or([w.result, fallback]), *(n.result for n in required_nodes)])
+
+    verdicts = {verdict(w) for w in worlds}
     seen: dict[str, None] = {}
     if len(verdicts) > 1 or not settled:
         seen.update(dict.fromkeys(facts))
     for w in worlds:
-        if tri_and([territory.result, w.result, *(n.result for n in required_nodes)]) is None:
-            for node in (territory, *required_nodes, w):
+        if verdict(w) is None:
+            for node in (territory, *required_nodes, w, *fallback_nodes):
                 _collect_missing(node, seen)
     return sorted(seen)
 
@@ -411,6 +455,18 @@ def _decide(plan: Plan, good: Good, as_of: date) -> str:
     return verdicts.pop() if len(verdicts) == 1 and len(doubtful) <= MAX_UNDETERMINED else "insufficient_data"
 
 
+def _fast_fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> bool | None:
+    results = []
+    for fb, covered in plan.fallbacks_for(good.hs, as_of):
+        applies = tri_and([covered, fb.when(good)[0]])
+        if applies is False:
+            continue
+        results.append(tri_and([applies, _all(fb.fast, run)]))
+        if results[-1] is True:
+            return True
+    return tri_or(results)
+
+
 def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     if good.produced_in is None:
         territory = None
@@ -437,5 +493,11 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         if not settled:
             return "insufficient_data"
         results = {_all(r.fast, run) for r in rules}
-        origin = results.pop() if len(results) == 1 else None
+        if results != {True}:
+            fallback = _fast_fallbacks(plan, good, as_of, run)
+            results = {tri_or([r, fallback]) for r in results}
+        if len(results) > 1:  # the rules disagree: decided only if the verdict is the same for each
+            finals = {tri_and([territory, r, *required]) for r in results}
+            return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
+        origin = results.pop()
     return VERDICT[tri_and([territory, origin, *required])]

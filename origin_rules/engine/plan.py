@@ -17,6 +17,7 @@ from .. import ast
 from ..hs import HsCode, HsRange, HsSet, nomenclature
 from ..semantics.resolve import Program
 from .criteria import Compiler, Texts, covers3
+from .trace import tri_and, tri_not
 
 MAX_EXPANSION = 10_000
 LEVELS = (10, 8, 6, 4, 2)
@@ -64,6 +65,31 @@ class CompiledRequire:
 
 
 @dataclass(slots=True)
+class CompiledFallback:
+    node: ast.Fallback
+    layer: str
+    is_scenario: bool
+    covers: HsSet | None
+    excepts: HsSet | None
+    when: Callable
+    criteria: list[Callable]
+    text: str
+    fast: list[Callable]
+
+    def in_force(self, on: date) -> bool:
+        n = self.node
+        return (n.from_ is None or n.from_ <= on) and (n.until is None or on <= n.until)
+
+    def applies(self, hs: HsCode) -> bool | None:
+        """Whether its `for` and `except` sets admit a good of this code (None: too coarse)."""
+        covered = True if self.covers is None else covers3(self.covers, hs)
+        if self.excepts is None or covered is False:
+            return covered
+        excepted = covers3(self.excepts, hs)
+        return tri_and([covered, tri_not(excepted)])
+
+
+@dataclass(slots=True)
 class CompiledDeMinimis:
     node: ast.DeMinimis
     layer: str
@@ -100,9 +126,11 @@ class Plan:
         self.index: dict[str, list[CompiledRule]] = {}
         self.wide: dict[int, list[tuple[HsRange, CompiledRule]]] = {}
         self.requires: list[CompiledRequire] = []
+        self.fallbacks: list[CompiledFallback] = []
         self.policies: list[CompiledDeMinimis] = []
         self._lookups: dict = {}
         self._finer_lookups: dict = {}
+        self._fallbacks_for: dict = {}
         self._finer_index: dict[str, set[str]] | None = None
         self._required: dict = {}
         self._policies_for: dict = {}
@@ -142,6 +170,22 @@ class Plan:
                     criteria=[c.criterion(n) for n in req.criteria],
                     text=texts.of(req.span).split("{")[0].strip() or "require",
                     fast=[c.fast(n) for n in req.criteria],
+                )
+            )
+        for placed in self.program.fallbacks:
+            fb: ast.Fallback = placed.node
+            c = self._compiler(texts, placed)
+            self.fallbacks.append(
+                CompiledFallback(
+                    node=fb,
+                    layer=placed.layer,
+                    is_scenario=placed.is_scenario,
+                    covers=c.hs(fb.for_),
+                    excepts=c.hs(fb.except_),
+                    when=c.condition(fb.when),
+                    criteria=[c.criterion(n) for n in fb.criteria],
+                    text=texts.of(fb.span).split("{")[0].strip() or "fallback",
+                    fast=[c.fast(n) for n in fb.criteria],
                 )
             )
         for placed in self.program.de_minimis:
@@ -287,6 +331,18 @@ class Plan:
             if covered is not False:
                 out.append((req, covered))
         return out
+
+    def fallbacks_for(self, hs: HsCode, on: date) -> list[tuple[CompiledFallback, bool | None]]:
+        """Fallbacks in force whose `for`/`except` admit the code (None: the code is too coarse)."""
+        key = (hs.digits, on)
+        found = self._fallbacks_for.get(key)
+        if found is None:
+            if len(self._fallbacks_for) > 8192:
+                self._fallbacks_for.clear()
+            found = self._fallbacks_for[key] = [
+                (f, a) for f in self.fallbacks if f.in_force(on) and (a := f.applies(hs)) is not False
+            ]
+        return found
 
     def de_minimis_for(self, hs: HsCode | None) -> list[tuple[CompiledDeMinimis, bool | None]]:
         """The de minimis lines that apply (True) or may apply (None) to a good of this code."""

@@ -133,7 +133,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
                 failing.append(part)
             elif ok is None:
                 unknown.append(part)
-                missing.append(miss)
+                missing.append(good.field("hs") if miss == "product.hs" else miss)
         memo = run.memo[memo_key] = (failing, unknown, missing)
         return memo
 
@@ -148,7 +148,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
             t.result = True
             return t
         t.materials = tuple(p.id for p in failing + unknown)
-        saved, dm_trace = _de_minimis(run, failing, unknown)
+        saved, dm_trace = _de_minimis(run, failing, unknown, missing)
         t.result = tri_or([False if failing else None, saved])
         if dm_trace is not None:
             t.children.append(dm_trace)
@@ -158,10 +158,10 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
 
     def fast_fn(run) -> bool | None:
         good = run.good
-        failing, unknown, _ = classify(run, good)
+        failing, unknown, missing = classify(run, good)
         if not failing and not unknown:
             return True
-        saved = de_minimis_fast(run, failing, unknown)
+        saved = de_minimis_fast(run, failing, unknown, missing)
         if saved is True:
             return True
         return False if failing and saved is False else None
@@ -170,14 +170,15 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     return run_fn
 
 
-def _de_minimis(run, failing, unknown) -> tuple[bool | None, Trace | None]:
+def _de_minimis(run, failing, unknown, why=()) -> tuple[bool | None, Trace | None]:
+    """``why``: for each material in ``unknown``, the field whose absence leaves it unknown."""
     policies = run.plan.de_minimis_for(run.good.hs)
     if not policies:
         return False, None
     traces = []
     outcomes = []
     for policy, applies in policies:
-        result, info = policy_result(run, policy, failing, unknown)
+        result, info = policy_result(run, policy, failing, unknown, why=why)
         if applies is None:  # the good's code is too coarse to tell whether the line applies
             result = tri_and([None, result])
             info.setdefault("missing", []).append(run.good.field("hs"))
@@ -195,15 +196,15 @@ def _de_minimis(run, failing, unknown) -> tuple[bool | None, Trace | None]:
     return result, top
 
 
-def de_minimis_fast(run, failing, unknown) -> bool | None:
+def de_minimis_fast(run, failing, unknown, why=()) -> bool | None:
     """The same decision as ``_de_minimis`` without building explanations."""
     policies = run.plan.de_minimis_for(run.good.hs)
     if not policies:
         return False
-    return tri_or(tri_and([a, policy_result(run, p, failing, unknown, False)[0]]) for p, a in policies)
+    return tri_or(tri_and([a, policy_result(run, p, failing, unknown, False, why)[0]]) for p, a in policies)
 
 
-def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[bool | None, dict]:
+def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:
     """Whether one de minimis policy forgives the failing (and possibly failing) materials.
 
     First the amounts: failing materials over the limit can never be forgiven, whatever
@@ -237,7 +238,7 @@ def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[
             return False, {"note": f"excluded from de minimis: {', '.join(blocked)}"}
         maybe_states = [policy.exclude(p) for p in unknown]
         excluded = [m for r, m in fail_states + maybe_states if r is None and m]
-        excluded += [f"{p.path}.hs" for p, (r, _) in zip(unknown, maybe_states) if r is True]
+        excluded += [_why(why, i, p) for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True]
     if base is None:
         return None, {"missing": base_missing + missing + (excluded or [])}
     limit = base * node.share.value / HUNDRED
@@ -254,4 +255,9 @@ def policy_result(run, policy, failing, unknown, explain: bool = True) -> tuple[
     if high <= limit:
         note = f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})" if explain else None
         return True, {"figures": figures, "note": note}
-    return None, {"figures": figures, "missing": [f"{p.path}.hs" for p in unknown]}
+    return None, {"figures": figures, "missing": [_why(why, i, p) for i, p in enumerate(unknown)]}
+
+
+def _why(why, i: int, part) -> str:
+    """The field that leaves a material's shift unknown: its own code, or the good's."""
+    return why[i] if i < len(why) and why[i] else f"{part.path}.hs"

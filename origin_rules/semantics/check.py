@@ -221,7 +221,7 @@ class Checker:
                 self._hs_version(member)
             elif isinstance(member, ast.DeMinimis):
                 self._de_minimis(member, scope)
-            elif isinstance(member, (ast.Rule, ast.Require)):
+            elif isinstance(member, (ast.Rule, ast.Require, ast.Fallback)):
                 self._rule(member, scope, effective, node)
 
     def _repeated_declarations(self, node) -> None:
@@ -271,14 +271,16 @@ class Checker:
         if dm.exclude is not None:
             self._walk(dm.exclude, scope)
 
-    def _rule(self, rule: ast.Rule | ast.Require, scope: Scope, effective: date | None, owner) -> None:
-        """A rule or a requirement: its codes, references and literals, and its dates."""
-        what = "rule" if isinstance(rule, ast.Rule) else "requirement"
+    def _rule(self, rule: ast.Rule | ast.Require | ast.Fallback, scope: Scope, effective: date | None, owner) -> None:
+        """A rule, a requirement or a fallback: its codes, references and literals, and its dates."""
+        what = {ast.Rule: "rule", ast.Require: "requirement"}.get(type(rule), "fallback")
         if isinstance(rule, ast.Rule):
             self._hs_set(rule.selector, scope)
             self.rule_scope[id(rule)] = scope
         elif rule.for_ is not None:
             self._hs_set(rule.for_, scope)
+        if isinstance(rule, ast.Fallback) and rule.except_ is not None:
+            self._hs_set(rule.except_, scope)
         if rule.when is not None:
             self._walk(rule.when, scope)
         for line in rule.lines:

@@ -52,6 +52,7 @@ class Program:
     scopes: list[dict[str, ast.SetDecl]]  # innermost first, file-level last
     node: ast.Agreement | ast.Scenario
     problems: list[str] = field(default_factory=list)
+    fallbacks: list[Placed] = field(default_factory=list)  # Placed(ast.Fallback), file order
 
     # ---- set lookup -----------------------------------------------------------------------
 
@@ -164,6 +165,7 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
                 effective=node.effective,
                 rules=placed(ast.Rule),
                 requires=placed(ast.Require),
+                fallbacks=placed(ast.Fallback),
                 de_minimis=placed(ast.DeMinimis),
                 cites=node.cites,
                 scopes=[own_sets, file_sets],
@@ -186,6 +188,7 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
                 effective=node.effective or base.effective,
                 rules=list(base.rules),
                 requires=list(base.requires),
+                fallbacks=list(base.fallbacks),
                 de_minimis=list(base.de_minimis),
                 cites=node.cites or base.cites,
                 scopes=[own_sets, *base.scopes],
@@ -194,7 +197,7 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
             if node.parties is not None:
                 program.parties = frozenset(w.text for w in node.parties.countries.words)
             _apply_edits(program, node)
-        for placed_list in (program.rules, program.requires, program.de_minimis):
+        for placed_list in (program.rules, program.requires, program.de_minimis, program.fallbacks):
             for i, p in enumerate(placed_list):
                 if p.scope is None:
                     placed_list[i] = Placed(p.node, p.layer, p.is_scenario, program)
@@ -207,7 +210,8 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
 
 
 def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
-    """A scenario's rules replace base rules of the same selector; requires add; de minimis replaces."""
+    """A scenario's rules replace base rules of the same selector; requires and fallbacks
+    add; de minimis replaces."""
     new_rules = [m for m in scenario.members if isinstance(m, ast.Rule)]
     if new_rules:
         replaced = {program.hs_set(r.selector) for r in new_rules}
@@ -215,6 +219,9 @@ def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
         program.rules = kept + [Placed(r, scenario.name, True) for r in new_rules]
     program.requires = program.requires + [
         Placed(r, scenario.name, True) for r in scenario.members if isinstance(r, ast.Require)
+    ]
+    program.fallbacks = program.fallbacks + [
+        Placed(f, scenario.name, True) for f in scenario.members if isinstance(f, ast.Fallback)
     ]
     dm = [m for m in scenario.members if isinstance(m, ast.DeMinimis)]
     if dm:

@@ -233,6 +233,14 @@ class Builder(Transformer):
             clauses.get("when"), tuple(lines), self.span(meta),
         )
 
+    def fallback(self, children):
+        meta = self.extent(children)
+        clauses, lines = self._clauses(children[1:], ("title", "for", "except", "from", "until", "when"))
+        return ast.Fallback(
+            clauses.get("for"), clauses.get("except"), clauses.get("title"), clauses.get("from"),
+            clauses.get("until"), clauses.get("when"), tuple(lines), self.span(meta),
+        )
+
     def de_minimis(self, children):
         meta = self.extent(children)
         measure = self._tok(children, "VALUE", "WEIGHT")

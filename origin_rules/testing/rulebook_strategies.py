@@ -413,6 +413,23 @@ def _require(draw, scope: Scope, effective: date | None) -> list[str]:
     return [f"  {head} {{", *_lines(draw, scope), "  }"]
 
 
+def _fallback(draw, scope: Scope, effective: date | None) -> list[str]:
+    head = "fallback"
+    if draw(_ints(0, 3)) == 1:
+        head += f' "fallback {draw(_ints(1, 99))}"'
+    if draw(_ints(0, 3)) > 0:
+        head += f" for {_hs_set(draw, scope, material=False)}"
+    if draw(_ints(0, 2)) == 1:
+        head += f" except {_hs_set(draw, scope, material=False)}"
+    if draw(_ints(0, 4)) == 1:
+        start = _date_after(draw, effective)
+        if start is not None:
+            head += f" from {start}"
+    if draw(_ints(0, 3)) == 1:
+        head += f" when {_condition(draw, scope)}"
+    return [f"  {head} {{", *_lines(draw, scope), "  }"]
+
+
 def _selector(draw, scope: Scope, taken: list[tuple[str, str]]) -> Group | None:
     for _ in range(6):
         items: list[tuple[str, str]] = []
@@ -518,6 +535,8 @@ def _body(draw, scope: Scope, effective: date | None, groups: list[Group], taken
         taken.extend(group.items)
         groups.append(group)
         out += _group_rules(draw, scope, group, effective)
+    for _ in range(draw(_ints(0, 1))):
+        out += _fallback(draw, scope, effective)
     return out
 
 

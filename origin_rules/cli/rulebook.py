@@ -1,0 +1,70 @@
+"""`origin-rules rulebook coverage [PATHS...]`: completeness evidence of a rulebook.
+
+In: rule files or folders (default ``rules/``) with their ``*.gn11.yaml`` completeness
+manifests, an output format and a threshold. Out on stdout: per chapter, the GN11(o) rule
+numbers in the source, encoded, listed as not encoded and missing, the totals and the
+not-encoded list with the reasons (text, JSON or Markdown; the computation is in
+:mod:`origin_rules.completeness`). Exit code: 0 the gate holds; 1 a cite names a rule the
+source does not have (by the manifest), a GN11(o) cite names no readable rule, or the
+rules encoded or listed as not encoded are below ``--threshold`` percent of the source's
+rules (default 100: any missing rule fails); 2 a manifest or rule file that cannot be read
+or does not validate, a path that does not exist, bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app
+from .common import EXIT_FINDINGS, EXIT_OK, err, fail_usage
+
+rulebook_app = typer.Typer(
+    name="rulebook",
+    help="Facts about the shipped rulebooks: `rulebook coverage` shows which rules of the source are encoded.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(rulebook_app, name="rulebook")
+
+HELP = """Show, per chapter, the GN11(o) rule numbers of the source and which of them the rules encode.
+
+Completeness manifests (`*.gn11.yaml`, beside the rule files) list the rule numbers of each chapter as the source numbers them, and the rules not encoded with the reason. A rule is encoded when the `cite` of some rule or `require` of an agreement names it ("HTSUS GN11(o), ch. 15, rule 2", "rules 4 and 5", "rules 4-6", "rule 7(A)": rule 7; scenarios are not counted). Missing: in the source, neither encoded nor listed.
+
+Exit codes: 0 the gate holds; 1 a cite names a rule the manifest does not list, a GN11(o) cite names no readable rule, or fewer than --threshold percent of the source's rules are encoded or listed as not encoded (default 100: any missing rule fails); 2 a manifest or rule file that cannot be read or does not validate, a path that does not exist, bad usage."""
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@rulebook_app.command("coverage", help=HELP)
+def coverage(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (searched for *.roo and *.gn11.yaml). Default: rules/.", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, markdown for docs/rulebooks.md.")] = Format.text,
+    threshold: Annotated[float, typer.Option("--threshold", metavar="N", help="Exit 1 when the rules encoded or listed as not encoded are below N percent of the source's rules.")] = 100.0,
+) -> None:
+    from ..completeness import ManifestError, coverage_of_paths, markdown, text
+
+    if not 0 <= threshold <= 100:
+        fail_usage(f"`--threshold {threshold:g}` is not a percentage between 0 and 100")
+    try:
+        cov = coverage_of_paths(paths or [Path("rules")])
+    except ManifestError as exc:
+        fail_usage(str(exc))
+    if format is Format.json:
+        typer.echo(json.dumps(cov.to_json(threshold), indent=2, ensure_ascii=False))
+    elif format is Format.markdown:
+        typer.echo(markdown(cov), nl=False)
+    else:
+        typer.echo(text(cov), nl=False)
+    failures = cov.failures(threshold)
+    for failure in failures:
+        err(f"error: {failure}")
+    raise typer.Exit(EXIT_FINDINGS if failures else EXIT_OK)

@@ -1,0 +1,253 @@
+"""Plausibility of a BOM: input that validates but cannot be right, or should be looked at.
+
+In: a validated :class:`~origin_rules.bom.BOM` (and, for the reader's check, whether the
+input had a ``materials`` key), or a BOM and the agreement it is evaluated under.
+Out: :class:`Finding` values, each with a code (``docs/errors.md``, "BOM input"), a
+message, the field path it is about and a severity:
+
+- ``error`` (``BOM0xx``): the input cannot be right (an HS code that does not exist in HS
+  2022, a product code coarser than a subheading, no materials list). The BOM readers refuse the BOM (exit 2 in the CLI);
+  a BOM built in Python and evaluated directly carries these as warnings of its determination.
+- ``warning`` (``BOM1xx``): possible but rare enough that an analyst must confirm it (a code
+  deleted in HS 2022, materials worth more than the product's price or cost, a material
+  declared originating whose origin is not a party). Shown with the determination; ``--strict``
+  turns them into exit 2.
+
+Nothing here guesses data: a missing figure is never a finding (the evaluator reports it as
+``insufficient_data``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Literal, Sequence
+
+from .bom import BOM, Material, Product
+from .hs import HsCode, nomenclature
+
+__all__ = ["DELETED", "Finding", "TITLES", "check_bom", "check_under", "originating_under"]
+
+Severity = Literal["error", "warning"]
+
+TITLES: dict[str, str] = {
+    "BOM001": "HS code not in HS 2022",
+    "BOM002": "product code coarser than a subheading",
+    "BOM003": "no materials list",
+    "BOM101": "HS code deleted in HS 2022",
+    "BOM102": "materials worth more than the product's price",
+    "BOM103": "materials weigh more than the product",
+    "BOM104": "originating material from outside the agreement's parties",
+    "BOM105": "originating status names an unknown agreement",
+    "BOM106": "negative regional value content",
+    "BOM107": "materials cost more than the product's net or total cost",
+}
+
+# HS 2017 codes deleted by the HS 2022 amendments (WCO Recommendation of 28 June 2019;
+# WCO correlation table HS 2017-HS 2022), each with where its goods went. Only entries
+# whose successors are certain are listed; any other code missing from HS 2022 is unknown.
+DELETED: dict[str, tuple[tuple[str, ...], str]] = {
+    "8469": (("8472.90",), "typewriters were moved to heading 84.72 (office machines), subheading 8472.90"),
+    "846900": (("8472.90",), "typewriters were moved to heading 84.72 (office machines), subheading 8472.90"),
+    "852580": (("8525.81", "8525.82", "8525.83", "8525.89"),
+               "television and digital cameras were split into 8525.81 to 8525.89"),
+    "940510": (("9405.11", "9405.19"), "split by whether the fittings are designed for LED light sources"),
+    "940520": (("9405.21", "9405.29"), "split by whether the lamps are designed for LED light sources"),
+    "940530": (("9405.31", "9405.39"), "split by whether the lighting strings are designed for LED light sources"),
+    "940540": (("9405.41", "9405.42", "9405.49"), "split into photovoltaic, LED and other luminaires"),
+    "940560": (("9405.61", "9405.69"), "split by whether the signs are designed for LED light sources"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One plausibility finding: ``code`` (``BOM001``), ``message``, field ``path``, ``severity``."""
+
+    code: str
+    message: str
+    path: str
+    severity: Severity
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+# ---------------------------------------------------------------------------- HS codes
+
+
+def _code_findings(text: str | None, path: str, *, product: bool) -> list[Finding]:
+    if not text:
+        return []
+    code = HsCode(text.replace(".", ""))
+    out: list[Finding] = []
+    key = code.digits if len(code.digits) <= 6 else code.digits[:6]
+    deleted = DELETED.get(key) or DELETED.get(code.digits[:4])
+    if product and len(code.digits) < 6 and deleted is None:
+        level = "a chapter" if len(code.digits) == 2 else "a heading"
+        out.append(Finding("BOM002", f"`{text}` is {level}: a product needs its 6-digit HS subheading"
+                           f"{_example_under(code)} to find its rule", path, "error"))
+    if deleted is not None:
+        successors, why = deleted
+        out.append(Finding("BOM101", f"`{text}` was deleted in HS 2022: {why}; classify it as "
+                           f"{' or '.join(f'`{s}`' for s in successors)}", path, "warning"))
+    elif not nomenclature().exists(code):
+        out.append(Finding("BOM001", f"`{text}` is not an HS 2022 code{_nearest_hint(code)}", path, "error"))
+    return out
+
+
+def _example_under(code: HsCode) -> str:
+    table = nomenclature()
+    found = [code]
+    while found and len(found[0].digits) < 6:
+        found = [c for parent in found[:3] for c in table.children(parent)]
+    return f" (such as `{found[0]}`)" if found else ""
+
+
+def _nearest_hint(code: HsCode) -> str:
+    table = nomenclature()
+    for cut in (4, 2):
+        parent = HsCode(code.digits[:cut])
+        if len(code.digits) > cut and table.exists(parent):
+            children = [str(c) for c in table.children(parent)]
+            if children:
+                level = "heading" if cut == 4 else "chapter"
+                more = ", ..." if len(children) > 8 else ""
+                return f"; {level} {parent} has {', '.join(children[:8])}{more}"
+    return ""
+
+
+# ---------------------------------------------------------------------------- figures
+
+_COSTS = ("net_cost", "total_cost")
+_PRICES = ("transaction_value", "fob", "ex_works")
+
+
+def _figure_findings(owner: Product | Material, materials: Sequence[Material], prefix: str) -> list[Finding]:
+    out: list[Finding] = []
+    counted = [m for m in materials if m.kind != "shipping_packing"]
+    values = [m.value for m in counted if m.value is not None]
+    total = sum(values, Decimal(0))
+    if values:
+        for name in _COSTS:
+            figure = getattr(owner, name)
+            if figure is not None and total > figure:
+                out.append(Finding("BOM107", f"the materials are worth {total} in all, more than the {name.replace('_', ' ')} "
+                                   f"of {figure}, which includes them: check the values and the currency",
+                                   f"{prefix}.{name}", "warning"))
+        for name in _PRICES:
+            figure = getattr(owner, name)
+            if figure is not None and total > figure:
+                out.append(Finding("BOM102", f"the materials are worth {total} in all, more than the "
+                                   f"{name.replace('_', ' ')} of {figure}: a sale below the cost of its materials "
+                                   "(any RVC on this price is negative); check the values and the currency",
+                                   f"{prefix}.{name}", "warning"))
+                break
+    weights = [m.weight_kg for m in counted if m.weight_kg is not None]
+    product_weight = owner.weight_kg
+    if weights and product_weight is not None and sum(weights, Decimal(0)) > product_weight:
+        out.append(Finding("BOM103", f"the materials weigh {sum(weights, Decimal(0))} kg in all, more than the "
+                           f"{product_weight} kg of the good: fine if the difference is waste, otherwise check the weights",
+                           f"{prefix}.weight_kg", "warning"))
+    return out
+
+
+# ---------------------------------------------------------------------------- the whole BOM
+
+
+def check_bom(bom: BOM, *, has_materials_key: bool | None = None) -> list[Finding]:
+    """Every agreement-independent finding on a BOM, errors first, in field order.
+
+    ``has_materials_key``: whether the input named ``materials`` (``None``: as pydantic
+    recorded it, i.e. whether the field was set when the BOM was built)."""
+    out: list[Finding] = []
+    product = bom.product
+    if has_materials_key is None:
+        has_materials_key = "materials" in bom.model_fields_set
+    if not has_materials_key and not product.wholly_obtained:
+        out.append(Finding("BOM003", "no `materials` list: list the materials, write `materials: []` for a good "
+                           "made without any, or `wholly_obtained: true` on the product", "materials", "error"))
+    out.extend(_code_findings(product.hs, "product.hs", product=True))
+    out.extend(_figure_findings(product, bom.materials, "product"))
+    for path, material in sorted(bom.walk(), key=lambda item: _path_key(item[0])):
+        out.extend(_code_findings(material.hs, f"{path}.hs", product=False))
+        if material.materials:
+            out.extend(_figure_findings(material, material.materials, path))
+    return sorted(out, key=lambda f: (not f.is_error,))
+
+
+def _path_key(path: str) -> list:
+    return [int(p) if p.isdigit() else p for p in path.replace("]", "").replace("[", ".").split(".")]
+
+
+# ---------------------------------------------------------------------------- per agreement
+
+
+def originating_under(material: Material, chain: Sequence[str]) -> bool | None:
+    """The material's declared originating status under an agreement or scenario whose
+    chain of names (the scenario first, its base agreement last) is ``chain``.
+
+    ``true``/``false``/``null`` hold under every agreement. A list names the agreements it
+    originates under (``[USMCA]``): listed -> true, not listed -> false. A mapping gives a
+    status per agreement (``{USMCA: true, CPTPP: false}``); a name it does not give is
+    unknown. A scenario takes what is declared for it, else for the agreement it builds on.
+    Names are matched without regard to case."""
+    declared = material.originating
+    if declared is None or isinstance(declared, bool):
+        return declared
+    lowered = [name.lower() for name in chain]
+    if isinstance(declared, tuple):
+        names = {n.lower() for n in declared}
+        return any(n in names for n in lowered)
+    by_name = {k.lower(): v for k, v in declared.items()}
+    for name in lowered:
+        if name in by_name:
+            return by_name[name]
+    return None
+
+
+def _named(bom: BOM) -> Iterable[tuple[str, str]]:
+    for path, material in bom.walk():
+        declared = material.originating
+        if isinstance(declared, tuple):
+            yield from ((f"{path}.originating", n) for n in declared)
+        elif isinstance(declared, dict):
+            yield from ((f"{path}.originating", n) for n in declared)
+
+
+def check_under(bom: BOM, name: str, chain: Sequence[str], parties: frozenset[str], known: Sequence[str]) -> list[Finding]:
+    """Findings that depend on the agreement: originating materials from non-parties, and
+    per-agreement originating status naming an agreement the rulebook does not have."""
+    out: list[Finding] = []
+    lowered = {k.lower() for k in known}
+    reported: set[tuple[str, str]] = set()
+    for path, agreement in _named(bom):
+        if agreement.lower() not in lowered and (path, agreement) not in reported:
+            reported.add((path, agreement))
+            out.append(Finding("BOM105", f"`originating` names `{agreement}`, which is no agreement or scenario "
+                               f"of the rules used; known: {', '.join(known)}", path, "warning"))
+    if not parties:
+        return out
+    for path, material in bom.walk():
+        if material.kind in ("indirect", "shipping_packing"):
+            continue
+        origin = material.origin
+        if origin is None or origin == "unknown" or origin in parties:
+            continue
+        if originating_under(material, chain) is True:
+            out.append(Finding("BOM104", f"declared originating under {name} but its origin {origin} is not a party "
+                               f"({', '.join(sorted(parties))}): possible when marking rules give a non-party origin "
+                               "to an originating good, but rare: confirm it", f"{path}.originating", "warning"))
+    return out
+
+
+def negative_rvc(figures: dict[str, str]) -> list[Finding]:
+    """A regional value content below zero: the non-originating materials are worth more
+    than the figure it is measured on."""
+    out = []
+    for name, value in figures.items():
+        if name.startswith("rvc") and value.startswith("-"):
+            out.append(Finding("BOM106", f"{name.replace('_', ' ')} is {value}%: the non-originating materials are "
+                               "worth more than the figure it is measured on; check the values and the currency",
+                               "product", "warning"))
+    return out
