@@ -173,7 +173,7 @@ def _too_big(node: Node) -> bool:
     return count > _MAX_NODES
 
 
-def _yaml_documents(text: str, file: str) -> list[Document]:
+def _yaml_documents(text: str, file: str, *, empty_ok: bool = False) -> list[Document]:
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as err:
@@ -199,7 +199,7 @@ def _yaml_documents(text: str, file: str) -> list[Document]:
         raise BomError(BomProblem("invalid YAML: nested too deeply", "", file)) from None
     finally:
         loader.dispose()
-    if not docs or all(data is None for data, _ in docs):
+    if not empty_ok and (not docs or all(data is None for data, _ in docs)):
         raise BomError(BomProblem("the file holds no BOM (it is empty)", "", file))
     return docs
 
