@@ -305,8 +305,23 @@ class SetDecl:
 Line = Cite | Node
 
 
+class _Lines:
+    """The body of a rule, requirement or fallback: its citations and its criteria."""
+
+    __slots__ = ()
+    lines: tuple
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return tuple(line.text for line in self.lines if isinstance(line, Cite))
+
+    @property
+    def criteria(self) -> tuple[Node, ...]:
+        return tuple(line for line in self.lines if not isinstance(line, Cite))
+
+
 @dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(_Lines):
     """A product-specific rule: its selector, header clauses and body lines (all must hold)."""
 
     selector: HsSetExpr
@@ -317,17 +332,9 @@ class Rule:
     lines: tuple[Line, ...] = ()
     span: Span = _span()
 
-    @property
-    def cites(self) -> tuple[str, ...]:
-        return tuple(line.text for line in self.lines if isinstance(line, Cite))
-
-    @property
-    def criteria(self) -> tuple[Node, ...]:
-        return tuple(line for line in self.lines if not isinstance(line, Cite))
-
 
 @dataclass(frozen=True, slots=True)
-class Require:
+class Require(_Lines):
     """``require [for HS-SET] [when COND] { ... }``: must hold in addition to the rule."""
 
     for_: HsSetExpr | None = None
@@ -338,17 +345,9 @@ class Require:
     lines: tuple[Line, ...] = ()
     span: Span = _span()
 
-    @property
-    def cites(self) -> tuple[str, ...]:
-        return tuple(line.text for line in self.lines if isinstance(line, Cite))
-
-    @property
-    def criteria(self) -> tuple[Node, ...]:
-        return tuple(line for line in self.lines if not isinstance(line, Cite))
-
 
 @dataclass(frozen=True, slots=True)
-class Fallback:
+class Fallback(_Lines):
     """``fallback [TITLE] [for HS-SET] [except HS-SET] [when COND] { ... }``: an
     agreement-level way to originate, tried when the good's product-specific rule does not
     hold (GN11(n) process rules, GN11(b)(iv)); it never applies to a good no rule covers."""
@@ -361,14 +360,6 @@ class Fallback:
     when: Node | None = None
     lines: tuple[Line, ...] = ()
     span: Span = _span()
-
-    @property
-    def cites(self) -> tuple[str, ...]:
-        return tuple(line.text for line in self.lines if isinstance(line, Cite))
-
-    @property
-    def criteria(self) -> tuple[Node, ...]:
-        return tuple(line for line in self.lines if not isinstance(line, Cite))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,11 @@ MAX_EXPANSION = 10_000
 LEVELS = (10, 8, 6, 4, 2)
 
 
+def _in_force(node, on: date) -> bool:
+    """Whether a rule, requirement or fallback with `from`/`until` applies on a date."""
+    return (node.from_ is None or node.from_ <= on) and (node.until is None or on <= node.until)
+
+
 def _subheadings_under(code: HsCode) -> list[HsCode]:
     """The HS 2022 subheadings (6 digits) under a chapter or heading."""
     found = [code]
@@ -44,8 +49,7 @@ class CompiledRule:
     fast: list[Callable]
 
     def in_force(self, on: date) -> bool:
-        n = self.node
-        return (n.from_ is None or n.from_ <= on) and (n.until is None or on <= n.until)
+        return _in_force(self.node, on)
 
 
 @dataclass(slots=True)
@@ -60,8 +64,7 @@ class CompiledRequire:
     fast: list[Callable]
 
     def in_force(self, on: date) -> bool:
-        n = self.node
-        return (n.from_ is None or n.from_ <= on) and (n.until is None or on <= n.until)
+        return _in_force(self.node, on)
 
 
 @dataclass(slots=True)
@@ -77,8 +80,7 @@ class CompiledFallback:
     fast: list[Callable]
 
     def in_force(self, on: date) -> bool:
-        n = self.node
-        return (n.from_ is None or n.from_ <= on) and (n.until is None or on <= n.until)
+        return _in_force(self.node, on)
 
     def applies(self, hs: HsCode) -> bool | None:
         """Whether its `for` and `except` sets admit a good of this code (None: too coarse)."""
