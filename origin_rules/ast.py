@@ -176,7 +176,9 @@ class KindIn:
 
 @dataclass(frozen=True, slots=True)
 class FactIn:
-    """``end_use in [passenger_vehicle, light_truck]`` / ``produced_in in parties``."""
+    """``end_use in [passenger_vehicle, light_truck]`` / ``produced_in in parties`` /
+    ``good in [body_stamping]`` (a declared fact, ``product.facts.good``). Inside a material
+    filter it tests a declared fact of each material (``materials[i].facts.NAME``)."""
 
     fact: str
     values: CountrySetExpr
@@ -241,7 +243,16 @@ class Figure:
     span: Span = _span()
 
 
-Measure = Rvc | MaxNom | Sum
+@dataclass(frozen=True, slots=True)
+class FactValue:
+    """``fact(lvc)``: a number the BOM declares about the good (``product.facts.lvc``), in
+    percent points, compared as it stands (``fact(lvc) >= 40%``)."""
+
+    name: str
+    span: Span = _span()
+
+
+Measure = Rvc | MaxNom | Sum | FactValue
 Base = Figure | Sum
 
 

@@ -18,6 +18,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Iterator, Literal, Mapping, Sequence
 
@@ -36,7 +37,7 @@ from pydantic_core import PydanticCustomError
 from origin_rules.hs import HsCode
 
 __all__ = [
-    "BOM", "BomError", "BomProblem", "Kind", "KINDS", "Material", "Process", "Product",
+    "BOM", "BomError", "BomProblem", "DeclaredFact", "Kind", "KINDS", "Material", "Process", "Product",
     "bom_from_data", "bom_json_schema", "format_decimal", "loads_json", "normalize_hs",
     "read_bom", "read_boms", "BomRecord",
 ]
@@ -99,13 +100,16 @@ def _to_decimal(value: Any) -> Decimal:
     return number
 
 
+#: What _to_decimal reads as text: no sign but a zero's, an exponent of two digits at most.
+_AMOUNT_TEXT = r"^\s*(\+?(\d+(\.\d*)?|\.\d+)|-(0+(\.0*)?|\.0+))([eE][+-]?\d{1,2})?\s*$"
+
 Amount = Annotated[
     Decimal,
     PlainValidator(_to_decimal),
     PlainSerializer(format_decimal, return_type=str, when_used="json"),
     WithJsonSchema({
         "anyOf": [
-            {"type": "string", "pattern": r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"},
+            {"type": "string", "pattern": _AMOUNT_TEXT},
             {"type": "number", "minimum": 0},
         ],
         "description": "a non-negative exact decimal, best written as a string: \"120.00\"",
@@ -305,28 +309,166 @@ def _schema(**extra: Any) -> WithJsonSchema:
     return WithJsonSchema(extra)
 
 
-Hs = Annotated[str, PlainValidator(_to_hs), _schema(type="string", pattern=r"^\d{2}(\.?\d{2}){0,4}$", examples=["8708.30"])]
-Country = Annotated[str, PlainValidator(_to_country), _schema(type="string", pattern="^[A-Za-z]{2}$", examples=["MX"])]
-Origin = Annotated[str, PlainValidator(_to_origin), _schema(type="string", pattern="^([A-Za-z]{2}|unknown)$")]
-Currency = Annotated[str, PlainValidator(_to_currency), _schema(type="string", pattern="^[A-Za-z]{3}$")]
-Flag = Annotated[bool, PlainValidator(_to_bool), _schema(type="boolean")]
-TriState = Annotated[bool | None, PlainValidator(_to_tristate), _schema(type=["boolean", "null"])]
+@dataclass(frozen=True, slots=True)
+class DeclaredFact:
+    """A fact the BOM declares about the good or a material beyond its code: a word
+    (``body_stamping``; yes/no facts are the words ``yes`` and ``no``) or a number (percent
+    points, e.g. a producer's labour value content), optionally with the period its evidence
+    covers (``start``/``end`` inclusive). Outside that period the fact counts as missing."""
+
+    value: str | Decimal
+    start: "date | None" = None
+    end: "date | None" = None
+
+    def in_force(self, on: "date | None") -> bool:
+        if on is None:
+            return True
+        return (self.start is None or self.start <= on) and (self.end is None or on <= self.end)
+
+
+def _to_fact_date(value: Any, key: str) -> "date":
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _fail("fact_date", f"expected a date like 2026-01-01 for `{key}`", value)
+
+
+def _to_fact_value(value: Any) -> str | Decimal:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and _WORD.match(value.strip()):
+        return value.strip()
+    if isinstance(value, (str, int, Decimal)):
+        try:
+            return _to_decimal(value)
+        except PydanticCustomError:
+            pass
+    raise _fail("fact_value", "expected a word like body_stamping, yes/no, or a number like \"41.5\"", value)
+
+
+def _to_facts(value: Any) -> dict[str, DeclaredFact]:
+    """``facts: {good: body_stamping, lvc: {value: "41.5", from: 2026-01-01, until: 2026-12-31}}``."""
+    if isinstance(value, Mapping) and not isinstance(value, DeclaredFact):
+        out: dict[str, DeclaredFact] = {}
+        for name, item in value.items():
+            if isinstance(item, DeclaredFact):
+                out[str(name)] = item
+                continue
+            if not isinstance(name, str) or not _WORD.match(name.strip()):
+                raise _fail("fact_name", "expected fact names that are words like good or lvc", name)
+            name = name.strip()
+            if isinstance(item, Mapping):
+                extra = sorted(set(map(str, item)) - {"value", "from", "until"})
+                if extra or "value" not in item:
+                    raise _fail("fact_shape", f"expected `{name}` as a value or as {{value, from, until}}"
+                                + (f" (unknown key `{extra[0]}`)" if extra else " (no `value`)"), item)
+                start = _to_fact_date(item["from"], "from") if item.get("from") is not None else None
+                end = _to_fact_date(item["until"], "until") if item.get("until") is not None else None
+                if start and end and end < start:
+                    raise _fail("fact_period", f"expected `until` on or after `from` for `{name}`", item)
+                out[name] = DeclaredFact(_to_fact_value(item["value"]), start, end)
+            elif item is None:
+                continue  # an explicit null: not declared
+            else:
+                out[name] = DeclaredFact(_to_fact_value(item))
+        return out
+    raise _fail("facts_type", "expected a mapping of fact names to values", value)
+
+
+def _facts_json(value: dict[str, DeclaredFact]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, fact in value.items():
+        shown = fact.value if isinstance(fact.value, str) else format_decimal(fact.value)
+        if fact.start is None and fact.end is None:
+            out[name] = shown
+        else:
+            item: dict[str, Any] = {"value": shown}
+            if fact.start is not None:
+                item["from"] = fact.start.isoformat()
+            if fact.end is not None:
+                item["until"] = fact.end.isoformat()
+            out[name] = item
+    return out
+
+
+_FACT_VALUE_SCHEMA = {"anyOf": [
+    {"type": "string", "pattern": r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$"}, {"type": "string", "pattern": _AMOUNT_TEXT},
+    {"type": "number", "minimum": 0}, {"type": "boolean"},
+]}
+Facts = Annotated[
+    dict,
+    PlainValidator(_to_facts),
+    PlainSerializer(_facts_json, when_used="always"),
+    _schema(type="object", propertyNames={"pattern": r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$"}, additionalProperties={"anyOf": [
+        _FACT_VALUE_SCHEMA, {"type": "null", "description": "not declared"},
+        {"type": "object", "required": ["value"], "additionalProperties": False, "properties": {
+            "value": _FACT_VALUE_SCHEMA, "from": {"type": ["string", "null"], "format": "date"},
+            "until": {"type": ["string", "null"], "format": "date"}}},
+    ]}, description="Declared facts about the good beyond its code (docs/bom.md, Facts)"),
+]
+
+
+def _any_case(word: str) -> str:
+    """A JSON Schema (ECMA 262) regular expression matching ``word`` in any letter case."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+def _one_of(codes: Any, *also: str) -> str:
+    """``^\\s*(...)\\s*$`` matching one of ``codes`` in any case, or one of the patterns
+    ``also``: what the readers accept after trimming, so the schema rejects ``XX`` as they do."""
+    tails: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        tails.setdefault(code[:-1], []).append(code[-1])
+    parts = [_any_case(head) + "[" + "".join(c.upper() + c.lower() for c in last) + "]" for head, last in tails.items()]
+    return r"^\s*(" + "|".join([*parts, *also]) + r")\s*$"
+
+
+_COUNTRIES = [c.alpha_2 for c in pycountry.countries]
+_TRUE, _FALSE = ("true", "yes", "y", "1"), ("false", "no", "n", "0")
+_TRUE_TEXT = _one_of((), *map(_any_case, _TRUE))
+_FLAG_TEXT = _one_of((), *map(_any_case, _TRUE + _FALSE))
+_TRISTATE_SCHEMA = {"anyOf": [{"type": ["boolean", "null"]},
+                              {"type": "string", "pattern": _one_of((), *map(_any_case, _TRUE + _FALSE + ("unknown",)), "")}]}
+Hs = Annotated[str, PlainValidator(_to_hs), _schema(anyOf=[
+    {"type": "string", "pattern": r"^\s*(\d{2}|\d{4}|\d{6}|\d{8}|\d{10}|\d{2}\.\d{2}|\d{4}\.\d{2}(\.\d{2}(\d{2})?)?)\s*$"},
+    *({"type": "integer", "minimum": 10 ** (n - 1), "maximum": 10 ** n - 1} for n in (2, 4, 6, 8, 10)),
+], description="2, 4, 6, 8 or 10 digits, best as text; dots, if any, where HS puts them: 87, 87.08, 8708.30, "
+   "8708.30.50", examples=["8708.30"])]
+Country = Annotated[str, PlainValidator(_to_country), _schema(
+    type="string", pattern=_one_of(_COUNTRIES), description="an ISO 3166-1 alpha-2 country code", examples=["MX"])]
+Origin = Annotated[str, PlainValidator(_to_origin), _schema(
+    type="string", pattern=_one_of(_COUNTRIES, _any_case("unknown")),
+    description="an ISO 3166-1 alpha-2 country code, or unknown", examples=["CN"])]
+Currency = Annotated[str, PlainValidator(_to_currency), _schema(
+    type="string", pattern=_one_of(c.alpha_3 for c in pycountry.currencies),
+    description="an ISO 4217 currency code", examples=["USD"])]
+Flag = Annotated[bool, PlainValidator(_to_bool), _schema(
+    anyOf=[{"type": "boolean"}, {"type": "string", "pattern": _FLAG_TEXT}], description="true or false (also yes/no)")]
+TriState = Annotated[bool | None, PlainValidator(_to_tristate), _schema(**_TRISTATE_SCHEMA)]
 Originating = Annotated[
     bool | None | tuple[str, ...] | OriginatingMap,
     PlainValidator(_to_originating),
     PlainSerializer(_originating_json),
     _schema(anyOf=[
-        {"type": ["boolean", "null"], "description": "under every agreement (null: unknown)"},
-        {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True,
+        {**_TRISTATE_SCHEMA, "description": "under every agreement (null or unknown: unknown)"},
+        {"type": "array", "items": {"type": "string", "pattern": r"\S"}, "uniqueItems": True,
          "description": "the agreements it originates under; under any other it does not"},
-        {"type": "object", "additionalProperties": {"type": ["boolean", "null"]},
+        {"type": "object", "propertyNames": {"pattern": r"\S"}, "additionalProperties": _TRISTATE_SCHEMA,
          "description": "agreement name -> true/false/null; an agreement not named is unknown"},
     ]),
 ]
-Text = Annotated[str, PlainValidator(_to_text), _schema(type="string")]
-Id = Annotated[str, PlainValidator(_to_id), _schema(type="string", minLength=1)]
-KindField = Annotated[Kind, PlainValidator(_to_kind), _schema(enum=list(KINDS))]
-Word = Annotated[str, PlainValidator(_to_word), _schema(type="string", pattern=_WORD.pattern)]
+Text = Annotated[str, PlainValidator(_to_text), _schema(type=["string", "number"])]
+Id = Annotated[str, PlainValidator(_to_id), _schema(anyOf=[{"type": "string", "pattern": r"\S"}, {"type": "number"}])]
+KindField = Annotated[Kind, PlainValidator(_to_kind), _schema(
+    type="string", pattern=_one_of((), *(_any_case(k).replace("_", "[-_ ]") for k in KINDS)),
+    description="one of " + ", ".join(KINDS), examples=list(KINDS))]
+Word = Annotated[str, PlainValidator(_to_word), _schema(type="string", pattern=r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$")]
 
 # ---------------------------------------------------------------------------- models
 
@@ -376,6 +518,7 @@ class Material(BaseModel):
     fob: Amount | None = None
     ex_works: Amount | None = None
     end_use: Word | None = None
+    facts: Facts = {}
     processes: tuple[Process, ...] = ()
     materials: tuple["Material", ...] = ()
 
@@ -406,6 +549,7 @@ class Product(BaseModel):
     weight_kg: Amount | None = None
     wholly_obtained: Flag = False
     end_use: Word | None = None
+    facts: Facts = {}
     processes: tuple[Process, ...] = ()
 
 
@@ -454,8 +598,13 @@ Material.model_rebuild()
 
 
 def bom_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a BOM (``origin-rules schema bom``)."""
-    return BOM.model_json_schema()
+    """The JSON Schema of a BOM (``origin-rules schema bom``): the models' fields, and
+    ``materials`` required unless the product is wholly obtained (the readers' BOM003)."""
+    schema = BOM.model_json_schema()
+    wholly = {"anyOf": [{"const": True}, {"type": "string", "pattern": _TRUE_TEXT}]}
+    schema["if"] = {"properties": {"product": {"required": ["wholly_obtained"], "properties": {"wholly_obtained": wholly}}}}
+    schema["else"] = {"required": ["materials"]}
+    return schema
 
 
 # ---------------------------------------------------------------------------- errors

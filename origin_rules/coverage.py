@@ -205,7 +205,7 @@ def _applied(plan: Plan, outcome: Outcome) -> list[tuple[CompiledRule, Trace | N
         return []
     rules: list[CompiledRule] = []
     for rule in plan.rules_for(good.hs, outcome.as_of):
-        result, _ = rule.when(good)
+        result, _ = rule.when(good, outcome.as_of)
         if result is True:
             rules.append(rule)
             break

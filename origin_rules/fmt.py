@@ -94,6 +94,7 @@ _TEXT = {
     A.Sum: lambda n: f"{n.measure}({_flat(n.filter) if n.filter else ''}{(', traced' if n.filter else 'traced') if n.traced else ''})",
     A.Rvc: _rvc,
     A.MaxNom: lambda n: f"max_nom({n.basis})",
+    A.FactValue: lambda n: f"fact({n.name})",
     A.Change: _change,
     A.Comparison: lambda n: f"{_flat(n.measure)} {_threshold(n)}",
     A.Performed: lambda n: f"performed {_q(n.process)} in {_flat(n.where)}",

@@ -90,7 +90,7 @@ class Rulebook:
         candidates = plan.rules_for(code, on)
         out = []
         for rule in candidates:
-            result, _ = rule.when(good)
+            result, _ = rule.when(good, on)
             if result is True:
                 return out + [rule]
             if result is None:

@@ -1,4 +1,4 @@
-"""A deliberately plain second evaluator, written from LANGUAGE.md and BOM.md.
+"""A deliberately plain second evaluator, written from docs/language.md and docs/bom.md.
 
 In: the resolved programs of a rulebook (``semantics.resolve.build_programs``: scenario
 chains flattened and set names resolvable; that is name resolution, not evaluation), a
@@ -12,7 +12,7 @@ AST with Kleene three-valued logic; sums are intervals of exact ``Fraction`` val
 missing amount makes the upper end unbounded). It is slow on purpose and meant only for
 differential tests against the compiled evaluator.
 
-Readings of the spec it implements (where LANGUAGE.md is silent, the project's choice as
+Readings of the spec it implements (where docs/language.md is silent, the project's choice as
 stated in the engine's docstrings or the lead's brief):
 
 * Not in force (date before ``effective``): ``does_not_qualify``, no figures.
@@ -148,6 +148,7 @@ class Good:
     wholly: bool
     items: list[Item]
     where_field: str = "product.produced_in"  # the BOM field that says where it is made
+    facts: dict = field(default_factory=dict)  # name -> bom.DeclaredFact
 
     def path(self, name: str) -> str:
         if name == "produced_in":
@@ -180,6 +181,7 @@ def good_of(bom: BOM) -> Good:
         processes=[(pr.name, pr.country) for pr in p.processes],
         wholly=p.wholly_obtained,
         items=[_item(m, f"materials[{i}]") for i, m in enumerate(bom.materials) if m.kind != "shipping_packing"],
+        facts=dict(p.facts),
     )
 
 
@@ -195,6 +197,7 @@ def good_of_item(item: Item, parent: Good) -> Good:
         wholly=m.wholly_obtained,
         items=item.children,
         where_field=f"{item.path}.origin",
+        facts=dict(m.facts),
     )
 
 
@@ -505,7 +508,15 @@ class Evaluation:
         if isinstance(node, ast.Not):
             return k_not(self.condition(layer, node.operand, good))
         assert isinstance(node, ast.FactIn), node
-        value = good.end_use if node.fact == "end_use" else good.produced_in
+        if node.fact in ("end_use", "produced_in"):
+            value = good.end_use if node.fact == "end_use" else good.produced_in
+        else:  # a declared fact: a word, in force on the date of the determination
+            fact = good.facts.get(node.fact)
+            in_force = fact is not None and (fact.start is None or fact.start <= self.as_of) and (
+                fact.end is None or self.as_of <= fact.end)
+            value = fact.value if in_force and isinstance(fact.value, str) else None
+            if value is None:
+                return unknown(f"{good.prefix}.facts.{node.fact}")
         if value is None:
             return unknown(good.path(node.fact))
         return K(value in self.countries(layer, node.values))
@@ -528,6 +539,14 @@ class Evaluation:
         assert isinstance(node, ast.Comparison), node
         if isinstance(node.measure, ast.Sum):
             return self.sum_comparison(layer, node, good)
+        if isinstance(node.measure, ast.FactValue):
+            fact = good.facts.get(node.measure.name)
+            usable = fact is not None and not isinstance(fact.value, str) and (
+                fact.start is None or fact.start <= self.as_of) and (fact.end is None or self.as_of <= fact.end)
+            if not usable:
+                return unknown(f"{good.prefix}.facts.{node.measure.name}")
+            a, b = Fraction(fact.value), Fraction(node.share.value)
+            return K({">=": a >= b, ">": a > b, "<=": a <= b, "<": a < b}[node.op])
         return self.percent_comparison(layer, node, good)
 
     def performed(self, layer: str, node: ast.Performed, good: Good) -> K:
@@ -666,6 +685,15 @@ class Evaluation:
                     return K(world[key])
                 return unknown(f"{item.path}.hs")
             return K(r)
+        if isinstance(node, ast.FactIn):  # a declared fact of the material (a word)
+            words = {w.text for w in node.values.words}
+            fact = item.material.facts.get(node.fact)
+            if fact is None or not isinstance(fact.value, str):
+                key = ("fact", node.fact, frozenset(words))
+                if world is not None and key in world:
+                    return K(world[key])
+                return unknown(f"{item.path}.facts.{node.fact}")
+            return K(fact.value in words)
         assert isinstance(node, ast.KindIn), node
         return K(item.kind in {w.text for w in node.kinds.words})
 
@@ -684,6 +712,10 @@ class Evaluation:
             pairs = tuple(hs_items(self.scope(layer), node.hs))
             if item.hs is None or member(pairs, item.hs) is None:
                 into.setdefault(("hs", frozenset(pairs)), None)
+        elif isinstance(node, ast.FactIn):
+            fact = item.material.facts.get(node.fact)
+            if fact is None or not isinstance(fact.value, str):
+                into.setdefault(("fact", node.fact, frozenset(w.text for w in node.values.words)), None)
 
     def correlated(self, layer: str, left: ast.Sum, right: ast.Sum, ratio: Fraction, op: str, good: Good) -> bool | None:
         """``SUM(F) op ratio x SUM(G)`` over the same materials: the sign of the sum of

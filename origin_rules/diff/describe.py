@@ -15,7 +15,7 @@ anything else reads ``old -> new`` in the rule language.
 from __future__ import annotations
 
 from .normal import (
-    NAll, NAny, NChange, NCompare, NHsIn, NMaxNom, NNot, NOriginIn, NRvc, NSet, NSum, item_text,
+    NAll, NAny, NChange, NCompare, NFact, NHsIn, NMaxNom, NNot, NOriginIn, NRvc, NSet, NSum, item_text,
     level_words, pct, text,
 )
 
@@ -169,7 +169,8 @@ def slot(n) -> tuple:
     """What kind of criterion a node is, for pairing (values left out)."""
     if isinstance(n, NCompare):
         m = n.measure
-        what = (m.method, m.basis) if isinstance(m, NRvc) else ("max_nom",) if isinstance(m, NMaxNom) else (m.measure, m.traced)
+        what = ((m.method, m.basis) if isinstance(m, NRvc) else ("max_nom",) if isinstance(m, NMaxNom)
+                else ("fact", m.name) if isinstance(m, NFact) else (m.measure, m.traced))
         return ("compare", what, n.op in (">=", ">"))
     return (type(n).__name__,)
 

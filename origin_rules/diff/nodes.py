@@ -154,13 +154,20 @@ class NSum:
 
 
 @dataclass(frozen=True, slots=True)
+class NFact:
+    """``fact(NAME)``: a number the good declares."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class NFigure:
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class NCompare:
-    measure: NRvc | NMaxNom | NSum
+    measure: NRvc | NMaxNom | NSum | NFact
     op: str
     share: Decimal
     base: NFigure | NSum | None
@@ -257,6 +264,8 @@ def text(n) -> str:
         return f"{n.measure}({inner}{traced})"
     if isinstance(n, NFigure):
         return n.name
+    if isinstance(n, NFact):
+        return f"fact({n.name})"
     if isinstance(n, NCompare):
         base = f" of {text(n.base)}" if n.base is not None else ""
         return f"{text(n.measure)} {n.op} {pct(n.share)}{base}"

@@ -31,13 +31,13 @@ from decimal import Decimal
 from .. import ast
 from ..semantics.resolve import Program
 from .nodes import (
-    Item, NAll, NAny, NChange, NCompare, NFactIn, NFigure, NHsIn, NKindIn, NMaxNom, NNot, NOriginating,
+    Item, NAll, NAny, NChange, NCompare, NFact, NFactIn, NFigure, NHsIn, NKindIn, NMaxNom, NNot, NOriginating,
     NOriginIn, NPerformed, NRvc, NSet, NSum, NWhollyObtained, item_text, key, level_words, nset, nset_of, pct,
     share, text, walk, words,
 )
 
 __all__ = [  # the node types and their helpers are part of this module's interface
-    "Item", "NAll", "NAny", "NChange", "NCompare", "NFactIn", "NFigure", "NHsIn", "NKindIn", "NMaxNom", "NNot",
+    "Item", "NAll", "NAny", "NChange", "NCompare", "NFact", "NFactIn", "NFigure", "NHsIn", "NKindIn", "NMaxNom", "NNot",
     "NOriginating", "NOriginIn", "NPerformed", "NRvc", "NSet", "NSum", "NWhollyObtained", "NormalDeMinimis",
     "NormalEntry", "NormalProgram", "NormalRequire", "Normalizer", "combine", "item_text", "key", "level_words",
     "normalize", "nset", "nset_of", "pct", "share", "text", "walk", "words",
@@ -163,6 +163,8 @@ class Normalizer:
             return NRvc(m.method, basis, self.hs(m.focus))
         if isinstance(m, ast.MaxNom):
             return NMaxNom(m.basis)
+        if isinstance(m, ast.FactValue):
+            return NFact(m.name)
         return self.sum(m)
 
     def sum(self, s: ast.Sum) -> NSum:

@@ -110,6 +110,19 @@ class Run:
 
 Criterion = Callable[[Run], Trace]
 
+_COMPARE = {
+    ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
+}
+
+
+def declared_word(facts: dict, name: str, as_of=None) -> str | None:
+    """The word a BOM declares for a fact, in force on ``as_of``; None when missing (not
+    declared, outside its evidence period, or a number)."""
+    fact = facts.get(name)
+    if fact is None or not fact.in_force(as_of) or not isinstance(fact.value, str):
+        return None
+    return fact.value
+
 
 class Compiler:
     def __init__(self, program, texts: Texts, layer: str, parties: frozenset[str] | None = None):
@@ -156,6 +169,17 @@ class Compiler:
         if isinstance(node, ast.KindIn):
             kinds = frozenset(w.text for w in node.kinds.words)
             return lambda part: (part.kind in kinds, None)
+        if isinstance(node, ast.FactIn):
+            words = self.countries(node.values)
+            fact = node.fact
+
+            def fact_in(part: Part):
+                value = declared_word(part.facts, fact)
+                if value is None:
+                    return None, f"{part.path}.facts.{fact}"
+                return value in words, None
+
+            return fact_in
         if isinstance(node, ast.Not):
             inner = self.filter(node.operand)
 
@@ -222,6 +246,14 @@ class Compiler:
                 c = f"c{len(consts)}"
                 consts[c] = frozenset(w.text for w in n.kinds.words)
                 lines.append(f"{var} = p.kind in {c}")
+            elif isinstance(n, ast.FactIn):
+                c, f = f"c{len(consts)}", f"f{len(consts)}"
+                consts[c] = self.countries(n.values)
+                consts[f] = n.fact
+                consts["declared_word"] = declared_word
+                lines.append(f"{var} = declared_word(p.facts, {f})")
+                lines.append(f"{var} = None if {var} is None else {var} in {c}")
+                assume(var, ("fact", n.fact, consts[c]))
             elif isinstance(n, ast.Not):
                 inner = emit(n.operand)
                 var = f"v{len(lines)}"
@@ -324,29 +356,39 @@ class Compiler:
 
     # ---- conditions on the good (when) ------------------------------------------------------------
 
-    def condition(self, node) -> Callable[[Good], tuple]:
+    def condition(self, node) -> Callable[[Good, object], tuple]:
+        """``when``: fn(good, as_of) -> (True/False/None, the field that is missing or None)."""
         if node is None:
-            return lambda good: (True, None)
+            return lambda good, as_of=None: (True, None)
         if isinstance(node, ast.FactIn):
             values = self.countries(node.values)
             fact = node.fact
+            if fact in ("end_use", "produced_in"):
 
-            def fact_in(good: Good):
-                value = good.end_use if fact == "end_use" else good.produced_in
+                def fact_in(good: Good, as_of=None):
+                    value = good.end_use if fact == "end_use" else good.produced_in
+                    if value is None:
+                        return None, good.field(fact)
+                    return value in values, None
+
+                return fact_in
+
+            def declared_in(good: Good, as_of=None):
+                value = declared_word(good.facts, fact, as_of)
                 if value is None:
-                    return None, good.field(fact)
+                    return None, good.field(f"facts.{fact}")
                 return value in values, None
 
-            return fact_in
+            return declared_in
         if isinstance(node, ast.Not):
             inner = self.condition(node.operand)
-            return lambda good: (lambda r: (tri_not(r[0]), r[1]))(inner(good))
+            return lambda good, as_of=None: (lambda r: (tri_not(r[0]), r[1]))(inner(good, as_of))
         if isinstance(node, (ast.And, ast.Or)):
             parts = [self.condition(o) for o in node.operands]
             combine = tri_and if isinstance(node, ast.And) else tri_or
 
-            def both(good):
-                results = [f(good) for f in parts]
+            def both(good, as_of=None):
+                results = [f(good, as_of) for f in parts]
                 r = combine(x for x, _ in results)
                 return r, (next((m for x, m in results if x is None), None) if r is None else None)
 
@@ -433,6 +475,8 @@ class Compiler:
         if isinstance(node, ast.Comparison):
             if isinstance(node.measure, ast.Sum):
                 return self._sum_comparison(node, text, source)
+            if isinstance(node.measure, ast.FactValue):
+                return self._fact_comparison(node, text, source)
             return self._percent_comparison(node, text, source)
         raise TypeError(f"not a criterion: {type(node).__name__}")
 
@@ -599,6 +643,35 @@ class Compiler:
         return compare
 
     # ---- percentage figures: rvc and max_nom ----------------------------------------------------------------
+
+    def _fact_comparison(self, node: ast.Comparison, text: str, source: str | None) -> Criterion:
+        """``fact(lvc) >= 40%``: a declared number (percent points) against the threshold."""
+        name, share, op = node.measure.name, node.share.value, node.op
+        compare = _COMPARE[op]
+        layer = self.layer
+
+        def fact_comparison(run: Run) -> Trace:
+            good = run.good
+            t = Trace(None, text, source, layer)
+            fact = good.facts.get(name)
+            field = good.field(f"facts.{name}")
+            if fact is None:
+                t.missing = [field]
+                t.note = f"the BOM declares no `{name}`"
+            elif not fact.in_force(run.as_of):
+                t.missing = [field]
+                t.note = (f"the declared `{name}` covers {fact.start or '...'} to {fact.end or '...'}, "
+                          f"not {run.as_of}")
+            elif isinstance(fact.value, str):
+                t.missing = [field]
+                t.note = f"`{name}` is declared as the word `{fact.value}`, not a number"
+            else:
+                t.result = compare(fact.value, share)
+                t.figures = {name: fact.value}
+                t.note = f"{name} {fact.value} {op} {share}"
+            return t
+
+        return fact_comparison
 
     def _percent_comparison(self, node: ast.Comparison, text: str, source: str | None) -> Criterion:
         from .percentages import compile_percentage

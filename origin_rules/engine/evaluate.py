@@ -80,13 +80,13 @@ def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRul
     code is a missing fact."""
     coarse = plan.candidate_groups(good.hs, as_of)
     if coarse is None:
-        return _select_in(plan.rules_for(good.hs, as_of), good)
+        return _select_in(plan.rules_for(good.hs, as_of), good, as_of)
     groups, _ = coarse
     possible: list[CompiledRule] = []
     facts: list[str] = [good.field("hs")]
     settled = True
     for group in groups:
-        found, lacking, sure = _select_in(group, good)
+        found, lacking, sure = _select_in(group, good, as_of)
         possible.extend(r for r in found if r not in possible)
         facts.extend(f for f in lacking if f not in facts)
         settled = settled and sure
@@ -94,11 +94,11 @@ def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRul
     return possible, facts, settled
 
 
-def _select_in(rules: list[CompiledRule], good: Good) -> tuple[list[CompiledRule], list[str], bool]:
+def _select_in(rules: list[CompiledRule], good: Good, as_of: date | None = None) -> tuple[list[CompiledRule], list[str], bool]:
     possible: list[CompiledRule] = []
     facts: list[str] = []
     for rule in rules:
-        result, miss = rule.when(good)
+        result, miss = rule.when(good, as_of)
         if result is True:
             return possible + [rule], facts, True
         if result is None:
@@ -201,7 +201,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     required_nodes: list[Trace] = []
     worlds: list[Trace] = []  # the rules that could apply, when more than one could (or maybe none)
     for req, covered in plan.requires_for(good.hs, as_of):
-        applies, miss = req.when(good)
+        applies, miss = req.when(good, as_of)
         applies = tri_and([covered, applies])
         kids = [c(run) for c in req.criteria]
         body = tri_and(k.result for k in kids)
@@ -332,7 +332,7 @@ def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | No
     holds, and a node for each that may apply."""
     nodes: list[Trace] = []
     for fb, covered in plan.fallbacks_for(good.hs, as_of):
-        when, miss = fb.when(good)
+        when, miss = fb.when(good, as_of)
         applies = tri_and([covered, when])
         if applies is False:
             continue
@@ -458,7 +458,7 @@ def _decide(plan: Plan, good: Good, as_of: date) -> str:
 def _fast_fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> bool | None:
     results = []
     for fb, covered in plan.fallbacks_for(good.hs, as_of):
-        applies = tri_and([covered, fb.when(good)[0]])
+        applies = tri_and([covered, fb.when(good, as_of)[0]])
         if applies is False:
             continue
         results.append(tri_and([applies, _all(fb.fast, run)]))
@@ -477,7 +477,7 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     run = Run(good, plan, as_of)
     required: list[bool | None] = []
     for req, covered in plan.requires_for(good.hs, as_of):
-        applies = tri_and([covered, req.when(good)[0]])
+        applies = tri_and([covered, req.when(good, as_of)[0]])
         if applies is False:
             continue
         body = _all(req.fast, run)

@@ -54,6 +54,7 @@ class Part:
     originating: bool = False  # after kinds and roll-up
     parts: tuple["Part", ...] = ()  # a sub-assembly's own materials
     sub: object | None = None  # the sub-assembly's determination (engine Outcome)
+    facts: dict = field(default_factory=dict)  # declared facts (name -> bom.DeclaredFact)
 
     @property
     def is_subassembly(self) -> bool:
@@ -79,6 +80,7 @@ class Good:
     parts: tuple[Part, ...]
     description: str | None = None
     hs_text: str | None = None
+    facts: dict = field(default_factory=dict)  # declared facts (name -> bom.DeclaredFact)
     memo: dict = field(default_factory=dict)
 
     @property
@@ -114,6 +116,7 @@ def _part(material: Material, path: str) -> Part | None:
         kind=material.kind,
         source=material,
         parts=children,
+        facts=material.facts,
     )
     part.originating = material.kind == "indirect" or material.originating is True
     return part
@@ -164,6 +167,7 @@ def _build(bom: BOM) -> Good:
         parts=_parts(bom.materials, "materials"),
         description=p.description,
         hs_text=p.hs,
+        facts=p.facts,
     )
 
 
@@ -189,4 +193,5 @@ def good_of_part(part: Part, parent: Good) -> Good:
         parts=part.parts,
         description=m.description,
         hs_text=m.hs,
+        facts=m.facts,
     )

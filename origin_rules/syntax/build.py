@@ -327,6 +327,12 @@ class Builder(Transformer):
     def comparison(self, children):
         meta = self.extent(children)
         measure, op, (share, base) = children
+        if isinstance(measure, ast.FactValue) and base is not None:
+            self.error(
+                "ROO016", f"`fact({measure.name})` is a declared number of percent points, not a share of a figure",
+                share.span, f"write e.g. `fact({measure.name}) >= {share.value}%`",
+            )
+            base = None
         if isinstance(measure, ast.Sum) and base is None:
             self.error(
                 "ROO016", f"`{measure.measure}(...)` is compared with a share of what?", share.span,
@@ -433,10 +439,33 @@ class Builder(Transformer):
 
     def fact_in(self, children):
         meta = self.extent(children)
-        fact = children[0]
-        if str(fact) not in FACTS:
-            self.error("ROO018", f"unknown fact `{fact}`", fact, self._names_suggestion(str(fact), FACTS))
-        return ast.FactIn(str(fact), self._country_target(children[2:]), self.span(meta))
+        fact = str(children[0])
+        target = self._country_target(children[2:])
+        if fact not in FACTS:
+            close = difflib.get_close_matches(fact, FACTS, n=1, cutoff=0.75)
+            if close:  # a slip of a built-in fact, not a declared fact of its own
+                self.error("ROO018", f"unknown fact `{fact}`", children[0], self._names_suggestion(fact, FACTS))
+            elif not isinstance(target, ast.WordList):
+                self.error("ROO018", f"`{fact}` is a declared fact of the good: its values are words in brackets",
+                           children[2], f"write e.g. `{fact} in [yes]`")
+        return ast.FactIn(fact, target, self.span(meta))
+
+    def f_fact(self, children):
+        meta = self.extent(children)
+        fact = str(children[0])
+        if fact in FACTS:
+            self.error("ROO018", f"`{fact}` is a fact of the good, not of a material", children[0],
+                       "a material filter tests the materials' declared facts (`materials[i].facts.NAME`); "
+                       "test the good's facts with `when`")
+        return ast.FactIn(fact, children[2], self.span(meta))
+
+    def fact_value(self, children):
+        meta = self.extent(children)
+        name = str(children[1])
+        if name in FACTS:
+            self.error("ROO018", f"`fact({name})` names a built-in fact, which is not a number", children[1],
+                       "`fact(NAME)` reads a number declared in product.facts")
+        return ast.FactValue(name, self.span(meta))
 
     # ---- values ---------------------------------------------------------------------------------------------------
 

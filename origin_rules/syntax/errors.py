@@ -29,7 +29,7 @@ TERMINAL_WORDS: dict[str, str] = {
     "DATE": "a date (2026-07-01)", "PERCENT": "a percentage (60%)",
     "CODE": "an HS code (87.08)", "STRING": "a quoted text (\"...\")",
     "NAME": "a name", "ALIAS": "`CC`, `CTH` or `CTSH`", "TARIFF": "`tariff item`",
-    "VALUE_OPEN": "`value(`", "WEIGHT_OPEN": "`weight(`", "TRACED_ARG": "`, traced`",
+    "VALUE_OPEN": "`value(`", "WEIGHT_OPEN": "`weight(`", "FACT_OPEN": "`fact(`", "TRACED_ARG": "`, traced`",
     "$END": "the end of the file",
 }
 
@@ -41,7 +41,8 @@ KEYWORDS = (
     "non_originating", "origin", "hs", "kind", "traced", "CC", "CTH", "CTSH",
 )
 
-_CRITERION = {"CHANGE", "ALIAS", "RVC", "MAX_NOM", "VALUE_OPEN", "WEIGHT_OPEN", "PERFORMED", "WHOLLY_OBTAINED"}
+_CRITERION = {"CHANGE", "ALIAS", "RVC", "MAX_NOM", "VALUE_OPEN", "WEIGHT_OPEN", "FACT_OPEN", "PERFORMED",
+              "WHOLLY_OBTAINED"}
 _FILTER = {"ORIGINATING", "NON_ORIGINATING", "ORIGIN", "HS", "KIND"}
 _MEMBER = {"PARTIES", "EFFECTIVE", "HS_VERSION", "CITE", "DE_MINIMIS", "SET", "RULE", "REQUIRE", "FALLBACK"}
 _TOP = {"AGREEMENT", "SCENARIO", "SET"}

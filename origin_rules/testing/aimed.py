@@ -193,7 +193,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
             weight = True
         elif isinstance(x, N.NOriginIn):
             countries.extend(x.countries)
-        elif isinstance(x, N.NFactIn):
+        elif isinstance(x, N.NFactIn) and x.fact in ("end_use", "produced_in"):
             (end_uses if x.fact == "end_use" else countries).extend(x.values)
         elif isinstance(x, N.NPerformed):
             processes.append(x.process)
@@ -228,6 +228,8 @@ def amounts_of(compare) -> list[tuple[str | None, Decimal]]:
     ``value(F) <= 10% of transaction_value`` -> ``("transaction_value", 10)``; a share of
     another sum -> both sides of the ratio, of 100."""
     m = compare.measure
+    if isinstance(m, N.NFact):
+        return []  # a declared number: no amount of the BOM's materials moves it
     if isinstance(m, N.NSum):
         if isinstance(compare.base, N.NFigure):
             return [(compare.base.name, compare.share)]

@@ -47,6 +47,10 @@ COUNTRIES = (
     "DE", "FR", "IT", "ES", "NL", "IN", "TH", "ID", "PH", "BR", "TR", "CH", "NO", "ZA", "TW",
 )
 END_USES = ("passenger_vehicle", "light_truck", "heavy_truck", "aircraft", "medical", "military")
+#: Declared facts the generated rules test (the BOM strategies declare them, or leave them out).
+GOOD_FACT, GOOD_WORDS = "good", ("body_stamping", "chassis_frame", "part")
+PART_FACT, PART_WORDS = "part_of", ("brakes", "radiators")
+NUMBER_FACT = "lvc"
 KINDS = ("direct", "indirect", "accessory", "retail_packaging", "shipping_packing")
 PROCESSES = ("cut and sewn", "spinning", "weaving", "assembly", "dyeing and printing", "smelting")
 SET_NAMES = ("steel", "aluminium", "auto_parts", "textiles", "non_market", "partners", "batteries")
@@ -173,17 +177,19 @@ def filters(country_names=(), hs_names=(), max_leaves: int = 4) -> st.SearchStra
         country_sets(country_names).map(A.OriginIn),
         hs_sets(hs_names, 3).map(A.HsIn),
         word_lists(KINDS).map(A.KindIn),
+        word_lists(PART_WORDS).map(lambda w: A.FactIn(PART_FACT, w)),
     )
     return _boolean(atoms, max_leaves)
 
 
 @_cached
 def conditions(country_names=(), max_leaves: int = 3) -> st.SearchStrategy:
-    """``when`` conditions on facts of the good (``end_use``, ``produced_in``)."""
+    """``when`` conditions on facts of the good (``end_use``, ``produced_in``, a declared fact)."""
     end_use = word_lists(END_USES).map(lambda w: A.FactIn("end_use", w))
     produced = country_sets(country_names).map(lambda c: A.FactIn("produced_in", c))
+    declared = word_lists(GOOD_WORDS).map(lambda w: A.FactIn(GOOD_FACT, w))
     assert set(FACTS) == {"end_use", "produced_in"}
-    return _boolean(st.one_of(end_use, produced), max_leaves)
+    return _boolean(st.one_of(end_use, produced, declared), max_leaves)
 
 
 # ---- criteria ---------------------------------------------------------------------------------------------
@@ -226,7 +232,9 @@ def rvcs(draw, hs_names=()) -> A.Rvc:
 @st.composite
 def comparisons(draw, country_names=(), hs_names=()) -> A.Comparison:
     """An RVC floor, a ``max_nom`` ceiling, or ``value(...) OP N% of BASE``."""
-    kind = draw(st.sampled_from(["rvc", "max_nom", "sum"]))
+    kind = draw(st.sampled_from(["rvc", "max_nom", "sum", "fact"]))
+    if kind == "fact":
+        return A.Comparison(A.FactValue(NUMBER_FACT), draw(st.sampled_from([">=", "<=", ">", "<"])), draw(percents()))
     if kind == "rvc":
         return A.Comparison(draw(rvcs(hs_names)), draw(st.sampled_from([">=", ">"])), draw(percents()))
     if kind == "max_nom":

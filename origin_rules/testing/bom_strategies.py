@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 
 from .. import ast
 from ..bom import BOM
+from .ast_strategies import GOOD_FACT, GOOD_WORDS, NUMBER_FACT, PART_FACT, PART_WORDS
 from ..hs import Level, dotted, nomenclature
 
 __all__ = [
@@ -406,6 +407,8 @@ def _material(draw, opts: _Options, depth: int) -> dict:
             m["processes"] = procs
         if draw(_ints(0, 4)) == 1:
             m["end_use"] = draw(_one_of(opts.pools.end_uses))
+    if draw(_ints(0, 2)) == 1:  # a declared fact of the material, tested by filters
+        m["facts"] = {PART_FACT: draw(_one_of(PART_WORDS + ("seats",)))}
     return m
 
 
@@ -478,6 +481,18 @@ def _draw_bom(draw, opts: _Options) -> BOM:
         product["wholly_obtained"] = True
     if not (opts.missing and draw(_ints(0, 1)) == 1):
         product["end_use"] = draw(_one_of(pools.end_uses))
+    facts: dict = {}
+    if not (opts.missing and draw(_ints(0, 2)) == 1):
+        facts[GOOD_FACT] = draw(_one_of(GOOD_WORDS + ("other",)))
+    if not (opts.missing and draw(_ints(0, 2)) == 1):
+        number = Decimal(draw(_ints(0, 100)))
+        if draw(_ints(0, 2)) == 1:  # with an evidence period, which may not cover the date
+            year = draw(_ints(2018, 2030))
+            facts[NUMBER_FACT] = {"value": number, "from": date(year, 1, 1), "until": date(year, 12, 31)}
+        else:
+            facts[NUMBER_FACT] = number
+    if facts:
+        product["facts"] = facts
     procs = _processes(draw, opts)
     if procs:
         product["processes"] = procs

@@ -65,7 +65,10 @@ TIMELINE = tuple(date.fromisoformat(d) for d in (
     "2020-07-01", "2021-06-30", "2022-01-01", "2022-07-01", "2023-06-30", "2024-01-01", "2025-07-01",
 ))
 #: How often each kind of criterion is drawn by default.
-ATOM_WEIGHTS = {"change": 3, "rvc": 2, "sum": 1, "performed": 1, "wholly": 1}
+ATOM_WEIGHTS = {"change": 3, "rvc": 2, "sum": 1, "performed": 1, "wholly": 1, "fact": 1}
+#: Declared facts of the good and of materials (the BOM strategies declare them, or not).
+GOOD_WORDS = ("body_stamping", "chassis_frame", "part")
+PART_WORDS = ("brakes", "radiators")
 HS_SET_NAMES = ("steel", "parts", "plastics", "textiles", "machines")
 COUNTRY_SET_NAMES = ("non_market", "partners", "suppliers")
 USE_SET_NAMES = ("vehicles", "trucks")
@@ -93,7 +96,7 @@ class Scope:
     monotone: bool = False
     chapters: tuple[str, ...] = CHAPTERS
     neighbours: tuple[str, ...] = ("72", "73", "84", "85")
-    atoms: tuple[str, ...] = ("change", "change", "change", "rvc", "rvc", "sum", "performed", "wholly")
+    atoms: tuple[str, ...] = ("change", "change", "change", "rvc", "rvc", "sum", "performed", "wholly", "fact")
 
     def child(self) -> "Scope":
         return Scope(list(self.hs_sets), list(self.country_sets), list(self.use_sets), self.monotone,
@@ -196,7 +199,7 @@ def _filter(draw, scope: Scope, want: str | None = None, depth: int = 2) -> tupl
 
     ``want``: the dependence the caller can accept (``up``: matches more when materials
     become originating, or none; ``down``; ``none``); None accepts anything."""
-    allowed_atoms = ["origin", "hs", "kind"]
+    allowed_atoms = ["origin", "hs", "kind", "part_of"]
     if want in (None, "up"):
         allowed_atoms.append("originating")
     if want in (None, "down"):
@@ -221,6 +224,8 @@ def _filter(draw, scope: Scope, want: str | None = None, depth: int = 2) -> tupl
         return f"origin in {_countries(draw, scope)}", "none"
     if atom == "hs":
         return f"hs in {_hs_set(draw, scope)}", "none"
+    if atom == "part_of":
+        return f"part_of in [{', '.join(draw(_subsets(PART_WORDS, 1, 2)))}]", "none"
     kinds = draw(_subsets(("direct", "indirect", "accessory", "retail_packaging"), 1, 2))
     return f"kind in [{', '.join(kinds)}]", "none"
 
@@ -233,6 +238,8 @@ def _condition(draw, scope: Scope, depth: int = 1) -> str:
         return f"({_condition(draw, scope, depth - 1)}) {op} ({_condition(draw, scope, depth - 1)})"
     if draw(_ints(0, 3)) == 1:
         return f"produced_in in {_countries(draw, scope)}"
+    if draw(_ints(0, 4)) == 1:
+        return f"good in [{', '.join(draw(_subsets(GOOD_WORDS, 1, 2)))}]"
     if scope.use_sets and draw(_ints(0, 3)) == 1:
         return f"end_use in {draw(_one_of(scope.use_sets))}"
     words = draw(_subsets(END_USES, 1, 2))
@@ -316,6 +323,8 @@ def _atom(draw, scope: Scope) -> str:
         return _sum_comparison(draw, scope)
     if kind == "performed":
         return f'performed "{draw(_one_of(PROCESSES))}" in {_countries(draw, scope)}'
+    if kind == "fact":
+        return f"fact(lvc) {draw(_one_of(('>=', '>', '<=', '<')))} {_pct(draw(_one_of(FLOORS)))}"
     return "wholly_obtained"
 
 
