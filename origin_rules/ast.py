@@ -197,10 +197,21 @@ class AnyOther:
 
 
 @dataclass(frozen=True, slots=True)
+class Where:
+    """``8708.99 where part_of in [brakes]``: a source of a tariff shift that admits only the
+    materials of those codes that declare the fact (``materials[i].facts.part_of``)."""
+
+    item: "HsItemLit"
+    fact: str
+    values: WordList
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """``change from SOURCES [except HS-SET]``; ``alias`` keeps ``CTH`` etc. for the printer."""
 
-    sources: tuple[AnyOther | HsItemLit, ...]
+    sources: tuple[AnyOther | HsItemLit | Where, ...]
     except_: HsSetExpr | None = None
     alias: str | None = field(default=None, compare=False)
     span: Span = _span()

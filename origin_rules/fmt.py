@@ -95,6 +95,7 @@ _TEXT = {
     A.Rvc: _rvc,
     A.MaxNom: lambda n: f"max_nom({n.basis})",
     A.FactValue: lambda n: f"fact({n.name})",
+    A.Where: lambda n: f"{_flat(n.item)} where {n.fact} in {_flat(n.values)}",
     A.Change: _change,
     A.Comparison: lambda n: f"{_flat(n.measure)} {_threshold(n)}",
     A.Performed: lambda n: f"performed {_q(n.process)} in {_flat(n.where)}",

@@ -256,13 +256,33 @@ class Result:
 
 def evaluate(programs: dict, bom: BOM, under: str, as_of: date) -> Result:
     """Determine a BOM under the agreement or scenario ``under`` as of ``as_of``."""
-    return Evaluation(programs, programs[under], as_of).determine(good_of(bom))
+    return Evaluation(programs, programs[under], as_of).determine(good_of(declared_under(bom, programs[under].chain)))
+
+
+def declared_under(bom: BOM, chain) -> BOM:
+    """The BOM with each material's ``originating`` read for one agreement: a list names
+    the agreements it originates under, a mapping gives each one's status (a scenario takes
+    its own entry, else its agreement's; case-insensitive); true/false/null hold for all."""
+    names = [n.lower() for n in chain]
+
+    def status(declared):
+        if declared is None or isinstance(declared, bool):
+            return declared
+        if isinstance(declared, tuple):
+            return any(n.lower() in names for n in declared)
+        table = {k.lower(): v for k, v in declared.items()}
+        return next((table[n] for n in names if n in table), None)
+
+    def fix(m: Material) -> Material:
+        return m.model_copy(update={"originating": status(m.originating), "materials": tuple(map(fix, m.materials))})
+
+    return bom.model_copy(update={"materials": tuple(map(fix, bom.materials))})
 
 
 def percentage_of(programs: dict, bom: BOM, under: str, as_of: date, name: str) -> Fraction | None:
     """The exact value of a percentage figure by name (not ``focused_value``), or None."""
     ev = Evaluation(programs, programs[under], as_of)
-    good = good_of(bom)
+    good = good_of(declared_under(bom, programs[under].chain))
     if programs[under].effective is not None and as_of < programs[under].effective:
         return None
     ev.roll_up(good)
@@ -588,6 +608,15 @@ class Evaluation:
                     if len(g) < n:
                         fields.add(good.path("hs"))
                     sources.append(unknown(*fields))
+            elif isinstance(source, ast.Where):  # its codes, and only materials declaring the fact
+                r = member(hs_items(program, ast.HsSetExpr((source.item,))), item.hs)
+                codes = K(r, frozenset({hs_field}) if r is None else frozenset())
+                fact = item.material.facts.get(source.fact)
+                if fact is None or not isinstance(fact.value, str):
+                    declared = unknown(f"{item.path}.facts.{source.fact}")
+                else:
+                    declared = K(fact.value in {w.text for w in source.values.words})
+                sources.append(k_and([codes, declared]))
             else:
                 r = member(hs_items(program, ast.HsSetExpr((source,))), item.hs)
                 sources.append(K(r, frozenset({hs_field}) if r is None else frozenset()))

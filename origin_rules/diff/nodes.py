@@ -130,6 +130,7 @@ class NChange:
     levels: tuple[int, ...]
     sources: NSet
     except_: NSet | None
+    where: tuple = ()  # (NSet, fact, words): sources that admit only materials declaring the fact
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,7 @@ def text(n) -> str:
         return f"not ({inner})" if isinstance(n.op, (NAll, NAny)) else f"not {inner}"
     if isinstance(n, NChange):
         sources = level_words(n.levels) + ([str(n.sources)] if n.sources.items else [])
+        sources += [f"{codes} where {fact} in {words(values)}" for codes, fact, values in n.where]
         out = "change from " + ", ".join(sources)
         return out + (f" except {n.except_}" if n.except_ is not None else "")
     if isinstance(n, NRvc):

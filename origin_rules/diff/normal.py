@@ -146,9 +146,13 @@ class Normalizer:
             return NFactIn(n.fact, self.countries(n.values))
         if isinstance(n, ast.Change):
             levels = sorted({int(s.level) for s in n.sources if isinstance(s, ast.AnyOther)})
-            explicit = [s for s in n.sources if not isinstance(s, ast.AnyOther)]
+            explicit = [s for s in n.sources if not isinstance(s, (ast.AnyOther, ast.Where))]
             sources = self.hs(ast.HsSetExpr(tuple(explicit))) if explicit else NSet(())
-            return NChange(tuple(levels), sources, self.hs(n.except_))
+            where = tuple(sorted((
+                (self.hs(ast.HsSetExpr((s.item,))), s.fact, tuple(sorted({w.text for w in s.values.words})))
+                for s in n.sources if isinstance(s, ast.Where)
+            ), key=repr))
+            return NChange(tuple(levels), sources, self.hs(n.except_), where)
         if isinstance(n, ast.Comparison):
             return NCompare(self.measure(n.measure), n.op, share(n.share.value), self.base(n.base))
         if isinstance(n, ast.Performed):

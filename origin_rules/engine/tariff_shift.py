@@ -24,15 +24,30 @@ HUNDRED = Decimal(100)
 
 
 def compile_change(compiler, node: ast.Change, text: str, source: str | None):
-    from .criteria import covers3
+    from .criteria import covers3, declared_word
 
     layer = compiler.layer
     tests = []
     for s in node.sources:
         if isinstance(s, ast.AnyOther):
             tests.append(("any", int(s.level), s.level))
+        elif isinstance(s, ast.Where):  # codes that admit only the materials declaring the fact
+            tests.append(("set", compiler.hs(ast.HsSetExpr((s.item,), s.span)),
+                          (s.fact, frozenset(w.text for w in s.values.words))))
         else:
             tests.append(("set", compiler.hs(ast.HsSetExpr((s,), s.span)), None))
+
+    def in_source(n, where, part) -> tuple[bool | None, str | None]:
+        """Whether a material is admitted by one named source (its codes, and its fact)."""
+        r = covers3(n, part.hs)
+        if r is None:
+            return None, f"{part.path}.hs"
+        if r is False or where is None:
+            return r, None
+        value = declared_word(part.facts, where[0])
+        if value is None:
+            return None, f"{part.path}.facts.{where[0]}"
+        return value in where[1], None
     excepted = compiler.hs(node.except_)
     excepted_text = compiler.texts.of(node.except_.span) if node.except_ is not None else ""
     sources_text = ", ".join(
@@ -65,7 +80,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     def sources_pass(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
         hs = part.hs
         unknown = None
-        for kind, n, _ in tests:
+        for kind, n, where in tests:
             if kind == "any":
                 # codes coarser than the level still settle it when they already differ
                 k = min(n, len(good_hs.digits), len(hs.digits))
@@ -76,11 +91,11 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
                 elif len(hs.digits) < n:
                     unknown = unknown or f"{part.path}.hs"
             else:
-                r = covers3(n, hs)
+                r, miss = in_source(n, where, part)
                 if r is True:
                     return True, None
                 if r is None:
-                    unknown = unknown or f"{part.path}.hs"
+                    unknown = unknown or miss
         return (None, unknown) if unknown else (False, None)
 
     def reason(good_hs: HsCode | None, part) -> str:
@@ -112,14 +127,16 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
                 if hs is None or (excepted is not None and covers3(excepted, hs) is True):
                     failing.append(part)  # fails whatever the good's code
                 elif (excepted is None or covers3(excepted, hs) is False) and any(
-                    kind == "set" and covers3(n, hs) is True for kind, n, _ in tests
+                    kind == "set" and in_source(n, where, part)[0] is True for kind, n, where in tests
                 ):
                     continue  # in a named source: passes whatever the good's code
-                elif not any_levels and all(covers3(n, hs) is False for _, n, _ in tests):
+                elif not any_levels and all(in_source(n, where, part)[0] is False for _, n, where in tests):
                     failing.append(part)  # in none of the named sources
                 else:
                     unknown.append(part)
-                    missing.append(good.field("hs"))
+                    sourced = [m for kind, n, where in tests if kind == "set"
+                               for r, m in [in_source(n, where, part)] if r is None and m]
+                    missing.append(sourced[0] if not any_levels and sourced else good.field("hs"))
             memo = run.memo[memo_key] = (failing, unknown, missing)
             return memo
         gd = good.hs.digits

@@ -437,7 +437,9 @@ class Checker:
                     self._resolve(node.values, scope, "words")
             elif isinstance(node, ast.Change):
                 for source in node.sources:
-                    if not isinstance(source, ast.AnyOther):
+                    if isinstance(source, ast.Where):
+                        self._hs_item(source.item, scope)
+                    elif not isinstance(source, ast.AnyOther):
                         self._hs_item(source, scope)
                 if node.except_ is not None:
                     self._hs_set(node.except_, scope)

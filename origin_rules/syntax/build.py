@@ -294,6 +294,14 @@ class Builder(Transformer):
             return ast.Change((ast.AnyOther(level, self.span(alias)),), except_, str(alias), self.span(meta))
         return ast.Change(tuple(nodes), except_, None, self.span(meta))
 
+    def where_source(self, children):
+        meta = self.extent(children)
+        item, fact = children[0], str(children[2])
+        if fact in FACTS:
+            self.error("ROO018", f"`{fact}` is a fact of the good, not of a material", children[2],
+                       "`where` tests the materials' declared facts (`materials[i].facts.NAME`)")
+        return ast.Where(item, fact, children[4], self.span(meta))
+
     def any_other(self, children):
         meta = self.extent(children)  # the level's tokens ride along in its tuple
         return ast.AnyOther(self._nodes(children)[0][0], self.span(meta))

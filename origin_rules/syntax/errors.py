@@ -35,7 +35,7 @@ TERMINAL_WORDS: dict[str, str] = {
 
 KEYWORDS = (
     "agreement", "scenario", "extends", "parties", "effective", "hs_version", "cite", "set", "rule",
-    "require", "fallback", "from", "until", "for", "when", "except", "exclude", "de_minimis", "change", "any",
+    "require", "fallback", "from", "until", "for", "when", "where", "except", "exclude", "de_minimis", "change", "any",
     "other", "chapter", "heading", "subheading", "tariff", "item", "and", "or", "not", "in", "of",
     "rvc", "max_nom", "value", "weight", "performed", "wholly_obtained", "originating",
     "non_originating", "origin", "hs", "kind", "traced", "CC", "CTH", "CTSH",

@@ -201,7 +201,8 @@ def changes(draw, hs_names=()) -> A.Change:
     """``change from SOURCES [except SET]`` or its aliases ``CC``/``CTH``/``CTSH``."""
     any_other = st.sampled_from(list(Level)).map(A.AnyOther)
     item = st.one_of([hs_code_lits(), hs_ranges()] + ([st.sampled_from(sorted(hs_names)).map(A.SetRef)] if hs_names else []))
-    sources = tuple(draw(st.lists(st.one_of(any_other, item), min_size=1, max_size=3)))
+    where = st.builds(lambda i, w: A.Where(i, PART_FACT, w), item, word_lists(PART_WORDS))
+    sources = tuple(draw(st.lists(st.one_of(any_other, item, where), min_size=1, max_size=3)))
     except_ = draw(st.none() | hs_sets(hs_names, 3))
     alias = None
     if len(sources) == 1 and isinstance(sources[0], A.AnyOther) and sources[0].level is not Level.TARIFF_ITEM:

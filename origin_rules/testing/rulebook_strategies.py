@@ -262,6 +262,9 @@ def _change(draw, scope: Scope) -> str:
                 sources.append(draw(_one_of(scope.hs_sets)))
             elif kind == 3:
                 sources.append(_range(draw, scope, material=True))
+            elif draw(_ints(0, 2)) == 1:  # codes that admit only the materials declaring a fact
+                code = _code(draw, scope, (2, 4, 6, 8), material=True)
+                sources.append(f"{code} where part_of in [{', '.join(draw(_subsets(PART_WORDS, 1, 2)))}]")
             else:
                 sources.append(_code(draw, scope, (2, 4, 6, 8), material=True))
         head = "change from " + ", ".join(dict.fromkeys(sources))
