@@ -164,6 +164,15 @@ class HsIn:
 
 
 @dataclass(frozen=True, slots=True)
+class SameCode:
+    """``same subheading``: the material is classified in the good's own code at that level
+    (the good: the product, or the sub-assembly the material goes into)."""
+
+    level: Level
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class KindIn:
     """``kind in [accessory, retail_packaging]``."""
 

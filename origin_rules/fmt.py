@@ -104,6 +104,7 @@ _TEXT = {
     A.OriginIn: lambda n: f"origin in {_flat(n.countries)}",
     A.HsIn: lambda n: f"hs in {_flat(n.hs)}",
     A.KindIn: lambda n: f"kind in {_flat(n.kinds)}",
+    A.SameCode: lambda n: f"same {n.level.word}",
     A.FactIn: lambda n: f"{n.fact} in {_flat(n.values)}",
     A.Cite: lambda n: f"cite {_q(n.text)}",
     A.PartiesDecl: lambda n: f"parties = {_flat(n.countries)}",

@@ -135,6 +135,8 @@ class Item:
     material: Material
     children: list["Item"]
     originating: bool = False
+    within: str | None = None  # digits of the good this material goes into
+    within_field: str = "product.hs"
 
 
 @dataclass
@@ -160,12 +162,14 @@ def _digits(text: str | None) -> str | None:
     return text.replace(".", "") if text else None
 
 
-def _item(m: Material, path: str) -> Item:
+def _item(m: Material, path: str, within: str | None = None, within_field: str = "product.hs") -> Item:
     children = [
-        _item(c, f"{path}.materials[{i}]") for i, c in enumerate(m.materials) if c.kind != "shipping_packing"
+        _item(c, f"{path}.materials[{i}]", _digits(m.hs), f"{path}.hs")
+        for i, c in enumerate(m.materials) if c.kind != "shipping_packing"
     ]
     origin = None if m.origin in (None, "unknown") else m.origin
-    item = Item(path, _digits(m.hs), origin, m.originating, m.value, m.weight_kg, m.kind, m, children)
+    item = Item(path, _digits(m.hs), origin, m.originating, m.value, m.weight_kg, m.kind, m, children,
+                within=within, within_field=within_field)
     item.originating = m.kind == "indirect" or m.originating is True
     return item
 
@@ -180,7 +184,8 @@ def good_of(bom: BOM) -> Good:
         end_use=p.end_use,
         processes=[(pr.name, pr.country) for pr in p.processes],
         wholly=p.wholly_obtained,
-        items=[_item(m, f"materials[{i}]") for i, m in enumerate(bom.materials) if m.kind != "shipping_packing"],
+        items=[_item(m, f"materials[{i}]", _digits(p.hs)) for i, m in enumerate(bom.materials)
+               if m.kind != "shipping_packing"],
         facts=dict(p.facts),
     )
 
@@ -714,6 +719,17 @@ class Evaluation:
                     return K(world[key])
                 return unknown(f"{item.path}.hs")
             return K(r)
+        if isinstance(node, ast.SameCode):  # in the good's own code at that level
+            n = int(node.level)
+            a, b = item.hs, item.within
+            if a is not None and b is not None and a[:min(n, len(a), len(b))] != b[:min(n, len(a), len(b))]:
+                return FALSE
+            if a is not None and b is not None and len(a) >= n and len(b) >= n:
+                return TRUE
+            key = ("same", n)
+            if world is not None and key in world:
+                return K(world[key])
+            return unknown(f"{item.path}.hs" if a is None or len(a) < n else item.within_field)
         if isinstance(node, ast.FactIn):  # a declared fact of the material (a word)
             words = {w.text for w in node.values.words}
             fact = item.material.facts.get(node.fact)
@@ -741,6 +757,12 @@ class Evaluation:
             pairs = tuple(hs_items(self.scope(layer), node.hs))
             if item.hs is None or member(pairs, item.hs) is None:
                 into.setdefault(("hs", frozenset(pairs)), None)
+        elif isinstance(node, ast.SameCode):
+            n, a, b = int(node.level), item.hs, item.within
+            decided = a is not None and b is not None and (
+                a[:min(n, len(a), len(b))] != b[:min(n, len(a), len(b))] or (len(a) >= n and len(b) >= n))
+            if not decided:
+                into.setdefault(("same", n), None)
         elif isinstance(node, ast.FactIn):
             fact = item.material.facts.get(node.fact)
             if fact is None or not isinstance(fact.value, str):

@@ -196,20 +196,30 @@ def test_usmca_review_scenarios_in_words():
         return summaries(structural_diff(base, normal_of(Side(book, name, name))))
 
     assert words("USMCA review 2026: China content cap") == [
-        "requirement for 84, 85, 87 added: value(non_originating and origin in [CN]) <= 10% of transaction_value"]
+        'requirement "HYPOTHETICAL: China-origin content cap, 10% of transaction value" for 84, 85, 87 added: '
+        "value(non_originating and origin in [CN]) <= 10% of transaction_value"]
     # the scenario restates every de minimis line of the agreement with China-origin
     # materials excluded: each line changes, and only by that exclusion
     nodm = words("USMCA review 2026: no de minimis for China")
     lines = len(book.parsed.programs["USMCA"].de_minimis)
     assert len(nodm) == lines > 2
-    assert all(w.startswith("de minimis (") and (w.endswith("now excludes origin in [CN]")
-                                                or w.endswith("or origin in [CN]`")) for w in nodm), nodm
+    def adds_china(w: str) -> bool:  # a new exclusion, or one widened by `or origin in [CN]`
+        if w.endswith("now excludes origin in [CN]"):
+            return True
+        before, _, after = w.rpartition("` -> `")
+        return "origin in [CN]" in after and "origin in [CN]" not in before
+
+    assert all(w.startswith("de minimis (") and adds_china(w) for w in nodm), nodm
     assert "de minimis (value <= 10% of transaction_value except 01..27, 50..63, 96.19): now excludes origin in [CN]" in nodm
     higher = words("USMCA review 2026: higher auto RVC")
-    assert len(higher) == 3 and all(w.endswith("added: rvc(net_cost) >= 80%") for w in higher)
-    assert "requirement for 8703.21..8703.90 when end_use in [passenger_vehicle] added: rvc(net_cost) >= 80%" in higher
+    # vehicles, light trucks, and the Table A.1 core parts (with the ex items by their facts)
+    assert len(higher) == 7 and all(w.endswith("added: rvc(net_cost) >= 80%") for w in higher)
+    assert ('requirement "HYPOTHETICAL: passenger vehicles, RVC 80% net cost" for 8703.21..8703.90 '
+            "when end_use in [passenger_vehicle] added: rvc(net_cost) >= 80%") in higher
+    assert all('"HYPOTHETICAL: ' in w for w in higher)
     combined = words("USMCA review 2026: combined")
-    assert len(combined) == 5 + lines  # the other scenarios' five changes and every de minimis line
+    # the cap, the seven RVC requirements, the traced cap, and every de minimis line
+    assert len(combined) == 1 + len(higher) + 1 + lines
 
 
 def test_requirement_changed_in_place():

@@ -195,6 +195,11 @@ class NKindIn:
 
 
 @dataclass(frozen=True, slots=True)
+class NSame:
+    digits: int
+
+
+@dataclass(frozen=True, slots=True)
 class NFactIn:
     fact: str
     values: tuple[str, ...]
@@ -281,6 +286,8 @@ def text(n) -> str:
         return f"kind in {words(n.kinds)}"
     if isinstance(n, NFactIn):
         return f"{n.fact} in {words(n.values)}"
+    if isinstance(n, NSame):
+        return "same " + {2: "chapter", 4: "heading", 6: "subheading", 8: "tariff item"}[n.digits]
     if isinstance(n, NPerformed):
         return f'performed "{n.process}" in {words(n.where)}'
     if isinstance(n, NWhollyObtained):

@@ -32,13 +32,13 @@ from .. import ast
 from ..semantics.resolve import Program
 from .nodes import (
     Item, NAll, NAny, NChange, NCompare, NFact, NFactIn, NFigure, NHsIn, NKindIn, NMaxNom, NNot, NOriginating,
-    NOriginIn, NPerformed, NRvc, NSet, NSum, NWhollyObtained, item_text, key, level_words, nset, nset_of, pct,
+    NOriginIn, NPerformed, NRvc, NSame, NSet, NSum, NWhollyObtained, item_text, key, level_words, nset, nset_of, pct,
     share, text, walk, words,
 )
 
 __all__ = [  # the node types and their helpers are part of this module's interface
     "Item", "NAll", "NAny", "NChange", "NCompare", "NFact", "NFactIn", "NFigure", "NHsIn", "NKindIn", "NMaxNom", "NNot",
-    "NOriginating", "NOriginIn", "NPerformed", "NRvc", "NSet", "NSum", "NWhollyObtained", "NormalDeMinimis",
+    "NOriginating", "NOriginIn", "NPerformed", "NRvc", "NSame", "NSet", "NSum", "NWhollyObtained", "NormalDeMinimis",
     "NormalEntry", "NormalProgram", "NormalRequire", "Normalizer", "combine", "item_text", "key", "level_words",
     "normalize", "nset", "nset_of", "pct", "share", "text", "walk", "words",
 ]
@@ -144,6 +144,8 @@ class Normalizer:
             return NKindIn(tuple(sorted({w.text for w in n.kinds.words})))
         if isinstance(n, ast.FactIn):
             return NFactIn(n.fact, self.countries(n.values))
+        if isinstance(n, ast.SameCode):
+            return NSame(int(n.level))
         if isinstance(n, ast.Change):
             levels = sorted({int(s.level) for s in n.sources if isinstance(s, ast.AnyOther)})
             explicit = [s for s in n.sources if not isinstance(s, (ast.AnyOther, ast.Where))]

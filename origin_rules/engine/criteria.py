@@ -115,6 +115,25 @@ _COMPARE = {
 }
 
 
+def same_code(part, n: int) -> tuple[bool | None, str | None]:
+    """Whether a material is classified in its good's own code at ``n`` digits, or the field
+    whose absence leaves it open (the material's code, or the good's)."""
+    if part.hs is None:
+        return None, f"{part.path}.hs"
+    good = part.within
+    if good is None:
+        return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
+    a, b = part.hs.digits, good.digits
+    k = min(n, len(a), len(b))
+    if a[:k] != b[:k]:
+        return False, None
+    if len(a) >= n and len(b) >= n:
+        return True, None
+    if len(a) < n:
+        return None, f"{part.path}.hs"
+    return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
+
+
 def declared_word(facts: dict, name: str, as_of=None) -> str | None:
     """The word a BOM declares for a fact, in force on ``as_of``; None when missing (not
     declared, outside its evidence period, or a number)."""
@@ -169,6 +188,9 @@ class Compiler:
         if isinstance(node, ast.KindIn):
             kinds = frozenset(w.text for w in node.kinds.words)
             return lambda part: (part.kind in kinds, None)
+        if isinstance(node, ast.SameCode):
+            n = int(node.level)
+            return lambda part: same_code(part, n)
         if isinstance(node, ast.FactIn):
             words = self.countries(node.values)
             fact = node.fact
@@ -246,6 +268,12 @@ class Compiler:
                 c = f"c{len(consts)}"
                 consts[c] = frozenset(w.text for w in n.kinds.words)
                 lines.append(f"{var} = p.kind in {c}")
+            elif isinstance(n, ast.SameCode):
+                c = f"c{len(consts)}"
+                consts[c] = int(n.level)
+                consts["same_code"] = same_code
+                lines.append(f"{var} = same_code(p, {c})[0]")
+                assume(var, ("same", int(n.level)))
             elif isinstance(n, ast.FactIn):
                 c, f = f"c{len(consts)}", f"f{len(consts)}"
                 consts[c] = self.countries(n.values)

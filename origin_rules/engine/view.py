@@ -55,6 +55,7 @@ class Part:
     parts: tuple["Part", ...] = ()  # a sub-assembly's own materials
     sub: object | None = None  # the sub-assembly's determination (engine Outcome)
     facts: dict = field(default_factory=dict)  # declared facts (name -> bom.DeclaredFact)
+    within: HsCode | None = None  # the code of the good this material goes into
 
     @property
     def is_subassembly(self) -> bool:
@@ -98,12 +99,13 @@ class Good:
         return self.field(FIGURE_FIELDS[figure])
 
 
-def _part(material: Material, path: str) -> Part | None:
+def _part(material: Material, path: str, within: HsCode | None = None) -> Part | None:
     if material.kind == "shipping_packing":
         return None
     origin = material.origin if material.origin and material.origin != "unknown" else None
+    own = _code(material.hs)
     children = tuple(
-        p for i, m in enumerate(material.materials) if (p := _part(m, f"{path}.materials[{i}]")) is not None
+        p for i, m in enumerate(material.materials) if (p := _part(m, f"{path}.materials[{i}]", own)) is not None
     )
     part = Part(
         id=material.id,
@@ -117,13 +119,14 @@ def _part(material: Material, path: str) -> Part | None:
         source=material,
         parts=children,
         facts=material.facts,
+        within=within,
     )
     part.originating = material.kind == "indirect" or material.originating is True
     return part
 
 
-def _parts(materials, prefix: str) -> tuple[Part, ...]:
-    return tuple(p for i, m in enumerate(materials) if (p := _part(m, f"{prefix}[{i}]")) is not None)
+def _parts(materials, prefix: str, within: HsCode | None = None) -> tuple[Part, ...]:
+    return tuple(p for i, m in enumerate(materials) if (p := _part(m, f"{prefix}[{i}]", within)) is not None)
 
 
 _CACHE: "OrderedDict[int, tuple[BOM, Good]]" = OrderedDict()
@@ -164,7 +167,7 @@ def _build(bom: BOM) -> Good:
         end_use=p.end_use,
         processes=tuple((pr.name, pr.country) for pr in p.processes),
         wholly_obtained=p.wholly_obtained,
-        parts=_parts(bom.materials, "materials"),
+        parts=_parts(bom.materials, "materials", _code(p.hs)),
         description=p.description,
         hs_text=p.hs,
         facts=p.facts,

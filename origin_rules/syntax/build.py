@@ -441,6 +441,10 @@ class Builder(Transformer):
         meta = self.extent(children)
         return ast.HsIn(children[2], self.span(meta))
 
+    def f_same(self, children):
+        meta = self.extent(children)
+        return ast.SameCode(children[1][0], self.span(meta))
+
     def f_kind(self, children):
         meta = self.extent(children)
         return ast.KindIn(children[2], self.span(meta))

@@ -35,7 +35,7 @@ TERMINAL_WORDS: dict[str, str] = {
 
 KEYWORDS = (
     "agreement", "scenario", "extends", "parties", "effective", "hs_version", "cite", "set", "rule",
-    "require", "fallback", "from", "until", "for", "when", "where", "except", "exclude", "de_minimis", "change", "any",
+    "require", "fallback", "from", "until", "for", "when", "where", "same", "except", "exclude", "de_minimis", "change", "any",
     "other", "chapter", "heading", "subheading", "tariff", "item", "and", "or", "not", "in", "of",
     "rvc", "max_nom", "value", "weight", "performed", "wholly_obtained", "originating",
     "non_originating", "origin", "hs", "kind", "traced", "CC", "CTH", "CTSH",
@@ -43,7 +43,7 @@ KEYWORDS = (
 
 _CRITERION = {"CHANGE", "ALIAS", "RVC", "MAX_NOM", "VALUE_OPEN", "WEIGHT_OPEN", "FACT_OPEN", "PERFORMED",
               "WHOLLY_OBTAINED"}
-_FILTER = {"ORIGINATING", "NON_ORIGINATING", "ORIGIN", "HS", "KIND"}
+_FILTER = {"ORIGINATING", "NON_ORIGINATING", "ORIGIN", "HS", "KIND", "SAME"}
 _MEMBER = {"PARTIES", "EFFECTIVE", "HS_VERSION", "CITE", "DE_MINIMIS", "SET", "RULE", "REQUIRE", "FALLBACK"}
 _TOP = {"AGREEMENT", "SCENARIO", "SET"}
 _COMPARATORS = {"GE", "LE", "GT", "LT", "EQ", "EQEQ"}

@@ -178,6 +178,7 @@ def filters(country_names=(), hs_names=(), max_leaves: int = 4) -> st.SearchStra
         hs_sets(hs_names, 3).map(A.HsIn),
         word_lists(KINDS).map(A.KindIn),
         word_lists(PART_WORDS).map(lambda w: A.FactIn(PART_FACT, w)),
+        st.sampled_from(list(Level)).map(A.SameCode),
     )
     return _boolean(atoms, max_leaves)
 

@@ -199,7 +199,7 @@ def _filter(draw, scope: Scope, want: str | None = None, depth: int = 2) -> tupl
 
     ``want``: the dependence the caller can accept (``up``: matches more when materials
     become originating, or none; ``down``; ``none``); None accepts anything."""
-    allowed_atoms = ["origin", "hs", "kind", "part_of"]
+    allowed_atoms = ["origin", "hs", "kind", "part_of", "same"]
     if want in (None, "up"):
         allowed_atoms.append("originating")
     if want in (None, "down"):
@@ -224,6 +224,8 @@ def _filter(draw, scope: Scope, want: str | None = None, depth: int = 2) -> tupl
         return f"origin in {_countries(draw, scope)}", "none"
     if atom == "hs":
         return f"hs in {_hs_set(draw, scope)}", "none"
+    if atom == "same":
+        return f"same {draw(_one_of(('chapter', 'heading', 'subheading', 'tariff item')))}", "none"
     if atom == "part_of":
         return f"part_of in [{', '.join(draw(_subsets(PART_WORDS, 1, 2)))}]", "none"
     kinds = draw(_subsets(("direct", "indirect", "accessory", "retail_packaging"), 1, 2))
