@@ -395,6 +395,8 @@ class Evaluation:
                 outcomes.append(("no_rule", frozenset()))
 
         verdicts = {v for v, _ in outcomes}
+        if verdicts == {"does_not_qualify", "no_rule"}:  # not qualifying, whichever rule (or none) applies
+            verdicts = {"does_not_qualify"}
         if len(verdicts) == 1:
             verdict = verdicts.pop()
             missing = frozenset().union(*(m for _, m in outcomes)) if verdict == "insufficient_data" else frozenset()

@@ -190,3 +190,21 @@ def test_misused_facts_are_refused_with_roo018_or_roo016(line, words):
     with pytest.raises(origin_rules.RulebookError) as info:
         origin_rules.loads({"a.roo": text})
     assert words in str(info.value)
+
+
+def test_facts_in_csv_cells(tmp_path, book):
+    from origin_rules.bom_io import read_boms
+
+    path = tmp_path / "brakes.csv"
+    path.write_text(
+        "product.id,product.hs,product.produced_in,product.transaction_value,product.facts,"
+        "material.id,material.hs,material.origin,material.originating,material.value,material.facts\n"
+        "P,8708.30,MX,1000,good=brake; lvc=41.5,M1,8708.99,CN,false,300,part_of=brakes\n"
+        "Q,8708.30,MX,1000,,M1,8708.99,CN,false,300,part_of=clutches\n"
+        "R,8708.30,MX,1000,,M1,8708.99,CN,false,300,part_of brakes\n", encoding="utf-8")
+    records = list(read_boms(path))
+    p, q, r = records
+    assert p.ok and str(p.bom.product.facts["lvc"].value) == "41.5"
+    assert book.verdict(p.bom, under="F", as_of=ON) == "qualifies"
+    assert book.verdict(q.bom, under="F", as_of=ON) == "does_not_qualify"
+    assert not r.ok and "materials[0].facts" in str(r.error)

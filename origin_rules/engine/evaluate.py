@@ -203,11 +203,11 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     for req, covered in plan.requires_for(good.hs, as_of):
         applies, miss = req.when(good, as_of)
         applies = tri_and([covered, applies])
+        if applies is False:  # not evaluated: its figures are not the good's
+            continue
         kids = [c(run) for c in req.criteria]
         body = tri_and(k.result for k in kids)
         result = tri_or([tri_not(applies), body])
-        if applies is False:
-            continue
         if applies is None and body is False:  # only whether it applies is open: its lines are decided
             kids = [Trace(False, "its lines do not hold", None, None, children=kids)]
         node = Trace(result, req.text, req.node.span.where, req.layer, children=kids)
@@ -290,9 +290,12 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                     if coarse_node is not None and len(finals) == 1 and settled:
                         coarse_node.missing = []
                 if not settled:  # with the missing facts, no rule might apply: a verdict of no_rule
-                    psr = None
+                    # ... which does not qualify either: when no rule that could apply holds,
+                    # the good does not qualify whichever applies
+                    none_holds = all(tri_or([t.result, fallback]) is False for t in traces)
+                    psr = False if none_holds else None
                     root.children.append(Trace(None, "with the missing facts, no rule might apply either", None, None,
-                                               missing=facts))
+                                               missing=[] if none_holds else facts))
             if coarse_node is not None and rules and settled and len({t.result for t in traces}) == 1:
                 coarse_node.result = True  # every rule that could apply agrees: the code is fine-grained enough
                 coarse_node.missing = []
@@ -312,8 +315,10 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         origin = tri_or([origin, psr])
 
     final = tri_and([territory.result, origin, *required])
-    if "open" in out.notes and origin is not True:
-        final = None  # one world has no rule (verdict no_rule), the others a rule's verdict
+    if "open" in out.notes and origin is not True and final is not False:
+        # one world has no rule (verdict no_rule), the others a rule's verdict; when none of
+        # them qualifies, the good does not qualify whichever it is
+        final = None
     root.result = final
     if out.verdict == "no_rule":  # LANGUAGE.md: no rule covers the code, and it does not qualify without one
         root.result = False
@@ -362,7 +367,9 @@ def _missing_over_worlds(territory: Trace, required_nodes: list[Trace], worlds: 
         seen.update(dict.fromkeys(facts))
     for w in worlds:
         if verdict(w) is None:
-            for node in (territory, *required_nodes, w, *fallback_nodes):
+            # a fallback that holds makes what the rule lacks irrelevant (and the reverse)
+            origin = (w, *fallback_nodes) if tri_or([w.result, fallback]) is None else ()
+            for node in (territory, *required_nodes, *origin):
                 _collect_missing(node, seen)
     return sorted(seen)
 
@@ -490,12 +497,13 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         rules, _, settled = _select_rules(plan, good, as_of)
         if not rules:
             return "no_rule"
-        if not settled:
-            return "insufficient_data"
         results = {_all(r.fast, run) for r in rules}
         if results != {True}:
             fallback = _fast_fallbacks(plan, good, as_of, run)
             results = {tri_or([r, fallback]) for r in results}
+        if not settled:  # maybe no rule applies (no_rule): decided only when no rule that could apply holds
+            return "does_not_qualify" if results == {False} or tri_and([territory, *required]) is False \
+                else "insufficient_data"
         if len(results) > 1:  # the rules disagree: decided only if the verdict is the same for each
             finals = {tri_and([territory, r, *required]) for r in results}
             return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
