@@ -84,6 +84,69 @@ def test_every_record_in_order_with_position_and_same_verdicts_as_evaluate(tmp_p
                 assert entry.get("missing", []) == det.missing
 
 
+# A brake sold below the cost of its materials, with a Chinese material declared originating:
+# BOM102 (15,000 of materials against a price of 1,000) and BOM104 (CN is no USMCA party).
+ODD = ('{"product": {"id": "ODD-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000"}, '
+       '"materials": [{"id": "M", "hs": "7325.99", "origin": "CN", "originating": true, "value": "15000"}]}')
+
+
+@pytest.mark.parametrize("figures", ["--figures", "--verdicts-only"])
+def test_warnings_are_carried_as_evaluate_gives_them(tmp_path, book, figures):
+    lines = example_lines() + [ODD]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "-j", "1", figures)
+    assert result.exit_code == 0, result.output
+    warned = 0
+    for record, line in zip(read_jsonl(out), lines):
+        bom = origin_rules.BOM.model_validate_json(line)
+        carried = False
+        for entry in record["determinations"]:
+            det = book.evaluate(bom, entry["agreement"], ON)
+            want = [w.model_dump() for w in det.warnings]
+            if figures == "--verdicts-only" and det.verdict == "qualifies":  # no figures: no negative RVC looked for
+                want = [w for w in want if w["code"] != "BOM106"]
+            assert entry.get("warnings", []) == want, (record["product_id"], entry["agreement"])
+            carried |= bool(want)
+        warned += carried
+    odd = read_jsonl(out)[-1]["determinations"]
+    usmca = next(e for e in odd if e["agreement"] == "USMCA")
+    assert [(w["code"], w["path"]) for w in usmca["warnings"]] == [
+        ("BOM102", "product.transaction_value"), ("BOM104", "materials[0].originating")]
+    assert f"{warned:,} with warnings" in result.output
+
+
+def test_warnings_in_csv_and_strict_exits_2_with_the_output_written(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(example_lines()[0] + "\n" + ODD + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    relaxed = run(str(src), "--out", str(out), "-u", "USMCA", "-j", "1")
+    assert relaxed.exit_code == 0, relaxed.output
+    strict = run(str(src), "--out", str(out), "-u", "USMCA", "-j", "1", "--strict", "--summary", str(tmp_path / "s.json"))
+    assert strict.exit_code == 2, strict.output
+    assert "--strict: 1 record with warnings about the input" in strict.output
+    assert json.loads((tmp_path / "s.json").read_text())["with_warnings"] == 1
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 2 and rows[0]["USMCA.warnings"] == ""
+    cell = rows[1]["USMCA.warnings"]
+    assert cell.startswith("product.transaction_value: the materials are worth 15000 in all") and "[BOM102] | " in cell
+    assert cell.endswith("[BOM104]") and "materials[0].originating: declared originating under USMCA" in cell
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(example_lines()[0] + "\n", encoding="utf-8")
+    assert run(str(clean), "--out", str(tmp_path / "c.jsonl"), "-u", "USMCA", "-j", "1", "--strict").exit_code == 0
+
+
+def test_the_summary_line_counts_in_words_that_agree_with_the_number(tmp_path):
+    src = tmp_path / "one.jsonl"
+    src.write_text(example_lines()[0] + "\n", encoding="utf-8")
+    result = run(str(src), "--out", str(tmp_path / "o.jsonl"), "-u", "USMCA", "-j", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 record, 0 unreadable; 1 distinct BOM evaluated" in result.output and "1 worker)" in result.output
+    said = result.output.replace(" records/s", " per second")  # a rate is a unit
+    assert "1 records" not in said and "1 distinct BOMs" not in said
+
+
 def test_scenario_entries_name_their_agreement_and_failures_carry_causes(tmp_path):
     out = tmp_path / "out.jsonl"
     result = run(str(EXAMPLES / "brake-assembly.yaml"), "--out", str(out), "-u", "USMCA", "-u", CAP, "-j", "1")

@@ -126,8 +126,8 @@ def test_usmca_against_a_review_scenario_with_the_portfolio():
                  "--boms", BOMS, "--as-of", ON, "--examples", "60")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert ("requirement for 84, 85, 87 added: value(non_originating and origin in [CN]) <= 10% of "
-            "transaction_value") in out
+    assert re.search(r'requirement (".*" )?for 84, 85, 87 added: value\(non_originating and origin in \[CN\]\) '
+                     r"<= 10% of transaction_value", out), out
     assert re.search(r"Portfolio, as of 2026-07-01: \d+ of 16 BOMs change verdict: [1-9]\d* lose qualification, "
                      r"0 gain it", out)
     assert "BRK-100 (8708.30): qualifies -> does_not_qualify" in out
@@ -154,12 +154,13 @@ def test_the_review_file_and_the_agreement_files_as_one_rulebook():
 
     assert "de minimis (weight <= 10% of weight for 50..63, 96.19): now excludes origin in [CN]" in summaries
     assert all(only_adds_china(s) for s in summaries), [s for s in summaries if not only_adds_china(s)][:5]
-    flips = {f["product_id"] for f in comp["impact"]["flips"]}
-    assert "SB-210" in flips  # saved by de minimis for its Chinese buckle: loses it
-    # The T-shirt of knitted-apparel.yaml does not flip: its Chinese cotton sewing thread fails
-    # the sewing-thread requirement of the textile section (ch. 61 chapter rule 3; SOR/2020-155
-    # s. 5(10)) under USMCA itself, which no de minimis saves, so it fails on both sides.
-    assert "TS-6109" not in flips
+    flips = {f["product_id"]: f for f in comp["impact"]["flips"]}
+    assert flips["SB-210"]["old"]["verdict"] == "qualifies"  # saved by de minimis for its Chinese buckle: loses it
+    # The T-shirt of knitted-apparel.yaml loses no qualification: its Chinese cotton sewing
+    # thread is held to the sewing-thread requirement of the textile section (ch. 61 chapter
+    # rule 3; SOR/2020-155 s. 5(10)) under USMCA itself, which no de minimis saves, so it does
+    # not qualify under the agreement either (at best its verdict moves between the others).
+    assert "TS-6109" not in flips or flips["TS-6109"]["old"]["verdict"] != "qualifies"
 
 
 def test_under_alone_compares_the_agreement_with_every_scenario_built_on_it():
@@ -228,3 +229,117 @@ def test_a_seed_gives_the_same_run_in_another_process():
                            capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert there.returncode == here.exit_code
     assert json.loads(there.stdout)["comparisons"][0]["search"] == json.loads(here.stdout)["comparisons"][0]["search"]
+
+
+# ---------------------------------------------------------------------------- grouped output
+
+FAMILY = """\
+agreement "Demo" {
+  parties = [US, MX, CA]
+  effective = 2020-07-01
+
+  rule 8708.10 "Bumpers and parts thereof" {
+    change from any other heading
+  }
+
+  rule 8708.30 "Brakes and servo-brakes; parts thereof" {
+    change from any other heading
+    or change from any other subheading and rvc(transaction_value) >= 60%
+  }
+}
+
+agreement "Other" {
+  parties = [US, JP]
+  rule 8708.30 "Brakes" { change from any other heading }
+}
+
+scenario "Demo review: China cap" extends "Demo" {
+  require for 87 {
+    value(non_originating and origin in [CN]) <= 10% of transaction_value
+  }
+}
+
+scenario "Demo review: bumpers" extends "Demo" {
+  rule 8708.10 "Bumpers and parts thereof (review)" {
+    change from any other heading and rvc(transaction_value) >= 50%
+  }
+}
+
+scenario "Demo review: brakes" extends "Demo review: China cap" {
+  rule 8708.30 "Brakes (review)" { change from any other heading }
+}
+"""
+RAISED = '8708.30 "Brakes and servo-brakes; parts thereof": RVC (transaction value) 60% -> 65%'
+
+
+@pytest.fixture
+def family(tmp_path) -> tuple[str, str]:
+    before, after = tmp_path / "before.roo", tmp_path / "after.roo"
+    before.write_text(FAMILY, encoding="utf-8")
+    after.write_text(FAMILY.replace(">= 60%", ">= 65%"), encoding="utf-8")
+    return str(before), str(after)
+
+
+def test_an_agreement_edit_is_shown_once_with_the_scenarios_that_inherit_it(family):
+    result = run(*family, "--as-of", ON, "--no-search")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    # "Demo review: brakes" replaces the 8708.30 rule: it does not inherit the edit
+    assert out.count(RAISED) == 1, out
+    assert "Changes in meaning (1):" in out
+    assert ("under Demo and the 2 scenarios built on it (Demo review: China cap, Demo review: bumpers)\n"
+            in out.split(RAISED, 1)[1])
+    assert "No change in meaning under Other; Demo review: brakes:" in out
+    assert "=" * 88 not in out and out.count("Comparing") == 1
+    assert "Overall verdict: not searched" in out
+
+
+def test_a_shared_search_result_is_shown_once(family):
+    result = run(*family, "--as-of", ON, "--examples", "40", "-u", "Demo")
+    single = result.stdout
+    assert result.exit_code == 0 and single.startswith("Comparing Demo (")  # one comparison: as before
+    out = run(*family, "--as-of", ON, "--examples", "40").stdout
+    search = out.split("Counterexample search", 1)[1]
+    assert "1 change under 3 names" in search.splitlines()[0]
+    assert f"  {RAISED}: stricter (under Demo and the 2 scenarios built on it (" in search
+    docs = counterexamples(out)
+    assert 1 <= len(docs) < 3  # found under 3 names, shown once for each distinct BOM
+    assert any("# the same under" in d for d in docs)
+    assert "Verdicts:\n  stricter: under Demo and the 2 scenarios built on it" in out
+
+
+def test_grouped_changes_in_json(family):
+    doc = json.loads(run(*family, "--as-of", ON, "--no-search", "--format", "json").stdout)
+    (change,) = doc["changes"]
+    assert change["summary"] == RAISED and change["group"] == 0
+    assert change["under"] == ["Demo"]
+    assert change["inherited_by"] == ["Demo review: China cap", "Demo review: bumpers"]
+    assert [p["names"] for p in change["places"]] == [["Demo", "Demo review: China cap", "Demo review: bumpers"]]
+    by_name = {c["new"]["name"]: c["changes"] for c in doc["comparisons"]}
+    assert by_name["Other"] == [] and by_name["Demo review: brakes"] == []
+    assert all(c["changes"] == [dict(change_dict, group=0) for change_dict in [
+        {k: change[k] for k in ("kind", "subject", "details", "summary", "old_source", "new_source")}]]
+        for name, c in zip(by_name, doc["comparisons"]) if name.startswith("Demo") and name != "Demo review: brakes")
+
+
+def test_an_edit_restated_by_two_scenarios_is_one_change_with_two_places(tmp_path):
+    rules = tmp_path / "rules.roo"
+    cap = "  require for 87 {\n    value(non_originating and origin in [CN]) <= 10% of transaction_value\n  }\n"
+    rules.write_text(FAMILY + '\nscenario "Demo review: cap again" extends "Demo" {\n' + cap + "}\n", encoding="utf-8")
+    result = run(str(rules), "--under", "Demo", "--no-search", "--as-of", ON)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Comparing Demo with each of: Demo review: China cap; Demo review: bumpers; "
+                          "Demo review: brakes; Demo review: cap again\n")
+    line = "requirement for 87 added: value(non_originating and origin in [CN]) <= 10% of transaction_value"
+    assert out.count(line) == 1, out
+    places = out.split(line + "\n", 1)[1].splitlines()[:2]
+    first, second = [n for n, text in enumerate(rules.read_text().splitlines(), 1) if "require for 87" in text]
+    assert places[0] == f"      [new {rules}:{first}] under Demo review: China cap and the scenario built on it (Demo review: brakes)"
+    assert places[1] == f"      [new {rules}:{second}] under Demo review: cap again"
+    doc = json.loads(run(str(rules), "--under", "Demo", "--no-search", "--as-of", ON, "--format", "json").stdout)
+    (change,) = [c for c in doc["changes"] if c["summary"] == line]
+    assert change["under"] == ["Demo review: China cap", "Demo review: cap again"]
+    assert change["inherited_by"] == ["Demo review: brakes"]
+    assert [p["names"] for p in change["places"]] == [["Demo review: China cap", "Demo review: brakes"],
+                                                      ["Demo review: cap again"]]

@@ -90,7 +90,7 @@ def test_page_is_valid_html5_and_self_contained(page, results):
     lowered = page.lower()
     assert "<link" not in lowered and 'src="http' not in lowered and "src='http" not in lowered
     assert "plotly.js v" in page  # the library is inlined, not fetched
-    for section in ("verdicts", "losses", "headroom", "causes", "errors"):
+    for section in ("verdicts", "losses", "headroom", "causes", "warnings", "errors"):
         assert f'id="{section}"' in page
     assert "Portfolio impact, test" in page
     losses = read_results(results).losses[CAP].values()
@@ -120,6 +120,54 @@ def test_cli_writes_the_report_and_refuses_bad_usage(results, tmp_path):
     not_results.write_text("[1, 2]\n", encoding="utf-8")
     refused = runner.invoke(app, ["report", str(not_results), "--html", str(tmp_path / "x.html")])
     assert refused.exit_code == 2 and "not a batch output record" in refused.output
+
+
+def _one_page(tmp_path: Path, inputs: list[str], names: list[str]) -> tuple[str, str]:
+    """The page and the `report` command's message for a small batch."""
+    out = tmp_path / "results.jsonl"
+    book = origin_rules.load([RULES])
+    run_batch(book, Options(inputs=inputs, out=str(out), names=names, as_of=date(2026, 7, 1), workers=1))
+    html_path = tmp_path / "report.html"
+    done = runner.invoke(app, ["report", str(out), "--html", str(html_path)])
+    assert done.exit_code == 0, done.output
+    return html_path.read_text(encoding="utf-8"), done.output
+
+
+def _text(page: str) -> str:
+    """The page's words without tags (scripts dropped), spaces collapsed."""
+    import re
+
+    body = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def test_one_shipment_is_counted_in_the_singular(tmp_path):
+    page, message = _one_page(tmp_path, [str(EXAMPLES / "brake-assembly.yaml")], ["USMCA", CAP])
+    words = _text(page)
+    assert "1 shipment · 1 product · from" in words
+    assert "1 product (1 shipment) qualifies under USMCA but not under this scenario" in words
+    assert "1 shipment loses treatment under" in words and "1 shipment (record)" in words
+    assert "(1 record, 1 product)" in message
+    for slip in ("1 products", "1 shipments", "1 records"):
+        assert slip not in words and slip not in message, slip
+
+
+def test_warnings_about_the_input_are_shown_per_code_and_product(tmp_path):
+    src = tmp_path / "odd.jsonl"
+    src.write_text(
+        '{"product": {"id": "ODD-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000"}, '
+        '"materials": [{"id": "M", "hs": "7325.99", "origin": "CN", "originating": true, "value": "15000"}]}\n',
+        encoding="utf-8")
+    page, _ = _one_page(tmp_path, [str(src), str(EXAMPLES / "brake-assembly.yaml")], ["USMCA"])
+    html5lib.HTMLParser(strict=True).parse(page)
+    section = page[page.index('<section id="warnings">'):]
+    section = _text(section[:section.index("</section>")])
+    assert "1 shipment (1 product) carries warnings." in section
+    assert "BOM102 materials worth more than the product's price 1 1" in section
+    assert ("ODD-1 8708.30 " + str(src) + ":1 1 product.transaction_value : the materials are worth 15000 in all") in section
+    assert "materials[0].originating : declared originating under USMCA but its origin CN is not a party" in section
+    assert "[BOM104] (under USMCA)" in section and "BRK-100" not in section
+    assert "1 shipment with warnings about the input" in _text(page)
 
 
 def _chromium() -> str | None:

@@ -3,8 +3,9 @@
 In: a loaded :class:`~origin_rules.rulebook.Rulebook`, a validated BOM, the names to
 evaluate under, a date. Out: one plain dict per name (the ``determinations`` entries
 described in :mod:`origin_rules.batch.records`): verdict, key figures, thresholds with
-their margins and, when the good does not qualify, the one-line reason, the missing fields
-and the materials behind the failure (their origin, HS code and value, for the report).
+their margins, the warnings about the BOM (as ``Rulebook.evaluate`` gives them) and, when
+the good does not qualify, the one-line reason, the missing fields and the materials behind
+the failure (their origin, HS code and value, for the report).
 
 Speed (measured on a 20-material BOM, see bench/batch.py): ``book.verdict`` costs about
 30 µs, ``book.outcome`` (figures and margins, no JSON models) about 300 µs and
@@ -27,6 +28,7 @@ from ..bom import BOM, Material, format_decimal
 from ..determination import Determination, ExplanationNode
 from ..engine.measures import money
 from ..explain import one_line_reason
+from ..plausibility import Finding, check_bom, check_under, negative_rvc
 
 __all__ = ["judge", "losses"]
 
@@ -155,7 +157,19 @@ def _causes(bom: BOM, det: Determination | _Outcome) -> list[dict[str, Any]]:
     return out[:MAX_CAUSES]
 
 
-def _entry(book, bom: BOM, name: str, on: date, figures: bool) -> dict[str, Any]:
+def _warnings(book, bom: BOM, name: str, found: list[Finding], rvc: dict[str, str]) -> list[dict[str, str]]:
+    """The determination's warnings, as ``Rulebook.evaluate`` gives them: the findings on the
+    BOM (``found``, computed once per BOM), those that depend on the agreement, and a
+    negative RVC among the figures (``docs/errors.md``, BOM input)."""
+    program = book.parsed.programs.get(name)
+    chain = list(program.chain) if program is not None else [name]
+    out = list(found) + check_under(bom, name, chain, book.parties(name), book.names)
+    codes = {f.code for f in out}
+    out += [f for f in negative_rvc(rvc) if f.code not in codes]
+    return [{"code": f.code, "message": f.message.replace("`", ""), "path": f.path} for f in out]
+
+
+def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Finding]) -> dict[str, Any]:
     program = book.parsed.programs[name]
     entry: dict[str, Any] = {"agreement": name}
     det: Determination | _Outcome | None = None
@@ -198,6 +212,9 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool) -> dict[str, Any]
                      "margin": h.margin, "holds": h.holds}
                     for h in det.headroom
                 ]
+    warnings = _warnings(book, bom, name, found, entry.get("figures", {}))
+    if warnings:
+        entry["warnings"] = warnings
     if det is not None:
         reason = one_line_reason(det)
         if reason:
@@ -214,7 +231,8 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool) -> dict[str, Any]
 def judge(book, bom: BOM, names: list[str] | None, on: date, figures: bool = True) -> list[dict[str, Any]]:
     """The entries for one BOM; ``names=None`` means every applicable agreement/scenario."""
     chosen = names if names is not None else book.applicable(bom)
-    return [_entry(book, bom, name, on, figures) for name in chosen]
+    found = check_bom(bom)
+    return [_entry(book, bom, name, on, figures, found) for name in chosen]
 
 
 def losses(entries: list[dict[str, Any]]) -> tuple[str, ...]:

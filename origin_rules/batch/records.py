@@ -22,8 +22,11 @@ JSON Lines, one object per input record, in input order::
         "thresholds": [             # every threshold tested: RVC, MaxNOM, value limits
           {"figure": "rvc_net_cost", "value": "82.35", "threshold": "70",
            "comparison": ">=", "margin": "12.35", "holds": true}],
+        "warnings": [               # only when there are some: what to check in the BOM
+          {"code": "BOM104", "path": "materials[2].originating",   # (docs/errors.md)
+           "message": "declared originating under USMCA but its origin CN is not a party ..."}],
         # when the verdict is not `qualifies`:
-        "criterion": "product_specific_rule", "rule_source": "rules/usmca.roo:352",
+        "criterion": "product_specific_rule", "rule_source": "rules/usmca/FILE.roo:LINE",
         "reason": "value(non_originating and origin in non_market) <= 10% of ...",
         "missing": ["product.net_cost"],            # insufficient_data: fields needed
         "causes": [                                 # does_not_qualify: the materials behind it
@@ -36,6 +39,11 @@ A record that cannot be read or is not a valid BOM::
      "error": {"problems": [{"path": "materials[3].value", "line": 18,
                              "message": "expected a decimal number like \\"120.00\\", got \\"12,5\\""}]}}
 
+``warnings`` are the determination's warnings about its BOM, as ``origin-rules evaluate``
+gives them (codes ``BOM1xx`` of ``docs/errors.md``, "BOM input"); the key is left out when
+there are none. With ``--verdicts-only`` a qualifying good carries no figures, so a
+negative RVC (``BOM106``) is not looked for; the other warnings are.
+
 Figures are exact decimals as text. ``margin`` is in points for percentages (RVC, MaxNOM)
 and in money or kg for value and weight limits; it is positive when there is room left.
 ``causes`` lists the materials that failed a tariff shift or that a failing criterion
@@ -47,7 +55,8 @@ CSV: the same, flattened. Columns ``source, position, line, product_id, hs, prod
 error``, then for each agreement or scenario NAME (``--under``, or every one in the
 rulebook, empty where it does not apply): ``NAME.verdict``, ``NAME.vnm``, ``NAME.figures``
 (``name=value; ...``), ``NAME.thresholds`` (``rvc_net_cost 82.35 >= 70 (margin 12.35)``),
-``NAME.reason``, ``NAME.missing``, ``NAME.causes`` (``PAD-1 6813.81 CN 150.00; ...``).
+``NAME.reason``, ``NAME.missing``, ``NAME.causes`` (``PAD-1 6813.81 CN 150.00; ...``),
+``NAME.warnings`` (``path: message [BOM104]`` for each warning, joined by `` | ``).
 ``error`` is ``path: message (line N)`` for each problem, joined by `` | ``.
 """
 
@@ -60,7 +69,7 @@ from typing import Any, Iterable, Sequence
 
 __all__ = ["CSV_ENTRY_FIELDS", "Renderer", "csv_header", "error_problems"]
 
-CSV_ENTRY_FIELDS = ("verdict", "vnm", "figures", "thresholds", "reason", "missing", "causes")
+CSV_ENTRY_FIELDS = ("verdict", "vnm", "figures", "thresholds", "reason", "missing", "causes", "warnings")
 
 # A problem as the worker hands it over: path, message, and its line relative to the
 # record's first line (so that identical records at other lines can share the result).
@@ -95,6 +104,10 @@ def _cause_text(c: dict[str, Any]) -> str:
     return " ".join(str(c.get(k)) for k in ("id", "hs", "origin", "value") if c.get(k) is not None)
 
 
+def _warning_text(w: dict[str, Any]) -> str:
+    return (f"{w['path']}: " if w.get("path") else "") + f"{w['message']} [{w['code']}]"
+
+
 def _csv_cells(entry: dict[str, Any]) -> list[str]:
     figures = entry.get("figures", {})
     return [
@@ -105,6 +118,7 @@ def _csv_cells(entry: dict[str, Any]) -> list[str]:
         entry.get("reason", ""),
         "; ".join(entry.get("missing", ())),
         "; ".join(_cause_text(c) for c in entry.get("causes", ())),
+        " | ".join(_warning_text(w) for w in entry.get("warnings", ())),
     ]
 
 

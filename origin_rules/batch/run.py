@@ -161,6 +161,7 @@ class _Writer:
         self.pending: dict[bytes, tuple[_Chunk, int, list]] = {}
         self.verdicts: Counter = Counter()
         self.losses: Counter = Counter()
+        self.warned = 0
 
     def write(self, chunk: _Chunk) -> None:
         chunk.wait()
@@ -179,6 +180,8 @@ class _Writer:
                 self.verdicts[result[2]] += 1
                 if result[3]:
                     self.losses[result[3]] += 1
+                if result[4]:
+                    self.warned += 1
             else:
                 errors += 1
                 tail = render.error_tail(result[1], error_problems(result[2], item.line))
@@ -187,6 +190,7 @@ class _Writer:
         s = self.summary
         s.records += len(chunk.entries)
         s.errors += errors
+        s.warned, self.warned = s.warned + self.warned, 0
         s.evaluated += chunk.evaluated
         known = self.known
         for key, slot, result in zip(chunk.keys, chunk.slots, chunk.results):

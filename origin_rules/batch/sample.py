@@ -1,7 +1,7 @@
 """Generated shipment portfolios, for benchmarks, tests and demonstrations.
 
 In: how many shipments, how many products, a seed. Out: BOM mappings (the input format of
-BOM.md) and JSON Lines text, deterministic for a seed. Shipments repeat their product's
+docs/bom.md) and JSON Lines text, deterministic for a seed. Shipments repeat their product's
 BOM as real exports do (a product ships many times with the same bill of materials; a
 product may have a second BOM variant after a change of supplier), with a skewed
 popularity: a few products ship often, most rarely.

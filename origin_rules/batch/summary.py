@@ -3,13 +3,15 @@
 In: counts gathered while the batch runs. Out: a :class:`Summary` that serializes to JSON
 (``--summary FILE``) and to rows for a table on the terminal::
 
-    {"records": 20000, "errors": 50, "evaluated": 812, "reused": 19138,
+    {"records": 20000, "errors": 50, "with_warnings": 12, "evaluated": 812, "reused": 19138,
      "as_of": "2026-07-01", "rules_digest": "sha256:...", "inputs": [...], "output": "...",
      "verdicts": {"USMCA": {"qualifies": 18000, "does_not_qualify": 1900,
                             "insufficient_data": 50, "no_rule": 0}, ...},
      "losses": {"USMCA review 2026: China content cap": 3100},
      "seconds": 4.2, "records_per_second": 4761.9, "workers": 2}
 
+``with_warnings`` counts the records whose BOM carries a warning under some agreement or
+scenario (``warnings`` in the output; ``--strict`` turns them into exit 2).
 ``verdicts`` counts records (shipments), not distinct products. ``losses`` counts the
 records that qualify under an agreement but not under a scenario of it. ``evaluated`` is
 the number of BOMs actually evaluated; ``reused`` the records that took the result of an
@@ -25,7 +27,12 @@ from typing import Any
 
 from ..determination import VERDICTS
 
-__all__ = ["Summary"]
+__all__ = ["Summary", "count"]
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``1 record``, ``2 records``, ``1,200 BOMs`` (``many`` defaults to ``one + "s"``)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Summary:
     names: list[str]
     records: int = 0
     errors: int = 0
+    warned: int = 0
     evaluated: int = 0
     reused: int = 0
     verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -59,6 +67,7 @@ class Summary:
         return {
             "records": self.records,
             "errors": self.errors,
+            "with_warnings": self.warned,
             "evaluated": self.evaluated,
             "reused": self.reused,
             "as_of": self.as_of.isoformat(),
@@ -85,5 +94,7 @@ class Summary:
 
     def headline(self) -> str:
         rate = f", {self.records / self.seconds:,.0f} records/s" if self.seconds > 0 else ""
-        return (f"{self.records:,} records, {self.errors:,} unreadable; {self.evaluated:,} distinct BOMs evaluated"
-                f" ({self.seconds:.1f} s{rate}, {self.workers} worker{'s' if self.workers != 1 else ''})")
+        warned = f", {self.warned:,} with warnings" if self.warned else ""
+        return (f"{count(self.records, 'record')}, {self.errors:,} unreadable{warned}; "
+                f"{count(self.evaluated, 'distinct BOM')} evaluated"
+                f" ({self.seconds:.1f} s{rate}, {count(self.workers, 'worker')})")

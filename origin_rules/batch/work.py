@@ -5,9 +5,10 @@ a JSON Lines line as bytes, the rows of one CSV/XLSX product, or a BOM already r
 YAML/JSON file) and the run's :class:`Setup` (rulebook, names, date, output format).
 Out: one result per job, in order:
 
-- ``("ok", tail, verdicts, losses)``: the rendered tail of the output record (see
-  :mod:`origin_rules.batch.records`), the ``(name, verdict)`` pairs and the scenarios under
-  which the good loses its agreement's qualification (for the summary);
+- ``("ok", tail, verdicts, losses, warnings)``: the rendered tail of the output record (see
+  :mod:`origin_rules.batch.records`), the ``(name, verdict)`` pairs, the scenarios under
+  which the good loses its agreement's qualification and the number of distinct warnings
+  about the BOM (for the summary and ``--strict``);
 - ``("error", product_id, problems)``: why the record could not be read, each problem as
   ``(path, message, line offset from the record's first line)``.
 
@@ -35,7 +36,7 @@ from datetime import date
 from typing import Any
 
 from ..bom import BomError, loads_json
-from ..bom_io import BomRecord, _csv_group, _json_problem, _not_utf8, _record
+from ..bom_io import BomRecord, _csv_group, _json_problem, _not_utf8, _record, _too_deep
 from .judge import judge, losses
 from .records import Renderer
 
@@ -114,6 +115,8 @@ def _read(job: tuple) -> tuple[BomRecord, int | None]:
             data = loads_json(text)
         except ValueError as err:
             return BomRecord(file, lineno, error=BomError(_json_problem(err, file, lineno - 1)), line=lineno), lineno
+        except RecursionError:
+            return BomRecord(file, lineno, error=BomError(_too_deep(file, lineno)), line=lineno), lineno
         return _record(file, lineno, data, line=lineno), lineno
     if kind == "rows":
         _, file, columns, rows, repeated_key = job
@@ -149,7 +152,8 @@ def _judged(setup: Setup, record: BomRecord) -> tuple[tuple, bool]:
     entries = judge(setup.book, bom, setup.names, setup.as_of, setup.figures)
     p = bom.product
     tail = setup.renderer.tail(p.id, p.hs, p.produced_in, entries)
-    result = ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries))
+    warned = len({(w["code"], w["path"], w["message"]) for e in entries for w in e.get("warnings", ())})
+    result = ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries), warned)
     cache[key] = result
     if len(cache) > CACHE_SIZE:
         cache.popitem(last=False)

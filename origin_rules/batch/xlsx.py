@@ -1,4 +1,4 @@
-"""Excel workbooks (.xlsx) in the flat layout of BOM.md, read as text rows, streaming.
+"""Excel workbooks (.xlsx) in the flat layout of docs/bom.md (CSV), read as text rows, streaming.
 
 In: the path of a workbook. Out: the header of its first worksheet checked against the
 flat layout (the same columns and messages as a CSV file, see :mod:`origin_rules.bom_io`)

@@ -7,7 +7,8 @@ file, one record per input record in input order (format: :mod:`origin_rules.bat
 written to a temporary file and moved into place at the end; a summary of verdicts on
 stderr and, with ``--summary``, as JSON; a progress bar when stderr is a terminal.
 Exit codes: 0 every record read (whatever the verdicts) unless ``--fail-on`` matches (1);
-2 bad usage, or some records could not be read (they are error records in the output).
+2 bad usage, or some records could not be read (they are error records in the output), or,
+with ``--strict``, some determination carries a warning about its BOM (as ``evaluate --strict``).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ sheet row or list index), line, product_id, hs, produced_in and determinations: 
 agreement or scenario its verdict, base (for a scenario: the agreement it modifies), rule,
 figures (vnm, rvc_*, max_nom_*), thresholds (figure, value, threshold, comparison, margin,
 holds) and, when it does not qualify, criterion, rule_source, reason, missing (fields
-needed) and causes (the materials behind the failure: id, hs, origin, value). A record that
+needed) and causes (the materials behind the failure: id, hs, origin, value); warnings
+(code, message, path) when the BOM carries some (docs/errors.md, BOM input). A record that
 cannot be read has error.problems [{path, message, line}] instead. CSV flattens this into
 columns NAME.verdict, NAME.vnm, NAME.figures, NAME.thresholds, NAME.reason, NAME.missing,
-NAME.causes per agreement or scenario."""
+NAME.causes, NAME.warnings per agreement or scenario."""
 
 
 class Verdict(str, Enum):
@@ -156,6 +158,7 @@ def batch(
     summary: Annotated[Optional[Path], typer.Option("--summary", help="Also write the summary (counts per verdict per agreement/scenario, errors) as JSON here.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--verdicts-only", help="Figures and thresholds for every determination (the report needs them), or only for those that do not qualify (faster).")] = True,
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input); the output is written all the same.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, hidden=True, help="Records per chunk sent to a worker.")] = 500,
 ) -> None:
     """Evaluate many BOMs (e.g. a year of shipments): one output record per input record, in input order."""
@@ -200,6 +203,11 @@ def batch(
         raise typer.Exit(EXIT_USAGE)
     if result.errors:
         err(f"{result.errors:,} record{'s' if result.errors != 1 else ''} could not be read: see `error` in the output")
+        raise typer.Exit(EXIT_USAGE)
+    if strict and result.warned:
+        from ..batch.summary import count
+
+        err(f"error: --strict: {count(result.warned, 'record')} with warnings about the input: see `warnings` in the output")
         raise typer.Exit(EXIT_USAGE)
     wanted = {v.value for v in fail_on or []}
     if wanted and any(result.verdicts.get(n, {}).get(v, 0) for n in result.verdicts for v in wanted):

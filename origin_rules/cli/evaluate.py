@@ -80,10 +80,17 @@ def evaluate(
 
     all_dets = [d for _, dets in results for d in dets]
     if format is Format.json:
-        if len(all_dets) == 1:
-            typer.echo(all_dets[0].to_json())
-        else:
-            typer.echo(json.dumps([json.loads(d.to_json(indent=None)) for d in all_dets], indent=2))
+        from pydantic_core import PydanticSerializationError
+
+        try:
+            if len(all_dets) == 1:
+                typer.echo(all_dets[0].to_json())
+            else:
+                typer.echo(json.dumps([json.loads(d.to_json(indent=None)) for d in all_dets], indent=2))
+        except (PydanticSerializationError, RecursionError) as exc:
+            err(f"error: the determinations cannot be written as JSON ({exc}): the BOM nests too deeply for "
+                "`--explain full`; use `--explain summary`")
+            raise typer.Exit(EXIT_USAGE)
     elif len(all_dets) == 1:
         typer.echo(render(all_dets[0], full=full))
     elif results:

@@ -3,7 +3,8 @@
 In: the JSON Lines output of ``origin-rules batch``. Out: ``--html FILE``, a page that opens
 offline (plotly.js inlined): verdicts per agreement and scenario, the products that lose
 qualification under each scenario and why, the headroom to RVC thresholds, the origins and
-HS headings of the materials behind the failures, and the records that could not be read.
+HS headings of the materials behind the failures, the warnings about the input, and the
+records that could not be read.
 Exit codes: 0 written; 2 the results cannot be read or the page cannot be written.
 """
 
@@ -41,5 +42,7 @@ def report(
     except OSError as exc:
         err(f"error: cannot write `{html}`: {exc.strerror or exc}")
         raise typer.Exit(EXIT_USAGE)
-    err(f"wrote {html} ({portfolio.records:,} records, {len(portfolio.products):,} products)")
+    from ..batch.summary import count
+
+    err(f"wrote {html} ({count(portfolio.records, 'record')}, {count(len(portfolio.products), 'product')})")
     raise typer.Exit(EXIT_OK)

@@ -6,6 +6,16 @@ portfolio that flip with each side's reason, the counterexamples as YAML documen
 can save and evaluate, the verdict), or a JSON document with the same content; and
 :func:`expectation`, which says whether the intent holds and, when not, why.
 
+Several comparisons (two versions of a rulebook compared name by name, or an agreement
+against each of its scenarios) are shown grouped: a change found in several comparisons
+(an edit of an agreement that the scenarios built on it inherit) is shown once, with the
+names it holds under (``under USMCA and the 5 scenarios built on it (...)``); so are a
+portfolio outcome, a search result and a counterexample that several comparisons share.
+The JSON keeps every comparison whole and adds ``changes``, the grouped list, each with
+the names it holds under (``under``: those it does not inherit from another name of the
+list; ``inherited_by``: the scenarios that inherit it); each change of a comparison points
+to its group by ``group``.
+
 Intent: ``stricter`` holds when no looser evidence was found (no BOM gains); ``looser`` when
 no stricter evidence was found; ``equivalent`` when no difference at all was found.
 """
@@ -109,12 +119,212 @@ def render_comparison(c: Comparison) -> str:
     return "\n".join(out)
 
 
+# ---- several comparisons, grouped -------------------------------------------------------------------
+
+
+def _ancestors(c: Comparison) -> tuple[str, ...]:
+    """The names the new side of ``c`` is built on (a scenario's bases, nearest first)."""
+    program = c.new.book.parsed.programs.get(c.new.name)
+    return tuple(program.chain[1:]) if program is not None else ()
+
+
+class _Names:
+    """Names of comparisons (the new side's), and how a subset of them reads in words:
+    ``USMCA and the 5 scenarios built on it (A, B, ...)``; ``CPTPP; EU-UK TCA``."""
+
+    def __init__(self, comparisons: list[Comparison], short: bool = False):
+        self.order = [c.new.name for c in comparisons]
+        self.ancestors = {c.new.name: _ancestors(c) for c in comparisons}
+        self.short = short  # the heading lists every family: later mentions may abbreviate
+
+    def families(self, names) -> list[tuple[str, list[str]]]:
+        """(root, the names built on it) for ``names``: a root is a name none of whose bases
+        is among ``names``; every other name goes with the furthest of its bases that is."""
+        present = [n for n in self.order if n in set(names)]
+        inside = set(present)
+        out: dict[str, list[str]] = {}
+        for name in present:
+            up = [a for a in self.ancestors.get(name, ()) if a in inside]
+            if not up:
+                out.setdefault(name, [])
+        for name in present:
+            up = [a for a in self.ancestors.get(name, ()) if a in inside]
+            if up:
+                out.setdefault(up[-1], []).append(name)
+        return list(out.items())
+
+    def text(self, names, full: bool = False) -> str:
+        """The names in words. A root with every compared scenario built on it reads
+        ``USMCA and its 5 scenarios`` (the heading lists them, ``full``); one with some of
+        them lists those: ``USMCA and the scenario built on it (A)``."""
+        chosen = set(names)
+        short = self.short and not full
+        if short and chosen == set(self.order) and len(self.families(self.order)) > 1:
+            return f"all {len(self.order)} agreements and scenarios"
+        parts = []
+        for root, heirs in self.families(names):
+            every = [n for n in self.order if root in self.ancestors.get(n, ())]
+            listed = not any(a in self.order for a in self.ancestors.get(root, ()))  # a family of the heading
+            if heirs and heirs == every and short and listed:
+                parts.append(f"{root} and its {'scenario' if len(heirs) == 1 else f'{len(heirs)} scenarios'}")
+            elif heirs:
+                word = "scenario" if len(heirs) == 1 else f"{len(heirs)} scenarios"
+                parts.append(f"{root} and the {word} built on it ({', '.join(heirs)})")
+            else:
+                parts.append(root)
+        return "; ".join(parts)
+
+
+def _change_key(ch) -> tuple:
+    return (ch.kind, ch.summary)
+
+
+def change_groups(comparisons: list[Comparison]) -> list[tuple[object, list[str], dict[tuple, list[str]]]]:
+    """Each distinct change once, in order of first appearance: the change, the names (new
+    sides) of the comparisons that show it, and those names by where the change is made
+    (``(old_source, new_source)``: two scenarios may restate the same edit each)."""
+    groups: dict[tuple, tuple[object, list[str], dict[tuple, list[str]]]] = {}
+    for c in comparisons:
+        for ch in c.structural.changes:
+            _, names, places = groups.setdefault(_change_key(ch), (ch, [], {}))
+            names.append(c.new.name)
+            places.setdefault((ch.old_source, ch.new_source), []).append(c.new.name)
+    return list(groups.values())
+
+
+def _where(old_source: str | None, new_source: str | None) -> str:
+    return " -> ".join(w for w in (old_source and f"old {old_source}", new_source and f"new {new_source}") if w)
+
+
+def _grouped(items) -> list[tuple[object, list[str]]]:
+    """``(key, name)`` pairs -> ``(key, [names])`` in order of first appearance."""
+    out: dict = {}
+    for key, name in items:
+        names = out.setdefault(key, [])
+        if name not in names:
+            names.append(name)
+    return list(out.items())
+
+
+def _by_name(comparisons: list[Comparison]) -> bool:
+    """Two versions of a rulebook, compared name by name."""
+    first = comparisons[0]
+    return all(c.old.name == c.new.name for c in comparisons) and first.old.book is not first.new.book
+
+
+def _heading(comparisons: list[Comparison], names: _Names) -> str:
+    first = comparisons[0]
+    if _by_name(comparisons):
+        old = " ".join(first.old.paths) or "the old rules"
+        new = " ".join(first.new.paths) or "the new rules"
+        return f"Comparing {old} with {new}, name by name: {names.text(names.order, full=True)}"
+    olds = list(dict.fromkeys(c.old.name for c in comparisons))
+    if len(olds) == 1:
+        return f"Comparing {olds[0]} with each of: {'; '.join(names.order)}"
+    return "Comparing " + "; ".join(f"{c.old.name} with {c.new.name}" for c in comparisons)
+
+
+def _flip_lines(f) -> list[str]:
+    return [f"    {f.product_id} ({f.hs or 'no HS code'}): {f.old_verdict} -> {f.new_verdict}  [{f.source}]",
+            f"        old: {_verdict(f.old_verdict, f.old_reason)}",
+            f"        new: {_verdict(f.new_verdict, f.new_reason)}"]
+
+
+def _finding_key(f: Finding) -> tuple:
+    return (f.change, f.direction, f.origin, f.bom.to_json(), f.as_of, f.old_verdict, f.new_verdict,
+            f.old_reason, f.new_reason, f.shrunk)
+
+
+def render_grouped(comparisons: list[Comparison]) -> str:
+    """Several comparisons as one report, each change, outcome and counterexample once."""
+    names = _Names(comparisons, short=_by_name(comparisons))
+    under = names.text
+    out: list[str] = [_heading(comparisons, names), ""]
+    groups = change_groups(comparisons)
+    same = [c.new.name for c in comparisons if c.structural.same_meaning]
+    if groups:
+        out.append(f"Changes in meaning ({len(groups)}):")
+        for ch, _, places in groups:
+            out.append(f"  {ch.summary}")
+            for (old_source, new_source), place_names in places.items():
+                where = _where(old_source, new_source)
+                out.append(f"      {f'[{where}] ' if where else ''}under {under(place_names)}")
+    if same:
+        if groups:
+            out.append("")
+        out.append(f"No change in meaning under {under(same)}: the normalized rules are identical "
+                   "(layout, comments, order or wording only).")
+    wording = _grouped((w, c.new.name) for c in comparisons for w in c.structural.wording)
+    if wording:
+        out.append("")
+        out.append("Wording only (no change in meaning):")
+        out.extend(f"  {w}  (under {under(ns)})" for w, ns in wording)
+    impacts = [(c, c.impact) for c in comparisons if c.impact is not None]
+    if impacts:
+        out.append("")
+        out.append(f"Portfolio, as of {impacts[0][1].as_of.isoformat()}:")
+        outcomes = _grouped(((imp.summary, tuple(_flip_key(f) for f in imp.flips)), c.new.name) for c, imp in impacts)
+        flips = {_flip_key(f): f for _, imp in impacts for f in imp.flips}
+        for (summary, keys), ns in outcomes:
+            out.append(f"  under {under(ns)}: {summary}")
+            for key in keys:
+                out.extend(_flip_lines(flips[key]))
+        for e in dict.fromkeys(e for _, imp in impacts for e in imp.errors):
+            out.append(f"  unreadable: {e}")
+    searched = [c for c in comparisons if c.search is not None]
+    if searched:
+        s0 = searched[0].search
+        examples = sum(c.search.examples for c in searched)
+        hunted = len({_change_key(cs.change) for c in searched for cs in c.search.per_change})
+        out.append("")
+        out.append(f"Counterexample search (seed {s0.seed}, up to {s0.budget} examples per hunt, "
+                   f"{hunted} change{'s' if hunted != 1 else ''} under {len(searched)} name{'s' if len(searched) != 1 else ''}, "
+                   f"{examples} examples):")
+        labels: dict[tuple, list[tuple[str, str]]] = {}
+        for c in searched:
+            for cs in c.search.per_change:
+                label = cs.verdict if cs.verdict != "equivalent" else f"no difference found in {cs.examples} examples"
+                labels.setdefault(_change_key(cs.change), []).append((label, c.new.name))
+        summaries = {_change_key(ch): ch.summary for ch, _, _ in groups}
+        for key, pairs in labels.items():
+            by_label = _grouped(pairs)
+            if len(by_label) == 1:
+                label, ns = by_label[0]
+                out.append(f"  {summaries.get(key, key[1])}: {label} (under {under(ns)})")
+            else:
+                out.append(f"  {summaries.get(key, key[1])}:")
+                out.extend(f"      {label} under {under(ns)}" for label, ns in by_label)
+        found: dict[tuple, tuple[Finding, Comparison, list[str]]] = {}
+        for c in searched:
+            for f in c.search.findings:
+                entry = found.setdefault(_finding_key(f), (f, c, []))
+                entry[2].append(c.new.name)
+        for f, c, ns in found.values():
+            out.append("")
+            doc = _bom_yaml(f, c)
+            if len(ns) > 1:
+                head, _, body = doc.partition("\nproduct:")
+                doc = f"{head}\n# the same under {under(ns)}\nproduct:{body}" if body else doc
+            out.append(doc)
+    out.append("")
+    out.append("Verdicts:")
+    for verdict, ns in _grouped((c.verdict_text, c.new.name) for c in comparisons):
+        out.append(f"  {verdict}: under {under(ns)}")
+    return "\n".join(out)
+
+
+def _flip_key(f) -> tuple:
+    return (f.source, f.product_id, f.hs, f.old_verdict, f.new_verdict, f.old_reason, f.new_reason)
+
+
 def render_text(comparisons: list[Comparison], expect: str | None = None, notes: list[str] | None = None) -> str:
-    parts = [render_comparison(c) for c in comparisons]
-    text = ("\n\n" + "=" * 88 + "\n\n").join(parts)
+    text = render_comparison(comparisons[0]) if len(comparisons) == 1 else render_grouped(comparisons)
     tail: list[str] = list(notes or [])
     if len(comparisons) > 1:
-        tail.append(f"Overall verdict: {overall(comparisons)}")
+        verdict = overall(comparisons)
+        if verdict == "equivalent" and any(c.search is None and not c.structural.same_meaning for c in comparisons):
+            verdict = "not searched (run without --no-search to look for differences)"
+        tail.append(f"Overall verdict: {verdict}")
     held, message = expectation(comparisons, expect)
     if held is not None:
         tail.append(("OK: " if held else "FAILED: ") + message)
@@ -124,12 +334,18 @@ def render_text(comparisons: list[Comparison], expect: str | None = None, notes:
 # ---- JSON ------------------------------------------------------------------------------------------
 
 
-def comparison_dict(c: Comparison) -> dict:
+def comparison_dict(c: Comparison, groups: dict[tuple, int] | None = None) -> dict:
+    def change(ch) -> dict:
+        out = ch.to_dict()
+        if groups is not None:
+            out["group"] = groups[_change_key(ch)]
+        return out
+
     return {
         "old": {"name": c.old.name, "label": c.old.label, "rules": list(c.old.paths)},
         "new": {"name": c.new.name, "label": c.new.label, "rules": list(c.new.paths)},
         "same_meaning": c.structural.same_meaning,
-        "changes": [ch.to_dict() for ch in c.structural.changes],
+        "changes": [change(ch) for ch in c.structural.changes],
         "wording": list(c.structural.wording),
         "impact": c.impact.to_dict() if c.impact is not None else None,
         "search": c.search.to_dict() if c.search is not None else None,
@@ -140,8 +356,19 @@ def comparison_dict(c: Comparison) -> dict:
 
 def render_json(comparisons: list[Comparison], expect: str | None = None, notes: list[str] | None = None) -> str:
     held, message = expectation(comparisons, expect)
+    names = _Names(comparisons)
+    groups = change_groups(comparisons)
+    ids = {_change_key(ch): i for i, (ch, _, _) in enumerate(groups)}
+    grouped = []
+    for i, (ch, where, places) in enumerate(groups):
+        families = names.families(where)
+        entry = {"group": i, **ch.to_dict(), "under": [root for root, _ in families],
+                 "inherited_by": [n for _, heirs in families for n in heirs],
+                 "places": [{"old_source": old, "new_source": new, "names": ns} for (old, new), ns in places.items()]}
+        grouped.append(entry)
     doc = {
-        "comparisons": [comparison_dict(c) for c in comparisons],
+        "changes": grouped,
+        "comparisons": [comparison_dict(c, ids) for c in comparisons],
         "verdict": overall(comparisons),
         "expect": expect,
         "expectation_met": held,

@@ -4,7 +4,9 @@ In: the JSON Lines output of ``origin-rules batch`` (see :mod:`origin_rules.batc
 Out: a :class:`Portfolio`: verdict counts per agreement and scenario, the products that
 lose qualification under each scenario (with the reason and the materials behind it), the
 margins of every product to each RVC threshold, the origins and HS headings of the
-materials that cause failures, and the unreadable records.
+materials that cause failures, the warnings about the input (``BOM1xx`` of
+``docs/errors.md``: counted per code, with the first products that carry them), and the
+unreadable records.
 
 Counting units, stated in the report: *shipments* are output records; *products* are
 distinct product ids (a product's figures are those of its most recent shipment in the
@@ -20,10 +22,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Loss", "Portfolio", "ResultsError", "Threshold", "read_results"]
+__all__ = ["Loss", "Portfolio", "ResultsError", "Threshold", "Warned", "read_results"]
 
 AT_RISK_POINTS = Decimal(5)
 MAX_ERRORS_KEPT = 50
+MAX_WARNED_KEPT = 50
 VERDICT_ORDER = ("qualifies", "does_not_qualify", "insufficient_data", "no_rule")
 
 
@@ -41,6 +44,18 @@ class Loss:
     verdict: str = ""
     reason: str = ""
     causes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Warned:
+    """A product whose BOM carries warnings: where its first such shipment is, and each
+    warning (code, field path, message) with the agreements and scenarios it holds under."""
+
+    product_id: str
+    hs: str | None
+    where: str
+    shipments: int = 0
+    warnings: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,11 @@ class Portfolio:
     headings: Counter = field(default_factory=Counter)
     origin_value: Counter = field(default_factory=Counter)
     error_samples: list[dict[str, Any]] = field(default_factory=list)
+    warned_records: int = 0  # shipments whose BOM carries a warning
+    warned_products: set[str] = field(default_factory=set)
+    warning_codes: Counter = field(default_factory=Counter)  # shipments per warning code
+    warning_code_products: dict[str, set[str]] = field(default_factory=dict)  # code -> products
+    warned_samples: dict[str, Warned] = field(default_factory=dict)  # the first products, in order
 
     @property
     def scenarios(self) -> list[str]:
@@ -109,15 +129,28 @@ class Portfolio:
         return len(margins), failing, close
 
 
+def _objects(value: Any, what: str) -> list[dict[str, Any]]:
+    """A list of JSON objects (missing or null: none); anything else is not batch output."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ResultsError(f"`{what}` is not a list of objects: is this batch output?")
+    return value
+
+
 def _decimal(text: Any) -> Decimal | None:
+    """A finite decimal, or None (missing, not a number, NaN or infinite)."""
+    if isinstance(text, (bool, dict, list)) or text is None:
+        return None
     try:
-        return Decimal(str(text))
+        number = Decimal(str(text))
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def _heading(hs: str | None) -> str | None:
-    if not hs:
+    if not hs or not isinstance(hs, str):
         return None
     digits = hs.replace(".", "")
     return f"{digits[:2]}.{digits[2:4]}" if len(digits) >= 4 else None
@@ -129,18 +162,53 @@ class _Reader:
 
     def add(self, record: dict[str, Any]) -> None:
         p = self.p
-        p.records += 1
         if "error" in record:
+            error = record["error"]
+            if not isinstance(error, dict):
+                raise ResultsError("`error` is not an object: is this batch output?")
+            _objects(error.get("problems"), "error.problems")
+            p.records += 1
             p.errors += 1
             if len(p.error_samples) < MAX_ERRORS_KEPT:
                 p.error_samples.append(record)
             return
+        entries = _objects(record.get("determinations"), "determinations")
+        for entry in entries:
+            for key in ("thresholds", "causes", "warnings"):
+                _objects(entry.get(key), f"determinations[].{key}")
+        p.records += 1
         product = str(record.get("product_id"))
         p.products.add(product)
-        entries = record.get("determinations") or []
         by_name = {e.get("agreement"): e for e in entries}
         for entry in entries:
             self._entry(product, record.get("hs"), entry, by_name)
+        self._warnings(product, record, entries)
+
+    def _warnings(self, product: str, record: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+        found: dict[tuple[str, str, str], list[str]] = {}
+        for entry in entries:
+            for w in entry.get("warnings") or ():
+                if not isinstance(w, dict):
+                    continue
+                key = (str(w.get("code", "")), str(w.get("path", "")), str(w.get("message", "")))
+                found.setdefault(key, []).append(str(entry.get("agreement")))
+        if not found:
+            return
+        p = self.p
+        p.warned_records += 1
+        p.warned_products.add(product)
+        for code in dict.fromkeys(code for code, _, _ in found):
+            p.warning_codes[code] += 1
+            p.warning_code_products.setdefault(code, set()).add(product)
+        sample = p.warned_samples.get(product)
+        if sample is None and len(p.warned_samples) < MAX_WARNED_KEPT:
+            line = record.get("line") if record.get("line") is not None else record.get("position")
+            sample = p.warned_samples[product] = Warned(product, record.get("hs"), f"{record.get('source')}:{line}")
+        if sample is not None:
+            sample.shipments += 1
+            for key, names in found.items():
+                known = sample.warnings.setdefault(key, [])
+                known.extend(n for n in names if n not in known)
 
     def _entry(self, product: str, hs: str | None, entry: dict[str, Any], by_name: dict[str, Any]) -> None:
         p = self.p
@@ -154,7 +222,7 @@ class _Reader:
         p.verdicts[name][verdict] += 1
         p.product_verdicts[name][product] = verdict
         base = entry.get("base")
-        if base:
+        if isinstance(base, str) and base:
             p.base_of[name] = base
             base_entry = by_name.get(base)
             if base_entry is not None and base_entry.get("verdict") == "qualifies" and verdict != "qualifies":
@@ -171,7 +239,7 @@ class _Reader:
         if verdict == "does_not_qualify":
             seen_origins, seen_headings = set(), set()
             for cause in entry.get("causes") or ():
-                origin = cause.get("origin") or "unknown"
+                origin = str(cause.get("origin") or "unknown")
                 heading = _heading(cause.get("hs"))
                 value = _decimal(cause.get("value"))
                 if origin not in seen_origins:
@@ -204,17 +272,23 @@ def read_results(path: str | Path) -> Portfolio:
                            "CSV output carries too little for the report")
     reader = _Reader(file)
     try:
-        handle = open(file, encoding="utf-8")
+        handle = open(file, "rb")
     except OSError as err:
         raise ResultsError(f"cannot read `{file}`: {err.strerror or err}") from None
     with handle:
-        for lineno, line in enumerate(handle, 1):
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise ResultsError(f"{file}:{lineno}: not UTF-8 text; is this batch output?") from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except ValueError as err:
                 raise ResultsError(f"{file}:{lineno}: not JSON ({err}); is this batch output?") from None
+            except RecursionError:
+                raise ResultsError(f"{file}:{lineno}: not batch output (JSON nested too deeply)") from None
             if not isinstance(record, dict) or ("determinations" not in record and "error" not in record):
                 raise ResultsError(f"{file}:{lineno}: not a batch output record (no `determinations` or `error`)")
             try:

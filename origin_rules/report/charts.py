@@ -33,6 +33,12 @@ LABELS = {"qualifies": "qualifies", "does_not_qualify": "does not qualify",
           "insufficient_data": "insufficient data", "no_rule": "no rule"}
 FONT = dict(family="Segoe UI, Helvetica Neue, Arial, sans-serif", size=13, color="#1d2733")
 BIN = 2.5
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``1 shipment``, ``2 shipments``: hover texts are written out here, since a plotly
+    template cannot choose the singular."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 LOW, HIGH = -30.0, 50.0
 
 
@@ -62,12 +68,12 @@ def verdicts_figure(p: Portfolio) -> go.Figure:
         if not any(counts):
             continue
         totals = [sum(p.verdicts[n].values()) or 1 for n in names]
-        share = [f"{100 * c / t:.0f}%" for c, t in zip(counts, totals)]
+        said = [f"{_n(c, 'shipment')} ({100 * c / t:.0f}%)" for c, t in zip(counts, totals)]
         fig.add_bar(
             y=[_wrap(n) for n in names], x=counts, orientation="h", name=LABELS[verdict],
-            marker_color=COLORS[verdict], customdata=share, text=[f"{c:,}" if c else "" for c in counts],
+            marker_color=COLORS[verdict], customdata=said, text=[f"{c:,}" if c else "" for c in counts],
             textposition="inside", insidetextanchor="middle",
-            hovertemplate="%{y}<br>" + LABELS[verdict] + ": %{x:,} shipments (%{customdata})<extra></extra>",
+            hovertemplate="%{y}<br>" + LABELS[verdict] + ": %{customdata}<extra></extra>",
         )
     fig.update_xaxes(title_text="shipments", separatethousands=True)
     return _layout(fig, 90 + 48 * len(names), barmode="stack")
@@ -80,10 +86,12 @@ def losses_figure(p: Portfolio) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(
         y=[_wrap(n) for n in names], x=shipments, orientation="h", name="shipments",
-        marker_color=COLORS["does_not_qualify"], customdata=products,
-        text=[f"{s:,} shipments · {c:,} products" if s else "none" for s, c in zip(shipments, products)],
+        marker_color=COLORS["does_not_qualify"],
+        customdata=[f"{_n(s, 'shipment')}, {_n(c, 'product')} {'loses' if c == 1 else 'lose'} qualification"
+                    for s, c in zip(shipments, products)],
+        text=[f"{_n(s, 'shipment')} · {_n(c, 'product')}" if s else "none" for s, c in zip(shipments, products)],
         textposition=["auto" if s else "outside" for s in shipments], cliponaxis=False,
-        hovertemplate="%{y}<br>%{x:,} shipments, %{customdata:,} products lose qualification<extra></extra>",
+        hovertemplate="%{y}<br>%{customdata}<extra></extra>",
     )
     fig.update_xaxes(title_text="shipments that qualify under the agreement but not under the scenario", separatethousands=True)
     return _layout(fig, 90 + 52 * max(1, len(names)), showlegend=False)
@@ -121,7 +129,8 @@ def headroom_figure(p: Portfolio) -> go.Figure | None:
             fig.add_bar(
                 x=centers, y=counts, name=label, marker_color=COLORS[color], width=BIN * 0.92,
                 legendgroup=label, showlegend=row == 1, row=row, col=1,
-                hovertemplate=f"{name}<br>" + "margin %{x:+.1f} points: %{y:,} " + label + "<extra></extra>",
+                customdata=[_n(c, "product") for c in counts],
+                hovertemplate=f"{name}<br>" + "margin %{x:+.1f} points: %{customdata} " + label + "<extra></extra>",
             )
         fig.add_vrect(x0=0, x1=float(AT_RISK_POINTS), fillcolor=COLORS["at_risk"], opacity=0.08, line_width=0, row=row, col=1)
         fig.add_vline(x=0, line_color="#444", line_width=1, row=row, col=1)
@@ -149,10 +158,12 @@ def causes_figure(p: Portfolio, describe=None) -> go.Figure | None:
 
     fig.add_bar(y=[o for o, _ in origins], x=[c for _, c in origins], orientation="h",
                 marker_color=COLORS["accent"], row=1, col=1, text=[f"{c:,}" for _, c in origins], textposition="auto",
-                hovertemplate="origin %{y}: among the causes of %{x:,} failures<extra></extra>")
+                customdata=[_n(c, "failure") for _, c in origins],
+                hovertemplate="origin %{y}: among the causes of %{customdata}<extra></extra>")
     fig.add_bar(y=[label(h) for h, _ in headings], x=[c for _, c in headings], orientation="h",
                 marker_color="#5b7fa6", row=1, col=2, text=[f"{c:,}" for _, c in headings], textposition="auto",
-                hovertemplate="%{y}: among the causes of %{x:,} failures<extra></extra>")
+                customdata=[_n(c, "failure") for _, c in headings],
+                hovertemplate="%{y}: among the causes of %{customdata}<extra></extra>")
     fig.update_xaxes(title_text="failures (shipment × agreement or scenario)", separatethousands=True)
     fig.update_annotations(font=dict(size=13, color="#1d2733"))
     return _layout(fig, 90 + 34 * max(len(origins), len(headings), 3), showlegend=False)

@@ -3,8 +3,9 @@
 In: a :class:`~origin_rules.report.aggregate.Portfolio`. Out: HTML5 text: headline
 figures, then one section per question a compliance lead asks (verdicts per agreement and
 scenario; who loses qualification under each scenario and why; how close products sit to
-their RVC thresholds; which origins and HS headings cause the failures; which records
-could not be read). The plotly.js library is inlined once in the page, so the file needs
+their RVC thresholds; which origins and HS headings cause the failures; which verdicts rest
+on input an analyst must check (the warnings of ``docs/errors.md``, BOM input); which
+records could not be read). The plotly.js library is inlined once in the page, so the file needs
 no network; the page passes a strict HTML5 parse (tests/test_report.py).
 """
 
@@ -25,6 +26,7 @@ __all__ = ["render_page"]
 MAX_LOSS_ROWS = 20
 MAX_THRESHOLD_ROWS = 20
 MAX_ERROR_ROWS = 25
+MAX_WARNED_ROWS = 25
 
 # Characters an HTML parser reports as errors even inside <script> (C0/C1 controls and
 # noncharacters): written as JavaScript escapes, which mean the same inside strings.
@@ -64,6 +66,11 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``1 product``, ``2 products``, ``1,200 shipments``."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
 def _plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
@@ -87,7 +94,8 @@ def _card(value: str, label: str, tone: str = "") -> str:
 
 
 def _cards(p: Portfolio) -> str:
-    cards = [_card(f"{p.records:,}", "shipments (records)"), _card(f"{len(p.products):,}", "distinct products")]
+    cards = [_card(f"{p.records:,}", "shipment (record)" if p.records == 1 else "shipments (records)"),
+             _card(f"{len(p.products):,}", "distinct product" if len(p.products) == 1 else "distinct products")]
     for name in p.names:
         if name in p.base_of:
             continue
@@ -96,10 +104,15 @@ def _cards(p: Portfolio) -> str:
     if p.scenarios:
         worst = max(p.scenarios, key=lambda n: p.loss_shipments.get(n, 0))
         lost = p.loss_shipments.get(worst, 0)
-        cards.append(_card(f"{lost:,}", f"shipments lose treatment under “{worst}”", "bad" if lost else "ok"))
+        word = "shipment loses" if lost == 1 else "shipments lose"
+        cards.append(_card(f"{lost:,}", f"{word} treatment under “{worst}”", "bad" if lost else "ok"))
     close = len({prod for t, m in p.margins.items() for prod, x in m.items() if 0 <= x < AT_RISK_POINTS})
-    cards.append(_card(f"{close:,}", f"products within {AT_RISK_POINTS} points of an RVC threshold", "warn" if close else ""))
-    cards.append(_card(f"{p.errors:,}", "records that could not be read", "bad" if p.errors else "ok"))
+    cards.append(_card(f"{close:,}", f"{'product' if close == 1 else 'products'} within {AT_RISK_POINTS} points "
+                       "of an RVC threshold", "warn" if close else ""))
+    cards.append(_card(f"{p.warned_records:,}", f"{'shipment' if p.warned_records == 1 else 'shipments'} with "
+                       "warnings about the input", "warn" if p.warned_records else "ok"))
+    cards.append(_card(f"{p.errors:,}", f"{'record' if p.errors == 1 else 'records'} that could not be read",
+                       "bad" if p.errors else "ok"))
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
@@ -154,7 +167,8 @@ def _loss_section(p: Portfolio) -> str:
         if not losses:
             out.append(f'<p class="more">No product loses qualification under {_e(p.base_of[name])} with this scenario.</p>')
             continue
-        out.append(f'<p class="more">{len(losses):,} products ({shipments:,} shipments) qualify under '
+        verb = "qualifies" if len(losses) == 1 else "qualify"
+        out.append(f'<p class="more">{_n(len(losses), "product")} ({_n(shipments, "shipment")}) {verb} under '
                    f"{_e(p.base_of[name])} but not under this scenario.</p>")
         rows = []
         for loss in losses[:MAX_LOSS_ROWS]:
@@ -165,7 +179,7 @@ def _loss_section(p: Portfolio) -> str:
         out.append(_table([("product", False), ("HS", False), ("shipments", True), ("verdict", False),
                            ("why", False), ("materials behind it", False)], rows))
         if len(losses) > MAX_LOSS_ROWS:
-            out.append(f'<p class="more">… and {len(losses) - MAX_LOSS_ROWS:,} more products (see the batch output).</p>')
+            out.append(f'<p class="more">… and {_n(len(losses) - MAX_LOSS_ROWS, "more product")} (see the batch output).</p>')
     out.append("</section>")
     return "".join(out)
 
@@ -180,7 +194,7 @@ def _headroom_section(p: Portfolio) -> str:
         tested, failing, close = p.at_risk(t)
         mid = median(p.margins[t].values())
         rows.append([_e(t.agreement), _e(t.label), f"{tested:,}", f"{failing:,}", f"{close:,}", f"{mid:+.2f}"])
-    more = (f'<p class="more">… and {len(thresholds) - MAX_THRESHOLD_ROWS} more thresholds.</p>'
+    more = (f'<p class="more">… and {_n(len(thresholds) - MAX_THRESHOLD_ROWS, "more threshold")}.</p>'
             if len(thresholds) > MAX_THRESHOLD_ROWS else "")
     return (
         '<section id="headroom"><h2>Headroom to regional value content thresholds</h2>'
@@ -209,6 +223,41 @@ def _causes_section(p: Portfolio) -> str:
     )
 
 
+def _warning_section(p: Portfolio) -> str:
+    """The verdicts that rest on input an analyst must check: counts per warning code, then
+    the first products with each warning, its field path and the agreements it holds under."""
+    from ..plausibility import TITLES
+
+    head = ('<section id="warnings"><h2>Warnings about the input</h2>'
+            '<p class="lead">A warning (codes <code>BOM1xx</code>, see docs/errors.md) marks a BOM that is possible '
+            "but unusual: a code deleted in HS 2022, materials worth more than the product, an originating material "
+            "from outside the agreement's parties. The verdict is given, but an analyst must confirm the input "
+            "before relying on it; <code>batch --strict</code> fails on any of them.</p>")
+    if not p.warned_records:
+        return head + '<p class="more">None: no BOM carries a warning.</p></section>'
+    products = len(p.warned_products)
+    summary = (f'<p class="more">{_n(p.warned_records, "shipment")} ({_n(products, "product")}) '
+               f'{"carries" if p.warned_records == 1 else "carry"} warnings.</p>')
+    codes = sorted(p.warning_codes, key=lambda c: (-p.warning_codes[c], c))
+    by_code = _table([("code", False), ("what", False), ("shipments", True), ("products", True)],
+                     [[f"<code>{_e(c)}</code>", _e(TITLES.get(c, "")), f"{p.warning_codes[c]:,}",
+                       f"{len(p.warning_code_products.get(c, ())):,}"] for c in codes])
+    rows = []
+    samples = list(p.warned_samples.values())
+    for w in samples[:MAX_WARNED_ROWS]:
+        lines = []
+        for (code, path, message), names in w.warnings.items():
+            under = f' <span class="more">(under {_e(", ".join(names))})</span>' if names else ""
+            lines.append((f"<code>{_e(path)}</code>: " if path else "") + _e(message) + f" <code>[{_e(code)}]</code>" + under)
+        rows.append([_e(w.product_id), _e(w.hs or ""), _e(w.where), f"{w.shipments:,}", "<br>".join(lines)])
+    shown = min(len(samples), MAX_WARNED_ROWS)
+    more = (f'<p class="more">Showing {shown:,} of {_n(products, "product")} with warnings; every determination '
+            "lists its own in <code>warnings</code> in the batch output.</p>")
+    return (head + summary + by_code
+            + _table([("product", False), ("HS", False), ("first shipment", False), ("shipments", True),
+                      ("warnings", False)], rows) + more + "</section>")
+
+
 def _error_section(p: Portfolio) -> str:
     if not p.errors:
         return ('<section id="errors"><h2>Records that could not be read</h2>'
@@ -223,18 +272,19 @@ def _error_section(p: Portfolio) -> str:
     more = (f'<p class="more">Showing {len(rows)} of {p.errors:,}; every one is an <code>error</code> record in '
             "the batch output.</p>")
     return ('<section id="errors"><h2>Records that could not be read</h2>'
-            f'<p class="lead">{p.errors:,} records could not be read or are not valid BOMs; they were not evaluated.</p>'
+            f'<p class="lead">{_n(p.errors, "record")} could not be read or {"is not a valid BOM" if p.errors == 1 else "are not valid BOMs"}; '
+            f'{"it was" if p.errors == 1 else "they were"} not evaluated.</p>'
             + _table([("where", False), ("product", False), ("problem", False)], rows) + more + "</section>")
 
 
 def render_page(p: Portfolio, title: str | None = None) -> str:
     title = title or "Rules-of-origin impact report"
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = f"{p.records:,} shipments · {len(p.products):,} products · from {p.source}"
+    subtitle = f"{_n(p.records, 'shipment')} · {_n(len(p.products), 'product')} · from {p.source}"
     body = (
         f'<header class="top"><div class="wrap"><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></div></header>'
         f'<main class="wrap">{_cards(p)}{_verdict_section(p)}{_loss_section(p)}{_headroom_section(p)}'
-        f"{_causes_section(p)}{_error_section(p)}</main>"
+        f"{_causes_section(p)}{_warning_section(p)}{_error_section(p)}</main>"
         f'<footer><div class="wrap">Generated by origin-rules {_e(__version__)} on {_e(now)}. '
         "Scenarios are hypothetical what-if overlays, not law. Charts are interactive: hover for figures.</div></footer>"
     )
