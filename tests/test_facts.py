@@ -208,3 +208,25 @@ def test_facts_in_csv_cells(tmp_path, book):
     assert book.verdict(p.bom, under="F", as_of=ON) == "qualifies"
     assert book.verdict(q.bom, under="F", as_of=ON) == "does_not_qualify"
     assert not r.ok and "materials[0].facts" in str(r.error)
+
+
+def test_rulebook_facts_lists_what_the_rules_ask(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from origin_rules.cli import app
+
+    (tmp_path / "f.roo").write_text(RULES + 'scenario "S" extends "F" {\n  rule 8708.50 when axle in [x] { CTH }\n}\n',
+                                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {(r["kind"], r["fact"]): r for r in json.loads(result.output)}
+    assert set(rows) == {("end_use", "end_use"), ("good", "good"), ("material", "part_of"), ("number", "lvc")}
+    assert rows[("good", "good")]["words"] == {"body_stamping": ["8708.29"]}
+    assert rows[("material", "part_of")]["words"] == {"brakes": ["8708.30"], "gears": ["8708.40"]}
+    assert rows[("end_use", "end_use")]["words"] == {"passenger_vehicle": ["87.03", "8708.29"]}
+    assert rows[("number", "lvc")]["codes"] == ["87.03"]
+    text = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path)]).output
+    assert "Declared fact of a material (materials[i].facts):" in text and "brakes: 8708.30" in text
+    assert CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path / "nowhere")]).exit_code == 2

@@ -68,3 +68,34 @@ def coverage(
     for failure in failures:
         err(f"error: {failure}")
     raise typer.Exit(EXIT_FINDINGS if failures else EXIT_OK)
+
+
+FACTS_HELP = """List what the rules ask BOMs to declare beyond codes, origins and values: the end uses (`product.end_use`), the declared facts of the good (`product.facts`, tested by `when NAME in [words]`), the declared facts of materials (`materials[i].facts`, tested by `CODE where NAME in [words]` and material filters) and the declared numbers (`fact(NAME)`), each with the words tested for and the codes whose rules, requirements or fallbacks ask. Read from the rules themselves; scenarios are left out.
+
+Exit codes: 0 listed; 2 a rule file that cannot be read or does not check, a path that does not exist, bad usage."""
+
+
+@rulebook_app.command("facts", help=FACTS_HELP)
+def facts(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders. Default: rules/.", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, markdown for docs/rulebooks.md.")] = Format.text,
+) -> None:
+    from ..render import render_text
+    from ..sources import parse_paths
+    from ..vocabulary import asked_of, markdown, text
+
+    missing = [p for p in (paths or [Path("rules")]) if not p.exists()]
+    if missing:
+        fail_usage(f"`{missing[0]}` does not exist")
+    parsed = parse_paths(paths or [Path("rules")])
+    if any(d.severity == "error" for d in parsed.diagnostics):
+        err(render_text([d for d in parsed.diagnostics if d.severity == "error"], parsed.sources))
+        raise typer.Exit(2)
+    rows = asked_of(parsed)
+    if format is Format.json:
+        typer.echo(json.dumps([r.to_json() for r in rows], indent=2, ensure_ascii=False))
+    elif format is Format.markdown:
+        typer.echo(markdown(rows), nl=False)
+    else:
+        typer.echo(text(rows), nl=False)
+    raise typer.Exit(EXIT_OK)
