@@ -4,7 +4,7 @@ In: a :class:`~origin_rules.ast.Module` (``format_module``) or a file's text
 (``check_format``). Out: the formatted text; a :class:`FmtResult` saying whether it changed
 or why it was refused; ``unified_diff`` for ``fmt --check``. Nothing here prints.
 
-The layout (LANGUAGE.md's examples are written in it), at most 88 columns where it can be:
+The layout (docs/language.md's examples are written in it), at most 88 columns where it can be:
 
 * 2-space indentation, one declaration per line, one newline at the end of the file.
 * A blank line between members (and between top-level items), except within a run of

@@ -7,11 +7,11 @@ scenario, the expected and the actual verdict with the determination; every prob
 test file (file, line, field path, what was expected); and, on request, a
 :class:`~origin_rules.coverage.Coverage`. Nothing here prints.
 
-A test file is a YAML list of cases (LANGUAGE.md, "Tests next to rules")::
+A test file is a YAML list of cases (docs/testing-rules.md)::
 
     - name: brake assembly with Chinese pads      # required, unique in the file
       bom: ../examples/boms/brake-assembly.yaml   # a path relative to this file, or an
-                                                  # inline mapping in the BOM.md format
+                                                  # inline mapping in the docs/bom.md format
       as_of: 2026-01-01                           # optional; default: the day the tests run
       rules: [usmca.roo, ../scenarios/]           # optional; files or folders relative to
                                                   # this file; default: the .roo files in

@@ -4,7 +4,7 @@ In: AST nodes of one program (``semantics.resolve.Program``: sets are resolved h
 Out: functions. A criterion is ``fn(run) -> Trace`` (three-valued result, explanation,
 figures, margins); a material filter is ``fn(part) -> (Tri, missing field or None)``; a
 condition on the good is ``fn(good) -> (Tri, missing field or None)``.
-Semantics follow LANGUAGE.md; ``engine.tariff_shift`` holds the tariff shift and de minimis.
+Semantics follow docs/language.md; ``engine.tariff_shift`` holds the tariff shift and de minimis.
 """
 
 from __future__ import annotations
@@ -659,8 +659,8 @@ class Compiler:
                 t.result = correlated(good)
                 if t.result is not None:
                     t.note = "decided whatever the unknown codes or origins are"
-            if t.result is None:
-                t.missing = missing + b_missing
+            if t.result is None:  # what an exact side lacks cannot matter (a material worth 0.00)
+                t.missing = (missing if hi != lo else []) + (b_missing if b_hi != b_lo else [])
             elif hi == lo and b_hi == b_lo:
                 room = (limit_lo - lo) if ceiling else (lo - limit_lo)
                 t.margin = Margin(text, source, label, lo, limit_lo, op, room, room if ceiling else None, bool(t.result), label)

@@ -1,4 +1,4 @@
-"""Evaluate a good under a plan: the order of USMCA Art. 4.2 and LANGUAGE.md.
+"""Evaluate a good under a plan: the order of USMCA Art. 4.2 and docs/language.md.
 
 In: a :class:`~origin_rules.engine.plan.Plan`, a :class:`~origin_rules.engine.view.Good`
 and a date. Out: an :class:`Outcome`: verdict, origin criterion, the rule applied, exact
@@ -320,7 +320,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         # them qualifies, the good does not qualify whichever it is
         final = None
     root.result = final
-    if out.verdict == "no_rule":  # LANGUAGE.md: no rule covers the code, and it does not qualify without one
+    if out.verdict == "no_rule":  # docs/language.md: no rule covers the code, and it does not qualify without one
         root.result = False
         out.criterion = None
     else:

@@ -1,7 +1,7 @@
 """Outcome -> Determination: the evaluator's internal result as the public JSON model.
 
 In: an :class:`~origin_rules.engine.evaluate.Outcome`. Out: a
-:class:`~origin_rules.determination.Determination` (BOM.md), with the explanation tree
+:class:`~origin_rules.determination.Determination` (docs/bom.md), with the explanation tree
 (``summary``: the decisive path; ``full``: every node) and headroom for each threshold.
 """
 

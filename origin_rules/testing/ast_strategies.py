@@ -19,7 +19,7 @@ What "valid" means here:
   bases are the known ones, ``from`` is not after ``until``.
 * **Rules**: in :func:`agreements`, each selector group covers its own HS chapter, so no two
   rules compete; a group is a single rule, a ``when`` variant followed by its fallback (as
-  the seat-belt rules of LANGUAGE.md), or dated phases that do not overlap and start on or
+  the seat-belt rules of docs/language.md), or dated phases that do not overlap and start on or
   after the agreement's ``effective`` date.
 
 Building blocks are public too (``hs_codes``, ``hs_sets``, ``filters``, ``criteria``,
