@@ -25,6 +25,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
 
+# The property tests with five times the examples and new random seeds (the differential
+# test: 2,500); a failure is saved in .hypothesis/ and replayed first by the next run.
+.PHONY: nightly
+nightly: $(STAMP)
+	HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest -n 2 tests/test_differential.py \
+	  tests/test_eval_properties.py tests/test_diff_properties.py tests/test_syntax_properties.py tests/test_schema.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -27,8 +27,9 @@ from origin_rules.syntax.parser import parse
 from origin_rules.testing.bom_strategies import boms_for, dates_for
 from origin_rules.testing.rulebook_strategies import rulebooks
 
-SETTINGS = settings(max_examples=25, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+from conftest import examples
+
+SETTINGS = settings(max_examples=examples(25), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def reversed_everywhere(node):
@@ -82,7 +83,7 @@ def test_cosmetic_variants_mean_the_same_and_evaluate_the_same(data):
             assert a.verdict(bom, name, on) == b.verdict(bom, name, on), (name, bom.to_json(), variant)
 
 
-@settings(SETTINGS, max_examples=8,
+@settings(SETTINGS, max_examples=examples(8),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.nested_given])
 @given(st.data())
 def test_same_meaning_means_same_verdicts_and_findings_are_real(data):

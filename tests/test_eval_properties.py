@@ -36,10 +36,10 @@ from origin_rules.testing.bom_strategies import boms, boms_for, dates_for, shuff
 from origin_rules.testing.rulebook_strategies import TIMELINE, criteria_texts, require_texts, rulebooks
 
 import reference_evaluator as reference
+from conftest import examples
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 #: How far a verdict lets a good in: not qualifying < undecided < qualifying.
 RANK = {"does_not_qualify": 0, "no_rule": 0, "insufficient_data": 1, "qualifies": 2}
 
@@ -161,8 +161,7 @@ def test_a_stricter_threshold_never_loosens(data):
 LADDER = tuple(Decimal(x) for x in ("0", "0.01", "5", "10", "30", "45", "50", "60", "62.5", "75", "90", "99.99", "100"))
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_verdicts_follow_one_threshold(data):
     """One rule of one criterion with a threshold, tried at a ladder of values: the
@@ -385,8 +384,7 @@ def test_de_minimis_never_changes_vnm_or_rvc(data):
 # ---- robustness ------------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(boms(chapters=("39", "61", "72", "73", "84", "85", "87", "94")), st.sampled_from((date(2021, 1, 1), date(2026, 1, 1))))
 def test_any_bom_gets_a_determination_under_the_shipped_rules(bom, as_of):
     book = _shipped()

@@ -24,15 +24,26 @@ from origin_rules import ast as A
 from origin_rules.hs import HsCode
 from origin_rules.testing import conditions, criteria, modules
 
+from conftest import examples
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(100), suppress_health_check=list(HealthCheck))
+
+
+#: The syntax-error fixtures (tests/golden/syntax/<case>/input.roo): broken on purpose.
+BROKEN = os.path.join(ROOT, "tests", "golden", "syntax")
 
 
 def repo_roo_files() -> list[str]:
+    """Every valid ``.roo`` file of the repository (the broken fixtures are :func:`broken_roo_files`)."""
     found: set[str] = set()
     for pattern in ("rules/**/*.roo", "tests/**/*.roo", "docs/**/*.roo"):
         found.update(glob.glob(os.path.join(ROOT, pattern), recursive=True))
-    return sorted(found)
+    return sorted(p for p in found if not p.startswith(BROKEN + os.sep))
+
+
+def broken_roo_files() -> list[str]:
+    return sorted(glob.glob(os.path.join(BROKEN, "*", "input.roo")))
 
 
 def assert_parses_to(text: str, module) -> None:
@@ -79,12 +90,28 @@ def test_fmt_is_idempotent_on_repo_files(path):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     module, diags = parse(text, path)
-    if module is None or any(d.is_error for d in diags):
-        pytest.skip("does not parse")
+    assert module is not None and not [d for d in diags if d.is_error], diags
     result = check_format(text, path)
     assert result.error is None
     assert check_format(result.formatted, path).changed is False
     assert [c.text.rstrip() for c in parse(result.formatted)[0].comments] == [c.text.rstrip() for c in module.comments]
+
+
+def test_the_broken_fixtures_are_found():
+    assert len(broken_roo_files()) >= 40
+    assert not set(broken_roo_files()) & set(repo_roo_files())
+
+
+@pytest.mark.parametrize("path", broken_roo_files(), ids=lambda p: os.path.relpath(p, BROKEN))
+def test_fmt_refuses_broken_repo_files(path):
+    """A file with a syntax error is reported, never formatted, and nothing raises."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    module, diags = parse(text, path)
+    assert [d for d in diags if d.is_error], path
+    result = check_format(text, path)
+    assert result.error is not None and result.error.startswith(f"`{path}` was not formatted: line "), result.error
+    assert result.formatted == text and not result.changed
 
 
 # ---- comments anywhere --------------------------------------------------------------------------
@@ -151,10 +178,9 @@ def test_comments_anywhere_in_repo_files(path):
     with open(path, encoding="utf-8") as f:
         source = f.read()
     module, diags = parse(source, path)
-    if module is None or any(d.is_error for d in diags):
-        pytest.skip("does not parse")
+    assert module is not None and not [d for d in diags if d.is_error], diags
 
-    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(15), suppress_health_check=list(HealthCheck))
     @given(st.integers(0, 2**32))
     def run(seed):
         text, comments = add_comments(source, random.Random(seed))
@@ -180,7 +206,7 @@ def assert_never_raises(text: str) -> None:
         assert result.error is None or nesting(module) > MAX_DEPTH, text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.text(max_size=200))
 @example("")
 @example("\x00{")
@@ -189,7 +215,7 @@ def test_random_text_never_raises(text):
     assert_never_raises(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.lists(st.sampled_from(TOKENS + ["(", ")", "{", "}", "not", "or", "and", ",", "\n"]), max_size=60))
 def test_random_token_soup_never_raises(tokens):
     assert_never_raises(" ".join(tokens))
@@ -197,7 +223,7 @@ def test_random_token_soup_never_raises(tokens):
 
 @st.composite
 def mutated(draw) -> str:
-    """LANGUAGE.md's first example with characters or tokens deleted, inserted or swapped."""
+    """The first example of the language specification (tests/golden/fmt/language-md-1.roo) with characters or tokens deleted, inserted or swapped."""
     if draw(st.booleans()):
         chars = list(SAMPLE)
         for _ in range(draw(st.integers(1, 6))):
@@ -225,7 +251,7 @@ def mutated(draw) -> str:
     return "\n".join(tokens)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(mutated())
 def test_mutated_valid_text_never_raises(text):
     assert_never_raises(text)
@@ -269,7 +295,7 @@ def test_grammar_builds_strict():
     assert build_strict() is not None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), suppress_health_check=list(HealthCheck))
 @given(modules(max_agreements=2, max_scenarios=2))
 def test_generated_modules_pass_the_checker(module):
     """The strategies are meant for generating rulebooks: no check errors (warnings, such as

@@ -1,6 +1,7 @@
 """`origin-rules schema bom|determination`: the JSON Schema of the public formats.
 
-In: which schema. Out: the JSON Schema on stdout, exported from the pydantic models.
+In: which schema. Out: the JSON Schema (draft 2020-12) on stdout, exported from the pydantic
+models; the BOM schema rejects what the BOM readers reject for its form (docs/schemas.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ import typer
 from . import app
 
 
+#: The JSON Schema dialect of both schemas (pydantic writes draft 2020-12: ``$defs``,
+#: ``prefixItems``); named so that validators such as ``check-jsonschema`` and Ajv pick it.
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
 class Which(str, Enum):
     bom = "bom"
     determination = "determination"
@@ -25,8 +31,8 @@ def schema(which: Annotated[Which, typer.Argument(help="bom or determination.")]
     if which is Which.bom:
         from ..bom import bom_json_schema
 
-        typer.echo(json.dumps(bom_json_schema(), indent=2))
+        typer.echo(json.dumps({"$schema": DIALECT, **bom_json_schema()}, indent=2))
     else:
         from ..determination import determination_json_schema
 
-        typer.echo(json.dumps(determination_json_schema(), indent=2))
+        typer.echo(json.dumps({"$schema": DIALECT, **determination_json_schema()}, indent=2))

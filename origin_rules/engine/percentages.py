@@ -104,6 +104,8 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         t = Trace(None, text, source, layer)
         whole, missing = M.figure(good, basis)
         low, high, more = amount_of(good)
+        if high == low:  # exact (materials of unknown code are worth 0.00): what they lack cannot matter
+            more = []
         missing = missing + more
         t.materials = tuple(p.id for p in good.parts if not p.originating)
         if whole is not None:

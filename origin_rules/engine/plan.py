@@ -253,7 +253,7 @@ class Plan:
         found = self._finer_lookups.get(key, False)
         if found is not False:
             return found
-        finer = self._finer_codes(hs.digits)
+        finer = [code for code in self._finer_codes(hs.digits) if self._finer_rule_in_force(hs.digits, code, on)]
         if not finer:
             result = None
         else:
@@ -275,6 +275,17 @@ class Plan:
             self._finer_lookups.clear()
         self._finer_lookups[key] = result
         return result
+
+    def _finer_rule_in_force(self, digits: str, code: str, on: date) -> bool:
+        """Whether a rule finer than ``digits`` covering ``code`` is in force on the date (a
+        finer rule not yet or no longer in force cannot apply: the code is fine enough)."""
+        hs = HsCode(code)
+        for n in LEVELS:
+            if len(digits) < n <= len(code) and (
+                    any(r.in_force(on) for r in self.index.get(code[:n], ()))
+                    or any(c.in_force(on) and rng.covers(hs) for rng, c in self.wide.get(n, ()))):
+                return True
+        return False
 
     def _finer_codes(self, digits: str) -> list[str]:
         """Selector codes longer than ``digits`` that lie under it (ranges: their ends)."""

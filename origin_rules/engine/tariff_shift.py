@@ -40,14 +40,16 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     def in_source(n, where, part) -> tuple[bool | None, str | None]:
         """Whether a material is admitted by one named source (its codes, and its fact)."""
         r = covers3(n, part.hs)
+        if r is False or where is None:
+            return r, (f"{part.path}.hs" if r is None else None)
+        value = declared_word(part.facts, where[0])
+        if value is not None and value not in where[1]:
+            return False, None  # the fact rules it out, whatever its finer code
         if r is None:
             return None, f"{part.path}.hs"
-        if r is False or where is None:
-            return r, None
-        value = declared_word(part.facts, where[0])
         if value is None:
             return None, f"{part.path}.facts.{where[0]}"
-        return value in where[1], None
+        return True, None
     excepted = compiler.hs(node.except_)
     excepted_text = compiler.texts.of(node.except_.span) if node.except_ is not None else ""
     sources_text = ", ".join(
@@ -169,8 +171,8 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         t.result = tri_or([False if failing else None, saved])
         if dm_trace is not None:
             t.children.append(dm_trace)
-        if t.result is None:
-            t.missing = missing + (dm_trace.missing if dm_trace else [])
+        if t.result is None:  # with a material that surely fails, only de minimis is open
+            t.missing = ([] if failing else missing) + (dm_trace.missing if dm_trace else [])
         return t
 
     def fast_fn(run) -> bool | None:
@@ -198,7 +200,8 @@ def _de_minimis(run, failing, unknown, why=()) -> tuple[bool | None, Trace | Non
         result, info = policy_result(run, policy, failing, unknown, why=why)
         if applies is None:  # the good's code is too coarse to tell whether the line applies
             result = tri_and([None, result])
-            info.setdefault("missing", []).append(run.good.field("hs"))
+            if result is None:  # (a line that would not save the good anyway needs no finer code)
+                info.setdefault("missing", []).append(run.good.field("hs"))
         outcomes.append(result)
         t = Trace(result, policy.text, policy.source, policy.layer, materials=tuple(p.id for p in failing + unknown))
         t.note = info.get("note")
@@ -209,7 +212,7 @@ def _de_minimis(run, failing, unknown, why=()) -> tuple[bool | None, Trace | Non
     if len(traces) == 1:
         return result, traces[0]
     top = Trace(result, "de minimis", None, None, children=traces)
-    top.missing = [m for tr in traces for m in tr.missing]
+    top.missing = [m for tr in traces if tr.result is None for m in tr.missing]
     return result, top
 
 
@@ -256,8 +259,9 @@ def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -
         maybe_states = [policy.exclude(p) for p in unknown]
         excluded = [m for r, m in fail_states + maybe_states if r is None and m]
         excluded += [_why(why, i, p) for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True]
-    if base is None:
-        return None, {"missing": base_missing + missing + (excluded or [])}
+    if base is None:  # the codes of the materials that may fail matter only if their amounts add something
+        maybe = [_why(why, i, p) for i, p in enumerate(unknown)] if high != low or missing else []
+        return None, {"missing": base_missing + missing + maybe + (excluded or [])}
     limit = base * node.share.value / HUNDRED
     share = f"{node.share.value}% of {policy.base_name}"
     figures = {f"non_qualifying_{attr}": low, "de_minimis_limit": limit} if explain else {}

@@ -1,0 +1,64 @@
+"""Hypothesis profiles for the whole suite (docs/property-testing.md, "The project's own tests").
+
+* ``ci`` -- the default under ``CI=true`` and under ``make`` (``make test``): random seeds,
+  never derandomized, so every run looks at new examples; a failure database in
+  ``.hypothesis/examples`` at the top of the repository, so an example that failed once is
+  replayed first on the next run until it passes; no deadline (the machine is shared);
+  ``print_blob`` so a failure prints the ``@reproduce_failure`` line that replays it anywhere.
+* ``dev`` -- the default elsewhere: the same, without the blob.
+* ``nightly`` -- five times the examples of every property test that counts its examples with
+  :func:`examples` (2,500 for the differential test): ``make nightly`` or
+  ``HYPOTHESIS_PROFILE=nightly pytest tests/test_differential.py``.
+
+``HYPOTHESIS_PROFILE`` names the profile explicitly and wins over the defaults.
+
+A test sets only what is its own (``max_examples`` through :func:`examples`, health checks);
+it never sets ``derandomize`` or ``database``: a minimal example found once is pinned with
+``@example`` (or as a plain test) beside the property.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples"))
+#: Examples of a profile's unit: a test asking for ``examples(500)`` runs 500 of them under
+#: ``ci`` and ``dev``, 2,500 under ``nightly``.
+UNIT = 100
+NIGHTLY_FACTOR = 5
+
+_COMMON = dict(derandomize=False, database=DATABASE, deadline=None, max_examples=UNIT,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("dev", **_COMMON)
+settings.register_profile("ci", **_COMMON, print_blob=True)
+settings.register_profile("nightly", **{**_COMMON, "max_examples": UNIT * NIGHTLY_FACTOR}, print_blob=True)
+
+
+def _profile() -> str:
+    named = os.environ.get("HYPOTHESIS_PROFILE", "").strip()
+    if named:
+        return named
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        return "ci"
+    if os.environ.get("MAKELEVEL"):  # run by make: `make test`
+        return "ci"
+    return "dev"
+
+
+PROFILE = _profile()
+settings.load_profile(PROFILE)
+
+
+def pytest_report_header(config) -> str:
+    return f"hypothesis profile: {PROFILE} (examples x{settings.default.max_examples // UNIT}, database {DATABASE.path})"
+
+
+def examples(n: int) -> int:
+    """``n`` examples under ``ci`` and ``dev``, five times ``n`` under ``nightly``: the count a
+    property test passes to ``settings(max_examples=...)``."""
+    return n * settings.default.max_examples // UNIT
