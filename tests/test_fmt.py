@@ -1,8 +1,8 @@
-"""The formatter: LANGUAGE.md's examples are fixpoints, golden pairs, refusals, diffs.
+"""The formatter: the language examples are fixpoints, golden pairs, refusals, diffs.
 
 Golden cases live in ``tests/golden/fmt/``: ``language-md-N.roo`` are the ``roo`` blocks of
-LANGUAGE.md (formatting them must change nothing), and each ``<case>/input.roo`` formats to
-``<case>/expected.roo``.
+the language specification (formatting them must change nothing), and each
+``<case>/input.roo`` formats to ``<case>/expected.roo``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from origin_rules.hs import HsCode, Level
 from origin_rules.syntax.parser import parse
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "fmt")
-SPEC = "/work/shared/spec/LANGUAGE.md"
 LANGUAGE_MD = sorted(f for f in os.listdir(GOLDEN) if f.startswith("language-md-"))
 CASES = sorted(d for d in os.listdir(GOLDEN) if os.path.isdir(os.path.join(GOLDEN, d)))
 
@@ -31,18 +30,23 @@ def read(*parts: str) -> str:
         return f.read()
 
 
-# ---- LANGUAGE.md ------------------------------------------------------------------------------
+# ---- the language examples -------------------------------------------------------------------
 
 
 def test_all_four_language_md_blocks_are_saved():
     assert LANGUAGE_MD == [f"language-md-{i}.roo" for i in range(1, 5)]
 
 
-@pytest.mark.skipif(not os.path.exists(SPEC), reason="the spec is not next to this checkout")
-def test_saved_blocks_are_the_spec_blocks():
-    with open(SPEC, encoding="utf-8") as f:
-        blocks = re.findall(r"```roo\n(.*?)```", f.read(), re.S)
-    assert blocks == [read(name) for name in LANGUAGE_MD]
+def test_saved_blocks_are_the_checker_fixtures():
+    """The four examples of the language specification are saved twice, as formatter
+    fixpoints here and as checker input in tests/golden/language: the copies agree."""
+    language = os.path.join(os.path.dirname(GOLDEN), "language")
+    names = ["agreement.roo", "dates.roo", "named-sets.roo", "scenario.roo"]
+    copies = []
+    for name in names:
+        with open(os.path.join(language, name), encoding="utf-8") as f:
+            copies.append(f.read())
+    assert [read(name) for name in LANGUAGE_MD] == copies
 
 
 @pytest.mark.parametrize("name", LANGUAGE_MD)
