@@ -26,6 +26,7 @@ import pycountry
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     PlainSerializer,
     PlainValidator,
     ValidationError,
@@ -520,6 +521,10 @@ class Material(BaseModel):
     end_use: Word | None = None
     facts: Facts = {}
     processes: tuple[Process, ...] = ()
+    provided_as_part: Flag = Field(False, description=(
+        "The material is provided for as a part in the subheading (or heading not "
+        "subdivided) where it is classified, by the nomenclature and the Section or Chapter "
+        "Notes; rules see it as the fact `provided_as_part` (yes/no, default no)"))
     materials: tuple["Material", ...] = ()
 
     @field_validator("materials")
@@ -527,9 +532,24 @@ class Material(BaseModel):
     def check_unique_ids(cls, materials: tuple["Material", ...]) -> tuple["Material", ...]:
         return _unique_ids(materials)
 
+    @field_validator("facts")
+    @classmethod
+    def check_flag_facts(cls, facts: dict) -> dict:
+        return _no_flag_facts(facts, MATERIAL_FLAG_FACTS, "material")
+
     @property
     def is_subassembly(self) -> bool:
         return bool(self.materials)
+
+    def all_facts(self) -> dict[str, "DeclaredFact"]:
+        """The declared facts with the material's yes/no flags (MATERIAL_FLAG_FACTS) added."""
+        return {**self.facts, **_flags(self, MATERIAL_FLAG_FACTS)}
+
+    def own_facts(self) -> dict[str, "DeclaredFact"]:
+        """The facts of this material as a good (a sub-assembly): its declared facts and the
+        product flags, all `no` (a sub-assembly made in-house is neither a retail set nor
+        imported unassembled)."""
+        return {**self.facts, **{name: DeclaredFact("no") for name in FLAG_FACTS}}
 
 
 class Product(BaseModel):
@@ -551,6 +571,42 @@ class Product(BaseModel):
     end_use: Word | None = None
     facts: Facts = {}
     processes: tuple[Process, ...] = ()
+    retail_set: Flag = Field(False, description=(
+        "The good is a set put up for retail sale, classified by rule 3 of the General Rules "
+        "for the Interpretation of the Harmonized System; rules see it as the fact "
+        "`retail_set` (yes/no, default no)"))
+    imported_unassembled: Flag = Field(False, description=(
+        "The good was imported in an unassembled or disassembled form and is classified as "
+        "the assembled good by rule 2(a) of the General Rules; rules see it as the fact "
+        "`imported_unassembled` (yes/no, default no)"))
+
+    @field_validator("facts")
+    @classmethod
+    def check_flag_facts(cls, facts: dict) -> dict:
+        return _no_flag_facts(facts, FLAG_FACTS, "product")
+
+    def all_facts(self) -> dict[str, "DeclaredFact"]:
+        """The declared facts with the product's yes/no flags (FLAG_FACTS) added as facts."""
+        return {**self.facts, **_flags(self, FLAG_FACTS)}
+
+
+# Fields that rules read as facts (`when retail_set in [yes]`, `provided_as_part in [yes]`):
+# unlike a declared fact, they are never missing (false unless the BOM says true).
+FLAG_FACTS = ("retail_set", "imported_unassembled")
+MATERIAL_FLAG_FACTS = ("provided_as_part",)
+
+
+def _flags(model: BaseModel, names: tuple[str, ...]) -> dict[str, "DeclaredFact"]:
+    return {name: DeclaredFact("yes" if getattr(model, name) else "no") for name in names}
+
+
+def _no_flag_facts(facts: dict, names: tuple[str, ...], owner: str) -> dict:
+    for name in names:
+        if name in facts:
+            raise PydanticCustomError(
+                "flag_fact", "`{name}` is a field of the {owner} (true/false), not a declared fact: "
+                "write `{name}: true` beside `facts`", {"name": name, "owner": owner})
+    return facts
 
 
 class BOM(BaseModel):

@@ -21,14 +21,15 @@ Formats, by extension:
   ``product.produced_in``, ``product.currency``, ``product.transaction_value``,
   ``product.net_cost``, ``product.total_cost``, ``product.fob``, ``product.ex_works``,
   ``product.weight_kg``, ``product.wholly_obtained``, ``product.end_use``,
-  ``product.facts``, ``product.processes``;
+  ``product.facts``, ``product.processes``, ``product.retail_set``,
+  ``product.imported_unassembled``;
 
   ``material.id``, ``material.description``, ``material.hs``, ``material.origin``,
   ``material.originating``, ``material.value``, ``material.weight_kg``,
   ``material.quantity``, ``material.kind``, ``material.wholly_obtained``,
   ``material.transaction_value``, ``material.net_cost``, ``material.total_cost``,
   ``material.fob``, ``material.ex_works``, ``material.end_use``, ``material.facts``,
-  ``material.processes``, and ``material.parent``.
+  ``material.processes``, ``material.provided_as_part``, and ``material.parent``.
 
   Rows of one product are consecutive and share ``product.id``; its product columns are
   repeated on each row or left empty after the first, but never contradict each other. A

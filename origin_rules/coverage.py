@@ -213,12 +213,16 @@ def _applied(plan: Plan, outcome: Outcome) -> list[tuple[CompiledRule, Trace | N
             rules.append(rule)
     if not rules:
         return []
+    # rule traces sit under the root, under "N rules could apply" and under "the rule, or
+    # else a fallback" (which may hold the former): look through the groups without a source
     candidates: list[Trace] = []
-    for child in outcome.trace.children:
+    groups = list(outcome.trace.children)
+    while groups:
+        child = groups.pop(0)
         if child.text.startswith("rule ") and child.source:
             candidates.append(child)
         elif child.source is None:
-            candidates.extend(c for c in child.children if c.text.startswith("rule ") and c.source)
+            groups.extend(child.children)
     out: list[tuple[CompiledRule, Trace | None]] = []
     for rule in rules:
         where = rule.node.span.where

@@ -66,7 +66,7 @@ from itertools import product
 
 from origin_rules import ast
 from origin_rules.hs import Level, nomenclature
-from origin_rules.bom import BOM, Material
+from origin_rules.bom import BOM, DeclaredFact, Material
 
 FIGURE_FIELD = {
     "transaction_value": "transaction_value", "net_cost": "net_cost", "total_cost": "total_cost",
@@ -174,6 +174,11 @@ def _item(m: Material, path: str, within: str | None = None, within_field: str =
     return item
 
 
+def material_facts(m: Material) -> dict:
+    """A material's declared facts and its yes/no flag, never missing."""
+    return {**m.facts, "provided_as_part": DeclaredFact("yes" if m.provided_as_part else "no")}
+
+
 def good_of(bom: BOM) -> Good:
     p = bom.product
     return Good(
@@ -186,7 +191,9 @@ def good_of(bom: BOM) -> Good:
         wholly=p.wholly_obtained,
         items=[_item(m, f"materials[{i}]", _digits(p.hs)) for i, m in enumerate(bom.materials)
                if m.kind != "shipping_packing"],
-        facts=dict(p.facts),
+        # the product's yes/no flags are facts that are never missing
+        facts={**p.facts, "retail_set": DeclaredFact("yes" if p.retail_set else "no"),
+               "imported_unassembled": DeclaredFact("yes" if p.imported_unassembled else "no")},
     )
 
 
@@ -202,7 +209,8 @@ def good_of_item(item: Item, parent: Good) -> Good:
         wholly=m.wholly_obtained,
         items=item.children,
         where_field=f"{item.path}.origin",
-        facts=dict(m.facts),
+        # a sub-assembly as a good: neither a retail set nor imported unassembled
+        facts={**m.facts, "retail_set": DeclaredFact("no"), "imported_unassembled": DeclaredFact("no")},
     )
 
 
@@ -618,7 +626,7 @@ class Evaluation:
             elif isinstance(source, ast.Where):  # its codes, and only materials declaring the fact
                 r = member(hs_items(program, ast.HsSetExpr((source.item,))), item.hs)
                 codes = K(r, frozenset({hs_field}) if r is None else frozenset())
-                fact = item.material.facts.get(source.fact)
+                fact = material_facts(item.material).get(source.fact)
                 if fact is None or not isinstance(fact.value, str):
                     declared = unknown(f"{item.path}.facts.{source.fact}")
                 else:
@@ -734,7 +742,7 @@ class Evaluation:
             return unknown(f"{item.path}.hs" if a is None or len(a) < n else item.within_field)
         if isinstance(node, ast.FactIn):  # a declared fact of the material (a word)
             words = {w.text for w in node.values.words}
-            fact = item.material.facts.get(node.fact)
+            fact = material_facts(item.material).get(node.fact)
             if fact is None or not isinstance(fact.value, str):
                 key = ("fact", node.fact, frozenset(words))
                 if world is not None and key in world:
@@ -766,7 +774,7 @@ class Evaluation:
             if not decided:
                 into.setdefault(("same", n), None)
         elif isinstance(node, ast.FactIn):
-            fact = item.material.facts.get(node.fact)
+            fact = material_facts(item.material).get(node.fact)
             if fact is None or not isinstance(fact.value, str):
                 into.setdefault(("fact", node.fact, frozenset(w.text for w in node.values.words)), None)
 

@@ -118,7 +118,7 @@ def _part(material: Material, path: str, within: HsCode | None = None) -> Part |
         kind=material.kind,
         source=material,
         parts=children,
-        facts=material.facts,
+        facts=material.all_facts(),
         within=within,
     )
     part.originating = material.kind == "indirect" or material.originating is True
@@ -170,7 +170,7 @@ def _build(bom: BOM) -> Good:
         parts=_parts(bom.materials, "materials", _code(p.hs)),
         description=p.description,
         hs_text=p.hs,
-        facts=p.facts,
+        facts=p.all_facts(),
     )
 
 
@@ -196,5 +196,5 @@ def good_of_part(part: Part, parent: Good) -> Good:
         parts=part.parts,
         description=m.description,
         hs_text=m.hs,
-        facts=m.facts,
+        facts=m.own_facts(),
     )
