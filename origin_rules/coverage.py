@@ -1,4 +1,4 @@
-"""Rule coverage: which rules, requirements and `or` alternatives the rule tests exercised.
+"""Rule coverage: which rules, requirements, fallbacks and `or` alternatives the rule tests exercised.
 
 In: the parsed modules of the rule files (the items to cover) and, for every expectation a
 test case checked, the internal :class:`~origin_rules.engine.evaluate.Outcome` together
@@ -20,6 +20,8 @@ What counts (the definition ``origin-rules test --coverage`` documents):
   its rule applied.
 - A **requirement** is exercised when it applied to some case (its ``for`` and ``when``
   did not rule the good out, so the evaluator checked its body).
+- A **fallback** is exercised when it held for some case (it is tried only when the rule
+  of the good fails, so such a case shows the fallback deciding).
 - **Percentage** = exercised items / all items x 100 (100 when there are no items).
 
 A good that originates before any product-specific rule (wholly obtained, or every
@@ -37,7 +39,7 @@ from .engine.evaluate import Outcome
 from .engine.plan import CompiledRule, Plan
 from .engine.trace import Trace
 
-KINDS = ("rule", "alternative", "require")
+KINDS = ("rule", "alternative", "require", "fallback")
 MAX_TEXT = 70
 
 
@@ -45,7 +47,7 @@ MAX_TEXT = 70
 class Item:
     """One thing to cover, at ``file:line:col``."""
 
-    kind: str  # "rule" | "alternative" | "require"
+    kind: str  # "rule" | "alternative" | "require" | "fallback"
     file: str
     line: int
     column: int
@@ -86,7 +88,7 @@ class Coverage:
     # ---- the items --------------------------------------------------------------------------
 
     def add_modules(self, modules: list[ast.Module], sources: dict[str, str]) -> None:
-        """Register every rule, requirement and top-level `or` alternative of the modules."""
+        """Register every rule, requirement, fallback and top-level `or` alternative of the modules."""
         texts = Texts(sources)
         for module in modules:
             self.files.add(module.file)
@@ -115,6 +117,11 @@ class Coverage:
                 continue
             header = texts.of(req.span).split("{")[0].strip() or "require"
             self._add(Item("require", *_key(req.span), _short(header), program.name))
+        for fb in program.fallbacks:
+            if fb.span.line < 1:
+                continue
+            header = texts.of(fb.span).split("{")[0].strip() or "fallback"
+            self._add(Item("fallback", *_key(fb.span), _short(header), program.name))
 
     def _add(self, item: Item) -> None:
         self.items.setdefault(item.key, item)
@@ -133,9 +140,13 @@ class Coverage:
             req = wanted.get((child.source, child.text)) if child.source else None
             if req is not None:
                 self._mark(_key(req.node.span))
+        fallbacks = {fb.node.span.where: fb for fb in plan.fallbacks}
         for node in root.walk():
             if isinstance(node.sub, Outcome):
                 self.record(plan, node.sub)
+            fb = fallbacks.get(node.source) if node.source else None
+            if fb is not None and node.result is True:  # a fallback that held for the good
+                self._mark(_key(fb.node.span))
 
     def _alternatives(self, rule: CompiledRule, trace: Trace | None) -> None:
         if trace is None:
@@ -174,7 +185,7 @@ class Coverage:
         return f"{tenths // 10}.{tenths % 10}"
 
     def by_kind(self) -> dict[str, tuple[int, int]]:
-        """``{kind: (exercised, total)}`` for rules, alternatives and requirements."""
+        """``{kind: (exercised, total)}`` for rules, alternatives, requirements and fallbacks."""
         out = {}
         for kind in KINDS:
             items = [i for i in self.items.values() if i.kind == kind]

@@ -173,13 +173,40 @@ def test_cli_junit_reports_errors(folder: Path):
 def test_coverage_counts():
     cov = run([SAMPLE], coverage=True, pattern=PASSING).coverage
     kinds = cov.by_kind()
-    assert kinds == {"rule": (3, 4), "alternative": (1, 2), "require": (1, 1)}
+    assert kinds == {"rule": (3, 4), "alternative": (1, 2), "require": (1, 1), "fallback": (0, 0)}
     assert (cov.exercised, cov.total, cov.percent_text()) == (5, 7, "71.4")
     missed = {i.where.split(":", 1)[1]: i.label for i in cov.items.values() if not i.exercised}
     assert missed == {
         "8:3": 'rule 39.01 "Polyethylene"',  # only originating materials: no rule applied
         "14:8": "or #2 of rule 8708.30: rvc(transaction_value) >= 60%",  # RVC 50%: never true
     }
+
+
+FALLBACK_RULES = """
+agreement "Fb" {
+  parties = [US, MX, CA]
+  rule 87.14 "Parts" { change from any other heading }
+  fallback "Same subheading" for 87.14 { rvc(transaction_value) >= 60% }
+}
+"""
+
+
+@pytest.mark.parametrize("vnm, exercised", [("400", True), ("401", False)])
+def test_coverage_counts_a_fallback_when_it_held(tmp_path: Path, vnm: str, exercised: bool):
+    """The rule fails (a material of the same heading); the fallback decides: it is exercised
+    only by the case in which it held (RVC(TV) 60%), not by the one where it was tried and failed."""
+    (tmp_path / "fb.roo").write_text(FALLBACK_RULES)
+    (tmp_path / "fb.test.yaml").write_text(f"""
+- name: part from a part of the same heading
+  bom:
+    product: {{id: P, hs: "8714.10", produced_in: MX, transaction_value: "1000"}}
+    materials: [{{id: M, hs: "8714.91", origin: CN, originating: false, value: "{vnm}"}}]
+  expect: {{Fb: {"qualifies" if exercised else "does_not_qualify"}}}
+""")
+    report = run([tmp_path], coverage=True)
+    assert report.coverage.by_kind()["fallback"] == ((1 if exercised else 0), 1)
+    result = invoke(str(tmp_path), "--coverage")
+    assert f"fallbacks {1 if exercised else 0}/1" in result.stdout
 
 
 def test_coverage_when_fact_missing_counts_every_rule_evaluated():
