@@ -246,6 +246,10 @@ def read_manifest(path: str | Path) -> Manifest:
         raise ManifestError(name, f"cannot read: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ManifestError(name, f"not YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise ManifestError(name, "nested too deeply: a manifest is a mapping of chapters to rule numbers") from None
+    except ValueError as exc:  # e.g. an integer too long to convert
+        raise ManifestError(name, f"a value cannot be read: {' '.join(str(exc).split())[:200]}") from None
     if not isinstance(data, dict):
         raise ManifestError(name, "expected a mapping with `chapters` and `not_encoded`")
     try:
