@@ -144,8 +144,6 @@ def test_china_cap_scenario_flips_products_of_the_portfolio(usmca):
     assert any(f.direction == "stricter" for f in result.search.findings)
 
 
-@pytest.mark.xfail(strict=False, reason="vehicles now need declared LVC and steel facts; the search's generated "
-                   "vehicle BOMs do not declare them, so a finding can be insufficient_data under USMCA (open)")
 def test_tracing_scenario_finds_the_traced_vehicle(usmca):
     name = "USMCA review 2026: China content tracing"
     result = compare(Side(usmca, "USMCA", "USMCA"), Side(usmca, name, name), boms=_records(), on=ON, examples=50)
