@@ -38,15 +38,31 @@ def _subheadings_under(code: HsCode) -> list[HsCode]:
 
 @dataclass(slots=True)
 class CompiledRule:
+    """A rule of the plan. Its selector and `when` are compiled with the plan (they choose
+    the rule); its lines only when a good first needs them (``criteria``, ``fast``), so a
+    rulebook of thousands of rules loads in the time of the few rules a BOM meets."""
+
     node: ast.Rule
     layer: str
     is_scenario: bool
     selector_text: str
     when: Callable
-    criteria: list[Callable]
+    build: Callable[[], tuple[list[Callable], list[Callable]]]  # (criteria, fast paths)
     texts: list[str]
     order: int
-    fast: list[Callable]
+    _built: tuple[list[Callable], list[Callable]] | None = None
+
+    @property
+    def criteria(self) -> list[Callable]:
+        if self._built is None:
+            self._built = self.build()
+        return self._built[0]
+
+    @property
+    def fast(self) -> list[Callable]:
+        if self._built is None:
+            self._built = self.build()
+        return self._built[1]
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)
@@ -116,6 +132,10 @@ class CompiledDeMinimis:
         return None if inside is None or outside is None else True
 
 
+def _builder(c: Compiler, rule: ast.Rule) -> Callable[[], tuple[list[Callable], list[Callable]]]:
+    return lambda: ([c.criterion(n) for n in rule.criteria], [c.fast(n) for n in rule.criteria])
+
+
 class Plan:
     """Everything needed to evaluate goods under one agreement or scenario."""
 
@@ -152,10 +172,9 @@ class Plan:
                 is_scenario=placed.is_scenario,
                 selector_text=texts.of(rule.selector.span) or str(c.program.hs_set(rule.selector)),
                 when=c.condition(rule.when),
-                criteria=[c.criterion(n) for n in rule.criteria],
+                build=_builder(c, rule),
                 texts=[texts.of(n.span) for n in rule.criteria],
                 order=order,
-                fast=[c.fast(n) for n in rule.criteria],
             )
             for item in c.program.hs_set(rule.selector).items:
                 self._index(item, compiled)
