@@ -4,7 +4,7 @@ In: ``quick`` (fewer examples per hunt). Out: lines for the ``make bench`` table
 load both rulebooks, to diff them structurally, and to search the one changed rule for
 counterexamples (the acceptance bound is under a minute), with the verdict found.
 
-The rulebooks come from :mod:`bench.generate` (the 8708.30 rule of LANGUAGE.md among
+The rulebooks come from :mod:`bench.generate` (the 8708.30 rule of docs/language.md among
 generated rules over real HS codes); the new one raises 8708.30's transaction-value
 threshold from 60% to 65%, so the right verdict is ``stricter``.
 """

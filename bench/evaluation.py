@@ -22,7 +22,7 @@ PARTIES = frozenset({"US", "MX", "CA"})
 
 
 def hand_written(b: BOM) -> tuple[str, Decimal, Decimal | None, Decimal | None]:
-    """LANGUAGE.md's 8708.30 rule plus the China-content require, written by hand.
+    """docs/language.md's 8708.30 rule plus the China-content require, written by hand.
 
     Returns (verdict, vnm, rvc_tv, rvc_nc); the engine must agree (checked before timing)."""
     p = b.product

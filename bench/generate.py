@@ -1,7 +1,7 @@
 """Generated rulebooks and BOMs for the benchmarks (deterministic: a fixed seed).
 
 In: sizes. Out: rule text with N rules over real HS 2022 codes (the 8708.30 rule of
-LANGUAGE.md always included) and BOMs with M materials.
+docs/language.md always included) and BOMs with M materials.
 """
 
 from __future__ import annotations
