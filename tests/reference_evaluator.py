@@ -644,11 +644,30 @@ class Evaluation:
 
     def change(self, layer: str, node: ast.Change, good: Good) -> K:
         fails = [(item, self.fails_shift(layer, node, good, item)) for item in good.items]
+        if node.except_groups:
+            fails = self.fails_groups(layer, node, fails)
         shift = k_and([k_not(f) for _, f in fails])
         if shift.value is True:
             return TRUE
         policies = [self.de_minimis(p, good, fails) for p in self.program.de_minimis]
         return k_or([shift, *policies])
+
+    def fails_groups(self, layer: str, node: ast.Change, fails: list[tuple[Item, K]]) -> list[tuple[Item, K]]:
+        """``except more than one of (A), (B), ...``: a material of a listed group also fails
+        when two different groups are used (then every material of every group used fails)."""
+        program = self.scope(layer)
+
+        def inside(item: Item, expr) -> K:
+            if item.originating or item.kind != "direct" or item.hs is None:
+                return FALSE
+            r = member(hs_items(program, expr), item.hs)
+            return K(r, frozenset({f"{item.path}.hs"}) if r is None else frozenset())
+
+        rows = [[inside(item, g) for g in node.except_groups] for item, _ in fails]
+        n = len(node.except_groups)
+        used = [k_or(row[j] for row in rows) for j in range(n)]
+        two = k_or(k_and([used[a], used[b]]) for a in range(n) for b in range(a + 1, n))
+        return [(item, k_or([f, k_and([two, k_or(row)])])) for (item, f), row in zip(fails, rows)]
 
     def de_minimis(self, placed, good: Good, fails: list[tuple[Item, K]]) -> K:
         dm: ast.DeMinimis = placed.node
@@ -840,6 +859,8 @@ class Evaluation:
         lo, hi, fields = self.total(layer, node.measure, good)
         if lo == hi:
             fields = set()
+        if node.share.value == 0:  # 0% of any base is 0, whatever the base is
+            return compare_intervals(node.op, lo, hi, Fraction(0), Fraction(0), fields)
         if isinstance(node.base, ast.Figure):
             value = good.figures[node.base.name]
             if value is None:

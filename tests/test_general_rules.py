@@ -217,3 +217,22 @@ def test_a_subassembly_is_never_a_retail_set(book):
 def test_same_subheading_fallback_is_not_taken_for_original_equipment(book):
     """8708.99 is an automotive code: the fallback applies only to a good declared aftermarket."""
     assert _members(book).covers(HsCode.parse("8708.99"))
+
+
+def test_zero_percent_of_a_missing_base_is_zero():
+    """`value(FILTER) <= 0% of transaction_value` needs no transaction value: the limit is 0
+    whatever the base (found by the apparel requirements on a BOM without figures)."""
+    rules = origin_rules.loads('''
+agreement "Z" {
+  parties = [US, MX, CA]
+  rule 61.09 { CC }
+  require for 61.09 { value(non_originating and hs in 58.06) <= 0% of transaction_value }
+}
+''')
+    clean = _bom({"hs": "6109.10"}, [{"id": "F", "hs": "6006.22", "origin": "US", "originating": True}])
+    dirty = _bom({"hs": "6109.10"}, [{"id": "E", "hs": "5806.20", "origin": "CN", "originating": False,
+                                      "value": "1.00"}])
+    for bom, expected in ((clean, "qualifies"), (dirty, "does_not_qualify")):
+        det = rules.evaluate(bom, under="Z", as_of=ON)
+        ref = reference.evaluate(rules.parsed.programs, bom, "Z", ON)
+        assert (det.verdict, ref.verdict) == (expected, expected)

@@ -613,6 +613,8 @@ class Compiler:
         def decide(good) -> bool | None:
             lo, hi = fast_total(good)
             b_lo, b_hi = fast_base(good)
+            if b_lo is None and share == 0:  # 0% of any base is 0: the base cannot matter
+                b_lo = b_hi = ZERO
             if b_lo is None:
                 return None
             if correlated is not None and (hi != lo or b_hi != b_lo):
@@ -636,6 +638,8 @@ class Compiler:
             lo, hi, ids, missing = total(good)
             b_lo, b_hi, _, b_missing = base(good) if base else (ZERO, ZERO, [], [])
             t = Trace(None, text, source, layer, materials=tuple(ids))
+            if b_lo is None and share == 0:  # 0% of any base is 0: the base cannot matter
+                b_lo, b_hi, b_missing = ZERO, ZERO, []
             if b_lo is None:
                 t.missing = b_missing
                 return t
