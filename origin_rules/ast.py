@@ -218,12 +218,16 @@ class Where:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """``change from SOURCES [except HS-SET]``; ``alias`` keeps ``CTH`` etc. for the printer."""
+    """``change from SOURCES [except HS-SET] [except more than one of (SET), (SET)...]``;
+    ``alias`` keeps ``CTH`` etc. for the printer. ``except_groups``: GN11's "except from more
+    than one of the following: (A) ..., (B) ...": the non-originating materials may come from
+    at most one of the groups."""
 
     sources: tuple[AnyOther | HsItemLit | Where, ...]
     except_: HsSetExpr | None = None
     alias: str | None = field(default=None, compare=False)
     span: Span = _span()
+    except_groups: tuple[HsSetExpr, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

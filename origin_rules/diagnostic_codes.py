@@ -44,4 +44,5 @@ TITLES: dict[str, str] = {
     "ROO120": "set defined in terms of itself",
     "ROO121": "country listed twice",
     "ROO122": "unsupported HS edition",
+    "ROO123": "`except more than one of` with a single group",
 }

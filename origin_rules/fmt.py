@@ -68,7 +68,10 @@ def _change(c: A.Change) -> str:
         text = c.alias
     else:
         text = "change from " + ", ".join(map(_flat, srcs))
-    return text + (f" except {_flat(c.except_)}" if c.except_ is not None else "")
+    text += f" except {_flat(c.except_)}" if c.except_ is not None else ""
+    if c.except_groups:
+        text += " except more than one of " + ", ".join(f"({_flat(g)})" for g in c.except_groups)
+    return text
 
 
 def _rvc(m: A.Rvc) -> str:

@@ -39,7 +39,8 @@ class Asked:
 
 
 def _code_key(text: str):
-    return text.split("..")[0].replace(".", "")
+    # by first code, then as written: two ranges from one code keep one order on every run
+    return text.split("..")[0].replace(".", ""), text
 
 
 def _codes(expr: ast.HsSetExpr | None, program) -> list[str]:

@@ -111,6 +111,7 @@ EXAMPLES: dict[str, str] = {
     ),
     "ROO121": 'agreement "A" {\n  parties = [US, MX, US]\n}\n',
     "ROO122": 'agreement "A" {\n  parties = [US]\n  hs_version = 2017\n}\n',
+    "ROO123": 'agreement "A" {\n  parties = [US]\n  rule 84.13 { change from any other heading except more than one of (8537.10) }\n}\n',
 }
 
 

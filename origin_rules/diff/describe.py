@@ -227,6 +227,10 @@ def change(old: NChange, new: NChange) -> list[str]:
     if lost:
         out.append("no longer from " + ", ".join(lost))
     out += set_change("exception", old.except_, new.except_)
+    if old.groups != new.groups:  # `except more than one of (A), (B)`: said whole
+        def said(groups) -> str:
+            return "more than one of " + ", ".join(f"({g})" for g in groups) if groups else "none"
+        out.append(f"groups excepted together: {said(old.groups)} -> {said(new.groups)}")
     return out or [f"{q(old)} -> {q(new)}"]
 
 

@@ -131,6 +131,7 @@ class NChange:
     sources: NSet
     except_: NSet | None
     where: tuple = ()  # (NSet, fact, words): sources that admit only materials declaring the fact
+    groups: tuple = ()  # NSets of `except more than one of`, in a canonical order
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,8 @@ def text(n) -> str:
         sources = level_words(n.levels) + ([str(n.sources)] if n.sources.items else [])
         sources += [f"{codes} where {fact} in {words(values)}" for codes, fact, values in n.where]
         out = "change from " + ", ".join(sources)
-        return out + (f" except {n.except_}" if n.except_ is not None else "")
+        out += f" except {n.except_}" if n.except_ is not None else ""
+        return out + (" except more than one of " + ", ".join(f"({g})" for g in n.groups) if n.groups else "")
     if isinstance(n, NRvc):
         args = [n.method]
         if n.basis != RVC_DEFAULT.get(n.method, "fob"):
@@ -315,5 +317,7 @@ def walk(n):
     elif isinstance(n, NChange):
         yield n.sources
         yield from walk(n.except_)
+        for g in n.groups:
+            yield from walk(g)
     elif isinstance(n, NHsIn):
         yield n.hs

@@ -154,7 +154,8 @@ class Normalizer:
                 (self.hs(ast.HsSetExpr((s.item,))), s.fact, tuple(sorted({w.text for w in s.values.words})))
                 for s in n.sources if isinstance(s, ast.Where)
             ), key=repr))
-            return NChange(tuple(levels), sources, self.hs(n.except_), where)
+            groups = tuple(sorted((self.hs(g) for g in n.except_groups), key=repr))
+            return NChange(tuple(levels), sources, self.hs(n.except_), where, groups)
         if isinstance(n, ast.Comparison):
             return NCompare(self.measure(n.measure), n.op, share(n.share.value), self.base(n.base))
         if isinstance(n, ast.Performed):

@@ -4,7 +4,11 @@ In: a :class:`~origin_rules.ast.Change` node and the program's de minimis polici
 Out: a criterion closure. Every non-originating direct material must be classified in one
 of the sources and outside ``except``; originating materials, indirect materials,
 accessories and retail packaging are not tested. A non-originating material without an HS
-code fails. When the shift fails only because of some materials, de minimis may save it:
+code fails. With ``except more than one of (A), (B), ...`` the non-originating materials
+of the listed groups must also fall in one group at most; when they fall in two or more,
+every non-originating material of every group used fails (the stricter reading: nothing
+tells which group's materials would be the "extra" ones).
+When the shift fails only because of some materials, de minimis may save it:
 the failing materials together (value, or weight for a ``weight`` policy) must not exceed
 the policy's share, and none may match the policy's ``exclude`` filter. De minimis never
 changes VNM.
@@ -61,6 +65,9 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     pure = excepted is None and len(any_levels) == len(tests)
     finest = max(any_levels) if pure else 0
     memo_key = ("change", tuple(map(str, node.sources)), str(excepted))
+    groups = [(compiler.hs(g), _group_text(compiler, g)) for g in node.except_groups]
+    if groups:
+        memo_key += tuple(str(g) for g, _ in groups)
 
     def judge(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
         """(passes?, missing field if unknown) for one non-originating direct material."""
@@ -116,6 +123,16 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         return f"classified in {hs}, not a change from {sources_text}{own}"
 
     def classify(run, good) -> tuple[list, list, list]:
+        """(failing parts, unknown parts, missing fields), the groups of ``except more than one
+        of`` taken in; once per evaluation and criterion."""
+        if not groups:
+            return classify_shift(run, good)
+        memo = run.memo.get(("groups",) + memo_key)
+        if memo is None:
+            memo = run.memo[("groups",) + memo_key] = _with_groups(run, groups, *classify_shift(run, good))
+        return memo[:3]
+
+    def classify_shift(run, good) -> tuple[list, list, list]:
         """(failing parts, unknown parts, missing fields); once per evaluation and criterion."""
         memo = run.memo.get(memo_key)
         if memo is not None:
@@ -162,7 +179,10 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         if good.hs is None:
             t.note = "the good has no HS code"
         failing, unknown, missing = classify(run, good)
-        t.failures = [Failure(p.id, str(p.hs) if p.hs else None, reason(good.hs, p)) for p in failing]
+        told = run.memo[("groups",) + memo_key][3] if groups else {}
+        t.failures = [Failure(p.id, str(p.hs) if p.hs else None, told.get(p.id) or reason(good.hs, p)) for p in failing]
+        if told.get(None):
+            t.note = "; ".join(filter(None, [t.note, told[None]]))
         if not failing and not unknown:
             t.result = True
             return t
@@ -187,6 +207,71 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
 
     run_fn.fast = fast_fn
     return run_fn
+
+
+def _group_text(compiler, group: ast.HsSetExpr) -> str:
+    """A listed group as the explanation names it: its text, with the codes of set names."""
+    text = compiler.texts.of(group.span) or f"({group})"
+    if any(isinstance(item, ast.SetRef) for item in group.items):
+        text = f"{text[:-1]}: {compiler.hs(group)})" if text.endswith(")") else f"{text}: {compiler.hs(group)}"
+    return text
+
+
+def _with_groups(run, groups, failing, unknown, missing) -> tuple[list, list, list, dict]:
+    """Add to the shift's (failing, unknown, missing) the materials that ``except more than one
+    of`` makes fail: when materials of two or more listed groups are used, every material of
+    every group used. Also returns reasons by material id, and under ``None`` a note naming
+    the groups used (or perhaps used) and their materials."""
+    from .criteria import covers3
+
+    used = []  # (text, parts surely in the group, parts perhaps in it)
+    for codes, text in groups:
+        sure, maybe = [], []
+        for part in run.shift_parts():
+            if part.hs is None:
+                continue  # fails anyway, in no group
+            r = covers3(codes, part.hs)
+            if r is True:
+                sure.append(part)
+            elif r is None:
+                maybe.append(part)
+        if sure or maybe:
+            used.append((text, sure, maybe))
+    surely_used = [u for u in used if u[1]]
+    if len(used) <= 1:
+        return failing, unknown, missing, {}
+
+    def listing(entries) -> str:
+        return "; ".join(f"{text} {', '.join(p.id for p in sure + maybe)}" for text, sure, maybe in entries)
+
+    told: dict = {}
+    if len(surely_used) >= 2:
+        add_failing = [p for _, sure, _ in surely_used for p in sure]
+        add_unknown = [(p, f"{p.path}.hs") for _, _, maybe in used for p in maybe]
+        summary = f"materials of {len(surely_used)} of the listed groups: {listing(surely_used)}"
+        if len(used) > len(surely_used):
+            summary += f"; perhaps also {listing([u for u in used if not u[1]])}"
+        told[None] = summary
+    else:  # one group surely used at most, a second perhaps: every material of them may fail
+        add_failing = []
+        first_maybe = next(p for _, _, maybe in used for p in maybe)
+        add_unknown = [(p, f"{first_maybe.path}.hs") for _, sure, _ in used for p in sure]
+        add_unknown += [(p, f"{p.path}.hs") for _, _, maybe in used for p in maybe]
+        told[None] = f"materials of perhaps {len(used)} of the listed groups: {listing(used)}"
+    out_failing = list(failing)
+    seen = {id(p) for p in failing}
+    for p in add_failing:  # (one that fails the change anyway keeps its own reason)
+        if id(p) not in seen:
+            seen.add(id(p))
+            out_failing.append(p)
+            told[p.id] = f"classified in {p.hs}, in a listed group; {told[None]}"
+    out_unknown, out_missing = [], []
+    for p, m in list(zip(unknown, missing)) + add_unknown:
+        if id(p) not in seen:
+            seen.add(id(p))
+            out_unknown.append(p)
+            out_missing.append(m)
+    return out_failing, out_unknown, out_missing, told
 
 
 def _de_minimis(run, failing, unknown, why=()) -> tuple[bool | None, Trace | None]:

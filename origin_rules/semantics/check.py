@@ -359,6 +359,20 @@ class Checker:
         for item in expr.items:
             self._hs_item(item, scope)
 
+    def _except_groups(self, node: ast.Change, scope: Scope) -> None:
+        """``except more than one of (A), (B), ...``: its sets resolve, and it lists two groups
+        at least (ROO123: with one group it would forbid what a plain `except` forbids, or
+        nothing, and GN11 never writes it so)."""
+        for group in node.except_groups:
+            self._hs_set(group, scope)
+        if len(node.except_groups) == 1:
+            group = node.except_groups[0]
+            self.emit(error(
+                "ROO123", "`except more than one of` lists a single group: it needs two at least",
+                group.span, "list each group of the rule's text in its own parentheses: "
+                "`except more than one of (8413.50..8413.60), (8537.10)`; for one set, write `except SET`",
+            ))
+
     def _hs_item(self, item, scope: Scope) -> None:
         if isinstance(item, ast.HsCodeLit):
             self.emit(literals.check_code(item))
@@ -443,6 +457,7 @@ class Checker:
                         self._hs_item(source, scope)
                 if node.except_ is not None:
                     self._hs_set(node.except_, scope)
+                self._except_groups(node, scope)
             elif isinstance(node, ast.Comparison):
                 self.emit(literals.check_percent(node.share))
                 stack.append(node.measure)

@@ -287,12 +287,21 @@ class Builder(Transformer):
         alias = self._tok(children, "ALIAS")
         nodes = self._nodes(children)
         except_ = None
+        groups = ()
+        if nodes and isinstance(nodes[-1], tuple) and nodes[-1][0] == "except_groups":
+            groups = nodes.pop()[1]
         if nodes and isinstance(nodes[-1], tuple):
             except_ = nodes.pop()[1]
         if alias is not None:
             level = {"CC": Level.CHAPTER, "CTH": Level.HEADING, "CTSH": Level.SUBHEADING}[str(alias)]
-            return ast.Change((ast.AnyOther(level, self.span(alias)),), except_, str(alias), self.span(meta))
-        return ast.Change(tuple(nodes), except_, None, self.span(meta))
+            return ast.Change((ast.AnyOther(level, self.span(alias)),), except_, str(alias), self.span(meta), groups)
+        return ast.Change(tuple(nodes), except_, None, self.span(meta), groups)
+
+    def except_groups(self, children):
+        return ("except_groups", tuple(self._nodes(children)), children[0])
+
+    def hs_group(self, children):  # the span takes in the parentheses
+        return dataclasses.replace(self._nodes(children)[0], span=self.span(self.extent(children)))
 
     def where_source(self, children):
         meta = self.extent(children)

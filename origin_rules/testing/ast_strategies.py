@@ -199,7 +199,8 @@ def conditions(country_names=(), max_leaves: int = 3) -> st.SearchStrategy:
 @_cached
 @st.composite
 def changes(draw, hs_names=()) -> A.Change:
-    """``change from SOURCES [except SET]`` or its aliases ``CC``/``CTH``/``CTSH``."""
+    """``change from SOURCES [except SET] [except more than one of (SET), (SET)...]`` or its
+    aliases ``CC``/``CTH``/``CTSH``."""
     any_other = st.sampled_from(list(Level)).map(A.AnyOther)
     item = st.one_of([hs_code_lits(), hs_ranges()] + ([st.sampled_from(sorted(hs_names)).map(A.SetRef)] if hs_names else []))
     where = st.builds(lambda i, w: A.Where(i, PART_FACT, w), item, word_lists(PART_WORDS))
@@ -208,7 +209,10 @@ def changes(draw, hs_names=()) -> A.Change:
     alias = None
     if len(sources) == 1 and isinstance(sources[0], A.AnyOther) and sources[0].level is not Level.TARIFF_ITEM:
         alias = draw(st.sampled_from([None, {2: "CC", 4: "CTH", 6: "CTSH"}[int(sources[0].level)]]))
-    return A.Change(sources, except_, alias)
+    groups = ()
+    if draw(st.integers(0, 3)) == 0:  # ``except more than one of (SET), (SET)...``
+        groups = tuple(draw(st.lists(hs_sets(hs_names, 2), min_size=2, max_size=3)))
+    return A.Change(sources, except_, alias, except_groups=groups)
 
 
 @_cached

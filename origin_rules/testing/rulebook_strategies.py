@@ -272,6 +272,9 @@ def _change(draw, scope: Scope) -> str:
         head = "change from " + ", ".join(dict.fromkeys(sources))
     if draw(_ints(0, 1)) == 1:
         head += " except " + _hs_set(draw, scope)
+    if draw(_ints(0, 3)) == 1:  # GN11 "except from more than one of (A) ..., (B) ..."
+        groups = [_hs_set(draw, scope) for _ in range(draw(_ints(2, 3)))]
+        head += " except more than one of " + ", ".join(f"({g})" for g in groups)
     return head
 
 
