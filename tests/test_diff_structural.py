@@ -10,7 +10,7 @@ import origin_rules
 from origin_rules.diff.compare import Side, normal_of
 from origin_rules.diff.normal import NAny, normalize, nset_of, text
 from origin_rules.diff.structural import structural_diff
-from origin_rules.rulebook import loads
+from origin_rules.rulebook.book import loads
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "diff"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import origin_rules
-from origin_rules.bom_io import read_boms
+from origin_rules.files.boms import read_boms
 
 ROOT = Path(__file__).resolve().parent.parent
 DATES = (date(2020, 6, 30), date(2022, 1, 15), date(2026, 7, 1))

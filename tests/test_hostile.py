@@ -351,7 +351,7 @@ def test_report(tmp_path, kind):
     calm(invoke("report", str(path), "--html", str(tmp_path / "r.html")))
 
 
-COMPLETENESS_BUGS = {  # origin_rules/completeness.py reads manifests with yaml.safe_load, unguarded
+COMPLETENESS_BUGS = {  # origin_rules/rulebook/completeness.py reads manifests with yaml.safe_load, unguarded
     "deep": "a manifest nested too deeply ends in RecursionError",
     "huge_numbers": "a rule number of 100,000 digits ends in Python's int conversion limit (ValueError)",
 }

@@ -26,9 +26,9 @@ def fmt(
     write: Annotated[bool, typer.Option("--write", "-w", help="Rewrite the files in place.")] = False,
 ) -> None:
     """Format rule files in the one canonical layout (comments kept)."""
-    from ..fmt import check_format, unified_diff
-    from ..render import render_text
-    from ..sources import discover
+    from ..formatting.printer import check_format, unified_diff
+    from ..model.render import render_text
+    from ..rulebook.sources import discover
     from ..syntax.parser import parse
 
     if sum((check, diff, write)) > 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..hs import HsCode, HsRange, HsSet, Level, dotted
+from ..model.hs import HsCode, HsRange, HsSet, Level, dotted
 
 # ---- values ------------------------------------------------------------------------------------
 

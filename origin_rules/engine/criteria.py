@@ -13,8 +13,8 @@ from decimal import Decimal
 from itertools import product
 from typing import Callable
 
-from .. import ast
-from ..hs import HsCode, HsSet
+from ..model import ast
+from ..model.hs import HsCode, HsSet
 from . import measures as M
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, Part

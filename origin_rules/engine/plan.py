@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from .. import ast
-from ..hs import HsCode, HsRange, HsSet, nomenclature
+from ..model import ast
+from ..model.hs import HsCode, HsRange, HsSet, nomenclature
 from ..semantics.resolve import Program
 from .criteria import Compiler, Texts, covers3
 from .trace import tri_and, tri_not

@@ -1,6 +1,6 @@
 """The tariff-shift criterion and de minimis.
 
-In: a :class:`~origin_rules.ast.Change` node and the program's de minimis policies.
+In: a :class:`~origin_rules.model.ast.Change` node and the program's de minimis policies.
 Out: a criterion closure. Every non-originating direct material must be classified in one
 of the sources and outside ``except``; originating materials, indirect materials,
 accessories and retail packaging are not tested. A non-originating material without an HS
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .. import ast
-from ..hs import HsCode
+from ..model import ast
+from ..model.hs import HsCode
 from . import measures as M
 from .trace import Failure, Trace, tri_and, tri_or
 

@@ -1,6 +1,6 @@
 """The evaluator's view of a good: a BOM (or a sub-assembly of one) ready for rules.
 
-In: a validated :class:`~origin_rules.bom.BOM` or one of its sub-assembly materials.
+In: a validated :class:`~origin_rules.model.bom.BOM` or one of its sub-assembly materials.
 Out: :class:`Good` and :class:`Part` values with HS codes parsed, field paths attached (so
 missing data can be named: ``product.net_cost``, ``materials[2].value``), and the material
 kinds applied (indirect materials count as originating; packing for shipment is dropped).
@@ -13,8 +13,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..bom import BOM, Material
-from ..hs import HsCode
+from ..model.bom import BOM, Material
+from ..model.hs import HsCode
 
 FIGURE_FIELDS = {
     "transaction_value": "transaction_value",

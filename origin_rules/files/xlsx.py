@@ -1,7 +1,7 @@
 """Excel workbooks (.xlsx) in the flat layout of docs/bom.md (CSV), read as text rows, streaming.
 
 In: the path of a workbook. Out: the header of its first worksheet checked against the
-flat layout (the same columns and messages as a CSV file, see :mod:`origin_rules.bom_io`)
+flat layout (the same columns and messages as a CSV file, see :mod:`origin_rules.files.boms`)
 and its rows as lists of text cells, one at a time (openpyxl in read-only mode: memory
 stays flat however many rows there are). The first non-empty row is the header; positions
 are sheet row numbers.
@@ -25,8 +25,8 @@ import math
 from decimal import Decimal
 from typing import Any, Iterator
 
-from ..bom import BomError, BomProblem
-from ..bom_io import _ALL_COLUMNS, _MATERIAL_FIELDS, _PRODUCT_FIELDS
+from ..model.bom import BomError, BomProblem
+from .boms import _ALL_COLUMNS, _MATERIAL_FIELDS, _PRODUCT_FIELDS
 
 __all__ = ["cell_text", "open_sheet", "header_columns"]
 

@@ -1,6 +1,6 @@
 """The formatter: one canonical layout for ``.roo`` files, printed from the AST.
 
-In: a :class:`~origin_rules.ast.Module` (``format_module``) or a file's text
+In: a :class:`~origin_rules.model.ast.Module` (``format_module``) or a file's text
 (``check_format``). Out: the formatted text; a :class:`FmtResult` saying whether it changed
 or why it was refused; ``unified_diff`` for ``fmt --check``. Nothing here prints.
 
@@ -36,8 +36,8 @@ import bisect
 import difflib
 from dataclasses import dataclass
 
-from . import ast as A
-from .syntax.parser import parse
+from ..model import ast as A
+from ..syntax.parser import parse
 
 WIDTH = 88
 MAX_DEPTH = 100  # nesting of and/or/not that check_format accepts (the printer recurses)

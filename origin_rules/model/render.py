@@ -1,6 +1,6 @@
 """Render diagnostics for people and machines.
 
-In: a list of :class:`~origin_rules.diagnostics.Diagnostic` and the source texts by file name.
+In: a list of :class:`~origin_rules.model.diagnostics.Diagnostic` and the source texts by file name.
 Out: strings: text (``file:line:col``, the source line and a caret), JSON, GitHub Actions
 workflow commands, or a SARIF 2.1.0 log.
 """

@@ -7,7 +7,7 @@ uppercase; or a :class:`BomError` listing every problem with its field path
 (``materials[1].value``), file and line when known, and what was expected.
 
 No binary float is ever accepted: numbers come in as text, ``int`` or ``Decimal`` (the
-readers in :mod:`origin_rules.bom_io` build decimals from the source text). Missing data is
+readers in :mod:`origin_rules.files.boms` build decimals from the source text). Missing data is
 not a validation error (``value`` may be absent; ``originating`` may be unknown): the
 evaluator reports it as ``insufficient_data``.
 """
@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from origin_rules.hs import HsCode
+from origin_rules.model.hs import HsCode
 
 __all__ = [
     "BOM", "BomError", "BomProblem", "DeclaredFact", "Kind", "KINDS", "Material", "Process", "Product",
@@ -119,7 +119,7 @@ Amount = Annotated[
 def normalize_hs(text: str) -> str:
     """``"870830"`` -> ``"8708.30"``; ``"8708"`` -> ``"87.08"``; ValueError if it is no HS code.
 
-    Dots are optional but, when written, must sit where HS puts them (see :mod:`origin_rules.hs`).
+    Dots are optional but, when written, must sit where HS puts them (see :mod:`origin_rules.model.hs`).
     """
     return str(HsCode.parse(text))
 
@@ -762,7 +762,7 @@ def loads_json(text: str | bytes | bytearray) -> Any:
 
 def __getattr__(name: str) -> Any:  # the readers live in bom_io, which imports this module
     if name in ("read_bom", "read_boms", "BomRecord"):
-        from origin_rules import bom_io
+        from origin_rules.files import boms as bom_io
 
         return getattr(bom_io, name)
     raise AttributeError(name)

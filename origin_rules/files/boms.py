@@ -1,11 +1,11 @@
 """Reading BOMs from files: YAML, JSON, JSON Lines and flat CSV.
 
-In: a path. Out: :func:`read_bom` returns one :class:`~origin_rules.bom.BOM`;
+In: a path. Out: :func:`read_bom` returns one :class:`~origin_rules.model.bom.BOM`;
 :func:`read_boms` returns an iterator of :class:`BomRecord`, one per input record, each
-holding either the BOM or the :class:`~origin_rules.bom.BomError` that explains what is
+holding either the BOM or the :class:`~origin_rules.model.bom.BomError` that explains what is
 wrong with it. One bad record never stops the others. A file that cannot be read at all
 (missing, not UTF-8, broken YAML/JSON syntax, a CSV header naming unknown columns) raises
-:class:`~origin_rules.bom.BomError` when ``read_boms`` is called.
+:class:`~origin_rules.model.bom.BomError` when ``read_boms`` is called.
 
 Formats, by extension:
 
@@ -59,7 +59,7 @@ from typing import Any, Iterator
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from origin_rules.bom import (
+from origin_rules.model.bom import (
     BOM, BomError, BomProblem, Loc, Material, Product, SourceDecimal, SourceInt, bom_from_data, loads_json,
 )
 
@@ -323,7 +323,7 @@ def _checked(bom: BOM, *, file: str | None, lines: dict[Loc, int] | None, line: 
     ``docs/errors.md``) that make it input no verdict should be given on, or sub-assemblies
     nested deeper than :data:`MAX_DEPTH` levels (no real BOM does; the explanation of such a
     one could not be written out)."""
-    from origin_rules.plausibility import check_bom
+    from origin_rules.model.plausibility import check_bom
 
     for path, _ in bom.walk():
         if path.count("materials[") > MAX_DEPTH:

@@ -1,7 +1,7 @@
 """The one diagnostic type, and the exception that carries a list of them.
 
 In: a code (``ROO101``), a severity, a message, a span and an optional hint, produced by the
-syntax layer and the checker. Out: values that renderers (``origin_rules.render``) turn into
+syntax layer and the checker. Out: values that renderers (``origin_rules.model.render``) turn into
 text with the source line and a caret, JSON, GitHub annotations or SARIF.
 Messages are lowercase, name the user's thing in backticks and say what would be right.
 """
