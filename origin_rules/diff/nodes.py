@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..model.hs import HsCode, HsRange, HsSet, Level, dotted
+from ..model.hs import HsCode, HsRange, HsSet, Level, covers_digits, dotted
 
 # ---- values ------------------------------------------------------------------------------------
 
@@ -28,7 +28,7 @@ class NSet:
     items: tuple[Item, ...]
 
     def covers(self, digits: str) -> bool:
-        return any(len(digits) >= len(lo) and lo <= digits[: len(lo)] <= hi for lo, hi in self.items)
+        return covers_digits(self.items, digits) is True
 
     def __str__(self) -> str:
         return ", ".join(item_text(i) for i in self.items)

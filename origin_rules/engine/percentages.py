@@ -18,6 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..model import ast
+from ..model.hs import covers3
 from . import measures as M
 from .trace import Margin, Trace
 
@@ -26,8 +27,6 @@ ZERO = Decimal(0)
 
 
 def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | None):
-    from .criteria import covers3
-
     measure = node.measure
     op = node.op
     threshold = node.share.value

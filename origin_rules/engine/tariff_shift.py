@@ -15,17 +15,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..model import ast
-from ..model.hs import HsCode
+from ..model.hs import HsCode, covers3
 from . import measures as M
 from .trace import Failure, Trace, tri_and, tri_or
+from .view import declared_word
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 
 def compile_change(compiler, node: ast.Change, text: str, source: str | None):
-    from .criteria import covers3, declared_word
-
     layer = compiler.layer
     tests = []
     for s in node.sources:

@@ -198,3 +198,12 @@ def good_of_part(part: Part, parent: Good) -> Good:
         hs_text=m.hs,
         facts=m.facts,
     )
+
+
+def declared_word(facts: dict, name: str, as_of=None) -> str | None:
+    """The word a BOM declares for a fact, in force on ``as_of``; None when missing (not
+    declared, outside its evidence period, or a number)."""
+    fact = facts.get(name)
+    if fact is None or not fact.in_force(as_of) or not isinstance(fact.value, str):
+        return None
+    return fact.value

@@ -39,7 +39,6 @@ from origin_rules.model.hs import HsCode
 __all__ = [
     "BOM", "BomError", "BomProblem", "DeclaredFact", "Kind", "KINDS", "Material", "Process", "Product",
     "bom_from_data", "bom_json_schema", "format_decimal", "loads_json", "normalize_hs",
-    "read_bom", "read_boms", "BomRecord",
 ]
 
 KINDS: tuple[str, ...] = ("direct", "indirect", "accessory", "retail_packaging", "shipping_packing")
@@ -758,11 +757,3 @@ def loads_json(text: str | bytes | bytearray) -> Any:
     ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error."""
     return json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
                       object_pairs_hook=_no_duplicates)
-
-
-def __getattr__(name: str) -> Any:  # the readers live in bom_io, which imports this module
-    if name in ("read_bom", "read_boms", "BomRecord"):
-        from origin_rules.files import boms as bom_io
-
-        return getattr(bom_io, name)
-    raise AttributeError(name)
