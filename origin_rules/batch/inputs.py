@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..model.bom import BomError, BomProblem
-from ..files.boms import _csv_header, _product_key, read_boms
+from ..files.boms import csv_header, product_key, read_boms
 
 __all__ = ["INPUT_SUFFIXES", "Item", "input_format", "read_items", "total_size"]
 
@@ -164,7 +164,7 @@ def _grouped(file: str, columns, rows, header_key: bytes, end: int) -> Iterator[
         line, cells, garbled, done = row
         if not garbled and not any(cell.strip() for cell in cells):
             continue
-        key = _product_key(cells, columns)
+        key = product_key(cells, columns)
         if group and key != group_key:
             yield flush()
             group = []
@@ -177,7 +177,7 @@ def _grouped(file: str, columns, rows, header_key: bytes, end: int) -> Iterator[
 
 def _csv(file: str, base: int, size: int) -> Iterator[Item]:
     try:
-        columns = _csv_header(file)
+        columns = csv_header(file)
     except BomError as err:
         yield _unreadable(file, err, base + size)
         return

@@ -43,7 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..model.bom import BOM, BomError, bom_from_data, path_text
-from ..files.boms import _node_lines, _yaml_documents, read_bom  # exact decimals and line numbers
+from ..files.boms import node_lines, read_bom, yaml_documents  # exact decimals and line numbers
 from .coverage import Coverage
 from ..model.determination import VERDICTS, Determination
 from ..model.diagnostics import RulebookError
@@ -251,7 +251,7 @@ class Runner:
         result = FileResult(file)
         try:
             text = path.read_text(encoding="utf-8-sig")
-            docs = _yaml_documents(text, file, empty_ok=True)  # a test file may hold no case yet
+            docs = yaml_documents(text, file, empty_ok=True)  # a test file may hold no case yet
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
             result.problems.append(Problem(f"cannot read: {why}", file))
@@ -267,7 +267,7 @@ class Runner:
                 "expected a YAML list of cases (`- name: ...`, `bom: ...`, `expect: ...`)", file, line))
             return result
         data, node = docs[0]
-        lines = _node_lines(node)
+        lines = node_lines(node)
         names: dict[str, int] = {}
         for index, item in enumerate(data):
             case = self._case(path, index, item, lines, names)
