@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..formatting.printer import percent, quote, word_list
 from ..model.hs import HsCode, HsRange, HsSet, Level, covers_digits, dotted
 
 # ---- values ------------------------------------------------------------------------------------
@@ -226,12 +227,8 @@ def key(node: object) -> str:
 RVC_DEFAULT = {"transaction_value": "transaction_value", "net_cost": "net_cost"}
 
 
-def pct(value: Decimal) -> str:
-    return format(value, "f") + "%"
-
-
-def words(values: tuple[str, ...]) -> str:
-    return "[" + ", ".join(values) + "]"
+pct = percent  # the formatter's literals: one printer of the language
+words = word_list
 
 
 def level_words(levels: tuple[int, ...]) -> list[str]:
@@ -289,7 +286,7 @@ def text(n) -> str:
     if isinstance(n, NSame):
         return "same " + {2: "chapter", 4: "heading", 6: "subheading", 8: "tariff item"}[n.digits]
     if isinstance(n, NPerformed):
-        return f'performed "{n.process}" in {words(n.where)}'
+        return f"performed {quote(n.process)} in {words(n.where)}"
     if isinstance(n, NWhollyObtained):
         return "wholly_obtained"
     return repr(n)
