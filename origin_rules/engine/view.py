@@ -10,7 +10,7 @@ Whether a sub-assembly is originating is decided by the evaluator and set on its
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ..model.bom import BOM, Material
@@ -136,7 +136,7 @@ _CACHE_SIZE = 256
 def good_of_bom(bom: BOM) -> Good:
     """The view of a BOM, cached for the last few BOM objects (a BOM is immutable; the
     cache holds the BOM itself, so its id cannot be reused while cached). Per-evaluation
-    state (whether a sub-assembly is originating) is reset by every evaluation."""
+    state (whether a sub-assembly is originating) lives on copies (:func:`for_evaluation`)."""
     key = id(bom)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is bom:
@@ -147,6 +147,22 @@ def good_of_bom(bom: BOM) -> Good:
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return good
+
+
+def _own_part(part: Part) -> Part:
+    if not part.parts:
+        return part  # evaluation writes only into sub-assemblies (originating, sub)
+    return replace(part, parts=tuple(_own_part(c) for c in part.parts), sub=None)
+
+
+def for_evaluation(good: Good) -> Good:
+    """The good as one evaluation may mark it: its sub-assemblies (at every depth) are copies,
+    so the evaluation's per-run state (whether a sub-assembly originates, its outcome) is
+    never written into the cached view or into another evaluation's. A good without
+    sub-assemblies is returned as it is (nothing of it is written)."""
+    if not any(p.parts for p in good.parts):
+        return good
+    return replace(good, parts=tuple(_own_part(p) for p in good.parts), memo={})
 
 
 def _build(bom: BOM) -> Good:
