@@ -15,7 +15,7 @@ import time
 from datetime import date
 
 from origin_rules.diff.compare import Side, compare
-from origin_rules.rulebook import loads
+from origin_rules.rulebook.book import loads
 
 from .generate import rulebook
 

@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 
 import origin_rules
-from origin_rules.bom import BOM
-from origin_rules.sources import parse_texts
+from origin_rules.model.bom import BOM
+from origin_rules.rulebook.sources import parse_texts
 
 from .generate import bom, rulebook
 

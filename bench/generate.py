@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from origin_rules.bom import BOM
-from origin_rules.hs import Level, nomenclature
+from origin_rules.model.bom import BOM
+from origin_rules.model.hs import Level, nomenclature
 
 RULE_8708_30 = """  rule 8708.30 "Brakes and servo-brakes; parts thereof" {
     change from any other heading

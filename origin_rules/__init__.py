@@ -10,20 +10,13 @@ Public API::
                                                     # the country of production, as the CLI
 """
 
-from .bom import BOM, BomError
-from .determination import Determination
-from .diagnostics import Diagnostic, RulebookError
-from .rulebook import Rulebook, UnknownAgreement, load, loads
+from .files.boms import read_bom
+from .model.bom import BOM, BomError
+from .model.determination import Determination
+from .model.diagnostics import Diagnostic, RulebookError
+from .rulebook.book import Rulebook, UnknownAgreement, load, loads
 
 __version__ = "0.1.0"
-
-
-def read_bom(path):
-    """Read one BOM from a file (raises BomError with field paths, lines and, for input no
-    verdict should be given on, a ``BOM0xx`` code of ``docs/errors.md``)."""
-    from .bom_io import read_bom as _read
-
-    return _read(path)
 
 
 __all__ = [

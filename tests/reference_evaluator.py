@@ -2,7 +2,7 @@
 
 In: the resolved programs of a rulebook (``semantics.resolve.build_programs``: scenario
 chains flattened and set names resolvable; that is name resolution, not evaluation), a
-:class:`~origin_rules.bom.BOM`, the name of an agreement or scenario and a date.
+:class:`~origin_rules.model.bom.BOM`, the name of an agreement or scenario and a date.
 Out: a :class:`Result`: the verdict, the exact figures (product figures, VNM, VOM), the exact
 RVC / MaxNOM percentages of every percentage criterion it evaluated, and the missing fields.
 
@@ -64,9 +64,9 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import product
 
-from origin_rules import ast
-from origin_rules.hs import Level, nomenclature
-from origin_rules.bom import BOM, DeclaredFact, Material
+from origin_rules.model import ast
+from origin_rules.model.hs import Level, nomenclature
+from origin_rules.model.bom import BOM, DeclaredFact, Material
 
 FIGURE_FIELD = {
     "transaction_value": "transaction_value", "net_cost": "net_cost", "total_cost": "total_cost",

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 import origin_rules
 from origin_rules.batch import Options, run_batch
 from origin_rules.batch.sample import product_bom
-from origin_rules.batch.xlsx import cell_text
-from origin_rules.bom_io import read_boms
+from origin_rules.files.xlsx import cell_text
+from origin_rules.files.boms import read_boms
 from origin_rules.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_every_record_in_order_with_position_and_same_verdicts_as_evaluate(tmp_p
             for name, value in entry.get("figures", {}).items():
                 assert det.figures[name] == value
             if det.verdict != "qualifies":
-                from origin_rules.explain import one_line_reason
+                from origin_rules.rulebook.explain import one_line_reason
 
                 assert entry.get("reason", "") == one_line_reason(det)
                 assert entry.get("missing", []) == det.missing

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from origin_rules.bom import (
+from origin_rules.model.bom import (
     BOM,
     BomError,
     BomProblem,
@@ -23,7 +23,7 @@ from origin_rules.bom import (
     loads_json,
     normalize_hs,
 )
-from origin_rules.bom_io import BomRecord, loads_bom, read_bom, read_boms
+from origin_rules.files.boms import BomRecord, loads_bom, read_bom, read_boms
 
 DATA = Path(__file__).parent / "data" / "bom"
 
@@ -439,9 +439,9 @@ def test_round_trip_through_json_and_yaml_is_exact(data):
     as_yaml = yaml.safe_dump(bom.model_dump(mode="json"), allow_unicode=True)
     # the YAML reader's exact scalars, without the plausibility checks (codes like `87` are
     # refused as products by read_bom/loads_bom, but are valid structure)
-    from origin_rules.bom_io import _yaml_documents
+    from origin_rules.files.boms import yaml_documents
 
-    assert bom_from_data(_yaml_documents(as_yaml, "x.yaml")[0][0]) == bom
+    assert bom_from_data(yaml_documents(as_yaml, "x.yaml")[0][0]) == bom
     assert "materials" in json.loads(bom.to_json())  # written even when empty: read back as given
 
 

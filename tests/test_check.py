@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from origin_rules.cli import app
-from origin_rules.diagnostic_codes import TITLES
-from origin_rules.hs import Level, nomenclature
+from origin_rules.model.diagnostic_codes import TITLES
+from origin_rules.model.hs import Level, nomenclature
 from origin_rules.semantics.check import check_modules
 from origin_rules.semantics.literals import KINDS
 from origin_rules.semantics.resolve import build_programs
-from origin_rules.sources import parse_paths, parse_texts
+from origin_rules.rulebook.sources import parse_paths, parse_texts
 from origin_rules.syntax.errors import KEYWORDS
 from origin_rules.syntax.parser import parse
 
@@ -147,7 +147,7 @@ def test_undecodable_file_is_roo000(tmp_path):
 
 
 def test_kinds_match_the_bom_model():
-    from origin_rules.bom import KINDS as BOM_KINDS
+    from origin_rules.model.bom import KINDS as BOM_KINDS
 
     assert tuple(KINDS) == tuple(BOM_KINDS)
 
@@ -480,7 +480,7 @@ def golden_cases() -> list[Path]:
 
 @pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
 def test_golden_check(case):
-    from origin_rules.render import render_text
+    from origin_rules.model.render import render_text
 
     text = (case / "input.roo").read_text(encoding="utf-8")
     parsed = parse_texts({"input.roo": text})

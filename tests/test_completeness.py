@@ -1,4 +1,4 @@
-"""Completeness evidence (origin_rules.completeness, `origin-rules rulebook coverage`): the
+"""Completeness evidence (origin_rules.rulebook.completeness, `origin-rules rulebook coverage`): the
 GN11(o) cite parser form by form, the manifest validation, the coverage arithmetic, the CLI's
 exit codes and JSON shape, and the generated table of docs/rulebooks.md being current."""
 
@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from origin_rules.cli import app
-from origin_rules.completeness import (
+from origin_rules.rulebook.completeness import (
     ManifestError, compact, compute, coverage_of_paths, markdown, parse_cite, parse_rule_list, read_manifest, text,
 )
-from origin_rules.sources import parse_texts
+from origin_rules.rulebook.sources import parse_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from origin_rules.determination import (
+from origin_rules.model.determination import (
     Determination,
     ExplanationNode,
     FailedMaterial,

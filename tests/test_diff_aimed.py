@@ -1,4 +1,4 @@
-"""origin_rules.testing.aimed: BOMs aimed at a rule, and the example test file for users."""
+"""origin_rules.diff.aimed: BOMs aimed at a rule, and the example test file for users."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 
 import origin_rules
-from origin_rules.bom import BOM
-from origin_rules.rulebook import UnknownAgreement
-from origin_rules.testing.aimed import (
+from origin_rules.model.bom import BOM
+from origin_rules.rulebook.book import UnknownAgreement
+from origin_rules.diff.aimed import (
     Aim, aim_at, amounts_near, boms_aimed_at, boms_for_aim, codes_around, codes_at, merge_aims, related_codes,
 )
 

@@ -17,12 +17,12 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from origin_rules import ast as A
+from origin_rules.model import ast as A
 from origin_rules.diff.compare import Side, normal_of
 from origin_rules.diff.search import search
 from origin_rules.diff.structural import structural_diff
-from origin_rules.fmt import format_module
-from origin_rules.rulebook import loads
+from origin_rules.formatting.printer import format_module
+from origin_rules.rulebook.book import loads
 from origin_rules.syntax.parser import parse
 from origin_rules.testing.bom_strategies import boms_for, dates_for
 from origin_rules.testing.rulebook_strategies import rulebooks

@@ -122,7 +122,7 @@ def test_equivalence_is_never_claimed_as_proven():
 
 
 def _records():
-    from origin_rules.bom_io import read_boms
+    from origin_rules.files.boms import read_boms
 
     return [r for f in sorted((ROOT / "examples" / "boms").glob("*.yaml")) for r in read_boms(f)]
 

@@ -10,7 +10,7 @@ import origin_rules
 from origin_rules.diff.compare import Side, normal_of
 from origin_rules.diff.normal import NAny, normalize, nset_of, text
 from origin_rules.diff.structural import structural_diff
-from origin_rules.rulebook import loads
+from origin_rules.rulebook.book import loads
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "diff"
@@ -232,3 +232,14 @@ def test_requirement_changed_in_place():
     assert d.changes[0].details == [
         "`value(non_originating and origin in [CN]) <= 10% of transaction_value` -> "
         "`value(non_originating and origin in [CN, RU]) <= 5% of transaction_value`"]
+
+
+def test_a_quote_in_a_title_or_a_process_is_escaped_as_the_formatter_writes_it():
+    # The language writes a quote inside a string as \" (docs/language.md); the diff prints
+    # through the formatter's literals, so its text of a rule reads back as the same rule.
+    old = agreement('  rule 87.08 "Brakes \\"heavy\\"" { CTH }')
+    new = agreement('  rule 87.08 "Brakes \\"heavy\\"" { performed "heat \\"treat\\"" in [US] }')
+    d = diff_texts(old, new)
+    # CTH is the short form of `change from any other heading`; both strings keep their \".
+    assert [c.summary for c in d.changes] == [
+        '87.08 "Brakes \\"heavy\\"": `change from any other heading` -> `performed "heat \\"treat\\"" in [US]`']

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import origin_rules
-from origin_rules.bom import BOM
+from origin_rules.model.bom import BOM
 from origin_rules.testing.bom_strategies import boms_for, dates_for
 from origin_rules.testing.rulebook_strategies import rulebooks
 

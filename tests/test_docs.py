@@ -511,7 +511,7 @@ def test_exit_code_table_names_every_command():
 
 
 def test_sarif_help_links_point_at_sections_of_the_docs(tmp_path):
-    from origin_rules import diagnostic_codes
+    from origin_rules.model import diagnostic_codes
 
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     site = re.search(r"^site_url:\s*(\S+)", config, re.M).group(1).rstrip("/") + "/"

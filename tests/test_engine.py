@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import origin_rules
-from origin_rules.bom_io import read_boms
+from origin_rules.files.boms import read_boms
 
 ROOT = Path(__file__).resolve().parent.parent
 DATES = (date(2020, 6, 30), date(2022, 1, 15), date(2026, 7, 1))
@@ -107,3 +107,45 @@ def test_threshold_compared_exactly_and_unrounded(vnm, verdict):
     if vnm == "400.01":
         # the display keeps enough decimals not to show a failing 59.999% as 60.00
         assert det.figures["rvc_transaction_value"] == "59.999"
+
+
+def _parts_state(parts) -> list:
+    return [(p.id, p.originating, p.sub, _parts_state(p.parts)) for p in parts]
+
+
+def _plan_state(plan) -> dict:
+    state = {}
+    for name, value in vars(plan).items():
+        state[name] = dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
+    for rules in plan.index.values():
+        for rule in rules:
+            if hasattr(rule, "__dict__"):
+                state[("rule", id(rule))] = dict(vars(rule))
+    return state
+
+
+def test_evaluation_never_writes_into_its_input(book):
+    # A BOM with sub-assemblies is where evaluation has per-run state (whether each
+    # sub-assembly originates, its outcome); it must live on copies, not on the BOM, the
+    # cached view of it that every evaluation starts from, or the compiled plans.
+    from origin_rules.engine.view import good_of_bom
+
+    boms = [b for b in example_boms() if any(m.materials for m in b.materials)]
+    assert boms, "the example BOMs include sub-assemblies"
+    for bom in boms:
+        names = book.applicable(bom)
+        assert names
+        plans = {name: book.plan(name) for name in names}
+        dumped = bom.model_dump()
+        view = good_of_bom(bom)
+        before = _parts_state(view.parts)
+        plan_before = {name: _plan_state(plan) for name, plan in plans.items()}
+        for when in DATES:
+            book.evaluate_all(bom, as_of=when)
+            for name in names:
+                book.verdict(bom, name, as_of=when)
+        assert bom.model_dump() == dumped
+        assert good_of_bom(bom) is view  # the same cached view, unchanged
+        assert _parts_state(view.parts) == before
+        assert all(p.sub is None for p in view.parts)
+        assert {name: _plan_state(plan) for name, plan in plans.items()} == plan_before

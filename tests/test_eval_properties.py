@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import origin_rules
-from origin_rules import ast
-from origin_rules.bom import BOM
+from origin_rules.model import ast
+from origin_rules.model.bom import BOM
 from origin_rules.syntax.parser import parse
 from origin_rules.testing.bom_strategies import boms, boms_for, dates_for, shuffled
 from origin_rules.testing.rulebook_strategies import TIMELINE, criteria_texts, require_texts, rulebooks

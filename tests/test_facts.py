@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 import origin_rules
-from origin_rules.bom import BOM, BomError, bom_from_data
+from origin_rules.model.bom import BOM, BomError, bom_from_data
 
 RULES = """
 agreement "F" {
@@ -193,7 +193,7 @@ def test_misused_facts_are_refused_with_roo018_or_roo016(line, words):
 
 
 def test_facts_in_csv_cells(tmp_path, book):
-    from origin_rules.bom_io import read_boms
+    from origin_rules.files.boms import read_boms
 
     path = tmp_path / "brakes.csv"
     path.write_text(

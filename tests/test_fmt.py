@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import pytest
 
-from origin_rules import ast as A
-from origin_rules import fmt
-from origin_rules.fmt import FmtResult, check_format, format_module, unified_diff
-from origin_rules.hs import HsCode, Level
+from origin_rules.model import ast as A
+from origin_rules.formatting import printer as fmt
+from origin_rules.formatting.printer import FmtResult, check_format, format_module, unified_diff
+from origin_rules.model.hs import HsCode, Level
 from origin_rules.syntax.parser import parse
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "fmt")

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 import origin_rules
-from origin_rules import ast as A
-from origin_rules.bom import BOM, bom_json_schema
-from origin_rules.hs import HsCode, HsRange, HsSet
+from origin_rules.model import ast as A
+from origin_rules.model.bom import BOM, bom_json_schema
+from origin_rules.model.hs import HsCode, HsRange, HsSet
 
 import reference_evaluator as reference
 

@@ -15,12 +15,12 @@ import pytest
 
 import origin_rules
 import reference_evaluator as reference
-from origin_rules import ast as A
-from origin_rules.bom import BOM
+from origin_rules.model import ast as A
+from origin_rules.model.bom import BOM
 from origin_rules.diff.compare import Side, normal_of
 from origin_rules.diff.structural import structural_diff
-from origin_rules.fmt import check_format, format_module
-from origin_rules.rulebook import parse_texts
+from origin_rules.formatting.printer import check_format, format_module
+from origin_rules.rulebook.sources import parse_texts
 from origin_rules.syntax.parser import parse
 
 ON = date(2026, 1, 1)

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import origin_rules
-from origin_rules.bom import BOM
+from origin_rules.model.bom import BOM
 
 ROOT = Path(__file__).resolve().parent.parent
 

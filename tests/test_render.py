@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from origin_rules.ast import Span
-from origin_rules.diagnostics import error, warning
-from origin_rules.render import (
+from origin_rules.model.ast import Span
+from origin_rules.model.diagnostics import error, warning
+from origin_rules.model.render import (
     render_github,
     render_json,
     render_json_report,

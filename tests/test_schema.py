@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from typer.testing import CliRunner
 
-from origin_rules.bom import BOM, BomError, bom_from_data, bom_json_schema, loads_json
-from origin_rules.bom_io import loads_bom, read_boms
+from origin_rules.model.bom import BOM, BomError, bom_from_data, bom_json_schema, loads_json
+from origin_rules.files.boms import loads_bom, read_boms
 from origin_rules.cli import app
-from origin_rules.plausibility import check_bom
+from origin_rules.model.plausibility import check_bom
 
 from conftest import examples
 

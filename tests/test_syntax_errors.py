@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from origin_rules.diagnostic_codes import TITLES
-from origin_rules.render import render_text
-from origin_rules.sources import parse_texts
+from origin_rules.model.diagnostic_codes import TITLES
+from origin_rules.model.render import render_text
+from origin_rules.rulebook.sources import parse_texts
 from origin_rules.syntax.errors import TERMINAL_WORDS, expected_words
 from origin_rules.syntax.parser import build_strict, parse
 

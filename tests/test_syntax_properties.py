@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from origin_rules.fmt import MAX_DEPTH, check_format, format_module, nesting
+from origin_rules.formatting.printer import MAX_DEPTH, check_format, format_module, nesting
 from origin_rules.syntax.parser import build_strict, parse
-from origin_rules import ast as A
-from origin_rules.hs import HsCode
+from origin_rules.model import ast as A
+from origin_rules.model.hs import HsCode
 from origin_rules.testing import conditions, criteria, modules
 
 from conftest import examples
@@ -300,7 +300,7 @@ def test_grammar_builds_strict():
 def test_generated_modules_pass_the_checker(module):
     """The strategies are meant for generating rulebooks: no check errors (warnings, such as
     an unused set, are allowed)."""
-    from origin_rules.sources import parse_texts
+    from origin_rules.rulebook.sources import parse_texts
 
     parsed = parse_texts({"generated.roo": format_module(module)})
     assert [d.message for d in parsed.diagnostics if d.is_error] == []

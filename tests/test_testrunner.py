@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from origin_rules.cli import app
-from origin_rules.testrunner import discover, run
+from origin_rules.ruletests.runner import discover, run
 
 DATA = Path(__file__).parent / "data" / "testrunner"
 SAMPLE = DATA / "sample"

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 import origin_rules
-from origin_rules.bom import BOM, BomError
-from origin_rules.bom_io import loads_bom, read_boms
+from origin_rules.model.bom import BOM, BomError
+from origin_rules.files.boms import loads_bom, read_boms
 from origin_rules.cli import app
-from origin_rules.plausibility import DELETED, TITLES, check_bom
-from origin_rules.hs import HsCode, nomenclature
+from origin_rules.model.plausibility import DELETED, TITLES, check_bom
+from origin_rules.model.hs import HsCode, nomenclature
 
 ROOT = Path(__file__).resolve().parent.parent
 ON = date(2026, 1, 1)
@@ -243,7 +243,7 @@ def test_without_product_code_the_explanation_leaves_out_other_goods_requirement
     no_code = "\n".join(line for line in brake.splitlines() if not line.startswith("  hs:"))
     book = origin_rules.load([ROOT / "rules"])
     det = book.evaluate(loads_bom(no_code), under="USMCA", as_of=date(2026, 7, 1))
-    from origin_rules.explain import render
+    from origin_rules.rulebook.explain import render
 
     text = render(det)
     assert "product.hs" in text and "Sewing thread" not in text and "requirements of other goods" in text
@@ -280,7 +280,7 @@ def test_hostile_yaml_ends_in_exit_2_without_traceback(tmp_path, rules, text):
 
 
 def test_no_pointer_outside_the_project_in_owned_modules():
-    for name in ("bom.py", "bom_io.py", "determination.py", "rulebook.py", "explain.py", "plausibility.py",
+    for name in ("model/bom.py", "files/boms.py", "model/determination.py", "rulebook/book.py", "rulebook/explain.py", "model/plausibility.py",
                  "cli/test_cmd.py", "cli/evaluate.py"):
         text = (ROOT / "origin_rules" / name).read_text(encoding="utf-8")
         for missing in ("LANGUAGE.md", "BOM.md", "DOMAIN.md"):
@@ -414,7 +414,7 @@ def test_docs_show_rule_line_numbers_only_in_output_the_docs_tests_produce():
 
 def test_every_csv_column_is_documented_in_the_bom_format():
     """Seen: the CSV BOM columns were documented only by pointing at the source code."""
-    from origin_rules.bom_io import _ALL_COLUMNS
+    from origin_rules.files.columns import ALL_COLUMNS
 
     page = (ROOT / "docs" / "bom.md").read_text(encoding="utf-8")
-    assert [c for c in [*_ALL_COLUMNS, "material.parent"] if f"`{c}`" not in page] == []
+    assert [c for c in [*ALL_COLUMNS, "material.parent"] if f"`{c}`" not in page] == []

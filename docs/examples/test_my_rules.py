@@ -18,7 +18,7 @@ from pathlib import Path
 from hypothesis import given, settings
 
 import origin_rules
-from origin_rules.testing.aimed import aim_at, boms_aimed_at, boms_for_aim
+from origin_rules.testing import aim_at, boms_aimed_at, boms_for_aim
 
 RULES = Path(__file__).resolve().parents[2] / "rules"  # your rule files or folder
 BOOK = origin_rules.load(RULES)  # parse and check once, evaluate many

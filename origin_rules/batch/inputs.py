@@ -7,7 +7,7 @@ unparsed, so that parsing and validation run in parallel) or a *final* error res
 already (a file that cannot be read at all yields one error record at position 0).
 
 JSON Lines and CSV are read line by line and XLSX row by row (memory stays flat); a
-YAML/JSON file is parsed whole by :func:`origin_rules.bom_io.read_boms` (those formats are
+YAML/JSON file is parsed whole by :func:`origin_rules.files.boms.read_boms` (those formats are
 not made for streaming: use JSON Lines for large batches). Each item of a streamed format
 carries a digest of its raw content (``key``), so the main process can give every
 identical record the result of the first one without sending it to a worker.
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..bom import BomError, BomProblem
-from ..bom_io import _csv_header, _product_key, read_boms
+from ..model.bom import BomError, BomProblem
+from ..files.boms import csv_header, product_key, read_boms
 
 __all__ = ["INPUT_SUFFIXES", "Item", "input_format", "read_items", "total_size"]
 
@@ -164,7 +164,7 @@ def _grouped(file: str, columns, rows, header_key: bytes, end: int) -> Iterator[
         line, cells, garbled, done = row
         if not garbled and not any(cell.strip() for cell in cells):
             continue
-        key = _product_key(cells, columns)
+        key = product_key(cells, columns)
         if group and key != group_key:
             yield flush()
             group = []
@@ -177,7 +177,7 @@ def _grouped(file: str, columns, rows, header_key: bytes, end: int) -> Iterator[
 
 def _csv(file: str, base: int, size: int) -> Iterator[Item]:
     try:
-        columns = _csv_header(file)
+        columns = csv_header(file)
     except BomError as err:
         yield _unreadable(file, err, base + size)
         return
@@ -188,7 +188,7 @@ def _csv(file: str, base: int, size: int) -> Iterator[Item]:
 
 
 def _xlsx(file: str, base: int, size: int) -> Iterator[Item]:
-    from .xlsx import open_sheet
+    from ..files.xlsx import open_sheet
 
     try:
         sheet = open_sheet(file)

@@ -24,11 +24,11 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from ..bom import BOM, Material, format_decimal
-from ..determination import Determination, ExplanationNode
+from ..model.bom import BOM, Material, format_decimal
+from ..model.determination import Determination, ExplanationNode
 from ..engine.measures import money
-from ..explain import one_line_reason
-from ..plausibility import Finding, check_bom, check_under, negative_rvc
+from ..rulebook.explain import one_line_reason
+from ..model.plausibility import Finding, check_bom, check_under, negative_rvc
 
 __all__ = ["judge", "losses"]
 

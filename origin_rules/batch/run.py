@@ -24,7 +24,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import tempfile
 import time
 from collections import Counter, OrderedDict, deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..files.atomic import write_atomically
 from .inputs import Item, read_items, total_size
 from .records import Renderer, error_problems
 from .summary import Summary
@@ -129,25 +129,6 @@ class _Pool:
                 process.kill()
             except (OSError, ValueError):
                 pass
-
-
-def write_atomically(path: str, write: Callable, binary: bool = False) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then move it into place."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".part")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)  # mkstemp makes it private; the output is an ordinary file
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
-            write(handle)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 class _Writer:

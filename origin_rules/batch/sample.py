@@ -19,6 +19,8 @@ import random
 from decimal import Decimal
 from typing import Any, Iterator
 
+from ..files.atomic import write_atomically
+
 __all__ = ["PRODUCT_CODES", "product_bom", "shipments", "write_jsonl"]
 
 PRODUCT_CODES = (
@@ -87,7 +89,8 @@ def write_jsonl(path: str, n: int, products: int = 2000, variants: int = 2, seed
     written instead (bad records). Returns the number of bytes written."""
     cache: dict[tuple[int, int], str] = {}
     size = 0
-    with open(path, "w", encoding="utf-8") as handle:
+    def write(handle) -> None:
+        nonlocal size
         buffer = []
         for index, key in enumerate(shipments(n, products, variants, seed)):
             if broken and index in broken:
@@ -105,4 +108,6 @@ def write_jsonl(path: str, n: int, products: int = 2000, variants: int = 2, seed
         chunk = "".join(buffer)
         size += len(chunk.encode())
         handle.write(chunk)
+
+    write_atomically(path, write)
     return size

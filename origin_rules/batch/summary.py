@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..determination import VERDICTS
+from ..model.determination import VERDICTS
 
 __all__ = ["Summary", "count"]
 

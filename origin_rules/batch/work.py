@@ -14,7 +14,7 @@ Out: one result per job, in order:
 
 Neither depends on where the record sits in the input, so the main process can reuse a
 result for every identical record. Records are turned into BOMs by the same functions
-:func:`origin_rules.bom_io.read_boms` uses, so a batch reports exactly the errors
+:func:`origin_rules.files.boms.read_boms` uses, so a batch reports exactly the errors
 ``evaluate`` reports. Identical BOMs (same canonical JSON) are evaluated once per worker:
 a bounded LRU cache keyed by the BOM's canonical JSON, the rules digest, the date and the
 names.
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..bom import BomError, loads_json
-from ..bom_io import BomRecord, _csv_group, _json_problem, _not_utf8, _record, _too_deep
+from ..model.bom import BomError, loads_json
+from ..files.boms import BomRecord, bom_record, csv_group, json_problem, not_utf8, too_deep
 from .judge import judge, losses
 from .records import Renderer
 
@@ -79,7 +79,7 @@ def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _SETUP is not None:
         return
-    from ..rulebook import load
+    from ..rulebook.book import load
 
     set_setup(Setup(load(rule_paths), names, as_of, Renderer(fmt, columns), figures))
 
@@ -110,18 +110,18 @@ def _read(job: tuple) -> tuple[BomRecord, int | None]:
         try:
             text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError:
-            return BomRecord(file, lineno, error=BomError(_not_utf8(file, lineno)), line=lineno), lineno
+            return BomRecord(file, lineno, error=BomError(not_utf8(file, lineno)), line=lineno), lineno
         try:
             data = loads_json(text)
         except ValueError as err:
-            return BomRecord(file, lineno, error=BomError(_json_problem(err, file, lineno - 1)), line=lineno), lineno
+            return BomRecord(file, lineno, error=BomError(json_problem(err, file, lineno - 1)), line=lineno), lineno
         except RecursionError:
-            return BomRecord(file, lineno, error=BomError(_too_deep(file, lineno)), line=lineno), lineno
-        return _record(file, lineno, data, line=lineno), lineno
+            return BomRecord(file, lineno, error=BomError(too_deep(file, lineno)), line=lineno), lineno
+        return bom_record(file, lineno, data, line=lineno), lineno
     if kind == "rows":
         _, file, columns, rows, repeated_key = job
         seen = {repeated_key} if repeated_key is not None else set()
-        return _csv_group(file, rows, columns, seen), rows[0][0]
+        return csv_group(file, rows, columns, seen), rows[0][0]
     _, file, position, line, bom = job  # "bom": read and validated by the main process
     return BomRecord(file, position, bom.product.id, bom=bom, line=line), line
 

@@ -132,7 +132,7 @@ def _print_summary(summary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..determination import VERDICTS
+    from ..model.determination import VERDICTS
 
     console = Console(file=sys.stderr)
     if not console.is_terminal:
@@ -163,7 +163,7 @@ def batch(
 ) -> None:
     """Evaluate many BOMs (e.g. a year of shipments): one output record per input record, in input order."""
     from ..batch import Options, run_batch, write_atomically
-    from ..rulebook import UnknownAgreement
+    from ..rulebook.book import UnknownAgreement
 
     files = _inputs(inputs)
     _check_output(out, files)

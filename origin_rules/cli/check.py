@@ -48,8 +48,8 @@ def check(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the check too.")] = False,
 ) -> None:
     """Check rule files: names, sets, HS codes, countries, dates and competing rules."""
-    from ..render import render_github, render_json_report, render_sarif, render_text, summary_line
-    from ..sources import parse_paths
+    from ..model.render import render_github, render_json_report, render_sarif, render_text, summary_line
+    from ..rulebook.sources import parse_paths
 
     parsed = parse_paths(paths)
     diags = parsed.diagnostics

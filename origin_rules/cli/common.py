@@ -14,9 +14,9 @@ from typing import Iterator
 
 import typer
 
-from ..bom import BomError, BomProblem
-from ..diagnostics import RulebookError
-from ..render import render_text, summary_line
+from ..model.bom import BomError, BomProblem
+from ..model.diagnostics import RulebookError
+from ..model.render import render_text, summary_line
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -36,7 +36,7 @@ def fail_usage(text: str) -> "typer.Exit":
 
 def load_rules(paths: list[Path]):
     """Load a rulebook, or print every diagnostic and exit 2."""
-    from ..rulebook import load
+    from ..rulebook.book import load
 
     try:
         book = load([str(p) for p in paths])
@@ -75,7 +75,7 @@ def bom_files(paths: list[Path]) -> list[Path]:
 
 def read_records(paths: list[Path]) -> Iterator:
     """Every BOM record of every file; a file that cannot be read is reported, then skipped."""
-    from ..bom_io import read_boms
+    from ..files.boms import read_boms
 
     for path in bom_files(paths):
         try:

@@ -44,7 +44,7 @@ class Expect(str, Enum):
 
 
 def _check_names(book, names: list[str]) -> None:
-    from ..rulebook import UnknownAgreement
+    from ..rulebook.book import UnknownAgreement
 
     for name in names:
         if name not in book.names:

@@ -52,8 +52,8 @@ def evaluate(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input).")] = False,
 ) -> None:
     """Evaluate bills of materials: does each product qualify, and why."""
-    from ..explain import render
-    from ..rulebook import UnknownAgreement
+    from ..rulebook.explain import render
+    from ..rulebook.book import UnknownAgreement
 
     on = parse_date(as_of)
     book = load_rules(rules)
@@ -119,7 +119,7 @@ def evaluate(
 def _warnings(results) -> str:
     """Each product's warnings once (a warning that holds under every agreement is not
     repeated per agreement), naming the agreements when it holds under some only."""
-    from ..explain import warning_line
+    from ..rulebook.explain import warning_line
 
     lines: list[str] = []
     for record, dets in results:
@@ -131,7 +131,7 @@ def _warnings(results) -> str:
             continue
         lines.append(f"  {record.bom.product.id}:")
         for (code, path, message), names in seen.items():
-            from ..determination import InputWarning
+            from ..model.determination import InputWarning
 
             text = warning_line(InputWarning(code=code, message=message, path=path))
             if len(names) < len(dets):
@@ -150,7 +150,7 @@ def _table(results, book) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    from ..explain import one_line_reason
+    from ..rulebook.explain import one_line_reason
 
     columns: list[str] = []
     for _, dets in results:

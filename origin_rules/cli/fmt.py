@@ -26,9 +26,10 @@ def fmt(
     write: Annotated[bool, typer.Option("--write", "-w", help="Rewrite the files in place.")] = False,
 ) -> None:
     """Format rule files in the one canonical layout (comments kept)."""
-    from ..fmt import check_format, unified_diff
-    from ..render import render_text
-    from ..sources import discover
+    from ..files.atomic import write_text_atomically
+    from ..formatting.printer import check_format, unified_diff
+    from ..model.render import render_text
+    from ..rulebook.sources import discover
     from ..syntax.parser import parse
 
     if sum((check, diff, write)) > 1:
@@ -80,7 +81,7 @@ def fmt(
         if diff:
             typer.echo(unified_diff(text, result.formatted, file), nl=False)
         elif write:
-            Path(file).write_text(result.formatted, encoding="utf-8")
+            write_text_atomically(file, result.formatted)
             typer.echo(f"formatted {file}")
         else:
             typer.echo(f"would reformat {file}")

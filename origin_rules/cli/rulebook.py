@@ -4,7 +4,7 @@ In: rule files or folders (default ``rules/``) with their ``*.gn11.yaml`` comple
 manifests, an output format and a threshold. Out on stdout: per chapter, the GN11(o) rule
 numbers in the source, encoded, listed as not encoded and missing, the totals and the
 not-encoded list with the reasons (text, JSON or Markdown; the computation is in
-:mod:`origin_rules.completeness`). Exit code: 0 the gate holds; 1 a cite names a rule the
+:mod:`origin_rules.rulebook.completeness`). Exit code: 0 the gate holds; 1 a cite names a rule the
 source does not have (by the manifest), a GN11(o) cite names no readable rule, or the
 rules encoded or listed as not encoded are below ``--threshold`` percent of the source's
 rules (default 100: any missing rule fails); 2 a manifest or rule file that cannot be read
@@ -50,7 +50,7 @@ def coverage(
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, markdown for docs/rulebooks.md.")] = Format.text,
     threshold: Annotated[float, typer.Option("--threshold", metavar="N", help="Exit 1 when the rules encoded or listed as not encoded are below N percent of the source's rules.")] = 100.0,
 ) -> None:
-    from ..completeness import ManifestError, coverage_of_paths, markdown, text
+    from ..rulebook.completeness import ManifestError, coverage_of_paths, markdown, text
 
     if not 0 <= threshold <= 100:
         fail_usage(f"`--threshold {threshold:g}` is not a percentage between 0 and 100")
@@ -80,9 +80,9 @@ def facts(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders. Default: rules/.", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, markdown for docs/rulebooks.md.")] = Format.text,
 ) -> None:
-    from ..render import render_text
-    from ..sources import parse_paths
-    from ..vocabulary import asked_of, markdown, text
+    from ..model.render import render_text
+    from ..rulebook.sources import parse_paths
+    from ..rulebook.vocabulary import asked_of, markdown, text
 
     missing = [p for p in (paths or [Path("rules")]) if not p.exists()]
     if missing:

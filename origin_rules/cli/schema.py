@@ -29,10 +29,10 @@ class Which(str, Enum):
 def schema(which: Annotated[Which, typer.Argument(help="bom or determination.")]) -> None:
     """Print the JSON Schema of a BOM or of a determination."""
     if which is Which.bom:
-        from ..bom import bom_json_schema
+        from ..model.bom import bom_json_schema
 
         typer.echo(json.dumps({"$schema": DIALECT, **bom_json_schema()}, indent=2))
     else:
-        from ..determination import determination_json_schema
+        from ..model.determination import determination_json_schema
 
         typer.echo(json.dumps({"$schema": DIALECT, **determination_json_schema()}, indent=2))

@@ -7,7 +7,7 @@ and the percentage. ``--format json`` for machines, ``--format junit`` (JUnit XM
 testsuite per test file, a testcase per case and agreement) for CI systems.
 Exit codes: 0 every case passed; 1 a case failed, coverage is below ``--threshold``, or no
 test was found and ``--fail-on-empty`` was given; 2 a test file, BOM or rule file could
-not be used, or bad usage. The running is in :mod:`origin_rules.testrunner`.
+not be used, or bad usage. The running is in :mod:`origin_rules.ruletests.runner`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test(
     fail_on_empty: Annotated[bool, typer.Option("--fail-on-empty", help="Exit 1 when no test case is found (default: exit 0 with a note).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Text format: leave out the cases that pass.")] = False,
 ) -> None:
-    from ..testrunner import run as run_tests
+    from ..ruletests.runner import run as run_tests
 
     pattern = None
     if run is not None:
@@ -114,7 +114,7 @@ def _indent(text: str, pad: str) -> str:
 
 
 def to_text(report, *, quiet: bool = False, coverage: bool = False) -> str:
-    from ..explain import render
+    from ..rulebook.explain import render
 
     out: list[str] = []
     for problem in report.problems:
@@ -245,7 +245,7 @@ def to_junit(report) -> str:
     """JUnit XML as CI systems read it: a testsuite per test file, a testcase per case and
     agreement (``name [AGREEMENT]``); a wrong verdict is a ``failure``, a case that could not
     run an ``error``."""
-    from ..explain import render
+    from ..rulebook.explain import render
 
     root = ET.Element("testsuites", name="origin-rules test")
     totals = {"tests": 0, "failures": 0, "errors": 0}

@@ -6,7 +6,7 @@ code. Out: real HS 2022 codes (from ``hs.nomenclature()``) for generated BOMs:
 (the subheadings just outside it), :func:`related_codes` (material codes every tariff shift
 tells apart for a good), and the item relations :func:`meets`, :func:`inside` and
 :func:`admits` (whether a de minimis policy may apply to some good of an item). Used by
-:mod:`origin_rules.testing.aimed` and :mod:`origin_rules.diff.search`.
+:mod:`origin_rules.diff.aimed` and :mod:`origin_rules.diff.search`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 from functools import lru_cache
 
-from ..hs import HsCode, Level, dotted, nomenclature
+from ..model.hs import HsCode, Level, dotted, nomenclature
 
 @lru_cache(maxsize=1)
 def _subheadings() -> tuple[str, ...]:

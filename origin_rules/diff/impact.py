@@ -1,9 +1,9 @@
 """Portfolio impact: which of a company's BOMs change verdict between two sides of a diff.
 
 In: the two sides (:class:`Side`: a loaded rulebook and the agreement or scenario name in
-it), BOM records (:func:`origin_rules.bom_io.read_boms`), and the date of the
+it), BOM records (:func:`origin_rules.files.boms.read_boms`), and the date of the
 determinations. Out: an :class:`Impact`: every BOM whose verdict differs, with the verdict
-and the one-line reason from each side (:func:`origin_rules.explain.one_line_reason`), and
+and the one-line reason from each side (:func:`origin_rules.rulebook.explain.one_line_reason`), and
 counts: how many were evaluated, lost qualification, gained it, changed otherwise (between
 ``does_not_qualify``, ``insufficient_data`` and ``no_rule``), and could not be read.
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
-from ..bom import BOM
-from ..explain import one_line_reason
-from ..rulebook import Rulebook
+from ..model.bom import BOM
+from ..rulebook.explain import one_line_reason
+from ..rulebook.book import Rulebook
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _subassembly_note(before: dict[str, str], after: dict[str, str]) -> str:
 
 def portfolio_impact(old: Side, new: Side, records: Iterable, on: date) -> Impact:
     """Evaluate every readable BOM under both sides; keep those whose verdict changes.
-    ``records`` yields :class:`~origin_rules.bom_io.BomRecord` values or exceptions (a file
+    ``records`` yields :class:`~origin_rules.files.boms.BomRecord` values or exceptions (a file
     that could not be read), as :func:`origin_rules.cli.common.read_records` does."""
     impact = Impact(on)
     for record in records:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..hs import HsCode, HsRange, HsSet, Level, dotted
+from ..formatting.printer import percent, quote, word_list
+from ..model.hs import HsCode, HsRange, HsSet, Level, covers_digits, dotted
 
 # ---- values ------------------------------------------------------------------------------------
 
@@ -28,7 +29,7 @@ class NSet:
     items: tuple[Item, ...]
 
     def covers(self, digits: str) -> bool:
-        return any(len(digits) >= len(lo) and lo <= digits[: len(lo)] <= hi for lo, hi in self.items)
+        return covers_digits(self.items, digits) is True
 
     def __str__(self) -> str:
         return ", ".join(item_text(i) for i in self.items)
@@ -227,12 +228,8 @@ def key(node: object) -> str:
 RVC_DEFAULT = {"transaction_value": "transaction_value", "net_cost": "net_cost"}
 
 
-def pct(value: Decimal) -> str:
-    return format(value, "f") + "%"
-
-
-def words(values: tuple[str, ...]) -> str:
-    return "[" + ", ".join(values) + "]"
+pct = percent  # the formatter's literals: one printer of the language
+words = word_list
 
 
 def level_words(levels: tuple[int, ...]) -> list[str]:
@@ -291,7 +288,7 @@ def text(n) -> str:
     if isinstance(n, NSame):
         return "same " + {2: "chapter", 4: "heading", 6: "subheading", 8: "tariff item"}[n.digits]
     if isinstance(n, NPerformed):
-        return f'performed "{n.process}" in {words(n.where)}'
+        return f"performed {quote(n.process)} in {words(n.where)}"
     if isinstance(n, NWhollyObtained):
         return "wholly_obtained"
     return repr(n)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from .. import ast
+from ..model import ast
 from ..semantics.resolve import Program
 from .nodes import (
     Item, NAll, NAny, NChange, NCompare, NFact, NFactIn, NFigure, NHsIn, NKindIn, NMaxNom, NNot, NOriginating,

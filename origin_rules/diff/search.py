@@ -16,7 +16,7 @@ better one of that direction was found. The comparison is ``stricter`` (stricter
 never a proof.
 
 How: for each change, hypothesis generates cases (a BOM aimed at the change with
-:func:`origin_rules.testing.aimed.boms_for_aim`, and a date: the given one or a boundary of
+:func:`origin_rules.diff.aimed.boms_for_aim`, and a date: the given one or a boundary of
 the changed rule) and evaluates each under both sides with the fast ``Rulebook.verdict``.
 It hunts stricter evidence with ``hypothesis.find`` (which shrinks what it finds), noting
 every other difference it meets on the way, then hunts looser evidence the same way. The
@@ -38,8 +38,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from ..bom import BOM
-from ..testing.aimed import Aim, aim_from_nodes, amounts_of, boms_for_aim, material_codes_of
+from ..model.bom import BOM
+from .aimed import Aim, aim_from_nodes, amounts_of, boms_for_aim, material_codes_of
 from .codes import admits, meets
 from .impact import Side
 from .normal import NChange, NCompare, NormalProgram, NSet, walk

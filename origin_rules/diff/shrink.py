@@ -18,7 +18,7 @@ import json
 from decimal import Decimal
 from typing import Callable
 
-from ..bom import BOM, BomError, bom_from_data
+from ..model.bom import BOM, BomError, bom_from_data
 
 MAX_STEPS = 400
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..formatting.printer import quote
 from .describe import describe, filter_change, set_change, sort_phrases
 from .normal import (
     Item, NormalDeMinimis, NormalEntry, NormalProgram, NormalRequire, NSet, item_text, pct, text,
@@ -89,7 +90,7 @@ def window_text(from_: date | None, until: date | None) -> str:
 def entry_subject(selector: str, e: NormalEntry) -> str:
     parts = [selector]
     if e.title:
-        parts.append(f'"{e.title}"')
+        parts.append(quote(e.title))
     qualifiers = [q for q in (window_text(e.from_, e.until), f"when {text(e.when)}" if e.when is not None else "") if q]
     if qualifiers:
         parts.append(f"({', '.join(qualifiers)})")

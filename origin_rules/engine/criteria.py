@@ -13,38 +13,16 @@ from decimal import Decimal
 from itertools import product
 from typing import Callable
 
-from .. import ast
-from ..hs import HsCode, HsSet
+from ..model import ast
+from ..model.hs import HsCode, HsSet, covers3
 from . import measures as M
+from .percentages import compile_percentage
+from .tariff_shift import compile_change
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
-from .view import Good, Part
+from .view import Good, Part, declared_word
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-
-
-def covers3(hs_set: HsSet, code: HsCode) -> bool | None:
-    """Whether a set covers a code; unknown when the code is too coarse to tell."""
-    unknown = False
-    digits = code.digits
-    for item in hs_set.items:
-        if isinstance(item, HsCode):
-            n = len(item.digits)
-            if len(digits) >= n:
-                if digits[:n] == item.digits:
-                    return True
-            elif item.digits.startswith(digits):
-                unknown = True
-        else:
-            n = len(item.low.digits)
-            if len(digits) >= n:
-                if item.low.digits <= digits[:n] <= item.high.digits:
-                    return True
-            else:
-                k = len(digits)
-                if item.low.digits[:k] <= digits <= item.high.digits[:k]:
-                    unknown = True
-    return None if unknown else False
 
 
 class Texts:
@@ -132,15 +110,6 @@ def same_code(part, n: int) -> tuple[bool | None, str | None]:
     if len(a) < n:
         return None, f"{part.path}.hs"
     return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
-
-
-def declared_word(facts: dict, name: str, as_of=None) -> str | None:
-    """The word a BOM declares for a fact, in force on ``as_of``; None when missing (not
-    declared, outside its evidence period, or a number)."""
-    fact = facts.get(name)
-    if fact is None or not fact.in_force(as_of) or not isinstance(fact.value, str):
-        return None
-    return fact.value
 
 
 class Compiler:
@@ -497,8 +466,6 @@ class Compiler:
         if isinstance(node, ast.Performed):
             return self._performed(node, text, source)
         if isinstance(node, ast.Change):
-            from .tariff_shift import compile_change
-
             return compile_change(self, node, text, source)
         if isinstance(node, ast.Comparison):
             if isinstance(node.measure, ast.Sum):
@@ -706,6 +673,4 @@ class Compiler:
         return fact_comparison
 
     def _percent_comparison(self, node: ast.Comparison, text: str, source: str | None) -> Criterion:
-        from .percentages import compile_percentage
-
         return compile_percentage(self, node, text, source)

@@ -21,7 +21,7 @@ from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation,
 from .criteria import Run
 from .plan import CompiledRule, Plan
 from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
-from .view import Good, good_of_part
+from .view import Good, for_evaluation, good_of_part
 from . import measures as M
 
 # Decisions use additions, subtractions and multiplications only: exact at this precision
@@ -54,7 +54,7 @@ def evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
     previous = getcontext()
     setcontext(EXACT)
     try:
-        return _evaluate(plan, good, as_of)
+        return _evaluate(plan, for_evaluation(good), as_of)
     finally:
         setcontext(previous)
 
@@ -435,7 +435,7 @@ def decide(plan: Plan, good: Good, as_of: date) -> str:
     previous = getcontext()
     setcontext(EXACT)
     try:
-        return _decide(plan, good, as_of)
+        return _decide(plan, for_evaluation(good), as_of)
     finally:
         setcontext(previous)
 

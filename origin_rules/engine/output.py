@@ -1,13 +1,13 @@
 """Outcome -> Determination: the evaluator's internal result as the public JSON model.
 
 In: an :class:`~origin_rules.engine.evaluate.Outcome`. Out: a
-:class:`~origin_rules.determination.Determination` (docs/bom.md), with the explanation tree
+:class:`~origin_rules.model.determination.Determination` (docs/bom.md), with the explanation tree
 (``summary``: the decisive path; ``full``: every node) and headroom for each threshold.
 """
 
 from __future__ import annotations
 
-from ..determination import Determination, ExplanationNode, FailedMaterial, Headroom, RuleRef
+from ..model.determination import Determination, ExplanationNode, FailedMaterial, Headroom, RuleRef
 from .evaluate import Outcome
 from .measures import money
 from .trace import Trace

@@ -1,7 +1,7 @@
 """RVC and MaxNOM criteria: ``rvc(method[, basis][, HS-SET]) >= N%``, ``max_nom(basis) <= N%``.
 
-In: a comparison node whose measure is :class:`~origin_rules.ast.Rvc` or
-:class:`~origin_rules.ast.MaxNom`. Out: a criterion closure. The comparison is exact and
+In: a comparison node whose measure is :class:`~origin_rules.model.ast.Rvc` or
+:class:`~origin_rules.model.ast.MaxNom`. Out: a criterion closure. The comparison is exact and
 unrounded, by cross-multiplication in Decimal arithmetic (``(TV - VNM) x 100 >= t x TV``);
 the trace records the figures used, and a :class:`~origin_rules.engine.trace.Margin` says
 how much more non-originating value would flip the outcome (the boundary amount: going
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .. import ast
+from ..model import ast
+from ..model.hs import covers3
 from . import measures as M
 from .trace import Margin, Trace
 
@@ -26,8 +27,6 @@ ZERO = Decimal(0)
 
 
 def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | None):
-    from .criteria import covers3
-
     measure = node.measure
     op = node.op
     threshold = node.share.value

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from .. import ast
-from ..hs import HsCode, HsRange, HsSet, nomenclature
+from ..model import ast
+from ..model.hs import HsCode, HsRange, HsSet, covers3, nomenclature
 from ..semantics.resolve import Program
-from .criteria import Compiler, Texts, covers3
+from .criteria import Compiler, Texts
 from .trace import tri_and, tri_not
 
 MAX_EXPANSION = 10_000

@@ -1,6 +1,6 @@
 """The tariff-shift criterion and de minimis.
 
-In: a :class:`~origin_rules.ast.Change` node and the program's de minimis policies.
+In: a :class:`~origin_rules.model.ast.Change` node and the program's de minimis policies.
 Out: a criterion closure. Every non-originating direct material must be classified in one
 of the sources and outside ``except``; originating materials, indirect materials,
 accessories and retail packaging are not tested. A non-originating material without an HS
@@ -18,18 +18,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .. import ast
-from ..hs import HsCode
+from ..model import ast
+from ..model.hs import HsCode, covers3
 from . import measures as M
 from .trace import Failure, Trace, tri_and, tri_or
+from .view import declared_word
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 
 def compile_change(compiler, node: ast.Change, text: str, source: str | None):
-    from .criteria import covers3, declared_word
-
     layer = compiler.layer
     tests = []
     for s in node.sources:
@@ -222,8 +221,6 @@ def _with_groups(run, groups, failing, unknown, missing) -> tuple[list, list, li
     of`` makes fail: when materials of two or more listed groups are used, every material of
     every group used. Also returns reasons by material id, and under ``None`` a note naming
     the groups used (or perhaps used) and their materials."""
-    from .criteria import covers3
-
     used = []  # (text, parts surely in the group, parts perhaps in it)
     for codes, text in groups:
         sure, maybe = [], []

@@ -1,6 +1,6 @@
 """The evaluator's view of a good: a BOM (or a sub-assembly of one) ready for rules.
 
-In: a validated :class:`~origin_rules.bom.BOM` or one of its sub-assembly materials.
+In: a validated :class:`~origin_rules.model.bom.BOM` or one of its sub-assembly materials.
 Out: :class:`Good` and :class:`Part` values with HS codes parsed, field paths attached (so
 missing data can be named: ``product.net_cost``, ``materials[2].value``), and the material
 kinds applied (indirect materials count as originating; packing for shipment is dropped).
@@ -10,11 +10,11 @@ Whether a sub-assembly is originating is decided by the evaluator and set on its
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from ..bom import BOM, Material
-from ..hs import HsCode
+from ..model.bom import BOM, Material
+from ..model.hs import HsCode
 
 FIGURE_FIELDS = {
     "transaction_value": "transaction_value",
@@ -136,7 +136,7 @@ _CACHE_SIZE = 256
 def good_of_bom(bom: BOM) -> Good:
     """The view of a BOM, cached for the last few BOM objects (a BOM is immutable; the
     cache holds the BOM itself, so its id cannot be reused while cached). Per-evaluation
-    state (whether a sub-assembly is originating) is reset by every evaluation."""
+    state (whether a sub-assembly is originating) lives on copies (:func:`for_evaluation`)."""
     key = id(bom)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is bom:
@@ -147,6 +147,22 @@ def good_of_bom(bom: BOM) -> Good:
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return good
+
+
+def _own_part(part: Part) -> Part:
+    if not part.parts:
+        return part  # evaluation writes only into sub-assemblies (originating, sub)
+    return replace(part, parts=tuple(_own_part(c) for c in part.parts), sub=None)
+
+
+def for_evaluation(good: Good) -> Good:
+    """The good as one evaluation may mark it: its sub-assemblies (at every depth) are copies,
+    so the evaluation's per-run state (whether a sub-assembly originates, its outcome) is
+    never written into the cached view or into another evaluation's. A good without
+    sub-assemblies is returned as it is (nothing of it is written)."""
+    if not any(p.parts for p in good.parts):
+        return good
+    return replace(good, parts=tuple(_own_part(p) for p in good.parts), memo={})
 
 
 def _build(bom: BOM) -> Good:
@@ -198,3 +214,12 @@ def good_of_part(part: Part, parent: Good) -> Good:
         hs_text=m.hs,
         facts=m.own_facts(),
     )
+
+
+def declared_word(facts: dict, name: str, as_of=None) -> str | None:
+    """The word a BOM declares for a fact, in force on ``as_of``; None when missing (not
+    declared, outside its evidence period, or a number)."""
+    fact = facts.get(name)
+    if fact is None or not fact.in_force(as_of) or not isinstance(fact.value, str):
+        return None
+    return fact.value

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .aggregate import Portfolio, ResultsError, read_results
+from ..files.atomic import write_atomically
 from .page import render_page
 
 __all__ = ["Portfolio", "ResultsError", "read_results", "render_page", "write_report"]
@@ -24,8 +25,6 @@ __all__ = ["Portfolio", "ResultsError", "read_results", "render_page", "write_re
 
 def write_report(results: str | Path, html_path: str | Path, title: str | None = None) -> Portfolio:
     """Aggregate ``results`` and write the page to ``html_path`` (atomically)."""
-    from ..batch.run import write_atomically
-
     portfolio = read_results(results)
     page = render_page(portfolio, title)
     write_atomically(str(html_path), lambda handle: handle.write(page))

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from statistics import median
 
 from .. import __version__
-from ..hs import HsCode, nomenclature
+from ..model.hs import HsCode, nomenclature
 from . import charts
 from .aggregate import AT_RISK_POINTS, VERDICT_ORDER, Portfolio, Threshold
 
@@ -226,7 +226,7 @@ def _causes_section(p: Portfolio) -> str:
 def _warning_section(p: Portfolio) -> str:
     """The verdicts that rest on input an analyst must check: counts per warning code, then
     the first products with each warning, its field path and the agreements it holds under."""
-    from ..plausibility import TITLES
+    from ..model.plausibility import TITLES
 
     head = ('<section id="warnings"><h2>Warnings about the input</h2>'
             '<p class="lead">A warning (codes <code>BOM1xx</code>, see docs/errors.md) marks a BOM that is possible '

@@ -1,11 +1,11 @@
 """The checker: parsed modules and their programs -> every problem of meaning, as diagnostics.
 
-In: the modules of a rulebook (``origin_rules.ast.Module``) and the programs built from them
+In: the modules of a rulebook (``origin_rules.model.ast.Module``) and the programs built from them
 by :func:`origin_rules.semantics.resolve.build_programs`. Out: a list of
-:class:`~origin_rules.diagnostics.Diagnostic`, all of them (checking never stops at the first
+:class:`~origin_rules.model.diagnostics.Diagnostic`, all of them (checking never stops at the first
 problem and never raises for bad input).
 
-What is checked, by code (titles in ``origin_rules.diagnostic_codes``):
+What is checked, by code (titles in ``origin_rules.model.diagnostic_codes``):
 names of agreements, scenarios and sets (ROO109-ROO114, ROO120), scenario chains (ROO111,
 ROO112), declarations (ROO115, ROO116, ROO121, ROO122), dates (ROO117, ROO118), literals
 (ROO101-ROO105, ROO119, in ``literals``) and competing rules (ROO106-ROO108, in ``overlap``).
@@ -16,8 +16,8 @@ from __future__ import annotations
 import difflib
 from datetime import date
 
-from .. import ast
-from ..diagnostics import Diagnostic, error, warning
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error, warning
 from . import literals
 from .overlap import RuleEntry, find_overlaps
 from .resolve import Program

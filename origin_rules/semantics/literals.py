@@ -1,6 +1,6 @@
 """Checks of single values: HS codes and ranges, country codes, percentages, material kinds.
 
-In: AST literals (:class:`~origin_rules.ast.HsCodeLit`, ``HsRangeLit``, ``Word``, ``Percent``).
+In: AST literals (:class:`~origin_rules.model.ast.HsCodeLit`, ``HsRangeLit``, ``Word``, ``Percent``).
 Out: diagnostics (ROO101 code not in HS 2022, ROO102 reversed range, ROO103 range mixing
 levels, ROO104 unknown country, ROO105 percentage outside 0-100, ROO119 unknown material
 kind), each saying what would be right: the codes that do exist under the same parent, the
@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 
-from .. import ast
-from ..diagnostics import Diagnostic, error
-from ..hs import HsCode, Level, nomenclature
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error
+from ..model.hs import HsCode, Level, nomenclature
 
-#: Material kinds a BOM may declare (the same list as ``origin_rules.bom.KINDS``).
+#: Material kinds a BOM may declare (the same list as ``origin_rules.model.bom.KINDS``).
 KINDS: tuple[str, ...] = ("direct", "indirect", "accessory", "retail_packaging", "shipping_packing")
 
 #: Names people write for countries that ISO 3166-1 spells differently.

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
-from .. import ast
-from ..diagnostics import Diagnostic, error
-from ..hs import HsCode, dotted
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error
+from ..model.hs import HsCode, dotted
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from .. import ast
-from ..hs import HsCode, HsRange, HsSet
+from ..model import ast
+from ..model.hs import HsCode, HsRange, HsSet
 
 
 @dataclass(frozen=True, slots=True)

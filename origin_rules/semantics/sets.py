@@ -9,8 +9,8 @@ over chains of set names is iterative: a chain may be longer than Python's recur
 
 from __future__ import annotations
 
-from .. import ast
-from ..diagnostics import Diagnostic, error
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error
 from .overlap import Covered
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from .. import ast
+from ..model import ast
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STRING = re.compile(r'"([^"\\\n]|\\.)*"')

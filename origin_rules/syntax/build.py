@@ -1,7 +1,7 @@
 """Parse tree -> AST.
 
 In: the callbacks of the Lark LALR parser (children are tokens and already-built nodes).
-Out: ``origin_rules.ast`` nodes with spans, plus diagnostics for forms the grammar accepts
+Out: ``origin_rules.model.ast`` nodes with spans, plus diagnostics for forms the grammar accepts
 only to explain them (``8708`` for ``87.08``, ``60`` for ``60%``, ``=`` for ``>=``...).
 """
 
@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from lark import Token, Transformer
 
-from .. import ast
-from ..diagnostics import Diagnostic, error
-from ..hs import HsCode, Level, dotted
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error
+from ..model.hs import HsCode, Level, dotted
 
 RVC_METHODS = ("transaction_value", "net_cost", "build_down", "build_up", "focused_value")
 PRICE_BASES = ("fob", "ex_works", "transaction_value")

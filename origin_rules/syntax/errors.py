@@ -1,7 +1,7 @@
 """Lark's parse errors -> diagnostics a person can act on.
 
 In: a ``lark`` exception (unexpected token, character or end of input) and the source text.
-Out: one :class:`~origin_rules.diagnostics.Diagnostic` saying, in words, what was found and
+Out: one :class:`~origin_rules.model.diagnostics.Diagnostic` saying, in words, what was found and
 what was expected (never a terminal's internal name), with a hint for the common slips: a
 misspelt keyword (the nearest one), a missing ``}`` (pointing at the ``{`` left open), a
 missing comma, ``=>`` for ``>=``, a range written with ``-``, a name that needs quotes...
@@ -18,8 +18,8 @@ import re
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..ast import Span
-from ..diagnostics import Diagnostic, error
+from ..model.ast import Span
+from ..model.diagnostics import Diagnostic, error
 
 #: How each terminal is named in messages (never ``__ANON_0`` or ``RBRACE``).
 TERMINAL_WORDS: dict[str, str] = {

@@ -15,8 +15,8 @@ from importlib import resources
 from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
 
-from .. import ast
-from ..diagnostics import Diagnostic, error
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error
 from .build import Builder
 from .errors import convert
 

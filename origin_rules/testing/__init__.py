@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 # BOMs in general and aimed at a rulebook (see docs/property-testing.md).
-from .aimed import Aim, aim_at, aim_from_nodes, amounts_near, boms_aimed_at, boms_for_aim, merge_aims  # noqa: E402
+from ..diff.aimed import Aim, aim_at, aim_from_nodes, amounts_near, boms_aimed_at, boms_for_aim, merge_aims  # noqa: E402
 from .bom_strategies import boms, boms_for  # noqa: E402
 from .rulebook_strategies import rulebooks  # noqa: E402
 

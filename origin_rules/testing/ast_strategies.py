@@ -1,7 +1,7 @@
 """Hypothesis strategies that generate valid rule-language ASTs.
 
 In: options (which set names are in scope, how big). Out: strategies of
-:mod:`origin_rules.ast` nodes, from HS codes up to whole modules, for property tests and for
+:mod:`origin_rules.model.ast` nodes, from HS codes up to whole modules, for property tests and for
 generating rulebooks. Every node they produce is *printable*: ``fmt.format_module`` prints it
 and ``parse`` reads it back as an equal AST (spans are left at ``NOWHERE``).
 
@@ -34,8 +34,8 @@ from functools import lru_cache, wraps
 
 from hypothesis import strategies as st
 
-from .. import ast as A
-from ..hs import HsCode, Level, nomenclature
+from ..model import ast as A
+from ..model.hs import HsCode, Level, nomenclature
 from ..syntax.build import FACTS, FIGURES
 from ..syntax.errors import KEYWORDS
 

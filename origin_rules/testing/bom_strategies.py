@@ -2,7 +2,7 @@
 
 In: options (which HS codes, countries, end uses and processes to draw from; how many
 materials; whether data may be missing; whether sub-assemblies may appear), or the text of
-a rulebook. Out: strategies of validated :class:`~origin_rules.bom.BOM` values, for property
+a rulebook. Out: strategies of validated :class:`~origin_rules.model.bom.BOM` values, for property
 tests of the evaluator and of your own rule files::
 
     import origin_rules
@@ -43,10 +43,10 @@ from typing import Any, Iterable, Mapping
 
 from hypothesis import strategies as st
 
-from .. import ast
-from ..bom import BOM
+from ..model import ast
+from ..model.bom import BOM
 from .ast_strategies import GOOD_FACT, GOOD_WORDS, NUMBER_FACT, PART_FACT, PART_WORDS
-from ..hs import Level, dotted, nomenclature
+from ..model.hs import Level, dotted, nomenclature
 
 __all__ = [
     "COUNTRIES", "END_USES", "PROCESSES", "Pools", "boms", "boms_for", "dates_for", "money",

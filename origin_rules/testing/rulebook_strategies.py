@@ -49,7 +49,7 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from ..hs import Level, dotted, nomenclature
+from ..model.hs import Level, dotted, nomenclature
 
 __all__ = ["ATOM_WEIGHTS", "CHAPTERS", "TIMELINE", "criteria_texts", "require_texts", "rulebooks"]
 

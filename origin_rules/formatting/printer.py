@@ -1,6 +1,6 @@
 """The formatter: one canonical layout for ``.roo`` files, printed from the AST.
 
-In: a :class:`~origin_rules.ast.Module` (``format_module``) or a file's text
+In: a :class:`~origin_rules.model.ast.Module` (``format_module``) or a file's text
 (``check_format``). Out: the formatted text; a :class:`FmtResult` saying whether it changed
 or why it was refused; ``unified_diff`` for ``fmt --check``. Nothing here prints.
 
@@ -36,8 +36,8 @@ import bisect
 import difflib
 from dataclasses import dataclass
 
-from . import ast as A
-from .syntax.parser import parse
+from ..model import ast as A
+from ..syntax.parser import parse
 
 WIDTH = 88
 MAX_DEPTH = 100  # nesting of and/or/not that check_format accepts (the printer recurses)
@@ -57,8 +57,19 @@ class FmtResult:
 # ---- flat printing --------------------------------------------------------------------------
 
 
-def _q(text: str) -> str:
+def quote(text: str) -> str:
+    """A string literal of the language: in double quotes, ``\\`` and ``"`` escaped."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def percent(value) -> str:
+    """A percentage literal: ``60%``, ``12.5%`` (exact, never through a float)."""
+    return format(value, "f") + "%"
+
+
+def word_list(words) -> str:
+    """A list of words or country codes: ``[CN, MX]``."""
+    return "[" + ", ".join(words) + "]"
 
 
 def _change(c: A.Change) -> str:
@@ -89,9 +100,9 @@ _TEXT = {
     A.HsRangeLit: lambda n: f"{n.low.code}..{n.high.code}",
     A.SetRef: lambda n: n.name,
     A.HsSetExpr: lambda n: ", ".join(map(_flat, n.items)),
-    A.WordList: lambda n: "[" + ", ".join(w.text for w in n.words) + "]",
+    A.WordList: lambda n: word_list(w.text for w in n.words),
     A.Parties: lambda n: "parties",
-    A.Percent: lambda n: format(n.value, "f") + "%",
+    A.Percent: lambda n: percent(n.value),
     A.Figure: lambda n: n.name,
     A.AnyOther: lambda n: f"any other {n.level.word}",
     A.Sum: lambda n: f"{n.measure}({_flat(n.filter) if n.filter else ''}{(', traced' if n.filter else 'traced') if n.traced else ''})",
@@ -101,7 +112,7 @@ _TEXT = {
     A.Where: lambda n: f"{_flat(n.item)} where {n.fact} in {_flat(n.values)}",
     A.Change: _change,
     A.Comparison: lambda n: f"{_flat(n.measure)} {_threshold(n)}",
-    A.Performed: lambda n: f"performed {_q(n.process)} in {_flat(n.where)}",
+    A.Performed: lambda n: f"performed {quote(n.process)} in {_flat(n.where)}",
     A.WhollyObtained: lambda n: "wholly_obtained",
     A.IsOriginating: lambda n: "non_originating" if n.negated else "originating",
     A.OriginIn: lambda n: f"origin in {_flat(n.countries)}",
@@ -109,7 +120,7 @@ _TEXT = {
     A.KindIn: lambda n: f"kind in {_flat(n.kinds)}",
     A.SameCode: lambda n: f"same {n.level.word}",
     A.FactIn: lambda n: f"{n.fact} in {_flat(n.values)}",
-    A.Cite: lambda n: f"cite {_q(n.text)}",
+    A.Cite: lambda n: f"cite {quote(n.text)}",
     A.PartiesDecl: lambda n: f"parties = {_flat(n.countries)}",
     A.Effective: lambda n: f"effective = {n.on.isoformat()}",
     A.HsVersion: lambda n: f"hs_version = {n.year}",
@@ -155,10 +166,10 @@ def _member_parts(m) -> list[list[str]]:
 def _header(b) -> list[list[str]]:
     """A block's header (without ``{``) as clauses of wrappable parts."""
     if isinstance(b, A.Agreement):
-        return [[f"agreement {_q(b.name)}"]]
+        return [[f"agreement {quote(b.name)}"]]
     if isinstance(b, A.Scenario):
-        return [[f"scenario {_q(b.name)} extends {_q(b.base)}"]]
-    title = [[_q(b.title)]] if b.title is not None else []
+        return [[f"scenario {quote(b.name)} extends {quote(b.base)}"]]
+    title = [[quote(b.title)]] if b.title is not None else []
     if isinstance(b, A.Rule):
         clauses = [_items("rule", b.selector)] + title
     else:

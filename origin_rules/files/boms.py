@@ -1,11 +1,11 @@
 """Reading BOMs from files: YAML, JSON, JSON Lines and flat CSV.
 
-In: a path. Out: :func:`read_bom` returns one :class:`~origin_rules.bom.BOM`;
+In: a path. Out: :func:`read_bom` returns one :class:`~origin_rules.model.bom.BOM`;
 :func:`read_boms` returns an iterator of :class:`BomRecord`, one per input record, each
-holding either the BOM or the :class:`~origin_rules.bom.BomError` that explains what is
+holding either the BOM or the :class:`~origin_rules.model.bom.BomError` that explains what is
 wrong with it. One bad record never stops the others. A file that cannot be read at all
 (missing, not UTF-8, broken YAML/JSON syntax, a CSV header naming unknown columns) raises
-:class:`~origin_rules.bom.BomError` when ``read_boms`` is called.
+:class:`~origin_rules.model.bom.BomError` when ``read_boms`` is called.
 
 Formats, by extension:
 
@@ -48,7 +48,6 @@ Formats, by extension:
 from __future__ import annotations
 
 import csv
-import difflib
 import json
 import os
 import re
@@ -60,11 +59,18 @@ from typing import Any, Iterator
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from origin_rules.bom import (
-    BOM, BomError, BomProblem, Loc, Material, Product, SourceDecimal, SourceInt, bom_from_data, loads_json,
+from origin_rules.model.bom import (
+    BOM, BomError, BomProblem, Loc, SourceDecimal, SourceInt, bom_from_data, loads_json,
 )
 
-__all__ = ["BomRecord", "read_bom", "read_boms", "loads_bom"]
+from .columns import Column, header_columns
+
+__all__ = [
+    "BomRecord", "read_bom", "read_boms", "loads_bom",
+    # the pieces batch and the rule tests reuse, so they report exactly what read_boms reports
+    "csv_group", "csv_header", "json_problem", "node_lines", "not_utf8", "product_key", "bom_record", "too_deep",
+    "yaml_documents",
+]
 
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
@@ -162,7 +168,7 @@ for _cls in _LOADERS:
     _cls.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
 
 
-def _node_lines(node: Node, path: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
+def node_lines(node: Node, path: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
     """Field location -> 1-based line, for every key and list item under ``node``."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
@@ -170,10 +176,10 @@ def _node_lines(node: Node, path: Loc = (), out: dict[Loc, int] | None = None) -
         for key, value in node.value:
             if isinstance(key, ScalarNode):
                 out[path + (key.value,)] = key.start_mark.line + 1
-                _node_lines(value, path + (key.value,), out)
+                node_lines(value, path + (key.value,), out)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            _node_lines(item, path + (index,), out)
+            node_lines(item, path + (index,), out)
     return out
 
 
@@ -193,7 +199,7 @@ def _too_big(node: Node) -> bool:
     return count > _MAX_NODES
 
 
-def _yaml_documents(text: str, file: str, *, empty_ok: bool = False) -> list[Document]:
+def yaml_documents(text: str, file: str, *, empty_ok: bool = False) -> list[Document]:
     cls = _FastLoader or _Loader
     try:
         loader = cls(text)
@@ -243,12 +249,12 @@ def _json_documents(text: str, file: str) -> list[Document]:
     try:
         return [(loads_json(text), None)]
     except ValueError as err:
-        raise BomError(_json_problem(err, file)) from None
+        raise BomError(json_problem(err, file)) from None
     except RecursionError:
-        raise BomError(_too_deep(file)) from None
+        raise BomError(too_deep(file)) from None
 
 
-def _json_problem(err: ValueError, file: str, line_offset: int = 0) -> BomProblem:
+def json_problem(err: ValueError, file: str, line_offset: int = 0) -> BomProblem:
     lineno, colno = getattr(err, "lineno", None), getattr(err, "colno", None)
     message = getattr(err, "msg", None) or str(err)
     line = (lineno + line_offset) if lineno is not None else (line_offset or None)
@@ -288,7 +294,7 @@ def _read_text(path: str | os.PathLike[str]) -> str:
 
 def _documents(path: str | os.PathLike[str], fmt: str) -> list[Document]:
     text = _read_text(path)
-    return _yaml_documents(text, str(path)) if fmt == "yaml" else _json_documents(text, str(path))
+    return yaml_documents(text, str(path)) if fmt == "yaml" else _json_documents(text, str(path))
 
 
 def _raw_product_id(data: Any) -> str | None:
@@ -324,7 +330,7 @@ def _checked(bom: BOM, *, file: str | None, lines: dict[Loc, int] | None, line: 
     ``docs/errors.md``) that make it input no verdict should be given on, or sub-assemblies
     nested deeper than :data:`MAX_DEPTH` levels (no real BOM does; the explanation of such a
     one could not be written out)."""
-    from origin_rules.plausibility import check_bom
+    from origin_rules.model.plausibility import check_bom
 
     for path, _ in bom.walk():
         if path.count("materials[") > MAX_DEPTH:
@@ -346,7 +352,7 @@ def _from_data(data: Any, *, file: str | None, lines: dict[Loc, int] | None = No
     return _checked(bom, file=file, lines=lines, line=line)
 
 
-def _record(file: str, position: int, data: Any, *, lines: dict[Loc, int] | None = None,
+def bom_record(file: str, position: int, data: Any, *, lines: dict[Loc, int] | None = None,
             line: int | None = None, problems: list[BomProblem] | None = None) -> BomRecord:
     product_id = _raw_product_id(data)
     try:
@@ -360,7 +366,7 @@ def _record(file: str, position: int, data: Any, *, lines: dict[Loc, int] | None
 
 
 def _lines(node: Node | None) -> tuple[dict[Loc, int], int | None]:
-    return (_node_lines(node), node.start_mark.line + 1) if node is not None else ({}, None)
+    return (node_lines(node), node.start_mark.line + 1) if node is not None else ({}, None)
 
 
 def _records(file: str, docs: list[Document]) -> Iterator[BomRecord]:
@@ -368,13 +374,13 @@ def _records(file: str, docs: list[Document]) -> Iterator[BomRecord]:
         data, node = docs[0]
         for index, item in enumerate(data):
             lines, first = _lines(node.value[index] if isinstance(node, SequenceNode) else None)
-            yield _record(file, index, item, lines=lines, line=first)
+            yield bom_record(file, index, item, lines=lines, line=first)
         return
     for index, (data, node) in enumerate(docs):
         if data is None and len(docs) > 1:
             continue  # an empty document, as after a trailing ---
         lines, first = _lines(node)
-        yield _record(file, index, data, lines=lines, line=first)
+        yield bom_record(file, index, data, lines=lines, line=first)
 
 
 def read_bom(path: str | os.PathLike[str]) -> BOM:
@@ -399,7 +405,7 @@ def read_bom(path: str | os.PathLike[str]) -> BOM:
 
 def loads_bom(text: str, *, format: str = "yaml", file: str = "<string>") -> BOM:
     """Read one BOM from YAML or JSON text (``format`` is ``yaml`` or ``json``)."""
-    docs = _yaml_documents(text, file) if format == "yaml" else _json_documents(text, file)
+    docs = yaml_documents(text, file) if format == "yaml" else _json_documents(text, file)
     if len(docs) != 1 or isinstance(docs[0][0], list):
         raise BomError(BomProblem("expected one BOM", "", file))
     lines, first = _lines(docs[0][1])
@@ -415,7 +421,7 @@ def read_boms(path: str | os.PathLike[str]) -> Iterator[BomRecord]:
     if fmt == "jsonl":
         _open(path, binary=True).close()
         return _jsonl_records(path)
-    return _csv_records(path, _csv_header(path))
+    return _csv_records(path, csv_header(path))
 
 
 def _text_lines(path: str | os.PathLike[str], bad: set[int]) -> Iterator[str]:
@@ -430,7 +436,7 @@ def _text_lines(path: str | os.PathLike[str], bad: set[int]) -> Iterator[str]:
                 yield raw.decode("utf-8", errors="replace")
 
 
-def _not_utf8(file: str, line: int) -> BomProblem:
+def not_utf8(file: str, line: int) -> BomProblem:
     return BomProblem("cannot read this line: not UTF-8 text", "", file, line)
 
 
@@ -439,36 +445,31 @@ def _jsonl_records(path: str | os.PathLike[str]) -> Iterator[BomRecord]:
     bad: set[int] = set()
     for lineno, text in enumerate(_text_lines(path, bad), 1):
         if lineno in bad:
-            yield BomRecord(file, lineno, error=BomError(_not_utf8(file, lineno)), line=lineno)
+            yield BomRecord(file, lineno, error=BomError(not_utf8(file, lineno)), line=lineno)
             continue
         if not text.strip():
             continue
         try:
             data = loads_json(text.rstrip())
         except ValueError as err:
-            yield BomRecord(file, lineno, error=BomError(_json_problem(err, file, lineno - 1)), line=lineno)
+            yield BomRecord(file, lineno, error=BomError(json_problem(err, file, lineno - 1)), line=lineno)
             continue
         except RecursionError:
-            yield BomRecord(file, lineno, error=BomError(_too_deep(file, lineno)), line=lineno)
+            yield BomRecord(file, lineno, error=BomError(too_deep(file, lineno)), line=lineno)
             continue
-        yield _record(file, lineno, data, line=lineno)
+        yield bom_record(file, lineno, data, line=lineno)
 
 
-def _too_deep(file: str, line: int | None = None) -> BomProblem:
+def too_deep(file: str, line: int | None = None) -> BomProblem:
     return BomProblem("invalid JSON: nested too deeply", "", file, line)
 
 
 # ---------------------------------------------------------------------------- CSV
 
-_PRODUCT_FIELDS = tuple(Product.model_fields)
-_MATERIAL_FIELDS = tuple(f for f in Material.model_fields if f != "materials") + ("parent",)
-_ALL_COLUMNS = [f"product.{f}" for f in _PRODUCT_FIELDS] + [f"material.{f}" for f in _MATERIAL_FIELDS]
-
-Column = tuple[int, str, str]  # cell index, "product" | "material", field
 Row = tuple[int, list[str], bool]  # first line, cells, whether it was not UTF-8
 
 
-def _csv_header(path: str | os.PathLike[str]) -> list[Column] | None:
+def csv_header(path: str | os.PathLike[str]) -> list[Column] | None:
     file = str(path)
     bad: set[int] = set()
     lines = _text_lines(path, bad)
@@ -479,31 +480,10 @@ def _csv_header(path: str | os.PathLike[str]) -> list[Column] | None:
     finally:
         lines.close()
     if bad:
-        raise BomError(_not_utf8(file, 1))
+        raise BomError(not_utf8(file, 1))
     if header is None:
         return None
-    columns: list[Column] = []
-    problems: list[BomProblem] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(header):
-        name = raw.strip()
-        if not name:
-            continue
-        scope, _, field = name.partition(".")
-        known = (scope == "product" and field in _PRODUCT_FIELDS) or (scope == "material" and field in _MATERIAL_FIELDS)
-        if name in seen:
-            problems.append(BomProblem(f"column `{name}` appears twice", name, file, 1))
-        elif not known:
-            close = difflib.get_close_matches(name, _ALL_COLUMNS, n=1, cutoff=0.6)
-            hint = f" (did you mean `{close[0]}`?)" if close else " (columns are `product.FIELD` or `material.FIELD`)"
-            problems.append(BomProblem(f"unknown column `{name}`{hint}", name, file, 1))
-        seen.add(name)
-        columns.append((index, scope, field))
-    if "product.id" not in seen:
-        problems.append(BomProblem("missing column `product.id`: rows are grouped by it", "", file, 1))
-    if problems:
-        raise BomError(problems)
-    return columns
+    return header_columns(header, file, 1)
 
 
 def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> Iterator[BomRecord]:
@@ -522,7 +502,7 @@ def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> 
             row = next(reader, None)
         except csv.Error as err:
             if group:
-                yield _csv_group(file, group, columns, seen)
+                yield csv_group(file, group, columns, seen)
                 group = []
             yield BomRecord(file, start, error=BomError(BomProblem(f"bad CSV: {err}", "", file, start)), line=start)
             start = reader.line_num + 1
@@ -533,21 +513,21 @@ def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> 
         garbled = any(n in bad for n in range(line, start))
         if not garbled and not any(cell.strip() for cell in row):
             continue
-        key = _product_key(row, columns)
+        key = product_key(row, columns)
         if group and key != group_key:
-            yield _csv_group(file, group, columns, seen)
+            yield csv_group(file, group, columns, seen)
             group = []
         group_key = key
         group.append((line, row, garbled))
     if group:
-        yield _csv_group(file, group, columns, seen)
+        yield csv_group(file, group, columns, seen)
 
 
 def _cell(row: list[str], index: int) -> str:
     return row[index].strip() if index < len(row) else ""
 
 
-def _product_key(row: list[str], columns: list[Column]) -> str:
+def product_key(row: list[str], columns: list[Column]) -> str:
     return next(_cell(row, i) for i, scope, field in columns if (scope, field) == ("product", "id"))
 
 
@@ -585,9 +565,9 @@ def _originating(text: str) -> Any:
     return entries
 
 
-def _csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]) -> BomRecord:
+def csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]) -> BomRecord:
     first = rows[0][0]
-    key = _product_key(rows[0][1], columns)
+    key = product_key(rows[0][1], columns)
     problems: list[BomProblem] = []
     if not key:
         problems.append(BomProblem("missing `product.id`: every row needs its product's id", "product.id", file, first))
@@ -602,7 +582,7 @@ def _csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]
     entries: list[tuple[int, str | None, dict[str, Any]]] = []
     for line, row, garbled in rows:
         if garbled:
-            problems.append(_not_utf8(file, line))
+            problems.append(not_utf8(file, line))
         if any(cell.strip() for cell in row[width:]):
             problems.append(BomProblem(f"row has {len(row)} cells but the header names {width} columns", "", file, line))
         material: dict[str, Any] = {}
@@ -625,7 +605,7 @@ def _csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str]
             entries.append((line, material.pop("parent", None), material))
     top = _nest(file, key, entries, problems)
     _material_lines(top, ("materials",), entries, lines)
-    return _record(file, first, {"product": product, "materials": top}, lines=lines, line=first, problems=problems)
+    return bom_record(file, first, {"product": product, "materials": top}, lines=lines, line=first, problems=problems)
 
 
 def _nest(file: str, key: str, entries: list[tuple[int, str | None, dict[str, Any]]],

@@ -5,7 +5,7 @@ and ``*.test.yml``), an optional regular expression on case names, and whether t
 coverage. Out: a :class:`Report`: per test file, per case, per expected agreement or
 scenario, the expected and the actual verdict with the determination; every problem with a
 test file (file, line, field path, what was expected); and, on request, a
-:class:`~origin_rules.coverage.Coverage`. Nothing here prints.
+:class:`~origin_rules.ruletests.coverage.Coverage`. Nothing here prints.
 
 A test file is a YAML list of cases (docs/testing-rules.md)::
 
@@ -42,12 +42,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .bom import BOM, BomError, bom_from_data, path_text
-from .bom_io import _node_lines, _yaml_documents, read_bom  # exact decimals and line numbers
+from ..model.bom import BOM, BomError, bom_from_data, path_text
+from ..files.boms import node_lines, read_bom, yaml_documents  # exact decimals and line numbers
 from .coverage import Coverage
-from .determination import VERDICTS, Determination
-from .diagnostics import RulebookError
-from .render import render_text, summary_line
+from ..model.determination import VERDICTS, Determination
+from ..model.diagnostics import RulebookError
+from ..model.render import render_text, summary_line
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 
@@ -251,7 +251,7 @@ class Runner:
         result = FileResult(file)
         try:
             text = path.read_text(encoding="utf-8-sig")
-            docs = _yaml_documents(text, file, empty_ok=True)  # a test file may hold no case yet
+            docs = yaml_documents(text, file, empty_ok=True)  # a test file may hold no case yet
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
             result.problems.append(Problem(f"cannot read: {why}", file))
@@ -267,7 +267,7 @@ class Runner:
                 "expected a YAML list of cases (`- name: ...`, `bom: ...`, `expect: ...`)", file, line))
             return result
         data, node = docs[0]
-        lines = _node_lines(node)
+        lines = node_lines(node)
         names: dict[str, int] = {}
         for index, item in enumerate(data):
             case = self._case(path, index, item, lines, names)
@@ -328,7 +328,7 @@ class Runner:
             result.seconds += time.perf_counter() - started
 
     def _verdict(self, book, bom: BOM, agreement: str, on: date, check: Check) -> None:
-        from .engine.output import to_determination
+        from ..engine.output import to_determination
 
         outcome = book.outcome(bom, agreement, on)
         check.actual = outcome.verdict
@@ -345,7 +345,7 @@ class Runner:
         return [_norm(p) for p in sorted(path.parent.glob("*.roo")) if p.is_file()]
 
     def _rulebook(self, path: Path, index: int, case: Case, result: CaseResult, lines: dict):
-        from .rulebook import load
+        from ..rulebook.book import load
 
         file = str(path)
         rule_paths = self.rule_paths(path, case)
@@ -409,7 +409,7 @@ class Runner:
 
     def _cover_folders(self, paths: list[str | Path], report: Report) -> None:
         """Rule files under the folders tested count too, even when no test loads them."""
-        from .syntax.parser import parse_file
+        from ..syntax.parser import parse_file
 
         assert self.coverage is not None
         for raw in paths:

@@ -25,7 +25,7 @@ from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from . import ast
+from ..model import ast
 
 MANIFEST_SUFFIX = ".gn11.yaml"
 

@@ -33,11 +33,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from . import ast
-from .engine.criteria import Texts
-from .engine.evaluate import Outcome
-from .engine.plan import CompiledRule, Plan
-from .engine.trace import Trace
+from ..model import ast
+from ..engine.criteria import Texts
+from ..engine.evaluate import Outcome
+from ..engine.plan import CompiledRule, Plan
+from ..engine.trace import Trace
 
 KINDS = ("rule", "alternative", "require", "fallback")
 MAX_TEXT = 70

@@ -2,7 +2,7 @@
 declared fact of a material and declared number the rules test, with the words they test
 for and the codes whose rules ask (``origin-rules rulebook facts``).
 
-In: a parsed rulebook (:class:`~origin_rules.sources.Parsed`). Out: :class:`Asked` rows,
+In: a parsed rulebook (:class:`~origin_rules.rulebook.sources.Parsed`). Out: :class:`Asked` rows,
 read from the rules' AST (never from their text), sorted by kind, fact and word; and their
 text, JSON and Markdown renderings. Only agreements are read, not scenarios (hypothetical).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import ast
+from ..model import ast
 
 __all__ = ["Asked", "asked_of", "markdown", "text"]
 

@@ -2,7 +2,7 @@
 
 In: a rulebook (a :class:`~origin_rules.rulebook.Rulebook`, paths, or ``{file: text}``), the
 agreement or scenario to aim at, and optionally an HS code picking the rule. Out: strategies
-of valid :class:`~origin_rules.bom.BOM` values whose product and materials sit where the
+of valid :class:`~origin_rules.model.bom.BOM` values whose product and materials sit where the
 rule's verdict can turn:
 
 * **HS codes** at the rule's selector (first, middle and last subheading of each code or
@@ -23,7 +23,7 @@ Everything shrinks toward a small BOM: few materials, the first codes and values
 list, every field present. Typical use (see ``docs/property-testing.md``)::
 
     from hypothesis import given
-    from origin_rules.testing.aimed import boms_aimed_at
+    from origin_rules.diff.aimed import boms_aimed_at
 
     book = origin_rules.load("rules/")
 
@@ -44,10 +44,10 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from ..bom import BOM
-from ..diff import normal as N
-from ..diff.codes import admits, codes_around, codes_at, inside, meets, related_codes
-from ..hs import dotted
+from ..model.bom import BOM
+from . import normal as N
+from .codes import admits, codes_around, codes_at, inside, meets, related_codes
+from ..model.hs import dotted
 
 __all__ = [
     "Aim", "OUTSIDERS", "aim_at", "aim_from_nodes", "amounts_near", "amounts_of", "boms_aimed_at", "boms_for_aim",
@@ -240,7 +240,7 @@ def amounts_of(compare) -> list[tuple[str | None, Decimal]]:
 
 
 def _book(rulebook):
-    from ..rulebook import Rulebook, load, loads
+    from ..rulebook.book import Rulebook, load, loads
 
     if isinstance(rulebook, Rulebook):
         return rulebook

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
 from importlib import resources
+from typing import Iterable
 
 
 class Level(IntEnum):
@@ -78,8 +79,13 @@ class HsCode:
         """This code cut to a coarser level (``8708.30`` at heading is ``87.08``)."""
         return HsCode(self.digits[: int(level)])
 
+    @property
+    def span(self) -> tuple[str, str]:
+        """The code as a span of digit strings: ``(low, high)``, both its digits."""
+        return (self.digits, self.digits)
+
     def covers(self, code: "HsCode") -> bool:
-        return code.digits.startswith(self.digits)
+        return covers_digits((self.span,), code.digits) is True
 
     def __str__(self) -> str:
         return dotted(self.digits)
@@ -96,11 +102,13 @@ class HsRange:
     def level(self) -> Level:
         return self.low.level
 
+    @property
+    def span(self) -> tuple[str, str]:
+        """The range as a span of digit strings: ``(low, high)``."""
+        return (self.low.digits, self.high.digits)
+
     def covers(self, code: HsCode) -> bool:
-        n = len(self.low.digits)
-        if len(code.digits) < n:
-            return False
-        return self.low.digits <= code.digits[:n] <= self.high.digits
+        return covers_digits((self.span,), code.digits) is True
 
     def __str__(self) -> str:
         return f"{self.low}..{self.high}"
@@ -116,10 +124,37 @@ class HsSet:
     items: tuple[HsItem, ...]
 
     def covers(self, code: HsCode) -> bool:
-        return any(item.covers(code) for item in self.items)
+        return covers_digits((item.span for item in self.items), code.digits) is True
+
+    def covers3(self, code: HsCode) -> bool | None:
+        """Whether the set covers the code; None when the code is too coarse to tell."""
+        return covers_digits((item.span for item in self.items), code.digits)
 
     def __str__(self) -> str:
         return ", ".join(str(i) for i in self.items)
+
+
+def covers_digits(spans: Iterable[tuple[str, str]], digits: str) -> bool | None:
+    """The one test of HS coverage (sets of the model, the engine, the diff's normal sets).
+
+    ``spans`` are ``(low, high)`` digit strings of one length each (a code is ``low ==
+    high``); ``digits`` is a code's digits. True when a span covers the code (its first
+    ``len(low)`` digits lie in the span), None when the code is coarser than a span that
+    overlaps it (``87`` against ``8708``: unknown without the finer code), else False."""
+    unknown = False
+    for low, high in spans:
+        n = len(low)
+        if len(digits) >= n:
+            if low <= digits[:n] <= high:
+                return True
+        elif low[: len(digits)] <= digits <= high[: len(digits)]:
+            unknown = True
+    return None if unknown else False
+
+
+def covers3(hs_set: HsSet, code: HsCode) -> bool | None:
+    """Whether a set covers a code; unknown (None) when the code is too coarse to tell."""
+    return hs_set.covers3(code)
 
 
 class Nomenclature:

@@ -1,7 +1,7 @@
 """The one diagnostic type, and the exception that carries a list of them.
 
 In: a code (``ROO101``), a severity, a message, a span and an optional hint, produced by the
-syntax layer and the checker. Out: values that renderers (``origin_rules.render``) turn into
+syntax layer and the checker. Out: values that renderers (``origin_rules.model.render``) turn into
 text with the source line and a caret, JSON, GitHub annotations or SARIF.
 Messages are lowercase, name the user's thing in backticks and say what would be right.
 """
@@ -64,6 +64,45 @@ class RulebookError(Exception):
     sources: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        from .render import render_text
-
         return render_text(self.diagnostics, self.sources)
+
+
+def _caret_block(diag: Diagnostic, sources: dict[str, str]) -> list[str]:
+    """The source line of the span and a caret under the span (to the end of the line when
+    the span runs over several lines)."""
+    text = sources.get(diag.span.file)
+    if text is None or diag.span.line < 1:
+        return []
+    lines = text.splitlines()
+    if diag.span.line > len(lines):
+        return []
+    src = lines[diag.span.line - 1].expandtabs(1).rstrip()
+    gutter = f"{diag.span.line:>4} | "
+    start = max(diag.span.column, 1)
+    if diag.span.end_line == diag.span.line and diag.span.end_column > start:
+        width = diag.span.end_column - start
+    else:
+        width = len(src) - start + 1
+    width = max(1, min(width, len(src) - start + 1))
+    return [gutter + src, " " * (len(gutter) + start - 1) + "^" * width]
+
+
+def location(diag: Diagnostic) -> str:
+    """``file:line:col`` (the file alone when the span has no line)."""
+    if diag.span.line < 1:
+        return diag.span.file
+    return f"{diag.span.file}:{diag.span.line}:{diag.span.column}"
+
+
+def render_one(diag: Diagnostic, sources: dict[str, str]) -> str:
+    """One diagnostic as text: location, severity and code, message, caret, help."""
+    head = f"{location(diag)}: {diag.severity.value}[{diag.code}]: {diag.message}"
+    out = [head, *_caret_block(diag, sources)]
+    if diag.help:
+        out.append(f"     = help: {diag.help}")
+    return "\n".join(out)
+
+
+def render_text(diags: list[Diagnostic], sources: dict[str, str]) -> str:
+    """Diagnostics as text for people (``origin_rules.model.render`` has the other formats)."""
+    return "\n\n".join(render_one(d, sources) for d in diags)

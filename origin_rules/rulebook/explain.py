@@ -1,6 +1,6 @@
 """Determinations as text for an analyst.
 
-In: :class:`~origin_rules.determination.Determination` values. Out: plain text: the verdict
+In: :class:`~origin_rules.model.determination.Determination` values. Out: plain text: the verdict
 first, then the warnings on the input, why (the explanation tree with a mark per step:
 ``✓`` holds, ``✗`` fails, ``?`` unknown), the figures, the headroom to each threshold
 (under a QUALIFIES verdict, failing alternatives that were not needed are set apart), and
@@ -10,7 +10,7 @@ Also a compact table for several agreements or BOMs. Nothing here prints.
 
 from __future__ import annotations
 
-from .determination import Determination, ExplanationNode
+from ..model.determination import Determination, ExplanationNode
 
 MARK = {"true": "✓", "false": "✗", "unknown": "?"}
 WORDS = {

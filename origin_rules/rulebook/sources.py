@@ -12,10 +12,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ast
-from .diagnostics import Diagnostic, error
-from .semantics.resolve import Program, build_programs, merge_agreement_parts
-from .syntax.parser import parse_file
+from ..model import ast
+from ..model.diagnostics import Diagnostic, error
+from ..semantics.resolve import Program, build_programs, merge_agreement_parts
+from ..syntax.parser import parse_file
 
 
 @dataclass
@@ -70,7 +70,7 @@ def parse_paths(paths: list[str | Path], *, check: bool = True) -> Parsed:
 
 def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:
     """The same from texts in memory (tests, generated rulebooks): ``{file name: text}``."""
-    from .syntax.parser import parse
+    from ..syntax.parser import parse
 
     parsed = Parsed()
     for file, text in texts.items():
@@ -91,7 +91,7 @@ def _finish(parsed: Parsed, check: bool) -> Parsed:
     parsed.modules = merge_agreement_parts(parsed.modules)
     parsed.programs = build_programs(parsed.modules)
     if check:
-        from .semantics.check import check_modules
+        from ..semantics.check import check_modules
 
         incomplete = len(parsed.modules) < len(parsed.sources)
         parsed.diagnostics.extend(check_modules(parsed.modules, parsed.programs, incomplete=incomplete))

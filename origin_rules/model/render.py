@@ -1,6 +1,6 @@
 """Render diagnostics for people and machines.
 
-In: a list of :class:`~origin_rules.diagnostics.Diagnostic` and the source texts by file name.
+In: a list of :class:`~origin_rules.model.diagnostics.Diagnostic` and the source texts by file name.
 Out: strings: text (``file:line:col``, the source line and a caret), JSON, GitHub Actions
 workflow commands, or a SARIF 2.1.0 log.
 """
@@ -9,47 +9,10 @@ from __future__ import annotations
 
 import json
 
-from .diagnostics import Diagnostic, Severity
+from . import diagnostic_codes
+from .diagnostics import Diagnostic, Severity, render_one, render_text  # noqa: F401 (the text form lives with the type)
 
 FORMATS = ("text", "json", "github", "sarif")
-
-
-def _caret_block(diag: Diagnostic, sources: dict[str, str]) -> list[str]:
-    """The source line of the span and a caret under the span (to the end of the line when
-    the span runs over several lines)."""
-    text = sources.get(diag.span.file)
-    if text is None or diag.span.line < 1:
-        return []
-    lines = text.splitlines()
-    if diag.span.line > len(lines):
-        return []
-    src = lines[diag.span.line - 1].expandtabs(1).rstrip()
-    gutter = f"{diag.span.line:>4} | "
-    start = max(diag.span.column, 1)
-    if diag.span.end_line == diag.span.line and diag.span.end_column > start:
-        width = diag.span.end_column - start
-    else:
-        width = len(src) - start + 1
-    width = max(1, min(width, len(src) - start + 1))
-    return [gutter + src, " " * (len(gutter) + start - 1) + "^" * width]
-
-
-def _location(diag: Diagnostic) -> str:
-    if diag.span.line < 1:
-        return diag.span.file
-    return f"{diag.span.file}:{diag.span.line}:{diag.span.column}"
-
-
-def render_one(diag: Diagnostic, sources: dict[str, str]) -> str:
-    head = f"{_location(diag)}: {diag.severity.value}[{diag.code}]: {diag.message}"
-    out = [head, *_caret_block(diag, sources)]
-    if diag.help:
-        out.append(f"     = help: {diag.help}")
-    return "\n".join(out)
-
-
-def render_text(diags: list[Diagnostic], sources: dict[str, str]) -> str:
-    return "\n\n".join(render_one(d, sources) for d in diags)
 
 
 def _plural(n: int, word: str) -> str:
@@ -105,8 +68,6 @@ def render_github(diags: list[Diagnostic]) -> str:
 
 
 def render_sarif(diags: list[Diagnostic], version: str = "0.1.0") -> str:
-    from . import diagnostic_codes
-
     codes = sorted({d.code for d in diags})
     rules = [
         {

@@ -7,7 +7,7 @@ uppercase; or a :class:`BomError` listing every problem with its field path
 (``materials[1].value``), file and line when known, and what was expected.
 
 No binary float is ever accepted: numbers come in as text, ``int`` or ``Decimal`` (the
-readers in :mod:`origin_rules.bom_io` build decimals from the source text). Missing data is
+readers in :mod:`origin_rules.files.boms` build decimals from the source text). Missing data is
 not a validation error (``value`` may be absent; ``originating`` may be unknown): the
 evaluator reports it as ``insufficient_data``.
 """
@@ -35,12 +35,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from origin_rules.hs import HsCode
+from origin_rules.model.hs import HsCode
 
 __all__ = [
     "BOM", "BomError", "BomProblem", "DeclaredFact", "Kind", "KINDS", "Material", "Process", "Product",
     "bom_from_data", "bom_json_schema", "format_decimal", "loads_json", "normalize_hs",
-    "read_bom", "read_boms", "BomRecord",
 ]
 
 KINDS: tuple[str, ...] = ("direct", "indirect", "accessory", "retail_packaging", "shipping_packing")
@@ -120,7 +119,7 @@ Amount = Annotated[
 def normalize_hs(text: str) -> str:
     """``"870830"`` -> ``"8708.30"``; ``"8708"`` -> ``"87.08"``; ValueError if it is no HS code.
 
-    Dots are optional but, when written, must sit where HS puts them (see :mod:`origin_rules.hs`).
+    Dots are optional but, when written, must sit where HS puts them (see :mod:`origin_rules.model.hs`).
     """
     return str(HsCode.parse(text))
 
@@ -814,11 +813,3 @@ def loads_json(text: str | bytes | bytearray) -> Any:
     ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error."""
     return json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
                       object_pairs_hook=_no_duplicates)
-
-
-def __getattr__(name: str) -> Any:  # the readers live in bom_io, which imports this module
-    if name in ("read_bom", "read_boms", "BomRecord"):
-        from origin_rules import bom_io
-
-        return getattr(bom_io, name)
-    raise AttributeError(name)

@@ -1,10 +1,10 @@
 """The public API: load a rulebook once, evaluate many BOMs.
 
 In: paths of rule files or folders (``load``), BOMs (``Rulebook.evaluate``).
-Out: a :class:`Rulebook` (raises :class:`~origin_rules.diagnostics.RulebookError` carrying
+Out: a :class:`Rulebook` (raises :class:`~origin_rules.model.diagnostics.RulebookError` carrying
 every diagnostic when the files have errors) whose plans are compiled on first use and
-cached; :class:`~origin_rules.determination.Determination` values, each carrying the
-plausibility warnings on its BOM (:mod:`origin_rules.plausibility`).
+cached; :class:`~origin_rules.model.determination.Determination` values, each carrying the
+plausibility warnings on its BOM (:mod:`origin_rules.model.plausibility`).
 
     book = origin_rules.load(["rules/"])
     det = book.evaluate(bom, under="USMCA", as_of=date(2026, 1, 1))
@@ -17,16 +17,16 @@ import difflib
 from datetime import date
 from pathlib import Path
 
-from .bom import BOM, Material
-from .determination import Determination, ExplanationNode, InputWarning
-from .diagnostics import RulebookError
-from .engine.criteria import Texts
-from .engine.evaluate import Outcome, decide, evaluate
-from .engine.output import to_determination
-from .engine.plan import CompiledRule, Plan
-from .engine.view import good_of_bom
-from .hs import HsCode
-from .plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
+from ..model.bom import BOM, Material
+from ..model.determination import Determination, ExplanationNode, InputWarning
+from ..model.diagnostics import RulebookError
+from ..engine.criteria import Texts
+from ..engine.evaluate import Outcome, decide, evaluate
+from ..engine.output import to_determination
+from ..engine.plan import CompiledRule, Plan
+from ..engine.view import good_of_bom
+from ..model.hs import HsCode
+from ..model.plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
 from .sources import Parsed, parse_paths, parse_texts
 
 
@@ -82,7 +82,7 @@ class Rulebook:
 
     def rules_for(self, under: str, hs: str, on: date, end_use: str | None = None, produced_in: str | None = None) -> list[CompiledRule]:
         """The rules that apply to a code on a date given the good's facts (by index)."""
-        from .engine.view import Good
+        from ..engine.view import Good
 
         code = HsCode.parse(hs)
         good = Good("query", "product", code, produced_in, {}, end_use, (), False, ())
@@ -148,7 +148,7 @@ class Rulebook:
         return [self.evaluate(bom, under=name, as_of=as_of, explain=explain) for name in self.applicable(bom)]
 
     def findings(self, bom: BOM, under: str | None = None) -> list[Finding]:
-        """The plausibility findings on a BOM (:mod:`origin_rules.plausibility`), with those
+        """The plausibility findings on a BOM (:mod:`origin_rules.model.plausibility`), with those
         that depend on the agreement when ``under`` is given."""
         found = check_bom(bom)
         if under is not None:

@@ -1,7 +1,7 @@
 """Excel workbooks (.xlsx) in the flat layout of docs/bom.md (CSV), read as text rows, streaming.
 
 In: the path of a workbook. Out: the header of its first worksheet checked against the
-flat layout (the same columns and messages as a CSV file, see :mod:`origin_rules.bom_io`)
+flat layout (the same columns and messages as a CSV file, see :mod:`origin_rules.files.boms`)
 and its rows as lists of text cells, one at a time (openpyxl in read-only mode: memory
 stays flat however many rows there are). The first non-empty row is the header; positions
 are sheet row numbers.
@@ -20,17 +20,14 @@ times slower than CSV, so export the largest batches as CSV or JSON Lines.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 from decimal import Decimal
 from typing import Any, Iterator
 
-from ..bom import BomError, BomProblem
-from ..bom_io import _ALL_COLUMNS, _MATERIAL_FIELDS, _PRODUCT_FIELDS
+from ..model.bom import BomError, BomProblem
+from .columns import Column, header_columns
 
-__all__ = ["cell_text", "open_sheet", "header_columns"]
-
-Column = tuple[int, str, str]
+__all__ = ["cell_text", "open_sheet"]
 
 
 def _hs_text(text: str) -> str:
@@ -70,32 +67,6 @@ def cell_text(value: Any, field: str = "") -> str:
     else:
         return str(value)
     return _hs_text(text) if field == "hs" else text
-
-
-def header_columns(cells: list[str], file: str, line: int) -> list[Column]:
-    """The columns named by a header row; BomError listing every unknown or repeated one."""
-    columns: list[Column] = []
-    problems: list[BomProblem] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(cells):
-        name = raw.strip()
-        if not name:
-            continue
-        scope, _, field = name.partition(".")
-        known = (scope == "product" and field in _PRODUCT_FIELDS) or (scope == "material" and field in _MATERIAL_FIELDS)
-        if name in seen:
-            problems.append(BomProblem(f"column `{name}` appears twice", name, file, line))
-        elif not known:
-            close = difflib.get_close_matches(name, _ALL_COLUMNS, n=1, cutoff=0.6)
-            hint = f" (did you mean `{close[0]}`?)" if close else " (columns are `product.FIELD` or `material.FIELD`)"
-            problems.append(BomProblem(f"unknown column `{name}`{hint}", name, file, line))
-        seen.add(name)
-        columns.append((index, scope, field))
-    if "product.id" not in seen:
-        problems.append(BomProblem("missing column `product.id`: rows are grouped by it", "", file, line))
-    if problems:
-        raise BomError(problems)
-    return columns
 
 
 class Sheet:

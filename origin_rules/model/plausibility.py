@@ -1,6 +1,6 @@
 """Plausibility of a BOM: input that validates but cannot be right, or should be looked at.
 
-In: a validated :class:`~origin_rules.bom.BOM` (and, for the reader's check, whether the
+In: a validated :class:`~origin_rules.model.bom.BOM` (and, for the reader's check, whether the
 input had a ``materials`` key), or a BOM and the agreement it is evaluated under.
 Out: :class:`Finding` values, each with a code (``docs/errors.md``, "BOM input"), a
 message, the field path it is about and a severity:

@@ -1,0 +1,50 @@
+"""Safe writes: every file the tool writes appears whole or not at all.
+
+In: a target path and what to write (text, or a function writing to an open handle).
+Out: the target replaced in one step: the content goes to a temporary file in the same
+directory (so the rename never crosses file systems), is flushed and fsynced, then
+``os.replace`` moves it over the target. A crash, a full disk or an interrupt leaves the
+old file as it was and no partial one; the temporary file is removed on any error. A file
+that existed keeps its permission bits (``fmt --write`` on a read-only-for-others file);
+a new one gets the usual ``0o666`` less the umask.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["write_atomically", "write_text_atomically"]
+
+
+def write_atomically(path: str | os.PathLike[str], write: Callable, binary: bool = False) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then move it into place."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask  # mkstemp makes it private; the output is an ordinary file
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, newlines as given) atomically."""
+    write_atomically(path, lambda handle: handle.write(text))

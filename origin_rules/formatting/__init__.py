@@ -1,0 +1,1 @@
+"""Formatting: the one printer of the rule language (``printer``, used by ``fmt`` and diff)."""

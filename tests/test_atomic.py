@@ -1,0 +1,74 @@
+"""origin_rules.files.atomic: every file the tool writes appears whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from origin_rules.cli import app
+from origin_rules.files import atomic
+from origin_rules.files.atomic import write_atomically, write_text_atomically
+
+
+def leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+def test_the_text_replaces_the_file_through_a_synced_temporary_file_beside_it(tmp_path, monkeypatch):
+    target = tmp_path / "out.txt"
+    target.write_text("old\n", encoding="utf-8")
+    calls = []
+    real_replace, real_fsync = os.replace, os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(atomic.os, "replace",
+                        lambda src, dst: (calls.append(("replace", os.path.dirname(src), str(dst))), real_replace(src, dst))[1])
+    write_text_atomically(target, "new\nline\n")
+    assert target.read_text(encoding="utf-8") == "new\nline\n"
+    # synced before the one rename, from the same directory (no crossing of file systems)
+    assert calls == ["fsync", ("replace", str(tmp_path), str(target))]
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failing_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old\n", encoding="utf-8")
+
+    def half(handle):
+        handle.write("half of the ")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(target, half)
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_an_existing_file_keeps_its_permissions_and_a_new_one_is_not_private(tmp_path):
+    kept = tmp_path / "kept.roo"
+    kept.write_text("x", encoding="utf-8")
+    kept.chmod(0o640)
+    write_text_atomically(kept, "y")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    new = tmp_path / "new.txt"
+    mask = os.umask(0o022)
+    try:
+        write_text_atomically(new, "z")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644  # 0o666 less the umask 0o022, not mkstemp's 0o600
+
+
+def test_fmt_write_replaces_the_rule_file_atomically(tmp_path, monkeypatch):
+    rule = tmp_path / "a.roo"
+    rule.write_text('agreement "Demo" {\nparties = [US, MX, CA]\n  rule 87.08 {   CTH }\n}\n', encoding="utf-8")
+    replaced = []
+    real_replace = os.replace
+    monkeypatch.setattr(atomic.os, "replace", lambda src, dst: (replaced.append(str(dst)), real_replace(src, dst))[1])
+    result = CliRunner().invoke(app, ["fmt", "--write", str(rule)])
+    assert result.exit_code == 0, result.output
+    assert replaced == [str(rule)]
+    assert "rule 87.08 { CTH }" in rule.read_text(encoding="utf-8")
+    assert leftovers(tmp_path) == []
