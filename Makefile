@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/origin-rules evaluate examples/boms/ --rules rules/ --as-of 2026-07-01
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2
 
 # The property tests with five times the examples and new random seeds (the differential
 # test: 2,500); a failure is saved in .hypothesis/ and replayed first by the next run.
