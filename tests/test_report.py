@@ -197,3 +197,66 @@ def test_page_renders_in_headless_chromium(results, tmp_path):
         dom = subprocess.run([browser, *flags, f"--user-data-dir={profile}", "--dump-dom", html.as_uri()],
                              capture_output=True, timeout=180, text=True).stdout
     assert dom.count('class="main-svg"') >= 4  # plotly.js ran offline and drew every chart
+
+
+EVIL = "<script>alert(1)</script>\"&'"
+
+
+def test_values_from_boms_and_rules_are_escaped_and_the_page_stays_well_formed(tmp_path):
+    """Every text the page shows comes from a BOM, a rule file or the batch results: a
+    product id, an HS code, a rule's title (the agreement or scenario name), the reason
+    (the rule's description of the failing step), materials, threshold figures, warning and
+    error messages, the page title. Each carries markup; none may reach the page as markup.
+    A control character (refused by an HTML parser even as text) becomes U+FFFD."""
+    from html.parser import HTMLParser
+
+    base, scenario = "Pact " + EVIL, "Pact: review " + EVIL
+    threshold = {"figure": "rvc_" + EVIL, "comparison": EVIL, "value": "55", "threshold": "60", "margin": "-5"}
+    warning = {"code": "BOM1" + EVIL, "path": "product." + EVIL, "message": "odd " + EVIL}
+    good = {"source": "s.jsonl", "line": 1, "product_id": "P" + EVIL, "hs": "87" + EVIL, "determinations": [
+        {"agreement": base, "verdict": "qualifies", "thresholds": [dict(threshold, margin="3")],
+         "warnings": [warning]},
+        {"agreement": scenario, "base": base, "verdict": "does_not_qualify", "reason": "fails " + EVIL,
+         "thresholds": [threshold], "warnings": [warning],
+         "causes": [{"id": "M" + EVIL, "hs": "7325" + EVIL, "origin": "C" + EVIL, "value": "9" + EVIL}]}]}
+    bad = {"source": "s.jsonl", "line": 2, "product_id": "Q" + EVIL,
+           "error": {"problems": [{"path": "materials[0]." + EVIL, "message": "bell\x07 " + EVIL}]}}
+    results = tmp_path / "results.jsonl"
+    results.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    page = render_page(read_results(results), "Title " + EVIL)
+
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(page)  # raises on the first parse error, e.g. the BEL left in the text
+    assert not parser.errors
+
+    class Read(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.scripts, self.charts, self.text, self.inside = 0, 0, [], None
+
+        def handle_starttag(self, tag, attrs):
+            self.scripts += tag == "script"
+            self.charts += tag == "div" and dict(attrs).get("id", "").startswith("chart-")
+            self.inside = tag
+
+        def handle_data(self, data):
+            if self.inside != "script":
+                self.text.append(data)
+
+    read = Read()
+    read.feed(page)
+    read.close()
+    # one script for plotly.js, one per chart (verdicts, losses, headroom, causes): none from the data
+    assert read.charts == 4 and read.scripts == 1 + read.charts
+    text = "".join(read.text)
+    for shown in ("Title " + EVIL, "P" + EVIL, "87" + EVIL, base, scenario, "fails " + EVIL,
+                  "M" + EVIL + " 7325" + EVIL + " C" + EVIL + " 9" + EVIL,  # the material: id, HS, origin, value
+                  "RVC " + EVIL + " " + EVIL + " 60%",  # the threshold's label
+                  "product." + EVIL + ": odd " + EVIL + " [BOM1" + EVIL + "]", "BOM1" + EVIL,
+                  "materials[0]." + EVIL + ": bell\ufffd " + EVIL, "Q" + EVIL):
+        assert shown in text, shown
+    # outside the charts' JSON, the raw markup never appears, only its escaped form
+    assert "<script>alert(1)" not in page and "alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&amp;&#39;" in page
+    # inside the charts, texts are escaped for plotly's label dialect, then JSON-escaped by plotly
+    assert "Pact &lt;script&gt;alert(1)&lt;\\u002fscript&gt;\\\"&amp;'" in page

@@ -6,7 +6,8 @@ qualification under each scenario and why, the headroom to RVC thresholds, the o
 and HS headings behind the failures, and the records that could not be read.
 
 Stages: ``aggregate`` (one streaming pass over the results) -> ``charts`` (plotly
-figures) -> ``page`` (the HTML).
+figures) -> ``page`` (the HTML, from the Jinja2 template ``templates/page.html``, which
+escapes every value it is given).
 
     from origin_rules.report import write_report
     write_report("results.jsonl", "report.html")

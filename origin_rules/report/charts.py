@@ -8,10 +8,17 @@ HTML ``<div>``, without the plotly.js library, which the page inlines once):
 - headroom: for each agreement and scenario, how far products sit from their RVC/MaxNOM
   thresholds (failing, within 5 points, safe);
 - causes: the origins and HS headings of the materials behind failures.
+
+plotly.js reads the text of labels, titles and hover templates as a small HTML dialect
+(``<br>``, ``<b>``, entities), so every text from a BOM or a rule file goes through
+:func:`_t` first: it then shows as written and cannot add markup. The figures themselves
+reach the page as JSON that plotly writes with ``<``, ``>`` and ``/`` escaped, so
+:func:`div` is safe markup for the page template.
 """
 
 from __future__ import annotations
 
+import html
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -42,6 +49,12 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 LOW, HIGH = -30.0, 50.0
 
 
+def _t(text: object) -> str:
+    """Text from a BOM or a rule file, escaped for plotly's label dialect (``%`` too, so it
+    cannot be read as a ``%{...}`` placeholder of a hover template)."""
+    return html.escape(str(text), quote=False).replace("%", "&#37;")
+
+
 def _layout(fig: go.Figure, height: int, **extra) -> go.Figure:
     fig.update_layout(
         template="plotly_white", font=FONT, height=height, bargap=0.25,
@@ -53,11 +66,11 @@ def _layout(fig: go.Figure, height: int, **extra) -> go.Figure:
 
 
 def _wrap(name: str, width: int = 28) -> str:
-    """Long agreement names on two lines for axis labels."""
+    """Long agreement names on two lines for axis labels (escaped, see :func:`_t`)."""
     if len(name) <= width or ": " not in name:
-        return name
+        return _t(name)
     head, _, tail = name.partition(": ")
-    return f"{head}:<br>{tail}"
+    return f"{_t(head)}:<br>{_t(tail)}"
 
 
 def verdicts_figure(p: Portfolio) -> go.Figure:
@@ -121,7 +134,7 @@ def headroom_figure(p: Portfolio) -> go.Figure | None:
     if not names:
         return None
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.3 / len(names),
-                        subplot_titles=[f"{n}  ({len(by_name[n]):,})" for n in names])
+                        subplot_titles=[f"{_t(n)}  ({len(by_name[n]):,})" for n in names])
     groups = (("below the threshold", "does_not_qualify"), (f"within {AT_RISK_POINTS} points", "at_risk"), ("safe", "qualifies"))
     for row, name in enumerate(names, 1):
         centers, *series = _bins(by_name[name])
@@ -130,7 +143,7 @@ def headroom_figure(p: Portfolio) -> go.Figure | None:
                 x=centers, y=counts, name=label, marker_color=COLORS[color], width=BIN * 0.92,
                 legendgroup=label, showlegend=row == 1, row=row, col=1,
                 customdata=[_n(c, "product") for c in counts],
-                hovertemplate=f"{name}<br>" + "margin %{x:+.1f} points: %{customdata} " + label + "<extra></extra>",
+                hovertemplate=f"{_t(name)}<br>" + "margin %{x:+.1f} points: %{customdata} " + label + "<extra></extra>",
             )
         fig.add_vrect(x0=0, x1=float(AT_RISK_POINTS), fillcolor=COLORS["at_risk"], opacity=0.08, line_width=0, row=row, col=1)
         fig.add_vline(x=0, line_color="#444", line_width=1, row=row, col=1)
@@ -152,11 +165,11 @@ def causes_figure(p: Portfolio, describe=None) -> go.Figure | None:
     def label(heading: str) -> str:
         text = describe(heading) if describe else None
         if not text:
-            return heading
+            return _t(heading)
         text = text.split(";")[0]
-        return f"{heading} {text[:34]}{'…' if len(text) > 34 else ''}"
+        return _t(f"{heading} {text[:34]}{'…' if len(text) > 34 else ''}")
 
-    fig.add_bar(y=[o for o, _ in origins], x=[c for _, c in origins], orientation="h",
+    fig.add_bar(y=[_t(o) for o, _ in origins], x=[c for _, c in origins], orientation="h",
                 marker_color=COLORS["accent"], row=1, col=1, text=[f"{c:,}" for _, c in origins], textposition="auto",
                 customdata=[_n(c, "failure") for _, c in origins],
                 hovertemplate="origin %{y}: among the causes of %{customdata}<extra></extra>")
@@ -170,6 +183,10 @@ def causes_figure(p: Portfolio, describe=None) -> go.Figure | None:
 
 
 def div(fig: go.Figure, name: str) -> str:
-    """The figure as an HTML fragment; the page loads plotly.js once."""
+    """The figure as an HTML fragment; the page loads plotly.js once. Safe markup: the
+    ``div_id`` is ``chart-`` and a name of the page's own, and plotly writes the figure's
+    JSON with ``<``, ``>`` and ``/`` as ``\\u`` escapes (every text in it passed :func:`_t`)."""
+    if not name.isidentifier():
+        raise ValueError(f"chart name {name!r}: letters, digits and _ only")
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
                        config={"displaylogo": False, "responsive": True, "displayModeBar": False})

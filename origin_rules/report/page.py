@@ -7,14 +7,24 @@ their RVC thresholds; which origins and HS headings cause the failures; which ve
 on input an analyst must check (the warnings of ``docs/errors.md``, BOM input); which
 records could not be read). The plotly.js library is inlined once in the page, so the file needs
 no network; the page passes a strict HTML5 parse (tests/test_report.py).
+
+The HTML is the Jinja2 template ``templates/page.html``, with autoescaping on: this module
+hands it plain values (product ids, descriptions, rule and agreement names, messages), and
+the template escapes every one, so nothing from a BOM, a rule file or the batch results can
+add markup. The only values passed as ``Markup`` are made here from constants and numbers:
+the CSS, plotly.js (``</script`` and characters a parser refuses escaped) and the charts'
+``<div>`` (whose texts :mod:`.charts` escapes, and whose JSON plotly escapes).
 """
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime, timezone
+from functools import cache
 from statistics import median
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .. import __version__
 from ..model.hs import HsCode, nomenclature
@@ -62,10 +72,6 @@ footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line)
 """
 
 
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _n(count: int, one: str, many: str | None = None) -> str:
     """``1 product``, ``2 products``, ``1,200 shipments``."""
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
@@ -89,11 +95,11 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "–"
 
 
-def _card(value: str, label: str, tone: str = "") -> str:
-    return f'<div class="card {tone}"><div class="value">{_e(value)}</div><div class="label">{_e(label)}</div></div>'
+def _card(value: str, label: str, tone: str = "") -> dict:
+    return {"value": value, "label": label, "tone": tone}
 
 
-def _cards(p: Portfolio) -> str:
+def _cards(p: Portfolio) -> list[dict]:
     cards = [_card(f"{p.records:,}", "shipment (record)" if p.records == 1 else "shipments (records)"),
              _card(f"{len(p.products):,}", "distinct product" if len(p.products) == 1 else "distinct products")]
     for name in p.names:
@@ -113,185 +119,150 @@ def _cards(p: Portfolio) -> str:
                        "warnings about the input", "warn" if p.warned_records else "ok"))
     cards.append(_card(f"{p.errors:,}", f"{'record' if p.errors == 1 else 'records'} that could not be read",
                        "bad" if p.errors else "ok"))
-    return '<div class="cards">' + "".join(cards) + "</div>"
+    return cards
 
 
-def _table(head: list[tuple[str, bool]], rows: list[list[str]]) -> str:
-    """``head``: (title, numeric); cells are HTML already."""
-    th = "".join(f'<th{" class=num" if num else ""}>{_e(t)}</th>' for t, num in head)
-    body = "".join(
-        "<tr>" + "".join(f'<td{" class=num" if head[i][1] else ""}>{c}</td>' for i, c in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+def _chart(fig, name: str) -> Markup:
+    """A chart for the template: markup, since every text in it is escaped (charts._t) and
+    plotly writes its JSON with ``<``, ``>`` and ``/`` escaped."""
+    return Markup(charts.div(fig, name))
 
 
-def _verdict_section(p: Portfolio) -> str:
+def _verdicts(p: Portfolio) -> dict:
     head = [("agreement / scenario", False)] + [(charts.LABELS[v], True) for v in VERDICT_ORDER] + [("products qualifying", True)]
     rows = []
     for name in p.names:
         counts = p.verdicts[name]
         products = p.product_counts(name)
-        kind = f' <span class="more">scenario of {_e(p.base_of[name])}</span>' if name in p.base_of else ""
-        rows.append([f"{_e(name)}{kind}"] + [f"{counts.get(v, 0):,}" for v in VERDICT_ORDER]
-                    + [f"{products.get('qualifies', 0):,} of {sum(products.values()):,}"])
-    return (
-        '<section id="verdicts"><h2>Verdicts per agreement and scenario</h2>'
-        '<p class="lead">Every shipment is evaluated under each agreement and scenario whose parties include its '
-        "country of production. Bars count shipments; the table also counts distinct products.</p>"
-        + charts.div(charts.verdicts_figure(p), "verdicts") + _table(head, rows) + "</section>"
-    )
+        rows.append({"name": name, "base": p.base_of.get(name),
+                     "counts": [f"{counts.get(v, 0):,}" for v in VERDICT_ORDER],
+                     "products": f"{products.get('qualifies', 0):,} of {sum(products.values()):,}"})
+    return {"head": head, "rows": rows, "chart": _chart(charts.verdicts_figure(p), "verdicts")}
 
 
-def _causes_text(causes) -> str:
-    parts = []
-    for c in causes[:4]:
-        bits = [c.get("id"), c.get("hs"), c.get("origin"), c.get("value")]
-        parts.append("<code>" + _e(" ".join(str(b) for b in bits if b)) + "</code>")
-    more = f' <span class="more">+{len(causes) - 4}</span>' if len(causes) > 4 else ""
-    return ", ".join(parts) + more
+def _cause_text(cause) -> str:
+    """One material behind a failure: id, HS code, origin and value, those it has."""
+    return " ".join(str(b) for b in (cause.get("id"), cause.get("hs"), cause.get("origin"), cause.get("value")) if b)
 
 
-def _loss_section(p: Portfolio) -> str:
+def _losses(p: Portfolio) -> dict | None:
     if not p.scenarios:
-        return ""
-    out = ['<section id="losses"><h2>Products that lose qualification under each scenario</h2>'
-           '<p class="lead">A product loses qualification when it qualifies under the agreement but not under the '
-           "scenario layered on it. The reason is the first failing step of the scenario's determination; the "
-           "materials are those behind the failure (id, HS code, origin, value).</p>",
-           charts.div(charts.losses_figure(p), "losses")]
+        return None
+    scenarios = []
     for name in p.scenarios:
         losses = sorted(p.losses.get(name, {}).values(), key=lambda x: (-x.shipments, x.product_id))
         shipments = p.loss_shipments.get(name, 0)
-        out.append(f"<h3>{_e(name)}</h3>")
-        if not losses:
-            out.append(f'<p class="more">No product loses qualification under {_e(p.base_of[name])} with this scenario.</p>')
-            continue
         verb = "qualifies" if len(losses) == 1 else "qualify"
-        out.append(f'<p class="more">{_n(len(losses), "product")} ({_n(shipments, "shipment")}) {verb} under '
-                   f"{_e(p.base_of[name])} but not under this scenario.</p>")
-        rows = []
-        for loss in losses[:MAX_LOSS_ROWS]:
-            color = charts.COLORS.get(loss.verdict, "#777")
-            pill = f'<span class="pill" style="background:{color}">{_e(charts.LABELS.get(loss.verdict, loss.verdict))}</span>'
-            rows.append([_e(loss.product_id), _e(loss.hs or ""), f"{loss.shipments:,}", pill,
-                         _e(loss.reason), _causes_text(loss.causes)])
-        out.append(_table([("product", False), ("HS", False), ("shipments", True), ("verdict", False),
-                           ("why", False), ("materials behind it", False)], rows))
-        if len(losses) > MAX_LOSS_ROWS:
-            out.append(f'<p class="more">… and {_n(len(losses) - MAX_LOSS_ROWS, "more product")} (see the batch output).</p>')
-    out.append("</section>")
-    return "".join(out)
+        rows = [{"product": loss.product_id, "hs": loss.hs or "", "shipments": f"{loss.shipments:,}",
+                 "color": charts.COLORS.get(loss.verdict, "#777"),
+                 "verdict": charts.LABELS.get(loss.verdict, loss.verdict), "reason": loss.reason,
+                 "causes": [_cause_text(c) for c in loss.causes[:4]], "more_causes": max(0, len(loss.causes) - 4)}
+                for loss in losses[:MAX_LOSS_ROWS]]
+        more = (f"… and {_n(len(losses) - MAX_LOSS_ROWS, 'more product')} (see the batch output)."
+                if len(losses) > MAX_LOSS_ROWS else "")
+        scenarios.append({"name": name, "base": p.base_of[name], "rows": rows, "more": more,
+                          "summary": f"{_n(len(losses), 'product')} ({_n(shipments, 'shipment')}) {verb} under "
+                                     f"{p.base_of[name]} but not under this scenario."})
+    head = [("product", False), ("HS", False), ("shipments", True), ("verdict", False),
+            ("why", False), ("materials behind it", False)]
+    return {"chart": _chart(charts.losses_figure(p), "losses"), "head": head, "scenarios": scenarios}
 
 
-def _headroom_section(p: Portfolio) -> str:
+def _headroom(p: Portfolio) -> dict | None:
     fig = charts.headroom_figure(p)
     if fig is None:
-        return ""
+        return None
     thresholds: list[Threshold] = sorted(p.own_thresholds(), key=lambda t: (-len(p.margins[t]), p.names.index(t.agreement), t.label))
     rows = []
     for t in thresholds[:MAX_THRESHOLD_ROWS]:
         tested, failing, close = p.at_risk(t)
         mid = median(p.margins[t].values())
-        rows.append([_e(t.agreement), _e(t.label), f"{tested:,}", f"{failing:,}", f"{close:,}", f"{mid:+.2f}"])
-    more = (f'<p class="more">… and {_n(len(thresholds) - MAX_THRESHOLD_ROWS, "more threshold")}.</p>'
+        rows.append({"agreement": t.agreement, "threshold": t.label,
+                     "figures": [f"{tested:,}", f"{failing:,}", f"{close:,}", f"{mid:+.2f}"]})
+    more = (f"… and {_n(len(thresholds) - MAX_THRESHOLD_ROWS, 'more threshold')}."
             if len(thresholds) > MAX_THRESHOLD_ROWS else "")
-    return (
-        '<section id="headroom"><h2>Headroom to regional value content thresholds</h2>'
-        f'<p class="lead">How far each product sits from each RVC (or MaxNOM) threshold it is tested against, in '
-        f"percentage points: below 0 it misses the threshold, 0 to {AT_RISK_POINTS} points is at risk (a small price "
-        "or sourcing change could fail it). One count per product and threshold. A product below one threshold may "
-        "still qualify through another alternative of its rule (e.g. a tariff shift). A scenario is shown only "
-        "where it changes the thresholds of its agreement.</p>"
-        + charts.div(fig, "headroom")
-        + _table([("agreement / scenario", False), ("threshold", False), ("products", True), ("below", True),
-                  (f"within {AT_RISK_POINTS} points", True), ("median margin", True)], rows)
-        + more + "</section>"
-    )
+    head = [("agreement / scenario", False), ("threshold", False), ("products", True), ("below", True),
+            (f"within {AT_RISK_POINTS} points", True), ("median margin", True)]
+    return {"chart": _chart(fig, "headroom"), "head": head, "rows": rows, "more": more}
 
 
-def _causes_section(p: Portfolio) -> str:
+def _causes(p: Portfolio) -> dict | None:
     fig = charts.causes_figure(p, _describe)
-    if fig is None:
-        return ""
-    return (
-        '<section id="causes"><h2>What causes the failures</h2>'
-        '<p class="lead">Origins and HS headings of the materials named as the cause of each failure (a material '
-        "that fails its tariff shift, a material counted against a content cap, or, when a regional value content is "
-        "too low, the largest non-originating materials). Counted once per failing shipment and agreement or "
-        "scenario.</p>" + charts.div(fig, "causes") + "</section>"
-    )
+    return None if fig is None else {"chart": _chart(fig, "causes")}
 
 
-def _warning_section(p: Portfolio) -> str:
+def _warnings(p: Portfolio) -> dict | None:
     """The verdicts that rest on input an analyst must check: counts per warning code, then
     the first products with each warning, its field path and the agreements it holds under."""
     from ..model.plausibility import TITLES
 
-    head = ('<section id="warnings"><h2>Warnings about the input</h2>'
-            '<p class="lead">A warning (codes <code>BOM1xx</code>, see docs/errors.md) marks a BOM that is possible '
-            "but unusual: a code deleted in HS 2022, materials worth more than the product, an originating material "
-            "from outside the agreement's parties. The verdict is given, but an analyst must confirm the input "
-            "before relying on it; <code>batch --strict</code> fails on any of them.</p>")
     if not p.warned_records:
-        return head + '<p class="more">None: no BOM carries a warning.</p></section>'
+        return None
     products = len(p.warned_products)
-    summary = (f'<p class="more">{_n(p.warned_records, "shipment")} ({_n(products, "product")}) '
-               f'{"carries" if p.warned_records == 1 else "carry"} warnings.</p>')
     codes = sorted(p.warning_codes, key=lambda c: (-p.warning_codes[c], c))
-    by_code = _table([("code", False), ("what", False), ("shipments", True), ("products", True)],
-                     [[f"<code>{_e(c)}</code>", _e(TITLES.get(c, "")), f"{p.warning_codes[c]:,}",
-                       f"{len(p.warning_code_products.get(c, ())):,}"] for c in codes])
-    rows = []
     samples = list(p.warned_samples.values())
-    for w in samples[:MAX_WARNED_ROWS]:
-        lines = []
-        for (code, path, message), names in w.warnings.items():
-            under = f' <span class="more">(under {_e(", ".join(names))})</span>' if names else ""
-            lines.append((f"<code>{_e(path)}</code>: " if path else "") + _e(message) + f" <code>[{_e(code)}]</code>" + under)
-        rows.append([_e(w.product_id), _e(w.hs or ""), _e(w.where), f"{w.shipments:,}", "<br>".join(lines)])
-    shown = min(len(samples), MAX_WARNED_ROWS)
-    more = (f'<p class="more">Showing {shown:,} of {_n(products, "product")} with warnings; every determination '
-            "lists its own in <code>warnings</code> in the batch output.</p>")
-    return (head + summary + by_code
-            + _table([("product", False), ("HS", False), ("first shipment", False), ("shipments", True),
-                      ("warnings", False)], rows) + more + "</section>")
+    rows = [{"product": w.product_id, "hs": w.hs or "", "where": w.where, "shipments": f"{w.shipments:,}",
+             "warnings": [{"code": code, "path": path, "message": message, "under": ", ".join(names)}
+                          for (code, path, message), names in w.warnings.items()]}
+            for w in samples[:MAX_WARNED_ROWS]]
+    return {
+        "summary": f"{_n(p.warned_records, 'shipment')} ({_n(products, 'product')}) "
+                   f"{'carries' if p.warned_records == 1 else 'carry'} warnings.",
+        "code_head": [("code", False), ("what", False), ("shipments", True), ("products", True)],
+        "codes": [{"code": c, "title": TITLES.get(c, ""), "shipments": f"{p.warning_codes[c]:,}",
+                   "products": f"{len(p.warning_code_products.get(c, ())):,}"} for c in codes],
+        "head": [("product", False), ("HS", False), ("first shipment", False), ("shipments", True), ("warnings", False)],
+        "rows": rows, "shown": f"{min(len(samples), MAX_WARNED_ROWS):,}", "products": _n(products, "product"),
+    }
 
 
-def _error_section(p: Portfolio) -> str:
+def _errors(p: Portfolio) -> dict | None:
     if not p.errors:
-        return ('<section id="errors"><h2>Records that could not be read</h2>'
-                '<p class="lead">None: every record was read and evaluated.</p></section>')
+        return None
     rows = []
     for record in p.error_samples[:MAX_ERROR_ROWS]:
         problems = record.get("error", {}).get("problems", [])
-        text = "<br>".join(
-            (f"<code>{_e(x.get('path'))}</code>: " if x.get("path") else "") + _e(x.get("message", "")) for x in problems)
-        where = f"{record.get('source')}:{record.get('line') if record.get('line') is not None else record.get('position')}"
-        rows.append([_e(where), _e(record.get("product_id") or "–"), text])
-    more = (f'<p class="more">Showing {len(rows)} of {p.errors:,}; every one is an <code>error</code> record in '
-            "the batch output.</p>")
-    return ('<section id="errors"><h2>Records that could not be read</h2>'
-            f'<p class="lead">{_n(p.errors, "record")} could not be read or {"is not a valid BOM" if p.errors == 1 else "are not valid BOMs"}; '
-            f'{"it was" if p.errors == 1 else "they were"} not evaluated.</p>'
-            + _table([("where", False), ("product", False), ("problem", False)], rows) + more + "</section>")
+        line = record.get("line") if record.get("line") is not None else record.get("position")
+        rows.append({"where": f"{record.get('source')}:{line}", "product": record.get("product_id") or "–",
+                     "problems": [{"path": x.get("path"), "message": x.get("message", "")} for x in problems]})
+    lead = (f"{_n(p.errors, 'record')} could not be read or "
+            f"{'is not a valid BOM' if p.errors == 1 else 'are not valid BOMs'}; "
+            f"{'it was' if p.errors == 1 else 'they were'} not evaluated.")
+    return {"lead": lead, "head": [("where", False), ("product", False), ("problem", False)], "rows": rows,
+            "total": f"{p.errors:,}"}
+
+
+def _text_only(value):
+    """Every value the template writes: characters an HTML parser refuses (C0/C1 controls,
+    noncharacters) become U+FFFD; markup made here (``Markup``) is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _BAD_CHARS.sub("\ufffd", value)
+    return value
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("origin_rules.report", "templates"),
+                       autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                       undefined=StrictUndefined, finalize=_text_only)
 
 
 def render_page(p: Portfolio, title: str | None = None) -> str:
     title = title or "Rules-of-origin impact report"
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = f"{_n(p.records, 'shipment')} · {_n(len(p.products), 'product')} · from {p.source}"
-    body = (
-        f'<header class="top"><div class="wrap"><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></div></header>'
-        f'<main class="wrap">{_cards(p)}{_verdict_section(p)}{_loss_section(p)}{_headroom_section(p)}'
-        f"{_causes_section(p)}{_warning_section(p)}{_error_section(p)}</main>"
-        f'<footer><div class="wrap">Generated by origin-rules {_e(__version__)} on {_e(now)}. '
-        "Scenarios are hypothetical what-if overlays, not law. Charts are interactive: hover for figures.</div></footer>"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script type="text/javascript">{_plotly_js()}</script>\n'
-        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
+    return _environment().get_template("page.html").render(
+        title=title,
+        subtitle=f"{_n(p.records, 'shipment')} · {_n(len(p.products), 'product')} · from {p.source}",
+        now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__,
+        css=Markup(CSS),
+        plotly_js=Markup(_plotly_js()),
+        at_risk=AT_RISK_POINTS,
+        cards=_cards(p),
+        verdicts=_verdicts(p),
+        losses=_losses(p),
+        headroom=_headroom(p),
+        causes=_causes(p),
+        warnings=_warnings(p),
+        errors=_errors(p),
     )
