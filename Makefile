@@ -22,8 +22,17 @@ demo: $(STAMP)
 	@echo "== every example BOM under every agreement and scenario that applies =="
 	$(BIN)/origin-rules evaluate examples/boms/ --rules rules/ --as-of 2026-07-01
 
-test: $(STAMP)
+test: $(STAMP) browser
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2
+
+# The report's browser test renders the page in Debian's chromium (skipped without it, but
+# required under CI=true): installed here when missing and apt-get can install it.
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "== installing Debian's chromium and chromium-driver for the browser test =="; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+	    >/dev/null 2>&1 || echo "warning: could not install chromium (root and apt-get needed)"; }
 
 # The property tests with five times the examples and new random seeds (the differential
 # test: 2,500); a failure is saved in .hypothesis/ and replayed first by the next run.
