@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 
 import origin_rules
 from origin_rules.model import ast as A
@@ -40,20 +38,22 @@ def _nodes(node):
             yield from _nodes(item)
 
 
-def _usmca_rules(book):
+def _usmca_blocks(book):
+    """Every block of the agreement USMCA over the files of rules/usmca."""
     for module in book.parsed.modules:
-        for item in module.items:
-            if isinstance(item, A.Agreement) and item.name == "USMCA":
-                yield from item.rules
+        yield from (item for item in module.items if isinstance(item, A.Agreement) and item.name == "USMCA")
+
+
+def _usmca_rules(book):
+    for block in _usmca_blocks(book):
+        yield from block.rules
 
 
 def _automotive_set(book):
-    for module in book.parsed.modules:
-        for item in module.items:
-            if isinstance(item, A.Agreement) and item.name == "USMCA":
-                for decl in item.sets:
-                    if decl.name == "automotive_end_use":
-                        return decl
+    for block in _usmca_blocks(book):
+        for decl in block.sets:
+            if decl.name == "automotive_end_use":
+                return decl
     raise AssertionError("set automotive_end_use not found in rules/usmca")
 
 

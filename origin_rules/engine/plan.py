@@ -54,15 +54,16 @@ class CompiledRule:
 
     @property
     def criteria(self) -> list[Callable]:
-        if self._built is None:
-            self._built = self.build()
-        return self._built[0]
+        return self._compiled()[0]
 
     @property
     def fast(self) -> list[Callable]:
+        return self._compiled()[1]
+
+    def _compiled(self) -> tuple[list[Callable], list[Callable]]:
         if self._built is None:
             self._built = self.build()
-        return self._built[1]
+        return self._built
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)

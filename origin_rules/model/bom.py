@@ -548,7 +548,7 @@ class Material(BaseModel):
         """The facts of this material as a good (a sub-assembly): its declared facts and the
         product flags, all `no` (a sub-assembly made in-house is neither a retail set nor
         imported unassembled)."""
-        return {**self.facts, **{name: DeclaredFact("no") for name in FLAG_FACTS}}
+        return {**self.facts, **{name: _NO for name in FLAG_FACTS}}
 
 
 class Product(BaseModel):
@@ -595,8 +595,11 @@ FLAG_FACTS = ("retail_set", "imported_unassembled")
 MATERIAL_FLAG_FACTS = ("provided_as_part",)
 
 
+_YES, _NO = DeclaredFact("yes"), DeclaredFact("no")  # frozen: one of each serves every BOM
+
+
 def _flags(model: BaseModel, names: tuple[str, ...]) -> dict[str, "DeclaredFact"]:
-    return {name: DeclaredFact("yes" if getattr(model, name) else "no") for name in names}
+    return {name: _YES if getattr(model, name) else _NO for name in names}
 
 
 def _no_flag_facts(facts: dict, names: tuple[str, ...], owner: str) -> dict:

@@ -159,7 +159,7 @@ class Rulebook:
 
     def _resolved(self, bom: BOM, under: str) -> BOM:
         """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``."""
-        if not any(isinstance(m.originating, (tuple, dict)) for _, m in bom.walk()):
+        if not _per_agreement(bom.materials):
             return bom
         program = self.parsed.programs.get(under)
         chain = list(program.chain) if program is not None else [under]
@@ -173,6 +173,13 @@ class Rulebook:
             return material.model_copy(update=update) if update else material
 
         return bom.model_copy(update={"materials": tuple(one(m) for m in bom.materials)})
+
+
+def _per_agreement(materials) -> bool:
+    """Whether any material, at any depth, declares its originating status per agreement
+    (on every verdict's path: no field paths are built, unlike ``BOM.walk``)."""
+    return any(isinstance(m.originating, (tuple, dict)) or (m.materials and _per_agreement(m.materials))
+               for m in materials)
 
 
 def _plain_node(node: ExplanationNode) -> ExplanationNode:
