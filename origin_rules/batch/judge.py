@@ -108,7 +108,8 @@ class _Outcome:
         self.verdict = out.verdict
         self.missing = out.missing
         self.explanation = _Node(out.trace)
-        self.rule = SimpleNamespace(selector=out.rule.selector_text) if out.rule is not None else None
+        self.rule = SimpleNamespace(selector=out.rule.selector_text, source=out.rule.node.span.where) \
+            if out.rule is not None else None
         self.headroom = [
             SimpleNamespace(holds=m.holds, figure=m.figure, value=format(m.value, "f"), threshold=format(m.threshold, "f"))
             for m in out.margins

@@ -19,7 +19,8 @@ from datetime import date
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
 from .criteria import Run
-from .plan import CompiledRule, Plan
+from .plan import CompiledFallback, CompiledRequire, CompiledRule, Plan
+from .select import select
 from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, for_evaluation, good_of_part
 from . import measures as M
@@ -48,15 +49,25 @@ class Outcome:
     layer_of_rule: str | None = None
     notes: list[str] = field(default_factory=list)
     chain: tuple[str, ...] = ()  # the program and its bases; the last is the agreement
+    # what the evaluator applied to the good, each with its trace (coverage and explanations
+    # read these, by identity, instead of selecting again or matching trace texts)
+    applied: list[tuple[CompiledRule, Trace]] = field(default_factory=list)
+    requirements: list[tuple[CompiledRequire, Trace]] = field(default_factory=list)
+    fallbacks: list[tuple[CompiledFallback, Trace]] = field(default_factory=list)
 
 
-def evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
+def _exactly(fn, *args):
+    """Call ``fn`` under the EXACT decimal context (set, not copied: this is the hot path)."""
     previous = getcontext()
     setcontext(EXACT)
     try:
-        return _evaluate(plan, for_evaluation(good), as_of)
+        return fn(*args)
     finally:
         setcontext(previous)
+
+
+def evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
+    return _exactly(_evaluate, plan, for_evaluation(good), as_of)
 
 
 def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
@@ -64,48 +75,11 @@ def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
     title = f' "{node.title}"' if node.title else ""
     children = [c(run) for c in rule.criteria]
     t = Trace(tri_and(c.result for c in children), f"rule {rule.selector_text}{title}", node.span.where, rule.layer, children=children)
+    t.kind = "rule"
     cites = node.cites
     if cites:
         t.note = "; ".join(cites)
     return t
-
-
-def _select_rules(plan: Plan, good: Good, as_of: date) -> tuple[list[CompiledRule], list[str], bool]:
-    """The rule whose `when` holds, or every rule that could apply when facts are missing;
-    and whether some rule surely applies (False: with the missing facts, maybe none does).
-
-    A code coarser than some rule (``8708.99`` where tariff item ``8708.99.06`` has a rule of
-    its own, ``87`` where the rules are by subheading) never silently takes the looser rule:
-    every rule that could apply to one of the finer codes is a candidate, and the good's
-    code is a missing fact."""
-    coarse = plan.candidate_groups(good.hs, as_of)
-    if coarse is None:
-        return _select_in(plan.rules_for(good.hs, as_of), good, as_of)
-    groups, _ = coarse
-    possible: list[CompiledRule] = []
-    facts: list[str] = [good.field("hs")]
-    settled = True
-    for group in groups:
-        found, lacking, sure = _select_in(group, good, as_of)
-        possible.extend(r for r in found if r not in possible)
-        facts.extend(f for f in lacking if f not in facts)
-        settled = settled and sure
-    possible.sort(key=lambda r: r.order)
-    return possible, facts, settled
-
-
-def _select_in(rules: list[CompiledRule], good: Good, as_of: date | None = None) -> tuple[list[CompiledRule], list[str], bool]:
-    possible: list[CompiledRule] = []
-    facts: list[str] = []
-    for rule in rules:
-        result, miss = rule.when(good, as_of)
-        if result is True:
-            return possible + [rule], facts, True
-        if result is None:
-            possible.append(rule)
-            if miss and miss not in facts:
-                facts.append(miss)
-    return possible, facts, False
 
 
 def _subassemblies(plan: Plan, good: Good, as_of: date) -> list[Trace]:
@@ -214,9 +188,11 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         if applies is None:
             node.missing = [miss or good.field("hs")]
             node.note = "whether this requirement applies depends on missing facts"
+        node.kind = "require"
         required.append(result)
         required_nodes.append(node)
         root.children.append(node)
+        out.requirements.append((req, node))
 
     # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR
     wholly = Trace(good.wholly_obtained, "wholly obtained or produced", None, None)
@@ -244,11 +220,11 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             root.children.append(psr_trace)
             psr = None
         else:
-            rules, facts, settled = _select_rules(plan, good, as_of)
-            coarse = plan.candidate_groups(good.hs, as_of)
+            chosen = select(plan, good, as_of)
+            rules, facts, settled = chosen.rules, chosen.facts, chosen.settled
             coarse_node = None
-            if coarse is not None:
-                finer = coarse[1]
+            if chosen.finer is not None:
+                finer = chosen.finer
                 shown = ", ".join(finer[:6]) + (f" and {len(finer) - 6} more" if len(finer) > 6 else "")
                 coarse_node = Trace(
                     None,
@@ -265,11 +241,14 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             else:
                 psr_start = len(root.children)
                 traces = [_rule_trace(r, run) for r in rules]
+                out.applied = list(zip(rules, traces))
                 if len(traces) > 1 or not settled:
                     worlds = traces
                 results = {t.result for t in traces}
                 if results != {True}:  # a fallback may still make it originate
-                    fallback, fallback_nodes = _fallbacks(plan, good, as_of, run)
+                    fallback, tried = _fallbacks(plan, good, as_of, run)
+                    out.fallbacks = tried
+                    fallback_nodes = [node for _, node in tried]
                 out.rule = rules[0]
                 out.layer_of_rule = rules[0].layer
                 if len(traces) == 1:
@@ -332,10 +311,10 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     return out
 
 
-def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | None, list[Trace]]:
+def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | None, list[tuple[CompiledFallback, Trace]]]:
     """The agreement's fallbacks that cover the good (GN11(n), GN11(b)(iv)): whether one
-    holds, and a node for each that may apply."""
-    nodes: list[Trace] = []
+    holds, and each that may apply with its node."""
+    nodes: list[tuple[CompiledFallback, Trace]] = []
     for fb, covered in plan.fallbacks_for(good.hs, as_of):
         when, miss = fb.when(good, as_of)
         applies = tri_and([covered, when])
@@ -348,8 +327,9 @@ def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | No
             node.note = "; ".join(fb.node.cites)
         if applies is None:
             node.missing = [miss or good.field("hs")]
-        nodes.append(node)
-    return tri_or([n.result for n in nodes]), nodes
+        node.kind = "fallback"
+        nodes.append((fb, node))
+    return tri_or([n.result for _, n in nodes]), nodes
 
 
 def _missing_over_worlds(territory: Trace, required_nodes: list[Trace], worlds: list[Trace],
@@ -432,12 +412,7 @@ def decide(plan: Plan, good: Good, as_of: date) -> str:
     """The verdict alone, by the same rules as ``evaluate`` but short-circuited and without
     traces, figures for display or margins: for batches and benchmarks. The test suite
     checks that it always agrees with ``evaluate``."""
-    previous = getcontext()
-    setcontext(EXACT)
-    try:
-        return _decide(plan, for_evaluation(good), as_of)
-    finally:
-        setcontext(previous)
+    return _exactly(_decide, plan, for_evaluation(good), as_of)
 
 
 def _decide(plan: Plan, good: Good, as_of: date) -> str:
@@ -494,7 +469,8 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     elif good.hs is None:
         origin = None
     else:
-        rules, _, settled = _select_rules(plan, good, as_of)
+        chosen = select(plan, good, as_of)
+        rules, settled = chosen.rules, chosen.settled
         if not rules:
             return "no_rule"
         results = {_all(r.fast, run) for r in rules}

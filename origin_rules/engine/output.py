@@ -43,7 +43,7 @@ def _decisive(parent: Trace, child: Trace) -> bool:
     """In a summary keep the children that decided the parent's result."""
     if parent.result is None or child.result is None:
         return True
-    if parent.text.startswith("rule ") or not parent.children:
+    if parent.kind == "rule" or not parent.children:
         return True
     return child.result == parent.result or child.sub is not None
 

@@ -66,7 +66,7 @@ class Trace:
     """One step of the explanation: what was tested, its result, and what decided it."""
 
     __slots__ = ("result", "text", "source", "layer", "figures", "materials", "children", "sub",
-                 "margin", "failures", "note", "missing")
+                 "margin", "failures", "note", "missing", "kind")
 
     def __init__(self, result: Tri, text: str, source: str | None = None, layer: str | None = None,
                  figures: dict | None = None, materials: tuple[str, ...] = (), children: list | None = None,
@@ -83,6 +83,7 @@ class Trace:
         self.failures: list[Failure] = []
         self.note: str | None = None
         self.missing = [] if missing is None else missing  # fields that left this node unknown
+        self.kind: str | None = None  # "rule", "require" or "fallback" for the rule-file items applied
 
     def walk(self):
         stack = [self]

@@ -81,21 +81,14 @@ class Rulebook:
         return plan
 
     def rules_for(self, under: str, hs: str, on: date, end_use: str | None = None, produced_in: str | None = None) -> list[CompiledRule]:
-        """The rules that apply to a code on a date given the good's facts (by index)."""
+        """The rules that apply to a code on a date given the good's facts: the evaluator's
+        own selection (several when the facts given leave the choice open)."""
+        from ..engine.select import select
         from ..engine.view import Good
 
         code = HsCode.parse(hs)
         good = Good("query", "product", code, produced_in, {}, end_use, (), False, ())
-        plan = self.plan(under)
-        candidates = plan.rules_for(code, on)
-        out = []
-        for rule in candidates:
-            result, _ = rule.when(good, on)
-            if result is True:
-                return out + [rule]
-            if result is None:
-                out.append(rule)
-        return out
+        return select(self.plan(under), good, on).rules
 
     def applicable(self, bom: BOM) -> list[str]:
         """Agreements and scenarios whose parties include the country of production."""

@@ -186,17 +186,17 @@ def one_line_reason(det: Determination) -> str:
     failing = [c for c in det.explanation.children if c.result == "false"]
     if not failing:
         return ""
+    # the rule applied is the node at the rule's own source (by identity, not by its text)
+    rule_source = det.rule.source if det.rule is not None else None
     node = failing[0]
     while True:
         deeper = [c for c in node.children if c.result == "false"]
-        if not deeper or node.text.startswith("rule "):
+        if not deeper or (rule_source is not None and node.source == rule_source):
             break
         node = deeper[0]
     reason = node.text
-    if node.text.startswith("rule "):
-        reason = f"fails rule {det.rule.selector}" if det.rule else f"fails {node.text}"
-        if node.source:
-            reason += f" [{node.source}]"
+    if rule_source is not None and node.source == rule_source:
+        reason = f"fails rule {det.rule.selector} [{node.source}]"
     elif node.source:
         reason += f" [{node.source}]"
     bad = [h for h in det.headroom if not h.holds]

@@ -1,8 +1,8 @@
 """Rule coverage: which rules, requirements, fallbacks and `or` alternatives the rule tests exercised.
 
 In: the parsed modules of the rule files (the items to cover) and, for every expectation a
-test case checked, the internal :class:`~origin_rules.engine.evaluate.Outcome` together
-with the :class:`~origin_rules.engine.plan.Plan` it was evaluated under.
+test case checked, the internal :class:`~origin_rules.engine.evaluate.Outcome`, which names
+the rules, requirements and fallbacks the evaluator applied (by identity, with their traces).
 Out: a :class:`Coverage`: every item with whether it was exercised, counts and the
 percentage (exact, a :class:`~fractions.Fraction`). Nothing here prints.
 
@@ -36,7 +36,7 @@ from fractions import Fraction
 from ..model import ast
 from ..engine.criteria import Texts
 from ..engine.evaluate import Outcome
-from ..engine.plan import CompiledRule, Plan
+from ..engine.plan import CompiledRule
 from ..engine.trace import Trace
 
 KINDS = ("rule", "alternative", "require", "fallback")
@@ -128,25 +128,20 @@ class Coverage:
 
     # ---- what the tests exercised -------------------------------------------------------------
 
-    def record(self, plan: Plan, outcome: Outcome) -> None:
-        """Mark what one evaluation exercised (and what its sub-assemblies' evaluations did)."""
-        root = outcome.trace
-        if outcome.rule is not None:
-            for rule, trace in _applied(plan, outcome):
-                self._mark(_key(rule.node.span))
-                self._alternatives(rule, trace)
-        wanted = {(r.node.span.where, r.text): r for r in plan.requires}
-        for child in root.children:
-            req = wanted.get((child.source, child.text)) if child.source else None
-            if req is not None:
-                self._mark(_key(req.node.span))
-        fallbacks = {fb.node.span.where: fb for fb in plan.fallbacks}
-        for node in root.walk():
-            if isinstance(node.sub, Outcome):
-                self.record(plan, node.sub)
-            fb = fallbacks.get(node.source) if node.source else None
-            if fb is not None and node.result is True:  # a fallback that held for the good
+    def record(self, outcome: Outcome) -> None:
+        """Mark what one evaluation exercised (and what its sub-assemblies' evaluations did):
+        the rules, requirements and fallbacks the evaluator reports it applied."""
+        for rule, trace in outcome.applied:
+            self._mark(_key(rule.node.span))
+            self._alternatives(rule, trace)
+        for req, _ in outcome.requirements:
+            self._mark(_key(req.node.span))
+        for fb, trace in outcome.fallbacks:
+            if trace.result is True:  # a fallback that held for the good
                 self._mark(_key(fb.node.span))
+        for node in outcome.trace.walk():
+            if isinstance(node.sub, Outcome):
+                self.record(node.sub)
 
     def _alternatives(self, rule: CompiledRule, trace: Trace | None) -> None:
         if trace is None:
@@ -203,42 +198,3 @@ class Coverage:
             "by_kind": {k: {"exercised": e, "total": t} for k, (e, t) in self.by_kind().items()},
             "items": [i.to_dict() for i in self.sorted_items()],
         }
-
-
-def _applied(plan: Plan, outcome: Outcome) -> list[tuple[CompiledRule, Trace | None]]:
-    """The rules the evaluator applied to the good, each with its trace.
-
-    The selection is the evaluator's: the rules of the most specific level in force, tried in
-    order; the first whose `when` holds applies, and every rule before it whose `when` was
-    unknown was evaluated too."""
-    good = outcome.good
-    if good.hs is None:
-        return []
-    rules: list[CompiledRule] = []
-    for rule in plan.rules_for(good.hs, outcome.as_of):
-        result, _ = rule.when(good, outcome.as_of)
-        if result is True:
-            rules.append(rule)
-            break
-        if result is None:
-            rules.append(rule)
-    if not rules:
-        return []
-    # rule traces sit under the root, under "N rules could apply" and under "the rule, or
-    # else a fallback" (which may hold the former): look through the groups without a source
-    candidates: list[Trace] = []
-    groups = list(outcome.trace.children)
-    while groups:
-        child = groups.pop(0)
-        if child.text.startswith("rule ") and child.source:
-            candidates.append(child)
-        elif child.source is None:
-            groups.extend(child.children)
-    out: list[tuple[CompiledRule, Trace | None]] = []
-    for rule in rules:
-        where = rule.node.span.where
-        found = next((t for t in candidates if t.source == where), None)
-        if found is not None:
-            candidates.remove(found)
-        out.append((rule, found))
-    return out

@@ -334,7 +334,7 @@ class Runner:
         check.actual = outcome.verdict
         check.determination = to_determination(outcome)
         if self.coverage is not None:
-            self.coverage.record(book.plan(agreement), outcome)
+            self.coverage.record(outcome)
 
     # ---- what a case refers to ---------------------------------------------------------------------
 

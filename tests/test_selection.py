@@ -1,0 +1,110 @@
+"""One rule-selection step: the evaluator selects the rules of a good once
+(origin_rules.engine.select), reports what it applied in its Outcome (by identity, with the
+traces), and coverage, explanations and ``Rulebook.rules_for`` read that instead of
+selecting again or matching trace texts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import origin_rules
+from origin_rules.engine.output import to_determination
+from origin_rules.model.bom import BOM
+from origin_rules.rulebook.explain import one_line_reason
+from origin_rules.ruletests.coverage import Coverage
+
+ON = date(2026, 1, 1)
+OTHER = [{"name": "mixing and blending", "country": "MX"}]  # a process, but not the fallback's
+
+TEXT = """\
+agreement "Sel" {
+  parties = [US, MX, CA]
+
+  rule 8708.99.06 "Tariff item" { change from any other heading }
+  rule 8708.99 "Other parts" { rvc(transaction_value) >= 60% }
+
+  rule 8708.21 "Belts, for vehicles" when end_use in [passenger_vehicle] {
+    rvc(transaction_value) >= 70%
+  }
+  rule 8708.21 "Belts, other" { change from any other heading }
+
+  rule 3824.99 "Chemical products" { change from any other heading }
+
+  require for 8708.21 "Made in the region" {
+    rvc(transaction_value) >= 10%
+  }
+
+  fallback "Reaction" for 38 {
+    performed "chemical reaction" in parties
+  }
+}
+"""
+
+
+def _bom(hs: str, end_use: str | None = None, material_hs: str = "8708.99", value: str = "500",
+         processes: list | None = None) -> BOM:
+    product = {"id": "P", "hs": hs, "produced_in": "MX", "transaction_value": "1000"}
+    if end_use:
+        product["end_use"] = end_use
+    if processes is not None:
+        product["processes"] = processes
+    return BOM.model_validate({
+        "product": product,
+        "materials": [{"id": "M", "hs": material_hs, "origin": "CN", "originating": False, "value": value}],
+    })
+
+
+def _titles(rules) -> list[str]:
+    return [r.node.title for r in rules]
+
+
+def test_a_coarse_code_applies_every_candidate_and_rules_for_agrees():
+    book = origin_rules.loads({"sel.roo": TEXT})
+    out = book.outcome(_bom("8708.99"), "Sel", ON)
+    assert _titles(r for r, _ in out.applied) == ["Tariff item", "Other parts"]
+    # each applied rule comes with its own trace, marked as a rule's
+    assert all(t.kind == "rule" and t.source == r.node.span.where for r, t in out.applied)
+    assert _titles(book.rules_for("Sel", "8708.99", ON)) == ["Tariff item", "Other parts"]
+    # the finer code picks one
+    out = book.outcome(_bom("8708.99.06", material_hs="8708.99"), "Sel", ON)
+    assert _titles(r for r, _ in out.applied) == ["Tariff item"]
+    assert _titles(book.rules_for("Sel", "8708.99.06", ON)) == ["Tariff item"]
+
+
+def test_a_missing_end_use_applies_both_candidates_and_a_given_one_picks():
+    book = origin_rules.loads({"sel.roo": TEXT})
+    open_ = book.outcome(_bom("8708.21"), "Sel", ON)
+    assert _titles(r for r, _ in open_.applied) == ["Belts, for vehicles", "Belts, other"]
+    chosen = book.outcome(_bom("8708.21", end_use="passenger_vehicle"), "Sel", ON)
+    assert _titles(r for r, _ in chosen.applied) == ["Belts, for vehicles"]
+    assert _titles(book.rules_for("Sel", "8708.21", ON, end_use="passenger_vehicle")) == ["Belts, for vehicles"]
+    other = book.outcome(_bom("8708.21", end_use="aftermarket"), "Sel", ON)
+    assert _titles(r for r, _ in other.applied) == ["Belts, other"]
+    # the requirement for 87.08.21 applied, and is reported with its trace
+    assert [(req.node.title, t.kind) for req, t in other.requirements] == [("Made in the region", "require")]
+
+
+def test_coverage_marks_what_the_outcome_reports_and_nothing_else():
+    book = origin_rules.loads({"sel.roo": TEXT})
+    cov = Coverage()
+    cov.add_modules(book.parsed.modules, {"sel.roo": TEXT})
+    cov.record(book.outcome(_bom("8708.99"), "Sel", ON))
+    marked = sorted(i.label for i in cov.items.values() if i.exercised)
+    assert marked == ['rule 8708.99 "Other parts"', 'rule 8708.99.06 "Tariff item"']
+    # a fallback counts only when it held: tried and failed (no process) is not exercised
+    cov.record(book.outcome(_bom("3824.99", material_hs="3824.10", processes=OTHER), "Sel", ON))
+    kinds = {i.kind: i.exercised for i in cov.items.values() if i.kind in ("fallback",)}
+    assert kinds == {"fallback": False}
+    out = book.outcome(_bom("3824.99", material_hs="3824.10",
+                            processes=[{"name": "chemical reaction", "country": "MX"}]), "Sel", ON)
+    assert [(fb.node.title, t.result) for fb, t in out.fallbacks] == [("Reaction", True)]
+    cov.record(out)
+    assert {i.kind: i.exercised for i in cov.items.values() if i.kind == "fallback"} == {"fallback": True}
+
+
+def test_the_one_line_reason_finds_the_rule_by_its_source_not_by_its_text():
+    book = origin_rules.loads({"sel.roo": TEXT})
+    # fails 3824.99's shift (the material is of the same heading); another process, so no fallback
+    det = to_determination(book.outcome(_bom("3824.99", material_hs="3824.10", processes=OTHER), "Sel", ON))
+    assert det.verdict == "does_not_qualify"
+    assert one_line_reason(det).startswith(f"fails rule 3824.99 [{det.rule.source}]")
