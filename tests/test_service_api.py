@@ -211,6 +211,7 @@ def test_batch_job_lifecycle(client, store):
     assert job["recorded"] == 3  # the unreadable record is no determination
     results = [json.loads(line) for line in client.get(f"/batches/{job_id}/results").text.splitlines()]
     assert [r["product_id"] for r in results] == ["BRK-0", "BRK-1", "BRK-2", "BAD"]
+    assert {r["source"] for r in results} == {"input.jsonl"}  # not the server's folder
     assert results[3]["error"]["problems"][0]["path"] == "materials[0].value"
     report = client.get(f"/batches/{job_id}/report")
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")

@@ -87,6 +87,7 @@ def test_serve_batch_lifecycle_and_replay_after_restart(tmp_path):
             report = client.get(status["report"])
             assert report.status_code == 200 and "<html" in report.text.lower()
             assert client.get("/determinations").json()["total"] == 5
+            _concurrent_evaluations(base, client)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -94,6 +95,32 @@ def test_serve_batch_lifecycle_and_replay_after_restart(tmp_path):
     replayed = runner.invoke(app, ["audit", "replay", "--db", db, "--format", "json"])
     assert replayed.exit_code == 0, replayed.output
     results = json.loads(replayed.stdout)
-    assert len(results) == 5 and all(r["same"] for r in results)
-    assert [r["stored_verdict"] for r in results] == ["qualifies", "qualifies", "does_not_qualify", "qualifies",
-                                                       "does_not_qualify"]
+    assert len(results) == 5 + CONCURRENT and all(r["same"] for r in results)
+    assert [r["stored_verdict"] for r in results[:5]] == ["qualifies", "qualifies", "does_not_qualify", "qualifies",
+                                                           "does_not_qualify"]
+
+
+CONCURRENT = 60
+
+
+def _concurrent_evaluations(base: str, client: httpx.Client) -> None:
+    """60 evaluate requests at once (SQLite allows one writer): none fails, and the store
+    holds exactly one record per determination answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = BRAKE.read_bytes()
+
+    def one(index: int) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=60) as own:
+            return own.post("/evaluate", params={"as_of": "2026-07-01", "under": "USMCA"}, content=body,
+                            headers={"content-type": "application/yaml", "X-Requested-By": f"load-{index}"})
+
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        responses = list(pool.map(one, range(CONCURRENT)))
+    assert [r.status_code for r in responses] == [200] * CONCURRENT
+    ids = [i for r in responses for i in r.json()["records"]]
+    assert len(ids) == len(set(ids)) == CONCURRENT
+    assert client.get("/determinations").json()["total"] == 5 + CONCURRENT
+    for response, index in zip(responses, range(CONCURRENT)):
+        (record_id,) = response.json()["records"]
+        assert client.get(f"/determinations/{record_id}").json()["requested_by"] == f"load-{index}"

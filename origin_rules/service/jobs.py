@@ -68,6 +68,20 @@ class Job:
         }
 
 
+def _name_sources(output: Path, path: str, name: str) -> None:
+    """The output's ``source`` fields name the uploaded file (``input.jsonl``), not the
+    server's folder for it."""
+    import json
+    import os
+
+    old, new = json.dumps(path, ensure_ascii=False), json.dumps(name, ensure_ascii=False)
+    temporary = output.with_suffix(".tmp")
+    with open(output, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as target:
+        for line in source:
+            target.write(line.replace(old, new, 1))
+    os.replace(temporary, output)
+
+
 class Jobs:
     """The queue of batch jobs and the thread that runs them."""
 
@@ -130,6 +144,7 @@ class Jobs:
         options = Options(inputs=[str(job.input)], out=str(job.output), names=job.names, as_of=job.as_of,
                           workers=self.workers)
         summary = run_batch(book, options, progress=progress)
+        _name_sources(job.output, str(job.input), job.input.name)
         data = summary.to_dict()
         data["inputs"] = [job.input.name]
         data["output"] = job.output.name
