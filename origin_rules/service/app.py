@@ -170,6 +170,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.origin_rules = state
     install_handlers(app)
     _routes(app, state)
+    from .page import add_page
+
+    add_page(app, state)
     _add_bom_schema(app)
     return app
 
