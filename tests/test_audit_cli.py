@@ -132,3 +132,9 @@ def test_replay_under_stored_and_edited_rules(db, tmp_path):
 def test_an_unreachable_store_is_a_clear_error(tmp_path):
     result = run("audit", "list", "--db", "mysql://nobody@localhost/x")
     assert result.exit_code == 2 and "unsupported database `mysql`" in result.stderr
+
+
+def test_serve_refuses_a_store_it_cannot_open_before_listening():
+    result = run("serve", "--rules", RULES, "--db", "postgresql://nobody@127.0.0.1:1/none", "--port", "0")
+    assert result.exit_code == 2
+    assert "error: cannot open the audit store postgresql+psycopg://nobody@127.0.0.1:1/none" in result.stderr

@@ -192,3 +192,19 @@ def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
     (result,) = replay(store, [fake])
     assert result.error == f"the rule files of sha256:{'0' * 64} are not in the store"
     assert not result.same
+
+
+def test_rules_are_kept_once_even_by_concurrent_first_writers(db_url, book):
+    """Two stores (two processes of the service) keep the same rules at once: one row, no error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [Store(db_url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda s: s.keep_book(book), stores))
+        with stores[0].engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM rule_sets")).scalar_one() == 1
+        assert stores[0].digests() == [book.digest]
+    finally:
+        for s in stores:
+            s.close()

@@ -246,3 +246,24 @@ def test_openapi_is_served(client):
     schema = client.get("/openapi.json").json()
     assert {"/evaluate", "/batches", "/batches/{job_id}", "/rulebooks", "/determinations/{record_id}"} <= set(schema["paths"])
     assert "BOM" in schema["components"]["schemas"]
+
+
+def test_evaluate_and_read_back_on_postgresql(book, tmp_path):
+    """The API on a PostgreSQL store (a database of its own; see test_audit_store.py)."""
+    from test_audit_store import _pg_database
+
+    databases = _pg_database()
+    url = next(databases)
+    try:
+        store = Store(url)
+        app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path)))
+        with TestClient(app) as client:
+            body = client.post("/evaluate?as_of=2026-07-01&under=USMCA&under=CPTPP", content=BRAKE.read_bytes(),
+                               headers=YAML).json()
+            assert [d["verdict"] for d in body["determinations"]] == ["qualifies", "qualifies"]
+            listed = client.get("/determinations").json()
+            assert listed["total"] == 2 and [r["id"] for r in listed["records"]] == body["records"][::-1]
+            assert client.get(f"/determinations/{body['records'][0]}").json()["bom_received"] == BRAKE.read_text(encoding="utf-8")
+        store.close()
+    finally:
+        next(databases, None)

@@ -130,6 +130,7 @@ class Store:
         self.url = resolve_url(url)
         self.engine = _engine(self.url)
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._kept: set[str] = set()  # rules digests known to be kept
         if migrate:
             from sqlalchemy.exc import SQLAlchemyError
 
@@ -156,12 +157,18 @@ class Store:
 
         if "sha256:" + digest_of(files) != digest:
             raise StoreError(f"the rule files given do not have the digest {digest}")
+        if digest in self._kept:
+            return
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        row = dict(digest=digest, files=json.dumps(files, ensure_ascii=False, sort_keys=True),
+                   stored_at=datetime.now(timezone.utc))
         with self._writing(), self.engine.begin() as connection:
-            known = connection.execute(select(RuleSet.digest).where(RuleSet.digest == digest)).first()
-            if known is None:
-                connection.execute(RuleSet.__table__.insert().values(
-                    digest=digest, files=json.dumps(files, ensure_ascii=False, sort_keys=True),
-                    stored_at=datetime.now(timezone.utc)))
+            # concurrent first requests may both insert: the second does nothing (no update)
+            connection.execute(insert(RuleSet.__table__).values(**row).on_conflict_do_nothing(index_elements=["digest"]))
+        self._kept.add(digest)
 
     def keep_book(self, book) -> str:
         """Keep a loaded rulebook's files; returns its digest."""
