@@ -46,8 +46,12 @@ def serve(
 
     from ..service import Settings, create_app
 
-    book = load_rules(rules)
-    store = open_store(db)
+    store = open_store(db)  # first: a store that cannot be opened is known in a moment
+    try:
+        book = load_rules(rules)
+    except BaseException:
+        store.close()
+        raise
     err(f"origin-rules: {len(book.names)} agreements and scenarios ({book.digest[:19]}...), audit store {store.shown_url}")
     settings = Settings(rules=[str(r) for r in rules], book=book, store=store,
                         jobs_dir=str(jobs_dir) if jobs_dir else None, batch_workers=batch_workers)
