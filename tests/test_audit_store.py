@@ -208,3 +208,19 @@ def test_rules_are_kept_once_even_by_concurrent_first_writers(db_url, book):
     finally:
         for s in stores:
             s.close()
+
+
+def test_the_migrations_and_templates_ship_as_package_data():
+    """Every file Alembic and the page need at run time matches a package-data pattern."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["origin_rules"]
+    package = ROOT / "origin_rules"
+    needed = [p for folder in ("audit/migrations", "service/templates") for p in (package / folder).rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts]
+    assert len(needed) >= 5
+    missing = [str(p.relative_to(package)) for p in needed
+               if not any(fnmatch.fnmatch(p.relative_to(package).as_posix(), pattern) for pattern in patterns)]
+    assert missing == []

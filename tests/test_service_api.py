@@ -267,3 +267,28 @@ def test_evaluate_and_read_back_on_postgresql(book, tmp_path):
         store.close()
     finally:
         next(databases, None)
+
+
+def test_an_xlsx_batch_is_evaluated_and_every_product_recorded(client, store, tmp_path):
+    """Two products over three rows of a workbook (the flat layout of docs/bom.md)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["product.id", "product.hs", "product.produced_in", "product.transaction_value",
+                  "material.id", "material.hs", "material.origin", "material.originating", "material.value"])
+    sheet.append(["P-1", "8708.30", "MX", "100", "M1", "6813.81", "CN", "false", "30"])
+    sheet.append(["P-1", "", "", "", "M2", "7325.10", "MX", "true", "20"])
+    sheet.append(["P-2", "8708.30", "MX", "100", "M1", "8708.30", "CN", "false", "30"])
+    path = tmp_path / "in.xlsx"
+    book.save(path)
+    job = client.post("/batches?format=xlsx&under=USMCA&as_of=2026-07-01", content=path.read_bytes()).json()
+    done = _wait(client, job["id"])
+    assert done["status"] == "done" and done["summary"]["records"] == 2 and done["recorded"] == 2
+    records = list(store.records(request_id=job["id"]))
+    assert [r.product_id for r in records] == ["P-1", "P-2"]
+    assert [len(json.loads(r.bom_received)["materials"]) for r in records] == [2, 1]
+    assert {r.bom_format for r in records} == {"bom-json"}
+    results = {json.loads(line)["product_id"]: json.loads(line)["determinations"][0]["verdict"]
+               for line in client.get(f"/batches/{job['id']}/results").text.splitlines()}
+    assert results == {r.product_id: r.verdict for r in records}  # the output and the store agree
