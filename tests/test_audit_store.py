@@ -124,9 +124,17 @@ def test_the_database_refuses_to_update_or_delete_records(store, book):
     assert not any(hasattr(store, name) for name in ("update", "delete", "remove"))
 
 
-def test_postgresql_also_refuses_truncate(db_url, store, book):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("TRUNCATE is PostgreSQL's (SQLite has none)")
+@pytest.fixture
+def pg_store():
+    for url in _pg_database():
+        store = Store(url)
+        yield store
+        store.close()
+
+
+def test_postgresql_also_refuses_truncate(pg_store, book):
+    """SQLite has no TRUNCATE; PostgreSQL's is refused by a statement trigger."""
+    store = pg_store
     _record(store, book)
     with pytest.raises(Exception, match="append-only"):
         with store.engine.begin() as connection:
