@@ -160,6 +160,7 @@ def batch(
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input); the output is written all the same.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, hidden=True, help="Records per chunk sent to a worker.")] = 500,
+    record_them: Annotated[bool, typer.Option("--record", help="Also append every determination to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
 ) -> None:
     """Evaluate many BOMs (e.g. a year of shipments): one output record per input record, in input order."""
     from ..batch import Options, run_batch, write_atomically
@@ -198,6 +199,10 @@ def batch(
         raise typer.Exit(EXIT_USAGE)
     _print_summary(result)
     err(f"wrote {out}" + (f" and {summary}" if summary is not None else ""))
+    if record_them:
+        from .audit import record_batch_run
+
+        record_batch_run(book, options)
     if not result.records:
         err("error: no records found in the inputs")
         raise typer.Exit(EXIT_USAGE)

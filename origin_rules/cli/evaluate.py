@@ -50,6 +50,7 @@ def evaluate(
     explain: Annotated[Explain, typer.Option("--explain", help="summary: the decisive steps; full: every step and sub-assembly.")] = Explain.summary,
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input).")] = False,
+    record_them: Annotated[bool, typer.Option("--record", help="Append the determinations to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
 ) -> None:
     """Evaluate bills of materials: does each product qualify, and why."""
     from ..rulebook.explain import render
@@ -79,6 +80,10 @@ def evaluate(
         results.append((record, dets))
 
     all_dets = [d for _, dets in results for d in dets]
+    if record_them and results:
+        from .audit import record_evaluations
+
+        record_evaluations(results, book, explain.value)
     if format is Format.json:
         from pydantic_core import PydanticSerializationError
 

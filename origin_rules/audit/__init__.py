@@ -1,0 +1,26 @@
+"""The audit store: every determination kept, append-only, and replayable.
+
+In: determinations made by the service or, with ``--record``, by ``origin-rules evaluate``
+and ``batch``; a database URL (SQLite by default, PostgreSQL by URL). Out: records that
+can be listed, shown, exported (JSON Lines, CSV) and replayed under the rules they were
+made with (kept by digest in the store) or under today's rules.
+
+Modules: ``tables`` (SQLAlchemy 2 models), ``migrate`` and ``migrations/`` (Alembic, run
+when a store opens), ``store`` (:class:`Store`: append and read, no update, no delete),
+``capture`` (determinations -> records), ``replay``, ``export``.
+
+    from origin_rules.audit import Store, replay
+    store = Store()                       # $ORIGIN_RULES_DB or the user's data directory
+    for result in replay(store, store.records()):
+        assert result.same
+"""
+
+from .capture import cli_user, record_batch, record_determinations
+from .export import EXPORT_FORMATS, export
+from .replay import Replayed, replay
+from .store import ENV_VAR, NewRecord, Store, StoredRecord, StoreError, default_url, resolve_url
+
+__all__ = [
+    "ENV_VAR", "EXPORT_FORMATS", "NewRecord", "Replayed", "Store", "StoreError", "StoredRecord", "cli_user",
+    "default_url", "export", "record_batch", "record_determinations", "replay", "resolve_url",
+]

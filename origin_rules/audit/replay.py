@@ -1,0 +1,123 @@
+"""Replaying audit records: re-evaluate a stored BOM and say what, if anything, changed.
+
+In: stored records and, for each, the rules to evaluate under: the rule files kept in the
+store under the record's rules digest (the default: does the engine still give what it
+gave?), or a rulebook given by the caller (the rules of today: what would change?).
+Out: one :class:`Replayed` per record: the stored and the new verdict and the JSON paths
+at which the two determinations differ (``figures.rvc_net_cost``,
+``explanation.children[0].result``). Under a given rulebook the rules digest differs by
+construction and is not counted as a difference.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from ..model.bom import BomError
+from .store import Store, StoredRecord
+
+__all__ = ["Replayed", "differences", "replay", "reread"]
+
+MAX_PATHS = 20  # differences listed per record
+
+
+@dataclass(frozen=True)
+class Replayed:
+    record_id: int
+    product_id: str
+    agreement: str
+    as_of: str
+    rules_digest: str  # the rules the record was replayed under
+    stored_verdict: str
+    verdict: str | None = None
+    paths: list[str] = field(default_factory=list)  # where the determinations differ
+    error: str | None = None  # why it could not be replayed
+
+    @property
+    def same(self) -> bool:
+        return self.error is None and not self.paths
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.record_id, "product_id": self.product_id, "agreement": self.agreement,
+                "as_of": self.as_of, "rules_digest": self.rules_digest, "stored_verdict": self.stored_verdict,
+                "verdict": self.verdict, "same": self.same, "differences": self.paths, "error": self.error}
+
+
+def differences(old: Any, new: Any, path: str = "", out: list[str] | None = None) -> list[str]:
+    """The JSON paths where two JSON values differ (at most :data:`MAX_PATHS`)."""
+    out = [] if out is None else out
+    if len(out) >= MAX_PATHS:
+        return out
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            differences(old.get(key), new.get(key), f"{path}.{key}" if path else str(key), out)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new)):
+            differences(a, b, f"{path}[{index}]", out)
+    elif old != new:
+        out.append(path or "(whole)")
+    return out[:MAX_PATHS]
+
+
+def reread(record: StoredRecord):
+    """The record's BOM, read from the text kept, by the same reader that read it first."""
+    from ..files.boms import loads_bom
+
+    fmt = "yaml" if record.bom_format == "yaml" else "json"
+    return loads_bom(record.bom_received, format=fmt, file=f"record {record.id}")
+
+
+class _Books:
+    """Rulebooks by digest, loaded from the store once each."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.books: dict[str, Any] = {}
+
+    def get(self, digest: str):
+        if digest not in self.books:
+            from ..model.diagnostics import RulebookError
+            from ..rulebook.book import loads
+
+            files = self.store.rules(digest)
+            if files is None:
+                self.books[digest] = f"the rule files of {digest} are not in the store"
+            else:
+                try:
+                    book = loads(files)
+                except RulebookError as exc:
+                    book = f"the stored rule files of {digest} no longer load ({len(exc.diagnostics)} problems)"
+                self.books[digest] = book
+        return self.books[digest]
+
+
+def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator[Replayed]:
+    """Re-evaluate each record under its stored rules, or under ``book`` when given."""
+    from ..rulebook.book import UnknownAgreement
+
+    books = _Books(store)
+    for record in records:
+        under = book if book is not None else books.get(record.rules_digest)
+        base = dict(record_id=record.id, product_id=record.product_id, agreement=record.agreement,
+                    as_of=record.as_of.isoformat(), stored_verdict=record.verdict,
+                    rules_digest=under.digest if not isinstance(under, str) else record.rules_digest)
+        if isinstance(under, str):
+            yield Replayed(**base, error=under)
+            continue
+        try:
+            bom = reread(record)
+            det = under.evaluate(bom, under=record.agreement, as_of=record.as_of, explain=record.explain)
+        except BomError as exc:
+            yield Replayed(**base, error=f"the stored BOM no longer reads: {exc}")
+            continue
+        except UnknownAgreement as exc:
+            yield Replayed(**base, error=str(exc))
+            continue
+        old = json.loads(record.determination)
+        new = json.loads(det.to_json(indent=None))
+        if book is not None:
+            old.pop("rules_digest", None)
+            new.pop("rules_digest", None)
+        yield Replayed(**base, verdict=det.verdict, paths=differences(old, new))

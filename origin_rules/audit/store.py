@@ -1,0 +1,290 @@
+"""The audit store: every determination kept, append-only, in SQLite or PostgreSQL.
+
+In: a database URL (:func:`resolve_url`: an explicit URL or path, else the environment
+variable ``ORIGIN_RULES_DB``, else an SQLite file in the user's data directory, so that
+``origin-rules serve`` works with no set-up). Out: a :class:`Store` that keeps rule sets by
+digest (:meth:`Store.keep_rules`), appends determinations (:meth:`Store.append`) and reads
+them back (:meth:`Store.get`, :meth:`Store.records`) as :class:`StoredRecord` values.
+
+There is no update and no delete: the records are what an importer shows customs years
+later (USMCA Art. 5.8 asks for five years), and the database triggers added by the
+migrations refuse UPDATE and DELETE from any client. Opening a store runs the Alembic
+migrations first (:mod:`origin_rules.audit.migrate`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import Engine, make_url
+
+from .tables import RECORD_COLUMNS, Record, RuleSet
+
+__all__ = ["ENV_VAR", "NewRecord", "Store", "StoreError", "StoredRecord", "bom_hash", "default_url", "resolve_url"]
+
+ENV_VAR = "ORIGIN_RULES_DB"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (bad URL, server unreachable, unknown rules digest)."""
+
+
+def default_url() -> str:
+    """An SQLite file in the user's data directory (``~/.local/share/origin-rules`` on Linux)."""
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("origin-rules", appauthor=False))
+    return f"sqlite:///{folder / 'audit.sqlite3'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The URL to open: ``url`` (a path is an SQLite file), else ``$ORIGIN_RULES_DB``, else
+    :func:`default_url`. ``postgresql://`` URLs use psycopg 3."""
+    text = (url or os.environ.get(ENV_VAR) or "").strip() or default_url()
+    if "://" not in text:
+        text = f"sqlite:///{Path(text).expanduser().resolve()}"
+    if text.startswith("postgresql://") or text.startswith("postgres://"):
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    return text
+
+
+def bom_hash(text: str) -> str:
+    """``sha256:`` and the hex digest of the BOM's text as received (UTF-8)."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A determination to append: the BOM as received and what was decided on it."""
+
+    bom_received: str
+    bom_format: str  # yaml | json (a body or file as received) | bom-json (the BOM as read from a CSV/XLSX row group)
+    product_id: str
+    hs: str | None
+    agreement: str
+    as_of: date
+    explain: str
+    verdict: str
+    determination: str  # the Determination's JSON
+    rules_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record read back from the store."""
+
+    id: int
+    request_id: str
+    recorded_at: datetime
+    requested_by: str
+    channel: str
+    product_id: str
+    hs: str | None
+    agreement: str
+    as_of: date
+    verdict: str
+    rules_digest: str
+    bom_hash: str
+    bom_format: str
+    explain: str
+    bom_received: str
+    determination: str
+
+    def to_dict(self, *, parsed: bool = True) -> dict[str, Any]:
+        """The record as JSON-ready values; ``parsed``: the determination as an object, not text."""
+        out: dict[str, Any] = {}
+        for name in RECORD_COLUMNS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = _utc(value).isoformat().replace("+00:00", "Z")
+            elif isinstance(value, date):
+                value = value.isoformat()
+            out[name] = value
+        if parsed:
+            out["determination"] = json.loads(self.determination)
+        return out
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes: they were written in UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _stored(row: Record) -> StoredRecord:
+    return StoredRecord(**{name: getattr(row, name) for name in RECORD_COLUMNS})
+
+
+class Store:
+    """An audit store on one database; see the module doc. Thread-safe."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True):
+        self.url = resolve_url(url)
+        self.engine = _engine(self.url)
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._kept: set[str] = set()  # rules digests known to be kept
+        if migrate:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from .migrate import upgrade
+
+            try:
+                upgrade(self.engine)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot open the audit store {self.shown_url}: {_first_line(exc)}") from None
+
+    @property
+    def shown_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- writing (append only) -------------------------------------------------------------
+
+    def keep_rules(self, digest: str, files: dict[str, str]) -> None:
+        """Keep the rule files of ``digest`` (once: a digest names its files' contents)."""
+        from ..rulebook.sources import digest_of
+
+        if "sha256:" + digest_of(files) != digest:
+            raise StoreError(f"the rule files given do not have the digest {digest}")
+        if digest in self._kept:
+            return
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        row = dict(digest=digest, files=json.dumps(files, ensure_ascii=False, sort_keys=True),
+                   stored_at=datetime.now(timezone.utc))
+        with self._writing(), self.engine.begin() as connection:
+            # concurrent first requests may both insert: the second does nothing (no update)
+            connection.execute(insert(RuleSet.__table__).values(**row).on_conflict_do_nothing(index_elements=["digest"]))
+        self._kept.add(digest)
+
+    def keep_book(self, book) -> str:
+        """Keep a loaded rulebook's files; returns its digest."""
+        self.keep_rules(book.digest, dict(book.parsed.sources))
+        return book.digest
+
+    def append(self, records: Sequence[NewRecord], *, requested_by: str, channel: str,
+               request_id: str | None = None) -> list[int]:
+        """Append records (one transaction); their rules must have been kept. Returns the ids."""
+        if not records:
+            return []
+        request_id = request_id or str(uuid.uuid4())
+        now = datetime.now(timezone.utc)
+        rows = [dict(request_id=request_id, recorded_at=now, requested_by=requested_by[:200], channel=channel[:40],
+                     bom_received=r.bom_received, bom_format=r.bom_format, bom_hash=bom_hash(r.bom_received),
+                     product_id=r.product_id[:200], hs=r.hs, rules_digest=r.rules_digest, agreement=r.agreement,
+                     as_of=r.as_of, explain=r.explain, verdict=r.verdict, determination=r.determination)
+                for r in records]
+        with self._writing(), self.engine.begin() as connection:
+            table = Record.__table__
+            ids = []
+            for row in rows:
+                result = connection.execute(table.insert().values(**row))
+                ids.append(int(result.inserted_primary_key[0]))
+        return ids
+
+    def _writing(self):
+        """SQLite allows one writer: writes of this process queue on a lock instead of
+        failing with "database is locked"; PostgreSQL needs none."""
+        from contextlib import nullcontext
+
+        return self._write_lock if self._write_lock is not None else nullcontext()
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def get(self, record_id: int) -> StoredRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(Record).where(Record.id == record_id)).first()
+        return _stored(row) if row is not None else None
+
+    def _query(self, *, ids=None, product_id=None, agreement=None, verdict=None, requested_by=None,
+               request_id=None, since: datetime | None = None, until: datetime | None = None):
+        query = select(Record)
+        if ids is not None:
+            query = query.where(Record.id.in_(list(ids)))
+        for column, value in ((Record.product_id, product_id), (Record.agreement, agreement),
+                              (Record.verdict, verdict), (Record.requested_by, requested_by),
+                              (Record.request_id, request_id)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(Record.recorded_at >= since)
+        if until is not None:
+            query = query.where(Record.recorded_at < until)
+        return query
+
+    def records(self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False,
+                **filters: Any) -> Iterator[StoredRecord]:
+        """Records matching ``filters`` (ids, product_id, agreement, verdict, requested_by,
+        request_id, since, until), oldest first unless ``newest_first``; streamed in pages."""
+        from sqlalchemy.orm import Session
+
+        query = self._query(**filters).order_by(Record.id.desc() if newest_first else Record.id)
+        if offset:
+            query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self.engine) as session:
+            for row in session.execute(query.execution_options(yield_per=500)).scalars():
+                yield _stored(row)
+
+    def count(self, **filters: Any) -> int:
+        query = select(func.count()).select_from(self._query(**filters).subquery())
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def rules(self, digest: str) -> dict[str, str] | None:
+        """The rule files kept for ``digest``, or None."""
+        with self.engine.connect() as connection:
+            text = connection.execute(select(RuleSet.files).where(RuleSet.digest == digest)).scalar_one_or_none()
+        return json.loads(text) if text is not None else None
+
+    def digests(self) -> list[str]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(select(RuleSet.digest).order_by(RuleSet.stored_at)).scalars())
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
+        raise StoreError(f"not a database URL: `{url}` ({exc})") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            if database and database != ":memory:":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise StoreError(f"unsupported database `{parsed.get_backend_name()}`: use sqlite:///PATH or postgresql://...")
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option
+        raise StoreError(f"cannot use the database URL {parsed.render_as_string(hide_password=True)}: {exc}") from None

@@ -1,0 +1,226 @@
+"""`origin-rules audit list|show|export|replay`: the audit store from the command line, and
+the ``--record`` of ``evaluate`` and ``batch``.
+
+In: the store's URL (``--db``, else ``$ORIGIN_RULES_DB``, else the user's data directory),
+filters, record ids, for ``replay`` optionally rule files. Out: a table of records, one
+record (its determination as ``evaluate`` shows it), an export (JSON Lines or CSV), or the
+replay of records with any difference from what was stored. Exit codes: 0; ``replay``
+1 when some record differs; 2 bad usage, unknown record, unreachable store, or a record
+that cannot be replayed. SQLAlchemy is imported inside the commands only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules
+from .serve import DB_HELP, open_store
+
+audit_app = typer.Typer(name="audit", help="The audit store: list, show, export and replay recorded determinations.",
+                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                        context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(audit_app, name="audit")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+Db = Annotated[Optional[str], typer.Option("--db", help=DB_HELP, show_default=False)]
+Product = Annotated[Optional[str], typer.Option("--product", help="Only records of this product id.", show_default=False)]
+Under = Annotated[Optional[str], typer.Option("--under", "-u", help="Only records under this agreement or scenario.", show_default=False)]
+VerdictOpt = Annotated[Optional[str], typer.Option("--verdict", help="Only records with this verdict.", show_default=False)]
+By = Annotated[Optional[str], typer.Option("--by", help="Only records requested by this name.", show_default=False)]
+
+
+def _filters(product, under, verdict, by) -> dict:
+    return dict(product_id=product, agreement=under, verdict=verdict, requested_by=by)
+
+
+@audit_app.command("list")
+def list_records(
+    db: Db = None, product: Product = None, under: Under = None, verdict: VerdictOpt = None, by: By = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many records, newest first.")] = 50,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines.")] = Format.text,
+) -> None:
+    """List recorded determinations, newest first."""
+    store = open_store(db)
+    records = list(store.records(limit=limit, newest_first=True, **_filters(product, under, verdict, by)))
+    if format is Format.json:
+        typer.echo(json.dumps([r.to_dict(parsed=False) | {"determination": None, "bom_received": None} for r in records],
+                              indent=2))
+        raise typer.Exit(EXIT_OK)
+    if not records:
+        err("no records")
+        raise typer.Exit(EXIT_OK)
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("id", "recorded (UTC)", "by", "product", "agreement / scenario", "as of", "verdict"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(str(r.id), r.to_dict(parsed=False)["recorded_at"][:19].replace("T", " "), r.requested_by,
+                      r.product_id, r.agreement, r.as_of.isoformat(), r.verdict)
+    buf = StringIO()
+    Console(file=buf, width=160, force_terminal=False, color_system=None).print(table)
+    typer.echo(buf.getvalue().rstrip())
+    raise typer.Exit(EXIT_OK)
+
+
+@audit_app.command("show")
+def show(
+    record_id: Annotated[int, typer.Argument(help="The record's id (`audit list`).", show_default=False)],
+    db: Db = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text: who, when, and the determination as `evaluate` shows it; json: the whole record.")] = Format.text,
+) -> None:
+    """Show one record: who asked, when, the BOM's hash, and the determination."""
+    from ..model.determination import Determination
+    from ..rulebook.explain import render
+
+    store = open_store(db)
+    record = store.get(record_id)
+    if record is None:
+        fail_usage(f"no record {record_id} in {store.shown_url}")
+    if format is Format.json:
+        typer.echo(json.dumps(record.to_dict(), indent=2, ensure_ascii=False))
+        raise typer.Exit(EXIT_OK)
+    data = record.to_dict(parsed=False)
+    typer.echo(f"record {record.id}: {data['recorded_at']} by {record.requested_by} ({record.channel}), "
+               f"request {record.request_id}")
+    typer.echo(f"BOM {record.bom_hash} ({record.bom_format}), rules {record.rules_digest}")
+    det = Determination.model_validate_json(record.determination)
+    typer.echo("\n" + render(det, full=record.explain == "full"))
+    raise typer.Exit(EXIT_OK)
+
+
+@audit_app.command("export")
+def export_records(
+    db: Db = None, product: Product = None, under: Under = None, verdict: VerdictOpt = None, by: By = None,
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl: one record a line; csv: one a row.")] = ExportFormat.jsonl,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here (atomically). Default: stdout.", show_default=False)] = None,
+) -> None:
+    """Export records, oldest first, with the BOM as received and the full determination."""
+    from ..audit import export
+    from ..files.atomic import write_atomically
+
+    store = open_store(db)
+    records = store.records(**_filters(product, under, verdict, by))
+    if out is None:
+        count = export(records, sys.stdout, format.value)
+    else:
+        counted = []
+        write_atomically(str(out), lambda handle: counted.append(export(records, handle, format.value)))
+        count = counted[0]
+    err(f"exported {count:,} record{'s' if count != 1 else ''}" + (f" to {out}" if out else ""))
+    raise typer.Exit(EXIT_OK)
+
+
+@audit_app.command("replay")
+def replay_records(
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Record ids. Default: every record (with the filters).", show_default=False)] = None,
+    db: Db = None, product: Product = None, under: Under = None, verdict: VerdictOpt = None, by: By = None,
+    rules: Annotated[Optional[list[Path]], typer.Option("--rules", "-r", help="Replay under these rule files instead of the rules each record was made with (what would change today?).", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines.")] = Format.text,
+) -> None:
+    """Re-evaluate stored BOMs under the stored rules (or --rules) and report any difference."""
+    from ..audit import replay
+
+    store = open_store(db)
+    book = load_rules(rules) if rules else None
+    if ids:
+        missing = [i for i in ids if store.get(i) is None]
+        if missing:
+            fail_usage(f"no record {', '.join(map(str, missing))} in {store.shown_url}")
+    records = store.records(ids=ids or None, **_filters(product, under, verdict, by))
+    results = list(replay(store, records, book))
+    if format is Format.json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            if r.same:
+                continue
+            if r.error:
+                typer.echo(f"record {r.record_id} ({r.product_id} under {r.agreement}): cannot replay: {r.error}")
+                continue
+            change = (f"verdict {r.stored_verdict} -> {r.verdict}" if r.verdict != r.stored_verdict
+                      else f"verdict {r.verdict} unchanged")
+            typer.echo(f"record {r.record_id} ({r.product_id} under {r.agreement}, as of {r.as_of}): {change}; "
+                       f"differs at {', '.join(r.paths)}")
+        same = sum(r.same for r in results)
+        under_text = f"under {book.digest[:19]}..." if book is not None else "under their stored rules"
+        typer.echo(f"replayed {len(results):,} record{'s' if len(results) != 1 else ''} {under_text}: "
+                   f"{same:,} same, {sum(1 for r in results if r.error is None and not r.same):,} different, "
+                   f"{sum(1 for r in results if r.error):,} not replayable")
+    if any(r.error for r in results):
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_FINDINGS if any(not r.same for r in results) else EXIT_OK)
+
+
+# ---------------------------------------------------------------------------- --record
+
+
+def _received(record) -> tuple[str, str]:
+    """The text a BOM record was read from and its format: the whole file for a YAML/JSON
+    file holding this one BOM, the line for JSON Lines, else the BOM's JSON as read."""
+    from ..files.boms import loads_bom
+    from ..model.bom import BomError
+
+    path = Path(record.source)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml", ".json") and record.position == 0:
+            text = path.read_text(encoding="utf-8-sig")
+            fmt = "json" if suffix == ".json" else "yaml"
+            if loads_bom(text, format=fmt, file=str(path)) == record.bom:
+                return text, fmt
+        if suffix in (".jsonl", ".ndjson") and record.line:
+            with open(path, encoding="utf-8-sig") as handle:
+                for number, line in enumerate(handle, 1):
+                    if number == record.line:
+                        return line.rstrip("\r\n"), "json"
+    except (OSError, UnicodeDecodeError, BomError):
+        pass
+    return record.bom.to_json(indent=None), "bom-json"
+
+
+def record_evaluations(results, book, explain: str, db: Optional[str] = None) -> None:
+    """``evaluate --record``: append each BOM's determinations to the audit store."""
+    from ..audit import cli_user, record_determinations
+
+    store = open_store(db)
+    try:
+        entries = [(rec.bom, *_received(rec), dets) for rec, dets in results]
+        ids = record_determinations(store, book, entries, explain=explain, requested_by=cli_user(),
+                                    channel="cli evaluate")
+    finally:
+        store.close()
+    err(f"recorded {len(ids):,} determination{'s' if len(ids) != 1 else ''} in {store.shown_url}")
+
+
+def record_batch_run(book, options, db: Optional[str] = None) -> None:
+    """``batch --record``: append every determination of the batch's inputs to the audit store."""
+    from ..audit import cli_user, record_batch
+
+    store = open_store(db)
+    try:
+        count = record_batch(store, book, options.inputs, names=options.names, as_of=options.as_of,
+                             requested_by=cli_user(), channel="cli batch")
+    finally:
+        store.close()
+    err(f"recorded {count:,} determination{'s' if count != 1 else ''} in {store.shown_url}")

@@ -1,0 +1,62 @@
+"""`origin-rules serve`: the HTTP API (docs/service.md), served by uvicorn.
+
+In: host, port, the rule files, the audit store's URL (default ``$ORIGIN_RULES_DB`` or an
+SQLite file in the user's data directory), the batch jobs' folder. Out: a server until
+interrupted; bad rules or an unreachable store are reported before it starts (exit 2).
+FastAPI, uvicorn and SQLAlchemy are imported inside the command, so ``origin-rules --help``
+and the other commands start without them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app
+from .common import EXIT_OK, EXIT_USAGE, err, load_rules
+
+DB_HELP = "Audit store: sqlite:///PATH, a file path, or postgresql://USER@HOST/DB. Default: $ORIGIN_RULES_DB, else a file in the user's data directory."
+
+
+def open_store(db: Optional[str]):
+    """The audit store, or an error message and exit 2."""
+    from ..audit import Store, StoreError
+
+    try:
+        return Store(db)
+    except StoreError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")] = 8000,
+    rules: Annotated[list[Path], typer.Option("--rules", "-r", help="Rule files or folders (repeatable).")] = [Path("rules")],
+    db: Annotated[Optional[str], typer.Option("--db", help=DB_HELP, show_default=False)] = None,
+    jobs_dir: Annotated[Optional[Path], typer.Option("--jobs-dir", help="Folder for batch inputs and results. Default: a temporary folder.", show_default=False)] = None,
+    batch_workers: Annotated[int, typer.Option("--batch-workers", min=1, help="Worker processes per batch job.")] = 1,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level (debug, info, warning, error).")] = "info",
+) -> None:
+    """Serve the HTTP API: evaluate BOMs, run batch jobs, read the audit store."""
+    import uvicorn
+
+    from ..service import Settings, create_app
+
+    store = open_store(db)  # first: a store that cannot be opened is known in a moment
+    try:
+        book = load_rules(rules)
+    except BaseException:
+        store.close()
+        raise
+    err(f"origin-rules: {len(book.names)} agreements and scenarios ({book.digest[:19]}...), audit store {store.shown_url}")
+    settings = Settings(rules=[str(r) for r in rules], book=book, store=store,
+                        jobs_dir=str(jobs_dir) if jobs_dir else None, batch_workers=batch_workers)
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    finally:
+        store.close()
+    raise typer.Exit(EXIT_OK)

@@ -1,0 +1,158 @@
+"""Batch jobs of the service: an uploaded file evaluated in the background, with progress.
+
+In: an input file saved by the API, the agreements/scenarios, the date, who asked.
+Out: :class:`Job` values readable at any time (status, records done, bytes done of total,
+the batch summary, the error) and, once done, the output file (JSON Lines, the format of
+``origin-rules batch``), the HTML report on demand, and every determination recorded in
+the audit store.
+
+Jobs run one at a time, in input order, on one background thread, through
+:func:`origin_rules.batch.run_batch` (the batch's setup is process-wide, so two batches
+cannot run at once in one process); ``workers`` > 1 gives the batch worker processes.
+Jobs live in memory: their files stay in the job folder after a restart, their status
+does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Job", "Jobs"]
+
+log = logging.getLogger("origin_rules.service")
+
+
+@dataclass
+class Job:
+    id: str
+    folder: Path
+    input: Path
+    names: list[str] | None
+    as_of: date
+    requested_by: str
+    status: str = "queued"  # queued -> running -> recording -> done | failed
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    finished_at: datetime | None = None
+    records: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    recorded: int = 0
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def output(self) -> Path:
+        return self.folder / "results.jsonl"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "status": self.status, "as_of": self.as_of.isoformat(), "under": self.names,
+            "requested_by": self.requested_by,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "finished_at": self.finished_at.isoformat().replace("+00:00", "Z") if self.finished_at else None,
+            "progress": {"records": self.records, "bytes_done": self.bytes_done, "bytes_total": self.bytes_total},
+            "recorded": self.recorded, "summary": self.summary, "error": self.error,
+            "results": f"/batches/{self.id}/results" if self.status == "done" else None,
+            "report": f"/batches/{self.id}/report" if self.status == "done" else None,
+        }
+
+
+def _name_sources(output: Path, path: str, name: str) -> None:
+    """The output's ``source`` fields name the uploaded file (``input.jsonl``), not the
+    server's folder for it."""
+    import json
+    import os
+
+    old, new = json.dumps(path, ensure_ascii=False), json.dumps(name, ensure_ascii=False)
+    temporary = output.with_suffix(".tmp")
+    with open(output, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as target:
+        for line in source:
+            target.write(line.replace(old, new, 1))
+    os.replace(temporary, output)
+
+
+class Jobs:
+    """The queue of batch jobs and the thread that runs them."""
+
+    def __init__(self, folder: Path, book_of, store_of, workers: int = 1):
+        self.folder = folder
+        self._book_of = book_of  # callables: the app's rulebook and store, loaded at start-up
+        self._store_of = store_of
+        self.workers = workers
+        self.jobs: dict[str, Job] = {}
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, data: bytes, suffix: str, names: list[str] | None, as_of: date, requested_by: str) -> Job:
+        job_id = uuid.uuid4().hex
+        folder = self.folder / job_id
+        folder.mkdir(parents=True)
+        path = folder / f"input{suffix}"
+        path.write_bytes(data)
+        job = Job(job_id, folder, path, names, as_of, requested_by, bytes_total=len(data))
+        with self._lock:
+            self.jobs[job_id] = job
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="origin-rules-batches", daemon=True)
+                self._thread.start()
+        self._queue.put(job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                self._one(job)
+            except Exception as exc:  # noqa: BLE001 - a failed job must not stop the queue
+                log.exception("batch job %s failed", job.id)
+                job.error = f"{type(exc).__name__}: {exc}"
+                job.status = "failed"
+            job.finished_at = datetime.now(timezone.utc)
+
+    def _one(self, job: Job) -> None:
+        from ..audit import record_batch
+        from ..batch import Options, run_batch
+
+        book = self._book_of()
+        job.status = "running"
+
+        def progress(records: int, done: int, total: int) -> None:
+            job.records, job.bytes_done, job.bytes_total = records, done, total
+
+        options = Options(inputs=[str(job.input)], out=str(job.output), names=job.names, as_of=job.as_of,
+                          workers=self.workers)
+        summary = run_batch(book, options, progress=progress)
+        _name_sources(job.output, str(job.input), job.input.name)
+        data = summary.to_dict()
+        data["inputs"] = [job.input.name]
+        data["output"] = job.output.name
+        job.summary = data
+        job.records = summary.records
+        store = self._store_of()
+        if store is not None:
+            job.status = "recording"
+            job.recorded = record_batch(store, book, [str(job.input)], names=job.names, as_of=job.as_of,
+                                        requested_by=job.requested_by, channel="api batch", request_id=job.id)
+        job.status = "done"

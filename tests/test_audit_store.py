@@ -1,0 +1,234 @@
+"""The audit store on SQLite and on a real PostgreSQL server: migrations, append and read
+back, append-only enforced by the database, export, replay.
+
+PostgreSQL: the server on 127.0.0.1:5432 (trust auth, user ``postgres``; ``$ORIGIN_RULES_TEST_PG``
+overrides the server URL). Each test run creates and drops its own database. Under CI
+(``CI=true``) an unreachable server fails the tests; elsewhere they are skipped saying so.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+import origin_rules
+from origin_rules.audit import Store, export, record_determinations, replay
+from origin_rules.audit.migrate import current_revision, head_revision
+from origin_rules.files.boms import loads_bom
+
+ROOT = Path(__file__).resolve().parent.parent
+BRAKE = ROOT / "examples" / "boms" / "brake-assembly.yaml"
+PG_SERVER = os.environ.get("ORIGIN_RULES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def book():
+    return origin_rules.load([str(ROOT / "rules")])
+
+
+def _pg_database():
+    """Create a fresh database on the PostgreSQL server; yield its URL; drop it."""
+    import psycopg
+
+    name = f"origin_rules_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    try:
+        connection = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_SERVER} ({str(exc).strip().splitlines()[0]})"
+        if IN_CI:
+            pytest.fail(message + "; CI=true needs it")
+        pytest.skip(message)
+    with connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    else:
+        yield from _pg_database()
+
+
+@pytest.fixture
+def store(db_url):
+    store = Store(db_url)
+    yield store
+    store.close()
+
+
+def _record(store, book, under=("USMCA", "USMCA review 2026: China content cap"), as_of=date(2026, 7, 1)):
+    bom_text = BRAKE.read_text(encoding="utf-8")
+    bom = loads_bom(bom_text)
+    dets = [book.evaluate(bom, under=n, as_of=as_of) for n in under]
+    return record_determinations(store, book, [(bom, bom_text, "yaml", dets)], explain="summary",
+                                 requested_by="analyst@example.com", channel="test")
+
+
+def test_opening_a_store_runs_the_migrations_to_the_newest_revision(store):
+    assert head_revision() == "0001"
+    assert current_revision(store.engine) == "0001"
+    again = Store(store.url)  # opening it again is a no-op upgrade
+    assert current_revision(again.engine) == "0001"
+    again.close()
+
+
+def test_a_record_keeps_the_bom_as_received_its_hash_and_the_full_determination(store, book):
+    ids = _record(store, book)
+    assert len(ids) == 2 and ids[1] == ids[0] + 1
+    first, second = store.get(ids[0]), store.get(ids[1])
+    raw = BRAKE.read_text(encoding="utf-8")
+    assert first.bom_received == raw
+    assert first.bom_hash == "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+    assert (first.product_id, first.hs, first.agreement, first.as_of) == ("BRK-100", "8708.30", "USMCA", date(2026, 7, 1))
+    # RVC (net cost) = (850 - 150) / 850 = 82.35% >= 70%: qualifies under USMCA; the Chinese
+    # pads are 150 / 1000 = 15% of the value, over the scenario's 10% cap: does not qualify.
+    assert (first.verdict, second.verdict) == ("qualifies", "does_not_qualify")
+    det = json.loads(first.determination)
+    assert det["figures"]["rvc_net_cost"] == "82.35"
+    assert det["rules_digest"] == book.digest == first.rules_digest
+    assert first.requested_by == "analyst@example.com" and first.request_id == second.request_id
+    assert store.rules(book.digest) == dict(book.parsed.sources)
+    assert store.count() == 2 and store.count(verdict="qualifies") == 1
+    assert [r.id for r in store.records(newest_first=True)] == [ids[1], ids[0]]
+
+
+def test_the_database_refuses_to_update_or_delete_records(store, book):
+    (record_id, _) = _record(store, book)
+    for statement in (f"UPDATE determinations SET verdict = 'qualifies' WHERE id = {record_id}",
+                      f"DELETE FROM determinations WHERE id = {record_id}",
+                      "UPDATE rule_sets SET files = '{}'",
+                      "DELETE FROM rule_sets"):
+        with pytest.raises(Exception, match="append-only"):
+            with store.engine.begin() as connection:
+                connection.execute(text(statement))
+    assert store.get(record_id).verdict == "qualifies"
+    assert store.count() == 2
+    assert not any(hasattr(store, name) for name in ("update", "delete", "remove"))
+
+
+@pytest.fixture
+def pg_store():
+    for url in _pg_database():
+        store = Store(url)
+        yield store
+        store.close()
+
+
+def test_postgresql_also_refuses_truncate(pg_store, book):
+    """SQLite has no TRUNCATE; PostgreSQL's is refused by a statement trigger."""
+    store = pg_store
+    _record(store, book)
+    with pytest.raises(Exception, match="append-only"):
+        with store.engine.begin() as connection:
+            connection.execute(text("TRUNCATE determinations CASCADE"))
+    assert store.count() == 2
+
+
+def test_export_as_json_lines_and_csv_holds_every_record(store, book):
+    ids = _record(store, book)
+    out = io.StringIO()
+    assert export(store.records(), out, "jsonl") == 2
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["id"] for line in lines] == ids
+    assert lines[1]["determination"]["verdict"] == "does_not_qualify"
+    assert lines[0]["bom_received"] == BRAKE.read_text(encoding="utf-8")
+    assert lines[0]["recorded_at"].endswith("Z")
+    out = io.StringIO()
+    assert export(store.records(), out, "csv") == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [int(r["id"]) for r in rows] == ids
+    assert json.loads(rows[0]["determination"])["figures"]["rvc_net_cost"] == "82.35"
+    assert rows[0]["bom_received"] == BRAKE.read_text(encoding="utf-8")
+
+
+def test_replay_under_the_stored_rules_reproduces_every_record_after_a_restart(store, book):
+    _record(store, book)
+    _record(store, book, under=("USMCA",), as_of=date(2020, 1, 1))  # before entry into force
+    reopened = Store(store.url)
+    results = list(replay(reopened, reopened.records()))
+    reopened.close()
+    assert [r.stored_verdict for r in results] == ["qualifies", "does_not_qualify", "does_not_qualify"]
+    assert all(r.same for r in results), [r.to_dict() for r in results]
+
+
+def test_replay_under_other_rules_finds_the_verdict_that_changed(store, book, tmp_path):
+    _record(store, book, under=("USMCA",))
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    section = rules / "usmca" / "section-17-transport.roo"
+    source = section.read_text(encoding="utf-8")
+    old = '"Brakes, servo-brakes and parts, for passenger vehicles or light trucks, from 2023-07-01"'
+    start = source.index("change from any other heading", source.index(old))
+    end = source.index("rvc(net_cost) >= 70%", start) + len("rvc(net_cost) >= 70%")
+    # the rule becomes: a change of heading AND an RVC (net cost) of at least 90%
+    section.write_text(source[:start] + "change from any other heading and rvc(net_cost) >= 90%" + source[end:],
+                       encoding="utf-8")
+    current = origin_rules.load([str(rules)])
+    assert current.digest != book.digest
+    (result,) = replay(store, store.records(), current)
+    # The pads (6813.81) change heading, but 82.35% < 90%: no longer qualifies.
+    assert (result.stored_verdict, result.verdict, result.same) == ("qualifies", "does_not_qualify", False)
+    assert "verdict" in result.paths
+    assert "rules_digest" not in result.paths
+    (unchanged,) = replay(store, store.records())  # the stored rules still give what was stored
+    assert unchanged.same
+
+
+def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    (record_id, _) = _record(store, book)
+    record = store.get(record_id)
+    fake = type(record)(**{**{f: getattr(record, f) for f in record.__slots__}, "rules_digest": "sha256:" + "0" * 64})
+    (result,) = replay(store, [fake])
+    assert result.error == f"the rule files of sha256:{'0' * 64} are not in the store"
+    assert not result.same
+
+
+def test_rules_are_kept_once_even_by_concurrent_first_writers(db_url, book):
+    """Two stores (two processes of the service) keep the same rules at once: one row, no error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [Store(db_url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda s: s.keep_book(book), stores))
+        with stores[0].engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM rule_sets")).scalar_one() == 1
+        assert stores[0].digests() == [book.digest]
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_the_migrations_and_templates_ship_as_package_data():
+    """Every file Alembic and the page need at run time matches a package-data pattern."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["origin_rules"]
+    package = ROOT / "origin_rules"
+    needed = [p for folder in ("audit/migrations", "service/templates") for p in (package / folder).rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts]
+    assert len(needed) >= 5
+    missing = [str(p.relative_to(package)) for p in needed
+               if not any(fnmatch.fnmatch(p.relative_to(package).as_posix(), pattern) for pattern in patterns)]
+    assert missing == []
