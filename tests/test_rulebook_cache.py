@@ -272,3 +272,23 @@ def test_two_processes_storing_at_once_leave_a_whole_file(cache_dir, small, pars
     book = origin_rules.load([str(small)], cache=True)
     assert len(parses) == 0  # what they left is whole and valid: a hit
     assert book.digest == expected
+
+
+def test_loading_leaves_garbage_collection_as_it_found_it(cache_dir, small):
+    import gc
+
+    from origin_rules.syntax.parser import parse
+
+    assert gc.isenabled()
+    assert parse("agreement {", "broken.roo")[0] is None  # a syntax error ends the parse early
+    assert gc.isenabled()
+    origin_rules.load([str(small)], cache=True)  # miss
+    origin_rules.load([str(small)], cache=True)  # hit
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse('agreement "A" { parties = [US] }', "a.roo")
+        origin_rules.load([str(small)], cache=True)
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()

@@ -79,13 +79,14 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
 
     nowhere = ast.Span(file, 1, 1, 1, 2)
     parser, builder = _parser(), _builder()
-    collecting = gc.isenabled()
     with _LOCK:
         _local.comments = comments = []
         builder.reset(file)
         # No cyclic garbage collection during the parse: it makes tens of thousands of
-        # objects that stay alive, and each collection pass would walk them all again
-        # (a quarter of the parse time); cycles made meanwhile are collected after.
+        # objects that stay alive, and each collection pass would walk them all again;
+        # cycles made meanwhile are collected after. (Read under the lock: another parse
+        # must not have it switched off at this moment.)
+        collecting = gc.isenabled()
         gc.disable()
         try:
             items = parser.parse(text)
