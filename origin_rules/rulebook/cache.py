@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from importlib.util import find_spec
+from operator import attrgetter
 from pathlib import Path
 from typing import Iterator
 
@@ -313,12 +314,17 @@ def _build(cls: type, values: tuple) -> object:
 _ALLOWED[(__name__, "_build")] = _build
 
 
+# Each frozen value's fields as a tuple, read in C (attrgetter); one field: wrapped in _Pickler.
+_GETTERS = {cls: (attrgetter(*names), len(names) == 1) for cls, names in _FIELDS.items() if names}
+
+
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj):
-        names = _FIELDS.get(type(obj))
-        if names is None:
+        found = _GETTERS.get(type(obj))
+        if found is None:
             return NotImplemented
-        return _build, (type(obj), tuple([getattr(obj, n) for n in names]))
+        values = found[0](obj)
+        return _build, (type(obj), (values,) if found[1] else values)
 
 
 class _Unpickler(pickle.Unpickler):
