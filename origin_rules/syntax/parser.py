@@ -9,7 +9,6 @@ that a run that reads its rulebook from the cache never loads it.
 
 from __future__ import annotations
 
-import gc
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -78,16 +77,10 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     from .errors import convert
 
     nowhere = ast.Span(file, 1, 1, 1, 2)
-    parser, builder = _parser(), _builder()
     with _LOCK:
+        parser, builder = _parser(), _builder()  # made once, under the lock
         _local.comments = comments = []
         builder.reset(file)
-        # No cyclic garbage collection during the parse: it makes tens of thousands of
-        # objects that stay alive, and each collection pass would walk them all again;
-        # cycles made meanwhile are collected after. (Read under the lock: another parse
-        # must not have it switched off at this moment.)
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             items = parser.parse(text)
         except UnexpectedInput as exc:
@@ -96,8 +89,6 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
             return None, [error("ROO001", "the file nests too deeply to read", nowhere)]
         finally:
             _local.comments = None
-            if collecting:
-                gc.enable()
         diagnostics = builder.diagnostics
         spans = [builder.span(t) for t in comments]
     module = ast.Module(
