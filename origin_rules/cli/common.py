@@ -14,9 +14,8 @@ from typing import Iterator
 
 import typer
 
-from ..model.bom import BomError, BomProblem
-from ..model.diagnostics import RulebookError
-from ..model.render import render_text, summary_line
+# Nothing heavy at the top: every command module imports this one, and `--help` must not
+# pay for pydantic or Lark (the model and the layers above are imported where they are used).
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -34,12 +33,24 @@ def fail_usage(text: str) -> "typer.Exit":
     raise typer.Exit(EXIT_USAGE)
 
 
-def load_rules(paths: list[Path]):
-    """Load a rulebook, or print every diagnostic and exit 2."""
+NO_CACHE_HELP = ("Parse and check the rule files again instead of reading them from the rulebook "
+                 "cache (docs/performance.md); the cache is neither read nor written.")
+
+
+def no_cache_option():
+    """``--no-cache``, shared by the commands that load rules."""
+    return typer.Option("--no-cache", help=NO_CACHE_HELP)
+
+
+def load_rules(paths: list[Path], cache: bool = True):
+    """Load a rulebook (from the rulebook cache unless ``cache`` is false), or print every
+    diagnostic and exit 2."""
+    from ..model.diagnostics import RulebookError
+    from ..model.render import render_text, summary_line
     from ..rulebook.book import load
 
     try:
-        book = load([str(p) for p in paths])
+        book = load([str(p) for p in paths], cache=cache)
     except RulebookError as exc:
         err(render_text(exc.diagnostics, exc.sources))
         err(f"\nthe rule files have problems ({summary_line(exc.diagnostics)}); run `origin-rules check` on them")
@@ -76,6 +87,7 @@ def bom_files(paths: list[Path]) -> list[Path]:
 def read_records(paths: list[Path]) -> Iterator:
     """Every BOM record of every file; a file that cannot be read is reported, then skipped."""
     from ..files.boms import read_boms
+    from ..model.bom import BomError, BomProblem
 
     for path in bom_files(paths):
         try:

@@ -10,14 +10,9 @@ test was found and ``--fail-on-empty`` was given; 2 a test file, BOM or rule fil
 not be used, or bad usage. The running is in :mod:`origin_rules.ruletests.runner`.
 """
 
-from __future__ import annotations
-
 import json
 import re
-import xml.etree.ElementTree as ET
-from decimal import Decimal, InvalidOperation
 from enum import Enum
-from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -94,7 +89,10 @@ def test(
     raise typer.Exit(EXIT_OK)
 
 
-def _threshold(text: str | None) -> Fraction | None:
+def _threshold(text: str | None) -> "Fraction | None":
+    from decimal import Decimal, InvalidOperation
+    from fractions import Fraction
+
     if text is None:
         return None
     try:
@@ -245,6 +243,8 @@ def to_junit(report) -> str:
     """JUnit XML as CI systems read it: a testsuite per test file, a testcase per case and
     agreement (``name [AGREEMENT]``); a wrong verdict is a ``failure``, a case that could not
     run an ``error``."""
+    import xml.etree.ElementTree as ET
+
     from ..rulebook.explain import render
 
     root = ET.Element("testsuites", name="origin-rules test")
@@ -300,7 +300,9 @@ def to_junit(report) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
-def _error(case: ET.Element, message: str, detail: str | None) -> None:
+def _error(case: "ET.Element", message: str, detail: str | None) -> None:
+    import xml.etree.ElementTree as ET
+
     node = ET.SubElement(case, "error", type="test-file", message=message)
     if detail:
         node.text = detail
