@@ -14,7 +14,8 @@
 
 Also here: the shipped rulebook parsed once per test process (:func:`shipped_rulebook`), and
 the tests marked ``slow`` (end to end) queued first, so that ``make test``'s two xdist
-workers (``--dist worksteal``) share them out and the quick tests fill in around them.
+workers (``--maxschedchunk 1``: one test at a time to a free worker) both start on them and
+the quick tests fill in after.
 
 A test sets only what is its own (``max_examples`` through :func:`examples`, health checks);
 it never sets ``derandomize`` or ``database``: a minimal example found once is pinned with
