@@ -56,6 +56,11 @@ def _profile() -> str:
     return "dev"
 
 
+# The rulebook cache of every `origin-rules` process a test starts (and of the shared
+# rulebook above) lives in the checkout, not in the user's cache directory; the cache's own
+# tests point it at their temporary folders.
+os.environ.setdefault("ORIGIN_RULES_CACHE_DIR", str(ROOT / ".cache" / "rulebooks"))
+
 PROFILE = _profile()
 settings.load_profile(PROFILE)
 
@@ -80,7 +85,7 @@ def shipped_rulebook():
     """
     import origin_rules
 
-    return origin_rules.load([ROOT / "rules"])
+    return origin_rules.load([ROOT / "rules"], cache=True)
 
 
 def pytest_collection_modifyitems(config, items):
