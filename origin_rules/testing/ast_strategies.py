@@ -28,6 +28,7 @@ Building blocks are public too (``hs_codes``, ``hs_sets``, ``filters``, ``criter
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, wraps
@@ -283,11 +284,16 @@ def set_decls(draw, name: str, kind: str | None = None, hs_names=()) -> A.SetDec
 
 @_cached
 def de_minimis_lines(country_names=(), hs_names=()) -> st.SearchStrategy[A.DeMinimis]:
-    """``de_minimis value|weight <= N% [of BASE] [for S] [except S] [exclude F]``."""
+    """``de_minimis value|weight <= N% [of BASE [of which elastomeric <= M% [of BASE]]]
+    [for S] [except S] [exclude F]`` (a sub-limit only after a written base, as the grammar
+    reads it)."""
     base = st.none() | st.sampled_from(FIGURES).map(A.Figure) | sums(country_names, hs_names)
     maybe_set = st.none() | hs_sets(hs_names, 3)
-    return st.builds(A.DeMinimis, st.sampled_from(["value", "weight"]), percents(), base,
+    line = st.builds(A.DeMinimis, st.sampled_from(["value", "weight"]), percents(), base,
                      maybe_set, maybe_set, st.none() | filters(country_names, hs_names))
+    sub = st.builds(A.SubLimit, st.just("elastomeric"), percents(), st.none() | st.sampled_from(FIGURES).map(A.Figure))
+    return st.tuples(line, st.none() | sub).map(
+        lambda pair: replace(pair[0], of_which=pair[1]) if pair[0].base is not None else pair[0])
 
 
 @st.composite
