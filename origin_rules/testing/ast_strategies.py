@@ -292,8 +292,24 @@ def de_minimis_lines(country_names=(), hs_names=()) -> st.SearchStrategy[A.DeMin
     line = st.builds(A.DeMinimis, st.sampled_from(["value", "weight"]), percents(), base,
                      maybe_set, maybe_set, st.none() | filters(country_names, hs_names))
     sub = st.builds(A.SubLimit, st.just("elastomeric"), percents(), st.none() | st.sampled_from(FIGURES).map(A.Figure))
-    return st.tuples(line, st.none() | sub).map(
-        lambda pair: replace(pair[0], of_which=pair[1]) if pair[0].base is not None else pair[0])
+    return st.tuples(line, st.none() | sub).map(_same_measure)
+
+
+_WEIGHT_FIGURES = ("weight", "component_weight")
+
+
+def _same_measure(pair: tuple[A.DeMinimis, A.SubLimit | None]) -> A.DeMinimis:
+    """A line the checker accepts (ROO124): its ``component_weight`` base only on a weight
+    line, its sub-limit only after a written base and of a figure of the line's measure."""
+    line, sub = pair
+    weighs = line.measure == "weight"
+    if isinstance(line.base, A.Figure) and line.base.name == "component_weight" and not weighs:
+        line = replace(line, base=A.Figure("transaction_value"))
+    if sub is None or line.base is None:
+        return line
+    if isinstance(sub.base, A.Figure) and (sub.base.name in _WEIGHT_FIGURES) != weighs:
+        sub = replace(sub, base=A.Figure("weight" if weighs else "transaction_value"))
+    return replace(line, of_which=sub)
 
 
 @st.composite
