@@ -206,6 +206,10 @@ def _share_within(good: "Good", share: ast.Percent, base_name: str, counted: lis
     if nothing_is_within and hi is not INF and hi == 0:
         return TRUE
     base = good.figures[base_name]
+    if base is None and base_name == "component_weight" and good.figures["weight"] is not None:
+        # the component is part of the good: over the share of the good's weight is over its share
+        if lo > Fraction(share.value) * Fraction(good.figures["weight"]) / 100:
+            return FALSE
     if base is None:
         return unknown(good.path(FIGURE_FIELD[base_name]), *(fields if lo != hi else ()))
     limit = Fraction(share.value) * Fraction(base) / 100
@@ -720,6 +724,10 @@ class Evaluation:
             k = K(r, frozenset({good.path("hs")}) if r is None else frozenset())
             admits.append(k if inside else k_not(k))
         at_risk = [(item, f) for item, f in fails if f.value is not False]
+        component = isinstance(dm.base, ast.Figure) and dm.base.name == "component_weight"
+        if component:  # weighs the classifying component only; materials outside it are disregarded
+            at_risk = [(item, k_and([f, _flag(item, "in_component")])) for item, f in at_risk]
+            at_risk = [(item, f) for item, f in at_risk if f.value is not False]
         not_excluded = TRUE
         if dm.exclude is not None:
             not_excluded = k_and([
@@ -728,11 +736,7 @@ class Evaluation:
         attr, amount_field = ("value", "value") if dm.measure == "value" else ("weight", "weight_kg")
         base_name = dm.base.name if isinstance(dm.base, ast.Figure) else ("transaction_value" if attr == "value" else "weight")
         assert not isinstance(dm.base, ast.Sum), "a de minimis base is a product figure"
-        # a line measured on the classifying component forgives only materials declared in it
-        in_component = TRUE
-        if base_name == "component_weight":
-            in_component = k_and([k_or([k_not(f), _flag(item, "in_component")]) for item, f in at_risk])
-        within = _share_within(good, dm.share, base_name, at_risk, attr, amount_field)
+        within = _share_within(good, dm.share, base_name, at_risk, attr, amount_field, nothing_is_within=component)
         sub = TRUE
         if dm.of_which is not None:  # of the materials forgiven, the flagged ones: a second ceiling
             sw = dm.of_which
@@ -740,7 +744,7 @@ class Evaluation:
             counted = [(item, k_and([f, _flag(item, sw.flag)])) for item, f in at_risk]
             counted = [(item, k) for item, k in counted if k.value is not False]
             sub = _share_within(good, sw.share, sub_base, counted, attr, amount_field, nothing_is_within=True)
-        return k_and([*admits, not_excluded, in_component, within, sub])
+        return k_and([*admits, not_excluded, within, sub])
 
     # ---- material filters and sums ------------------------------------------------------------------
 

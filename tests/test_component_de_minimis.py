@@ -72,12 +72,12 @@ def _yarn(weight: str, **flags) -> dict:
     # flag not declared: 0.060 may exceed 0.056, so it matters; 0.050 cannot, so nothing is asked
     ("0.060", {"in_component": True}, ("insufficient_data", ["materials[1].elastomeric"])),
     ("0.050", {"in_component": True}, ("qualifies", [])),
-    # outside the classifying component: this line cannot forgive it (the rule tests every material)
-    ("0.010", {"in_component": False, "elastomeric": False}, ("does_not_qualify", [])),
-    # not declared in or out: the verdict turns on it
-    ("0.010", {"elastomeric": False}, ("insufficient_data", ["materials[1].in_component"])),
-    # over 10% of the component whether or not it is in it: no question asked
-    ("0.090", {"elastomeric": False}, ("does_not_qualify", [])),
+    # outside the classifying component: disregarded, whatever it weighs (SOR/2020-155 s. 5(9))
+    ("0.500", {"in_component": False, "elastomeric": True}, ("qualifies", [])),
+    # not declared in or out: weighed, 0.090 > 0.080 would refuse, disregarded it would not
+    ("0.090", {"elastomeric": False}, ("insufficient_data", ["materials[1].in_component"])),
+    # not declared, but within 0.080 and 0.056 either way: no question asked
+    ("0.050", {}, ("qualifies", [])),
 ])
 def test_apparel_line_on_the_component(book, weight, flags, expected):
     assert _both(book, SHIRT, [BODY, _yarn(weight, **flags)]) == expected
@@ -87,6 +87,15 @@ def test_component_weight_missing_is_named(book):
     product = {k: v for k, v in SHIRT.items() if k != "component_weight_kg"}
     verdict, missing = _both(book, product, [BODY, _yarn("0.010", in_component=True, elastomeric=False)])
     assert (verdict, missing) == ("insufficient_data", ["product.component_weight_kg"])
+
+
+def test_component_weight_bounded_by_the_good(book):
+    # no component weight: 0.101 kg in the component is over 10% of the good (0.100), so over
+    # 10% of the component (which weighs at most the good); 0.050 could be either
+    product = {k: v for k, v in SHIRT.items() if k != "component_weight_kg"}
+    assert _both(book, product, [BODY, _yarn("0.101", in_component=True, elastomeric=False)]) == ("does_not_qualify", [])
+    assert _both(book, product, [BODY, _yarn("0.050", in_component=True, elastomeric=False)]) == (
+        "insufficient_data", ["product.component_weight_kg"])
 
 
 def test_no_failing_material_asks_nothing(book):

@@ -311,6 +311,11 @@ def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -
     its share (:func:`_within_share`) and, if the line has one, its sub-limit
     (``of which elastomeric <= 7%``, :func:`_within_sub_limit`). A sub-limit surely
     exceeded refuses whatever else is unknown; one that cannot be exceeded asks nothing."""
+    if policy.base_name == "component_weight":
+        failing, unknown, why = _of_the_component(failing, unknown, why)
+        if not failing and not unknown:  # every failing material is outside the component
+            return True, {"note": "the materials that fail the shift are outside the component that "
+                                  "determines the classification: disregarded" if explain else None}
     result, info = _within_share(run, policy, failing, unknown, explain, why)
     sub = policy.node.of_which
     if sub is None or result is False:
@@ -328,25 +333,41 @@ def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -
     return tri_and([result, sub_result]), out
 
 
-def _outside_component(part) -> tuple[bool | None, str | None]:
-    """Whether a material is outside the component that determines the good's
-    classification (``materials[i].in_component`` false); unknown when not declared."""
-    inside = part.source.in_component
-    if inside is None:
-        return None, f"{part.path}.in_component"
-    return (not inside), None
+def _over_the_good(good, base_name: str, share: ast.Percent, low: Decimal) -> bool:
+    """Whether ``low`` is surely over the share of the classifying component's weight when
+    the BOM does not give that weight: the component weighs at most the good, so over the
+    share of the good's weight is over the share of the component's."""
+    if base_name != "component_weight":
+        return False
+    whole = good.figures.get("weight")
+    return whole is not None and low * HUNDRED > share.value * whole
+
+
+def _of_the_component(failing, unknown, why) -> tuple[list, list, list]:
+    """For a line measured on the classifying component: the materials it weighs. A
+    material declared outside the component (``in_component: false``) is disregarded (the
+    product-specific rule applies to the component only; SOR/2020-155 s. 5(9)); a failing
+    material that does not declare it may be weighed, so it joins the possibly failing ones,
+    its missing field named."""
+    sure, maybe, reasons = [], [], []
+    for p in failing:
+        inside = p.source.in_component
+        if inside is True:
+            sure.append(p)
+        elif inside is None:
+            maybe.append(p)
+            reasons.append(f"{p.path}.in_component")
+    for i, p in enumerate(unknown):
+        if p.source.in_component is not False:
+            maybe.append(p)
+            reasons.append(_why(why, i, p))
+    return sure, maybe, reasons
 
 
 def _barring(policy) -> list[tuple]:
     """The tests that keep a failing material from being forgiven by a line: its
-    ``exclude`` filter, and for a line measured on the classifying component
-    (``of component_weight``), being outside that component."""
-    tests = []
-    if policy.exclude is not None:
-        tests.append((policy.exclude, "excluded from de minimis"))
-    if policy.base_name == "component_weight":
-        tests.append((_outside_component, "not in the component that determines the classification"))
-    return tests
+    ``exclude`` filter."""
+    return [(policy.exclude, "excluded from de minimis")] if policy.exclude is not None else []
 
 
 def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:
@@ -389,6 +410,12 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
             maybe_states = [test(p) for p in unknown]
             excluded += [m for r, m in fail_states + maybe_states if r is None and m]
             excluded += [_why(why, i, p) for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True]
+    if policy.base_name == "component_weight" and high == ZERO and not missing:
+        # nothing of the component weighs anything: within any share, whatever the base
+        return (None, {"missing": excluded}) if excluded else (True, {})
+    if base is None and _over_the_good(good, policy.base_name, node.share, low):
+        return False, {"note": f"the materials that fail the shift total {M.money(low)}, more than "
+                               f"{node.share.value}% of the good's weight, so of {policy.base_name}" if explain else None}
     if base is None:  # the codes of the materials that may fail matter only if their amounts add something
         maybe = [_why(why, i, p) for i, p in enumerate(unknown)] if high != low or missing else []
         return None, {"missing": base_missing + missing + maybe + (excluded or [])}
@@ -439,8 +466,11 @@ def _within_sub_limit(run, policy, sub, failing, unknown, explain: bool = True, 
         if sure:
             low += amount
         high += amount
-    if not open_fields and not missing and low == ZERO:
-        return True, {}  # nothing flagged can be counted: the sub-limit cannot be exceeded
+    if not missing and high == ZERO:
+        return True, {}  # what may be counted weighs nothing: the sub-limit cannot be exceeded
+    if base is None and _over_the_good(good, base_name, sub.share, low):
+        return False, {"note": f"the {sub.flag} materials that fail the shift total {M.money(low)}, more than "
+                               f"{sub.share.value}% of the good's weight, so of {base_name}" if explain else None}
     if base is None:
         return None, {"missing": base_missing + missing + (open_fields if high != low or missing else [])}
     limit = base * sub.share.value / HUNDRED

@@ -414,8 +414,9 @@ class SubLimit:
 class DeMinimis:
     """``de_minimis value <= 10% of transaction_value [of which elastomeric <= 7% [of BASE]]
     [for S] [except S] [exclude F]``. A line whose base is ``component_weight`` measures the
-    component of the good that determines its classification: it forgives only materials
-    declared in that component (``materials[i].in_component``)."""
+    component of the good that determines its classification: it weighs the failing
+    materials declared in that component (``materials[i].in_component``) and disregards
+    those declared outside it."""
 
     measure: str  # "value" | "weight"
     share: Percent
