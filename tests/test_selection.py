@@ -108,3 +108,16 @@ def test_the_one_line_reason_finds_the_rule_by_its_source_not_by_its_text():
     det = to_determination(book.outcome(_bom("3824.99", material_hs="3824.10", processes=OTHER), "Sel", ON))
     assert det.verdict == "does_not_qualify"
     assert one_line_reason(det).startswith(f"fails rule 3824.99 [{det.rule.source}]")
+
+
+def test_a_range_is_indexed_by_its_hs_2022_codes_and_still_covers_the_others():
+    """The plan expands a range over the HS 2022 codes it holds; a code of the range that
+    HS 2022 does not list (8708.11, 8708.15) is still covered, found by the range itself."""
+    text = 'agreement "R" {\n  parties = [US, MX, CA]\n  rule 8708.10..8708.99 "Parts" { change from any other heading }\n}\n'
+    book = origin_rules.loads({"r.roo": text})
+    plan = book.plan("R")
+    assert set(plan.index) == {"870810", "870821", "870822", "870829", "870830", "870840", "870850",
+                               "870870", "870880", "870891", "870892", "870893", "870894", "870895", "870899"}
+    for code in ("8708.10", "8708.11", "8708.15", "8708.99", "8708.99.06"):
+        assert _titles(book.rules_for("R", code, ON)) == ["Parts"], code
+    assert book.rules_for("R", "8709.11", ON) == []

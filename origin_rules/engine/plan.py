@@ -2,15 +2,19 @@
 
 In: a resolved :class:`~origin_rules.semantics.resolve.Program` and the source texts.
 Out: a :class:`Plan`: compiled rules in a dictionary keyed by the digits of their selector
-items (ranges expanded; very wide tariff-item ranges kept in a short list), compiled
+items (ranges of chapters, headings and subheadings expanded over the HS 2022 codes they
+hold, the codes HS 2022 does not list found by the ranges themselves; tariff-item ranges
+expanded; very wide ranges kept in a short list), compiled
 requirements and de minimis policies. Looking up the rules for a code costs a handful of
 dictionary probes whatever the size of the rulebook.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Callable
 
 from ..model import ast
@@ -21,6 +25,13 @@ from .trace import tri_and, tri_not
 
 MAX_EXPANSION = 10_000
 LEVELS = (10, 8, 6, 4, 2)
+
+
+@lru_cache(maxsize=None)
+def _hs2022(n: int) -> tuple[list[str], frozenset[str]]:
+    """The HS 2022 codes of ``n`` digits (2, 4 or 6), sorted and as a set."""
+    codes = sorted(d for d in nomenclature().digits() if len(d) == n)
+    return codes, frozenset(codes)
 
 
 def _in_force(node, on: date) -> bool:
@@ -148,6 +159,9 @@ class Plan:
         self.digest = digest
         self.index: dict[str, list[CompiledRule]] = {}
         self.wide: dict[int, list[tuple[HsRange, CompiledRule]]] = {}
+        # ranges of chapters, headings or subheadings: expanded in ``index`` over the HS 2022
+        # codes they hold, and kept here for the codes of theirs HS 2022 does not list
+        self.sparse: dict[int, list[tuple[HsRange, CompiledRule]]] = {}
         self.requires: list[CompiledRequire] = []
         self.fallbacks: list[CompiledFallback] = []
         self.policies: list[CompiledDeMinimis] = []
@@ -240,8 +254,24 @@ class Plan:
         if high - low > MAX_EXPANSION:
             self.wide.setdefault(n, []).append((item, compiled))
             return
+        if n <= 6:  # the HS 2022 codes of the range; any other code of it is found in `sparse`
+            known, _ = _hs2022(n)
+            for digits in known[bisect_left(known, item.low.digits):bisect_right(known, item.high.digits)]:
+                self.index.setdefault(digits, []).append(compiled)
+            self.sparse.setdefault(n, []).append((item, compiled))
+            return
         for k in range(low, high + 1):
             self.index.setdefault(str(k).zfill(n), []).append(compiled)
+
+    def _indexed(self, key: str) -> list[CompiledRule]:
+        """The rules whose selector covers the code ``key`` at its own level (without `wide`)."""
+        found = self.index.get(key, [])
+        n = len(key)
+        if n in self.sparse and key not in _hs2022(n)[1]:
+            found = list(found)
+            found.extend(c for rng, c in self.sparse[n]
+                         if rng.low.digits <= key <= rng.high.digits and c not in found)
+        return found
 
     # ---- lookup -------------------------------------------------------------------------------
 
@@ -302,7 +332,7 @@ class Plan:
         hs = HsCode(code)
         for n in LEVELS:
             if len(digits) < n <= len(code) and (
-                    any(r.in_force(on) for r in self.index.get(code[:n], ()))
+                    any(r.in_force(on) for r in self._indexed(code[:n]))
                     or any(c.in_force(on) and rng.covers(hs) for rng, c in self.wide.get(n, ()))):
                 return True
         return False
@@ -317,6 +347,13 @@ class Plan:
                         index.setdefault(key[:n], set()).add(key)
             self._finer_index = index
         codes = set(self._finer_index.get(digits, ()))
+        for n, ranges in self.sparse.items():  # a range's codes HS 2022 does not list
+            if n <= len(digits):
+                continue
+            block_lo, block_hi = int(digits.ljust(n, "0")), int(digits.ljust(n, "9"))
+            for rng, _ in ranges:
+                lo, hi = max(int(rng.low.digits), block_lo), min(int(rng.high.digits), block_hi)
+                codes.update(str(k).zfill(n) for k in range(lo, hi + 1))
         for n, ranges in self.wide.items():
             if n <= len(digits):
                 continue
@@ -333,7 +370,7 @@ class Plan:
         for n in LEVELS:
             if len(digits) < n:
                 continue
-            found = [r for r in self.index.get(digits[:n], ()) if r.in_force(on)]
+            found = [r for r in self._indexed(digits[:n]) if r.in_force(on)]
             for rng, compiled in self.wide.get(n, ()):
                 if rng.covers(hs) and compiled.in_force(on) and compiled not in found:
                     found.append(compiled)

@@ -171,6 +171,10 @@ class Nomenclature:
     def description(self, code: HsCode) -> str | None:
         return self._descriptions.get(code.digits[:6] if len(code.digits) > 6 else code.digits)
 
+    def digits(self) -> list[str]:
+        """Every listed code (chapters, headings, subheadings), as digits."""
+        return list(self._descriptions)
+
     def codes(self, level: Level) -> list[HsCode]:
         return [HsCode(d) for d in self._descriptions if len(d) == int(level)]
 
