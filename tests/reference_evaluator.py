@@ -892,9 +892,11 @@ class Evaluation:
             return compare_intervals(node.op, lo, hi, Fraction(0), Fraction(0), fields)
         if isinstance(node.base, ast.Figure):
             value = good.figures[node.base.name]
-            if value is None:
-                return unknown(good.path(FIGURE_FIELD[node.base.name]), *fields)
-            b_lo = b_hi = Fraction(value)
+            if value is None:  # some amount >= 0: a total of 0 is within any share of it
+                fields = fields | {good.path(FIGURE_FIELD[node.base.name])}
+                b_lo, b_hi = Fraction(0), INF
+            else:
+                b_lo = b_hi = Fraction(value)
         else:
             b_lo, b_hi, b_fields = self.total(layer, node.base, good)
             if b_lo != b_hi:

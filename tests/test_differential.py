@@ -367,6 +367,13 @@ KNOWN: dict[str, dict] = {
         bom=BOM.model_validate({"product": {"id": "P", "produced_in": "MX", "hs": "8708.30"},
                                 "materials": [_mat("X", "3926.90", False, None)]}),
         verdict="insufficient_data", missing=["materials[0].value", "product.transaction_value"]),
+    # - and a total of 0 is within any share of a missing figure (figures are >= 0): the
+    #   rule holds at every threshold, as it did at 0%. Found by the threshold-ladder property
+    #   (tests/test_eval_properties.py): the engine answered insufficient_data at 30%.
+    "zero_total_within_share_of_missing_base": dict(
+        rules=_rules("  rule 72 { weight() <= 30% of weight }"),
+        bom=BOM.model_validate({"product": {"id": "P", "produced_in": "US", "hs": "7201.10"}, "materials": []}),
+        verdict="qualifies"),
     # - a shift needing both the good's and the material's finer code names both;
     "missing_both_codes": dict(
         rules=_rules("  rule 87.08 { change from any other subheading except 8708.99 }"),
@@ -505,11 +512,12 @@ FIXED = {
     "change_without_good_code", "de_minimis_for_coarse_good", "de_minimis_missing_base_excluded",
     "de_minimis_line_that_cannot_save_a_coarse_good", "de_minimis_weightless_material_of_coarse_code",
     "fallback_over_candidate_rules", "finer_rule_not_in_force",
-    "focused_value_zero_amount", "source_fact_rules_out_coarse_code", "sum_base_exact_despite_unknown_origin",
+    "focused_value_zero_amount", "missing_amounts_with_missing_base", "source_fact_rules_out_coarse_code",
+    "sum_base_exact_despite_unknown_origin",
     "de_minimis_weight_default_base", "except_unknown_but_sources_fail", "indirect_subassembly",
     "no_rule_with_failing_require", "parties_in_inherited_lines", "subassembly_place_of_production",
     "subassembly_without_code",
-    "when_without_fallback",
+    "when_without_fallback", "zero_total_within_share_of_missing_base",
 }
 
 

@@ -580,10 +580,8 @@ class Compiler:
         def decide(good) -> bool | None:
             lo, hi = fast_total(good)
             b_lo, b_hi = fast_base(good)
-            if b_lo is None and share == 0:  # 0% of any base is 0: the base cannot matter
-                b_lo = b_hi = ZERO
-            if b_lo is None:
-                return None
+            if b_lo is None:  # an unknown figure is some amount >= 0 (0% of it is 0)
+                b_lo, b_hi = ZERO, (ZERO if share == 0 else None)
             if correlated is not None and (hi != lo or b_hi != b_lo):
                 return correlated(good)
             limit_lo = ratio * b_lo
@@ -605,16 +603,15 @@ class Compiler:
             lo, hi, ids, missing = total(good)
             b_lo, b_hi, _, b_missing = base(good) if base else (ZERO, ZERO, [], [])
             t = Trace(None, text, source, layer, materials=tuple(ids))
-            if b_lo is None and share == 0:  # 0% of any base is 0: the base cannot matter
-                b_lo, b_hi, b_missing = ZERO, ZERO, []
-            if b_lo is None:
-                t.missing = b_missing
-                return t
+            known_base = b_lo is not None
+            if not known_base:  # an unknown figure is some amount >= 0 (0% of it is 0): a
+                # total of 0 is within any share of it, and above none
+                b_lo, b_hi = ZERO, (ZERO if share == 0 else None)
             # exact: share x base / 100 only shifts the exponent of an exact product
             limit_lo = share * b_lo / HUNDRED
             limit_hi = share * b_hi / HUNDRED if b_hi is not None else None
             t.figures[label] = lo if hi == lo else f"{lo}..{'?' if hi is None else hi}"
-            if base_name is not None:
+            if base_name is not None and known_base:
                 t.figures[base_name] = b_lo
             if ceiling:
                 if hi is not None and holds(hi, limit_lo):
