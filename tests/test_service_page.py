@@ -27,7 +27,7 @@ def book():
 @pytest.fixture
 def client_store(book, tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
-    with TestClient(create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs")))) as client:
+    with TestClient(create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs"), insecure_local=True))) as client:
         yield client, store
     store.close()
 
