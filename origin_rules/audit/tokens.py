@@ -66,14 +66,13 @@ def hash_secret(secret: str) -> str:
 
 
 def _query():
-    return (select(ApiToken, TokenRevocation)
+    return (select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.token_hash, ApiToken.created_at,
+                   ApiToken.created_by, TokenRevocation.revoked_at, TokenRevocation.revoked_by)
             .join(TokenRevocation, TokenRevocation.token_id == ApiToken.id, isouter=True))
 
 
 def _token(row) -> Token:
-    token, revocation = row
-    return Token(token.id, token.name, token.role, token.token_hash, token.created_at, token.created_by,
-                 revocation.revoked_at if revocation else None, revocation.revoked_by if revocation else None)
+    return Token(*row)
 
 
 def create_token(store: Store, name: str, role: str, *, created_by: str) -> tuple[str, Token]:
