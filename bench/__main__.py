@@ -9,6 +9,8 @@
 4. The semantic diff of two 1,000-rule rulebooks differing in one rule (bench/diff.py).
 5. Batch throughput against parsing the same JSON Lines with `json`, and peak memory for
    100,000 vs 1,000,000 records (bench/batch.py; --quick: 10,000 vs 100,000).
+6. Requests/s and p50/p99 latency of POST /evaluate over HTTP (bench/service.py; alone:
+   python -m bench.service [--quick] [--requests N] [--concurrency C] [--runs R]).
 
 Run: python -m bench [--quick]
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import sys
 
-from . import batch, diff, evaluation
+from . import batch, diff, evaluation, service
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
@@ -25,4 +27,6 @@ if __name__ == "__main__":
     for line in diff.main(quick):
         print(line)
     for line in batch.main(quick):
+        print(line)
+    for line in service.main(quick):
         print(line)
