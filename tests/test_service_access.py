@@ -230,15 +230,36 @@ def test_the_store_keeps_the_hash_not_the_token(tmp_path):
             assert secret.encode() not in name.read_bytes()
 
 
-def test_tokens_and_revocations_are_append_only(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
-    _, token = create_token(store, "ana", "analyst", created_by="test")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    else:
+        from test_audit_store import _pg_database
+
+        yield from _pg_database()
+
+
+def test_tokens_and_revocations_are_append_only_and_found_by_hash(db_url):
+    from origin_rules.audit import find_token
+
+    store = Store(db_url)
+    secret, token = create_token(store, "ana", "analyst", created_by="test")
+    assert find_token(store, secret).id == token.id and find_token(store, secret + "x") is None
     revoke_token(store, token.id, revoked_by="test")
-    for statement in ("UPDATE api_tokens SET role = 'admin'", "DELETE FROM api_tokens",
-                      "DELETE FROM token_revocations", "UPDATE token_revocations SET revoked_by = 'x'"):
+    assert find_token(store, secret).revoked_by == "test"
+    statements = ["UPDATE api_tokens SET role = 'admin'", "DELETE FROM api_tokens",
+                  "DELETE FROM token_revocations", "UPDATE token_revocations SET revoked_by = 'x'"]
+    if store.engine.dialect.name == "postgresql":
+        statements += ["TRUNCATE token_revocations", "TRUNCATE api_tokens CASCADE"]
+    for statement in statements:
         with pytest.raises(Exception, match="append-only"):
             with store.engine.begin() as connection:
                 connection.execute(text(statement))
+    with pytest.raises(Exception):  # the role is checked by the database too
+        with store.engine.begin() as connection:
+            connection.execute(text("INSERT INTO api_tokens (name, role, token_hash, created_at, created_by) "
+                                    "VALUES ('x', 'root', 'sha256:00', CURRENT_TIMESTAMP, 'test')"))
     assert [(t.role, t.active) for t in list_tokens(store)] == [("analyst", False)]
     store.close()
 
