@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -347,3 +349,35 @@ def test_the_cli_creates_lists_and_revokes_tokens(tmp_path):
 def test_insecure_local_refuses_any_host_but_loopback(host):
     result = CliRunner().invoke(cli_app, ["serve", "--insecure-local", "--host", host])
     assert result.exit_code == 2 and "127.0.0.1 only" in result.stderr and host in result.stderr
+
+
+# ---------------------------------------------------------------------------- properties
+
+SEGMENT = st.sampled_from(["", "ui", "login", "determinations", "batches", "tokens", "docs", "export", "1", "..",
+                           "%2e%2e", "evaluate", "health", "openapi.json", "x"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"]),
+       segments=st.lists(SEGMENT, min_size=1, max_size=4), slash=st.booleans())
+def test_nothing_but_the_sign_in_form_is_served_without_a_token(served, method, segments, slash):
+    client, *_ = served
+    client.cookies.clear()
+    path = "/" + "/".join(segments) + ("/" if slash else "")
+    response = client.request(method, path)
+    if (method, path) in PUBLIC or (method == "HEAD" and ("GET", path) in PUBLIC):
+        return
+    assert response.status_code in (401, 303), (method, path, response.status_code)
+    if response.status_code == 303:
+        assert response.headers["location"] == "/ui/login"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(guess=st.one_of(st.text(max_size=60), st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+                                                      min_size=43, max_size=43).map(lambda t: "ort_" + t)))
+def test_no_secret_but_the_one_made_finds_a_token(served, guess):
+    from origin_rules.audit import find_token
+
+    _, store, secrets, _ = served
+    token = find_token(store, guess)
+    assert token is None or guess in secrets.values()
