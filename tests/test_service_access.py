@@ -382,3 +382,25 @@ def test_no_secret_but_the_one_made_finds_a_token(served, guess):
     _, store, secrets, _ = served
     token = find_token(store, guess)
     assert token is None or guess in secrets.values()
+
+
+def test_serve_warns_without_tokens_and_insecure_local_binds_to_loopback(tmp_path, monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
+    db = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    rules = str(ROOT / "rules")
+    runner = CliRunner()
+    plain = runner.invoke(cli_app, ["serve", "--db", db, "--rules", rules, "--host", "0.0.0.0"])
+    assert plain.exit_code == 0, plain.output
+    assert "no API token in this store yet" in plain.stderr
+    assert calls[-1][1]["host"] == "0.0.0.0" and calls[-1][0].state.origin_rules.settings.insecure_local is False
+    local = runner.invoke(cli_app, ["serve", "--db", db, "--rules", rules, "--insecure-local", "--host", "localhost"])
+    assert local.exit_code == 0 and "--insecure-local: no tokens asked, on 127.0.0.1 only" in local.stderr
+    assert calls[-1][1]["host"] == "127.0.0.1" and calls[-1][0].state.origin_rules.settings.insecure_local is True
+    store = Store(db)
+    create_token(store, "ana", "analyst", created_by="test")
+    store.close()
+    again = runner.invoke(cli_app, ["serve", "--db", db, "--rules", rules])
+    assert again.exit_code == 0 and "no API token" not in again.stderr

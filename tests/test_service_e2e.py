@@ -102,6 +102,9 @@ def test_serve_batch_lifecycle_and_replay_after_restart(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+    log = server.stdout.read()
+    assert "refused GET /health from 127.0.0.1: 401 no token" in log  # the server's log, as an operator reads it
+    assert lead not in log and not any(token in log for token in analysts)
     runner = CliRunner()
     replayed = runner.invoke(app, ["audit", "replay", "--db", db, "--format", "json"])
     assert replayed.exit_code == 0, replayed.output

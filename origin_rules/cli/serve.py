@@ -34,6 +34,22 @@ def open_store(db: Optional[str]):
         raise typer.Exit(EXIT_USAGE)
 
 
+def _log_config() -> dict:
+    """uvicorn's logging, plus the service's loggers (refused requests, internal errors) on
+    stderr with their names."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["origin_rules"] = {"()": "uvicorn.logging.DefaultFormatter",
+                                            "fmt": "%(levelprefix)s %(name)s: %(message)s", "use_colors": False}
+    config["handlers"]["origin_rules"] = {"formatter": "origin_rules", "class": "logging.StreamHandler",
+                                          "stream": "ext://sys.stderr"}
+    config["loggers"]["origin_rules.service"] = {"handlers": ["origin_rules"], "level": "INFO", "propagate": False}
+    return config
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
@@ -48,8 +64,6 @@ def serve(
     """Serve the HTTP API and the analysts' page: evaluate BOMs, run batch jobs, read the audit store."""
     if insecure_local and host not in LOOPBACK:
         fail_usage(f"--insecure-local serves without tokens, so it listens on 127.0.0.1 only, not on {host}")
-    import logging
-
     import uvicorn
 
     from ..audit import list_tokens
@@ -68,14 +82,11 @@ def serve(
     elif not any(t.active for t in list_tokens(store)):
         err("origin-rules: no API token in this store yet, so every request will be refused: create one with "
             "`origin-rules audit token create NAME --role admin|lead|analyst`, or serve --insecure-local")
-    logging.getLogger("origin_rules.service").setLevel(logging.INFO)  # refused requests (warnings) reach the log
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s:     %(name)s: %(message)s")
     settings = Settings(rules=[str(r) for r in rules], book=book, store=store,
                         jobs_dir=str(jobs_dir) if jobs_dir else None, batch_workers=batch_workers,
                         insecure_local=insecure_local)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, log_config=_log_config())
     finally:
         store.close()
     raise typer.Exit(EXIT_OK)
