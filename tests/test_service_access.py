@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import re
-import time
 from pathlib import Path
 
 import pytest
