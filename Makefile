@@ -22,8 +22,14 @@ demo: $(STAMP)
 	@echo "== every example BOM under every agreement and scenario that applies =="
 	$(BIN)/origin-rules evaluate examples/boms/ --rules rules/ --as-of 2026-07-01
 
+# The slow end-to-end tests (marked slow) are queued first by tests/conftest.py; with
+# `--maxschedchunk 1` xdist hands tests out one at a time as a worker frees up (its default
+# first hands each worker a quarter of the queue, all the slow tests to one), so both workers
+# start on the slow tests at once and the quick ones fill in after. PYTHONDONTWRITEBYTECODE is
+# cleared so that the many `origin-rules` processes the tests start reuse compiled bytecode
+# (some machines set it; each process would recompile the package).
 test: $(STAMP) browser
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2
+	PYTHONDONTWRITEBYTECODE= HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist load --maxschedchunk 1
 
 # The report's browser test renders the page in Debian's chromium (skipped without it, but
 # required under CI=true): installed here when missing and apt-get can install it.

@@ -2,8 +2,8 @@
 over HTTP.
 
 In: ``quick`` (fewer requests), or on the command line ``--quick``, ``--requests N``,
-``--concurrency C``, ``--runs R`` (``make bench`` passes ``BENCH_ARGS``; run alone:
-``python -m bench.service --quick``). Out: lines for the ``make bench`` table.
+``--concurrency C``, ``--runs R`` (``make bench`` passes ``BENCH_ARGS``: alone,
+``make bench BENCH_ARGS="--only service --quick"`` or ``python -m bench.service --quick``). Out: lines for the ``make bench`` table.
 
 What is measured: ``origin-rules serve`` in a child process (real uvicorn, one worker) on
 a free loopback port with a temporary SQLite audit store and an analyst token, as a

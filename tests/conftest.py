@@ -12,6 +12,11 @@
 
 ``HYPOTHESIS_PROFILE`` names the profile explicitly and wins over the defaults.
 
+Also here: the shipped rulebook parsed once per test process (:func:`shipped_rulebook`), and
+the tests marked ``slow`` (end to end) queued first, so that ``make test``'s two xdist
+workers (``--maxschedchunk 1``: one test at a time to a free worker) both start on them and
+the quick tests fill in after.
+
 A test sets only what is its own (``max_examples`` through :func:`examples`, health checks);
 it never sets ``derandomize`` or ``database``: a minimal example found once is pinned with
 ``@example`` (or as a plain test) beside the property.
@@ -22,6 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -50,6 +56,11 @@ def _profile() -> str:
     return "dev"
 
 
+# The rulebook cache of every `origin-rules` process a test starts (and of the shared
+# rulebook above) lives in the checkout, not in the user's cache directory; the cache's own
+# tests point it at their temporary folders.
+os.environ.setdefault("ORIGIN_RULES_CACHE_DIR", str(ROOT / ".cache" / "rulebooks"))
+
 PROFILE = _profile()
 settings.load_profile(PROFILE)
 
@@ -62,3 +73,21 @@ def examples(n: int) -> int:
     """``n`` examples under ``ci`` and ``dev``, five times ``n`` under ``nightly``: the count a
     property test passes to ``settings(max_examples=...)``."""
     return n * settings.default.max_examples // UNIT
+
+
+@pytest.fixture(scope="session")
+def shipped_rulebook():
+    """The shipped rules (``rules/``, every agreement and scenario), loaded once per test process.
+
+    Loading parses and checks ~30 rule files (about 2 s); a dozen tests only evaluate BOMs
+    against them. Evaluation never changes a rulebook or its input (the engine's contract), so
+    sharing one is the same as each test loading its own.
+    """
+    import origin_rules
+
+    return origin_rules.load([ROOT / "rules"], cache=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``slow`` first (in their collected order), then the others."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -70,7 +70,7 @@ from origin_rules.model.bom import BOM, DeclaredFact, Material
 
 FIGURE_FIELD = {
     "transaction_value": "transaction_value", "net_cost": "net_cost", "total_cost": "total_cost",
-    "fob": "fob", "ex_works": "ex_works", "weight": "weight_kg",
+    "fob": "fob", "ex_works": "ex_works", "weight": "weight_kg", "component_weight": "component_weight_kg",
 }
 PRODUCT_FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works")
 INF = None  # an unbounded upper end of an interval
@@ -177,6 +177,47 @@ def _item(m: Material, path: str, within: str | None = None, within_field: str =
 def material_facts(m: Material) -> dict:
     """A material's declared facts and its yes/no flag, never missing."""
     return {**m.facts, "provided_as_part": DeclaredFact("yes" if m.provided_as_part else "no")}
+
+
+def _flag(item: Item, name: str) -> K:
+    """A material's yes/no/undeclared flag (``in_component``, ``elastomeric``) as a truth value."""
+    v = getattr(item.material, name)
+    return unknown(f"{item.path}.{name}") if v is None else K(v)
+
+
+def _share_within(good: "Good", share: ast.Percent, base_name: str, counted: list, attr: str, amount_field: str,
+                  nothing_is_within: bool = False) -> K:
+    """Whether the materials counted (each with whether it counts) total at most the share of
+    the base: sure ones form the lower bound, possible ones the upper. ``nothing_is_within``:
+    an empty upper bound (0) is within any base, known or not."""
+    lo, hi, fields = Fraction(0), Fraction(0), set()
+    for item, f in counted:
+        amount = getattr(item, attr)
+        if f.value is None:
+            fields |= f.missing
+        if amount is None:
+            fields.add(f"{item.path}.{amount_field}")
+            hi = INF
+            continue
+        if f.value is True:
+            lo += Fraction(amount)
+        if hi is not INF:
+            hi += Fraction(amount)
+    if nothing_is_within and hi is not INF and hi == 0:
+        return TRUE
+    base = good.figures[base_name]
+    if base is None and base_name == "component_weight" and good.figures["weight"] is not None:
+        # the component is part of the good: over the share of the good's weight is over its share
+        if lo > Fraction(share.value) * Fraction(good.figures["weight"]) / 100:
+            return FALSE
+    if base is None:
+        return unknown(good.path(FIGURE_FIELD[base_name]), *(fields if lo != hi else ()))
+    limit = Fraction(share.value) * Fraction(base) / 100
+    if hi is not INF and hi <= limit:
+        return TRUE
+    if lo > limit:
+        return FALSE
+    return unknown(*fields)
 
 
 def good_of(bom: BOM) -> Good:
@@ -683,6 +724,10 @@ class Evaluation:
             k = K(r, frozenset({good.path("hs")}) if r is None else frozenset())
             admits.append(k if inside else k_not(k))
         at_risk = [(item, f) for item, f in fails if f.value is not False]
+        component = isinstance(dm.base, ast.Figure) and dm.base.name == "component_weight"
+        if component:  # weighs the classifying component only; materials outside it are disregarded
+            at_risk = [(item, k_and([f, _flag(item, "in_component")])) for item, f in at_risk]
+            at_risk = [(item, f) for item, f in at_risk if f.value is not False]
         not_excluded = TRUE
         if dm.exclude is not None:
             not_excluded = k_and([
@@ -691,31 +736,15 @@ class Evaluation:
         attr, amount_field = ("value", "value") if dm.measure == "value" else ("weight", "weight_kg")
         base_name = dm.base.name if isinstance(dm.base, ast.Figure) else ("transaction_value" if attr == "value" else "weight")
         assert not isinstance(dm.base, ast.Sum), "a de minimis base is a product figure"
-        lo, hi, fields = Fraction(0), Fraction(0), set()
-        for item, f in at_risk:
-            amount = getattr(item, attr)
-            if f.value is None:
-                fields |= f.missing
-            if amount is None:
-                fields.add(f"{item.path}.{amount_field}")
-                hi = INF
-                continue
-            if f.value is True:
-                lo += Fraction(amount)
-            if hi is not INF:
-                hi += Fraction(amount)
-        base = good.figures[base_name]
-        if base is None:
-            within = unknown(good.path(FIGURE_FIELD[base_name]), *(fields if lo != hi else ()))
-        else:
-            limit = Fraction(dm.share.value) * Fraction(base) / 100
-            if hi is not INF and hi <= limit:
-                within = TRUE
-            elif lo > limit:
-                within = FALSE
-            else:
-                within = unknown(*fields)
-        return k_and([*admits, not_excluded, within])
+        within = _share_within(good, dm.share, base_name, at_risk, attr, amount_field, nothing_is_within=component)
+        sub = TRUE
+        if dm.of_which is not None:  # of the materials forgiven, the flagged ones: a second ceiling
+            sw = dm.of_which
+            sub_base = sw.base.name if isinstance(sw.base, ast.Figure) else base_name
+            counted = [(item, k_and([f, _flag(item, sw.flag)])) for item, f in at_risk]
+            counted = [(item, k) for item, k in counted if k.value is not False]
+            sub = _share_within(good, sw.share, sub_base, counted, attr, amount_field, nothing_is_within=True)
+        return k_and([*admits, not_excluded, within, sub])
 
     # ---- material filters and sums ------------------------------------------------------------------
 

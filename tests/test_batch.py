@@ -35,8 +35,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([RULES])
+def book(shipped_rulebook):
+    return shipped_rulebook
 
 
 def run(*args: str):

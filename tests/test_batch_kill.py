@@ -19,6 +19,8 @@ import pytest
 
 from origin_rules.batch.sample import write_jsonl
 
+pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run first by tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 RULES = str(ROOT / "rules")
 

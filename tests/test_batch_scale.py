@@ -16,8 +16,12 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 import origin_rules
 from origin_rules.batch.sample import product_bom, write_jsonl
+
+pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run first by tests/conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = str(ROOT / "rules")
@@ -46,7 +50,7 @@ def _broken(k: int) -> tuple[str, str]:
     return json.dumps(bom), "product.transaction_value"
 
 
-def test_20000_records_50_broken(tmp_path):
+def test_20000_records_50_broken(tmp_path, shipped_rulebook):
     broken_at = {i * 397 + 11: _broken(i) for i in range(50)}  # 0-based record numbers
     src = tmp_path / "shipments.jsonl"
     write_jsonl(str(src), N, products=600, variants=2, seed=5, broken={i: text for i, (text, _) in broken_at.items()})
@@ -68,7 +72,7 @@ def test_20000_records_50_broken(tmp_path):
     assert [r["line"] for r in records] == list(range(1, N + 1))
     assert all(r["source"] == str(src) for r in records)
 
-    book = origin_rules.load([RULES])
+    book = shipped_rulebook
     expected: dict[str, list[str]] = {}
     errors = 0
     for index, (record, line) in enumerate(zip(records, lines)):

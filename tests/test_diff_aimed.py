@@ -92,8 +92,8 @@ def test_around_reaches_codes_outside_the_selector():
     assert outside.product.hs in ("8708.29", "8708.40")
 
 
-def test_traced_sums_give_subassemblies():
-    book = origin_rules.load(ROOT / "rules")
+def test_traced_sums_give_subassemblies(shipped_rulebook):
+    book = shipped_rulebook
     aim = aim_at(book, "USMCA review 2026: China content tracing", "8703.80")
     assert aim.traced
     nested = find(boms_for_aim(aim), lambda b: any(m.materials for m in b.materials),
@@ -114,6 +114,7 @@ def test_rule_text_and_bad_names():
         boms_for_aim(replace(aim, max_materials=-1))
 
 
+@pytest.mark.slow  # a pytest run in a new process
 def test_the_example_test_file_for_users_passes():
     example = ROOT / "docs" / "examples" / "test_my_rules.py"
     done = subprocess.run([sys.executable, "-m", "pytest", str(example), "-o", "addopts=", "-q", "-p", "no:cacheprovider"],

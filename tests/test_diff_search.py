@@ -128,8 +128,8 @@ def _records():
 
 
 @pytest.fixture(scope="module")
-def usmca():
-    return origin_rules.load(ROOT / "rules")
+def usmca(shipped_rulebook):
+    return shipped_rulebook
 
 
 def test_china_cap_scenario_flips_products_of_the_portfolio(usmca):

@@ -93,8 +93,8 @@ def test_relayout_and_reorder_is_no_change_in_meaning():
     assert any("title" in w for w in d.wording)
 
 
-def test_a_rulebook_against_itself_has_no_change():
-    book = origin_rules.load(ROOT / "rules")
+def test_a_rulebook_against_itself_has_no_change(shipped_rulebook):
+    book = shipped_rulebook
     for name in book.names:
         n = normal_of(Side(book, name, name))
         assert structural_diff(n, n).changes == []
@@ -188,8 +188,25 @@ def test_de_minimis_and_parties_and_effective():
     ]
 
 
-def test_usmca_review_scenarios_in_words():
-    book = origin_rules.load(ROOT / "rules")
+def test_a_de_minimis_sub_limit_change_is_a_change_and_a_written_default_base_is_not():
+    line = "  de_minimis weight <= 10% of weight{}\n  rule 61 {{ CC }}"
+    old = agreement(line.format(" of which elastomeric <= 7%"))
+    assert summaries(diff_texts(old, old)) == []
+    assert summaries(diff_texts(old, agreement(line.format(" of which elastomeric <= 5%")))) == [
+        "de minimis (weight <= 10% of weight of which elastomeric <= 7% of weight): of which elastomeric <= 7% "
+        "of weight -> of which elastomeric <= 5% of weight"]
+    assert summaries(diff_texts(old, agreement(line.format("")))) == [
+        "de minimis (weight <= 10% of weight of which elastomeric <= 7% of weight): of which elastomeric <= 7% "
+        "of weight -> no sub-limit"]
+    # the sub-limit's base written out as the line's own is the same meaning; so is `of weight`
+    # after a weight share, which is its default
+    assert summaries(diff_texts(old, agreement(line.format(" of which elastomeric <= 7% of weight")))) == []
+    assert summaries(diff_texts(agreement("  de_minimis weight <= 10%\n  rule 61 { CC }"),
+                                agreement(line.format("")))) == []
+
+
+def test_usmca_review_scenarios_in_words(shipped_rulebook):
+    book = shipped_rulebook
     base = normal_of(Side(book, "USMCA", "USMCA"))
 
     def words(name: str) -> list[str]:

@@ -25,13 +25,20 @@ Conventions of a page's fenced blocks (CONTRIBUTING.md, "Documentation"):
 Each page runs in its own sandbox: a temporary copy of ``rules/``, ``examples/`` and ``docs/``
 (and README.md, cli.py), with the commands run from its root in order, ``origin-rules``
 resolved to this virtualenv's console script. Plain ``origin-rules ...`` commands run in
-process (typer's CliRunner: the same app, much faster); anything with shell syntax runs under
-bash. ``UPDATE_GOLDEN=1 pytest tests/test_docs.py`` rewrites the shown output of
-the commands whose output shows no ``...``.
+process (typer's CliRunner: the same app, much faster), and so does a plain command whose
+stdout is sent to a file (``origin-rules test rules/ --format junit > rule-tests.xml``: the
+file gets stdout, the page's output is stderr, as in a terminal); anything else with shell
+syntax runs under bash (tests/test_precommit.py and a few pages run the console script
+itself). ``origin-rules test`` (4,600 rule tests on ``rules/``, the slowest command of the
+docs) is run once per test session for the same arguments on the same files (see
+:func:`_remembered`). ``UPDATE_GOLDEN=1 pytest tests/test_docs.py`` rewrites the shown
+output of the commands whose output shows no ``...``.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -198,26 +205,112 @@ def _missing_command(command: str) -> str | None:
     return None
 
 
+REDIRECT = re.compile(r"^(?P<command>[^<>|;&`$]+?)\s+>\s*(?P<file>[\w./-]+)$")
+#: Commands that only read files, whose result is kept for the test session (_remembered).
+REMEMBERED = ("test",)
+MEMO: Path | None = None  # set by the `memo` fixture: a folder shared by the xdist workers
+
+
+def _redirected(command: str) -> tuple[list[str], str] | None:
+    """``origin-rules ARGS > FILE`` (stdout to a plain file name): ARGS and FILE, else None."""
+    m = REDIRECT.match(command.split(" #")[0].strip())
+    if m is None or re.search(r"\s\d+$", m["command"]):  # `2> FILE` redirects stderr: bash runs it
+        return None
+    argv = _in_process_argv(m["command"])
+    return (argv, m["file"]) if argv is not None else None
+
+
+def _invoke(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
+    """The app run in process from ``cwd``: exit code, stdout+stderr interleaved, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from origin_rules.cli import app
+
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, argv, env=ENV, catch_exceptions=True)
+    finally:
+        os.chdir(old)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        tb = "".join(traceback.format_exception(result.exception))
+        note = "\n[a traceback reached the user]\n" + tb
+        return 99, result.output + note, result.stdout, result.stderr + note
+    return result.exit_code, result.output, result.stdout, result.stderr
+
+
+def _inputs_digest(box: Path, argv: list[str]) -> str:
+    """A digest (names and contents) of the files a command can read: every file of the
+    repository's copy in the sandbox (SANDBOX_ITEMS, as the page may have changed them: a rule
+    test's BOM is in examples/) and every file under a path the command names (``my-tests/``).
+    Files a page wrote elsewhere for other commands (``out.sarif``, ``drafts/``) are not in it."""
+    roots = [box / name for name in SANDBOX_ITEMS]
+    roots += [box / arg for arg in argv[1:] if not arg.startswith("-") and (box / arg).exists()]
+    files: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            files.add(root)
+        elif root.is_dir():
+            files.update(p for p in root.rglob("*") if p.is_file())
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(str(path.relative_to(box)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _remembered(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
+    """:func:`_invoke` for a command that only reads files, run once per session for the same
+    arguments on the same files (every file of the sandbox, by content) and then reused.
+
+    ``origin-rules test rules/ --coverage --threshold 100 --quiet`` is shown on three pages and in
+    two CI files; each run is ~35 s of CPU. The key holds the arguments and every input file, so
+    a page that changed a rule or a test file before the command gets its own run
+    (:func:`_inputs_digest`). The result is
+    a file shared by the xdist workers, written under a lock, so two workers do not both run it.
+    """
+    if MEMO is None or argv[0] not in REMEMBERED:
+        return _invoke(argv, cwd)
+    box = str(cwd.resolve())
+    key = hashlib.sha256(json.dumps([argv, ENV, _inputs_digest(cwd, argv)]).encode()).hexdigest()[:32]
+    MEMO.mkdir(parents=True, exist_ok=True)
+    with open(MEMO / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = MEMO / f"{key}.json"
+        if saved.exists():
+            code, *texts = json.loads(saved.read_text(encoding="utf-8"))
+            return code, *(text.replace("\0BOX\0", box) for text in texts)
+        code, *texts = _invoke(argv, cwd)
+        tmp = saved.with_suffix(".tmp")
+        tmp.write_text(json.dumps([code, *(text.replace(box, "\0BOX\0") for text in texts)]), encoding="utf-8")
+        tmp.replace(saved)
+        return code, *texts
+
+
+@pytest.fixture(scope="session", autouse=True)
+def memo(tmp_path_factory):
+    """The folder of remembered command results, shared by every xdist worker of this run."""
+    global MEMO
+    base = tmp_path_factory.getbasetemp()
+    MEMO = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "docs-commands"
+    yield MEMO
+    MEMO = None
+
+
 def run_command(command: str, cwd: Path) -> tuple[int, str]:
     """Run one command as the docs show it; the exit code and stdout+stderr interleaved."""
     argv = _in_process_argv(command)
     if argv is not None:
-        from typer.testing import CliRunner
-
-        from origin_rules.cli import app
-
-        old = Path.cwd()
-        os.chdir(cwd)
-        try:
-            result = CliRunner().invoke(app, argv, env=ENV, catch_exceptions=True)
-        finally:
-            os.chdir(old)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            import traceback
-
-            tb = "".join(traceback.format_exception(result.exception))
-            return 99, result.output + "\n[a traceback reached the user]\n" + tb
-        return result.exit_code, result.output
+        code, output, _, _ = _remembered(argv, cwd)
+        return code, output
+    redirect = _redirected(command)
+    if redirect is not None and (cwd / redirect[1]).resolve().parent.is_dir() \
+            and (cwd / redirect[1]).resolve().is_relative_to(cwd.resolve()):
+        argv, file = redirect
+        code, _, stdout, stderr = _remembered(argv, cwd)
+        (cwd / file).write_text(stdout, encoding="utf-8")
+        return code, stderr
     env = {**os.environ, **ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(BIN.parent)}
     proc = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=300)
@@ -352,6 +445,7 @@ def run_page(page: Path, tmp: Path) -> PageRun:
     return run
 
 
+@pytest.mark.slow  # every command of the page, several of them over the whole rulebook
 @pytest.mark.parametrize("page", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_examples_run_as_shown(page, tmp_path):
     run = run_page(page, tmp_path)
@@ -405,6 +499,12 @@ def test_harness_reads_console_sh_titles_and_exits():
     assert not pip.run and test.run and test.exit == 0
     assert _in_process_argv(test.text) == ["test", "rules/"]
     assert _in_process_argv("origin-rules check --format sarif rules/ > out.sarif") is None
+    assert _redirected("origin-rules check --format sarif rules/ > out.sarif  # exit 1") == (
+        ["check", "--format", "sarif", "rules/"], "out.sarif")
+    for shell in ("origin-rules check rules/ 2> err.txt", "origin-rules check rules/ >> log.txt",
+                  "origin-rules check rules/ | tee out.txt > x", "origin-rules check $DIR > out.txt",
+                  "cat a > b"):
+        assert _redirected(shell) is None, shell
     assert _in_process_argv('origin-rules evaluate b.yaml --under "USMCA review 2026: China content cap"') == [
         "evaluate", "b.yaml", "--under", "USMCA review 2026: China content cap"]
 
@@ -426,6 +526,38 @@ def test_a_page_that_lies_fails(tmp_path, monkeypatch):
             run.command(cmd)
     assert len(run.problems) == 2
     assert "differs" in run.problems[0] and "exited 2, the docs say 0" in run.problems[1]
+
+
+def test_a_redirected_command_writes_stdout_to_the_file_and_shows_stderr(tmp_path):
+    box = make_sandbox(tmp_path)
+    (box / "bad.roo").write_text('agreement "A" {\n  parties = [XX]\n}\n')
+    code, shown = run_command("origin-rules check --format sarif bad.roo > out.sarif", box)
+    assert code == 1 and shown == ""
+    assert json.loads((box / "out.sarif").read_text())["runs"][0]["results"]
+    code, shown = run_command("origin-rules test nowhere/ --format junit > out.xml", box)
+    assert code == 2 and "error:" in shown and "nowhere" in shown  # stderr shown
+    assert "<testsuite" in (box / "out.xml").read_text() and "<testsuite" not in shown  # stdout in the file
+
+
+def test_a_remembered_command_runs_again_when_an_input_changes(tmp_path, monkeypatch):
+    calls = []
+    real = _invoke
+    monkeypatch.setattr(sys.modules[__name__], "_invoke", lambda argv, cwd: calls.append(argv) or real(argv, cwd))
+    box = tmp_path / "box"
+    shutil.copytree(ROOT / "tests" / "data" / "testrunner" / "sample", box / "t")
+    first = run_command("origin-rules test t/ --quiet", box)
+    assert run_command("origin-rules test t/ --quiet", box) == first and len(calls) == 1
+    assert run_command("origin-rules test t/", box) != first and len(calls) == 2  # other arguments
+    (box / "t" / "new.roo").write_text((box / "t" / next(p.name for p in (box / "t").glob("*.roo"))).read_text())
+    run_command("origin-rules test t/ --quiet", box)
+    assert len(calls) == 3  # a new file under the folder tested: run again
+    (box / "examples").mkdir()
+    (box / "examples" / "bom.yaml").write_text("product: {}\n")
+    run_command("origin-rules test t/ --quiet", box)
+    assert len(calls) == 4  # a new file in the repository's copy: run again
+    (box / "report.xml").write_text("<x/>")
+    run_command("origin-rules test t/ --quiet", box)
+    assert len(calls) == 4  # a file outside both (another command's output): the same inputs
 
 
 # ---------------------------------------------------------------------------- generated pages
@@ -537,6 +669,7 @@ def test_hooks_offer_check_fmt_and_test():
         assert hook["language"] == "python" and hook["entry"].startswith("origin-rules ")
 
 
+@pytest.mark.slow  # the CI files' commands: check, test and diff of the whole rulebook
 def test_ci_examples_use_commands_that_exist(tmp_path):
     """Every `origin-rules ...` line of the example CI files runs, on clean rules, with exit 0."""
     import yaml
@@ -567,6 +700,7 @@ def test_ci_examples_use_commands_that_exist(tmp_path):
 # ---------------------------------------------------------------------------- the site builds
 
 
+@pytest.mark.slow  # mkdocs in a new process
 def test_site_builds_strict(tmp_path):
     pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
     pytest.importorskip("material", reason="the docs extra is not installed: pip install -e '.[docs]'")

@@ -21,8 +21,8 @@ DATES = (date(2020, 6, 30), date(2022, 1, 15), date(2026, 7, 1))
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([ROOT / "rules"])
+def book(shipped_rulebook):
+    return shipped_rulebook
 
 
 def example_boms():

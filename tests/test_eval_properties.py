@@ -25,6 +25,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
@@ -342,6 +343,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # two new processes, each loading the shipped rules
 def test_determinations_do_not_depend_on_the_hash_seed():
     outputs = []
     for seed in ("1", "2"):
@@ -386,18 +388,9 @@ def test_de_minimis_never_changes_vnm_or_rvc(data):
 
 @settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(boms(chapters=("39", "61", "72", "73", "84", "85", "87", "94")), st.sampled_from((date(2021, 1, 1), date(2026, 1, 1))))
-def test_any_bom_gets_a_determination_under_the_shipped_rules(bom, as_of):
-    book = _shipped()
+def test_any_bom_gets_a_determination_under_the_shipped_rules(shipped_rulebook, bom, as_of):
+    book = shipped_rulebook
     for under in book.names:
         det = book.evaluate(bom, under=under, as_of=as_of)
         assert det.verdict in RANK
         assert bool(det.missing) == (det.verdict == "insufficient_data"), (det.verdict, det.missing)
-
-
-_BOOK: list[origin_rules.Rulebook] = []
-
-
-def _shipped() -> origin_rules.Rulebook:
-    if not _BOOK:
-        _BOOK.append(origin_rules.load([ROOT / "rules"]))
-    return _BOOK[0]

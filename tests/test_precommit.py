@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run first by tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ("origin_rules", "pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml")
 NETWORK = re.compile(

@@ -28,14 +28,13 @@ from origin_rules.report import read_results, render_page, write_report
 from origin_rules.report.aggregate import ResultsError
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = str(ROOT / "rules")
 EXAMPLES = ROOT / "examples" / "boms"
 CAP = "USMCA review 2026: China content cap"
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> Path:
+def results(tmp_path_factory, shipped_rulebook) -> Path:
     """Batch output for 1,200 generated shipments, the example BOMs and one broken record."""
     folder = tmp_path_factory.mktemp("report")
     src = folder / "shipments.jsonl"
@@ -43,7 +42,7 @@ def results(tmp_path_factory) -> Path:
     lines[5] = lines[5].replace('"originating": false', '"originating": "maybe"', 1)
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = folder / "results.jsonl"
-    book = origin_rules.load([RULES])
+    book = shipped_rulebook
     inputs = [str(src)] + [str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
     run_batch(book, Options(inputs=inputs, out=str(out), as_of=date(2026, 7, 1), workers=1))
     return out
@@ -123,10 +122,9 @@ def test_cli_writes_the_report_and_refuses_bad_usage(results, tmp_path):
     assert refused.exit_code == 2 and "not a batch output record" in refused.output
 
 
-def _one_page(tmp_path: Path, inputs: list[str], names: list[str]) -> tuple[str, str]:
+def _one_page(book: origin_rules.Rulebook, tmp_path: Path, inputs: list[str], names: list[str]) -> tuple[str, str]:
     """The page and the `report` command's message for a small batch."""
     out = tmp_path / "results.jsonl"
-    book = origin_rules.load([RULES])
     run_batch(book, Options(inputs=inputs, out=str(out), names=names, as_of=date(2026, 7, 1), workers=1))
     html_path = tmp_path / "report.html"
     done = runner.invoke(app, ["report", str(out), "--html", str(html_path)])
@@ -142,8 +140,8 @@ def _text(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
-def test_one_shipment_is_counted_in_the_singular(tmp_path):
-    page, message = _one_page(tmp_path, [str(EXAMPLES / "brake-assembly.yaml")], ["USMCA", CAP])
+def test_one_shipment_is_counted_in_the_singular(tmp_path, shipped_rulebook):
+    page, message = _one_page(shipped_rulebook, tmp_path, [str(EXAMPLES / "brake-assembly.yaml")], ["USMCA", CAP])
     words = _text(page)
     assert "1 shipment · 1 product · from" in words
     assert "1 product (1 shipment) qualifies under USMCA but not under this scenario" in words
@@ -153,13 +151,13 @@ def test_one_shipment_is_counted_in_the_singular(tmp_path):
         assert slip not in words and slip not in message, slip
 
 
-def test_warnings_about_the_input_are_shown_per_code_and_product(tmp_path):
+def test_warnings_about_the_input_are_shown_per_code_and_product(tmp_path, shipped_rulebook):
     src = tmp_path / "odd.jsonl"
     src.write_text(
         '{"product": {"id": "ODD-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000"}, '
         '"materials": [{"id": "M", "hs": "7325.99", "origin": "CN", "originating": true, "value": "15000"}]}\n',
         encoding="utf-8")
-    page, _ = _one_page(tmp_path, [str(src), str(EXAMPLES / "brake-assembly.yaml")], ["USMCA"])
+    page, _ = _one_page(shipped_rulebook, tmp_path, [str(src), str(EXAMPLES / "brake-assembly.yaml")], ["USMCA"])
     html5lib.HTMLParser(strict=True).parse(page)
     section = page[page.index('<section id="warnings">'):]
     section = _text(section[:section.index("</section>")])
@@ -179,6 +177,7 @@ def _chromium() -> str | None:
     return None
 
 
+@pytest.mark.slow  # a browser
 def test_page_renders_in_headless_chromium(results, tmp_path):
     browser = _chromium()
     if browser is None:

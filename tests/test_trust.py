@@ -238,10 +238,10 @@ def test_headroom_of_an_alternative_not_needed_is_labelled(tmp_path, rules):
     assert "fails by 30.00 points" in rest and "fails by" not in head
 
 
-def test_without_product_code_the_explanation_leaves_out_other_goods_requirements():
+def test_without_product_code_the_explanation_leaves_out_other_goods_requirements(shipped_rulebook):
     brake = (ROOT / "examples" / "boms" / "brake-assembly.yaml").read_text(encoding="utf-8")
     no_code = "\n".join(line for line in brake.splitlines() if not line.startswith("  hs:"))
-    book = origin_rules.load([ROOT / "rules"])
+    book = shipped_rulebook
     det = book.evaluate(loads_bom(no_code), under="USMCA", as_of=date(2026, 7, 1))
     from origin_rules.rulebook.explain import render
 
@@ -302,8 +302,8 @@ def test_every_code_is_documented():
         assert f"`{code}`" in errors, code
 
 
-def test_json_texts_carry_no_markdown_backticks():
-    book = origin_rules.load([ROOT / "rules"])
+def test_json_texts_carry_no_markdown_backticks(shipped_rulebook):
+    book = shipped_rulebook
     for name in ("engine.yaml", "brake-assembly.yaml", "typewriter.yaml"):
         data = origin_rules.read_bom(ROOT / "examples" / "boms" / name)
         for det in book.evaluate_all(data, as_of=date(2026, 7, 1), explain="full"):

@@ -11,12 +11,9 @@ Exit codes: 0 every record read (whatever the verdicts) unless ``--fail-on`` mat
 with ``--strict``, some determination carries a warning about its BOM (as ``evaluate --strict``).
 """
 
-from __future__ import annotations
-
 import os
 import signal
 import sys
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -25,7 +22,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, parse_date
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date
 
 OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
@@ -161,8 +158,11 @@ def batch(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input); the output is written all the same.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, hidden=True, help="Records per chunk sent to a worker.")] = 500,
     record_them: Annotated[bool, typer.Option("--record", help="Also append every determination to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
+    no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Evaluate many BOMs (e.g. a year of shipments): one output record per input record, in input order."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from ..batch import Options, run_batch, write_atomically
     from ..rulebook.book import UnknownAgreement
 
@@ -171,7 +171,7 @@ def batch(
     if summary is not None:
         _check_output(summary, files, "--summary")
     on = parse_date(as_of)
-    book = load_rules(rules)
+    book = load_rules(rules, cache=not no_cache)
     for name in under or []:
         if name not in book.names:
             err(f"error: {UnknownAgreement(name, book.names)}")

@@ -7,8 +7,6 @@ carets followed by a summary line, or JSON, GitHub annotations, SARIF). Exit cod
 exist or cannot be read (ROO000).
 """
 
-from __future__ import annotations
-
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +14,7 @@ from typing import Annotated
 import typer
 
 from . import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fail_usage
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fail_usage, no_cache_option
 
 
 class Format(str, Enum):
@@ -46,12 +44,14 @@ def check(
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people; json, github or sarif for machines.")] = Format.text,
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Show at most N errors (0: all); the summary counts all.")] = 100,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the check too.")] = False,
+    no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Check rule files: names, sets, HS codes, countries, dates and competing rules."""
     from ..model.render import render_github, render_json_report, render_sarif, render_text, summary_line
+    from ..rulebook.cache import parse_cached
     from ..rulebook.sources import parse_paths
 
-    parsed = parse_paths(paths)
+    parsed = parse_paths(paths) if no_cache else parse_cached(paths)
     diags = parsed.diagnostics
     files = len(parsed.sources)
     unreadable = any(d.code == "ROO000" for d in diags)

@@ -7,6 +7,7 @@ exits with code 2. No traceback reaches the user.
 
 from __future__ import annotations
 
+import gc
 import sys
 from datetime import date
 from pathlib import Path
@@ -14,9 +15,8 @@ from typing import Iterator
 
 import typer
 
-from ..model.bom import BomError, BomProblem
-from ..model.diagnostics import RulebookError
-from ..model.render import render_text, summary_line
+# Nothing heavy at the top: every command module imports this one, and `--help` must not
+# pay for pydantic or Lark (the model and the layers above are imported where they are used).
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -34,21 +34,41 @@ def fail_usage(text: str) -> "typer.Exit":
     raise typer.Exit(EXIT_USAGE)
 
 
-def load_rules(paths: list[Path]):
-    """Load a rulebook, or print every diagnostic and exit 2."""
+NO_CACHE_HELP = ("Parse and check the rule files again instead of reading them from the rulebook "
+                 "cache (docs/performance.md); the cache is neither read nor written.")
+
+
+def no_cache_option():
+    """``--no-cache``, shared by the commands that load rules."""
+    return typer.Option("--no-cache", help=NO_CACHE_HELP)
+
+
+def load_rules(paths: list[Path], cache: bool = True):
+    """Load a rulebook (from the rulebook cache unless ``cache`` is false), or print every
+    diagnostic and exit 2."""
+    from ..model.diagnostics import RulebookError
+    from ..model.render import render_text, summary_line
     from ..rulebook.book import load
 
+    # The rulebook is tens of thousands of objects that live as long as the command: the
+    # cyclic collector would walk them again and again while they are built (and while the
+    # plans are compiled from them) and never free one. Off while loading; then frozen out
+    # of its sight (gc.freeze), which halves a one-BOM `evaluate` (docs/performance.md).
+    gc.disable()
     try:
-        book = load([str(p) for p in paths])
+        book = load([str(p) for p in paths], cache=cache)
     except RulebookError as exc:
         err(render_text(exc.diagnostics, exc.sources))
         err(f"\nthe rule files have problems ({summary_line(exc.diagnostics)}); run `origin-rules check` on them")
         raise typer.Exit(EXIT_USAGE)
+    finally:
+        gc.enable()
     if not book.parsed.sources:
         shown = ", ".join(f"`{p}`" for p in paths)
         fail_usage(f"no rule file (`*.roo`) found in {shown}: give rule files or folders holding them with --rules")
     if not book.names:
         fail_usage(f"the rule files in {', '.join(f'`{p}`' for p in paths)} define no agreement or scenario")
+    gc.freeze()
     return book
 
 
@@ -76,6 +96,7 @@ def bom_files(paths: list[Path]) -> list[Path]:
 def read_records(paths: list[Path]) -> Iterator:
     """Every BOM record of every file; a file that cannot be read is reported, then skipped."""
     from ..files.boms import read_boms
+    from ..model.bom import BomError, BomProblem
 
     for path in bom_files(paths):
         try:

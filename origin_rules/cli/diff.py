@@ -10,8 +10,6 @@ Exit codes: 0 ran (and the intent holds); 1 ``--expect`` violated; 2 bad usage, 
 with errors, or BOMs that cannot be read. The work is in :mod:`origin_rules.diff`.
 """
 
-from __future__ import annotations
-
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, parse_date, read_records
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date, read_records
 
 HELP = """Compare rules: what changed in meaning, which BOMs flip, and BOMs that tell the sides apart.
 
@@ -52,13 +50,13 @@ def _check_names(book, names: list[str]) -> None:
             raise typer.Exit(EXIT_USAGE)
 
 
-def _sides(paths: list[Path], under: str | None, vs: list[str]) -> tuple[list, list[str]]:
+def _sides(paths: list[Path], under: str | None, vs: list[str], cache: bool = True) -> tuple[list, list[str]]:
     """The pairs of sides to compare, and notes (names found on one side only)."""
     from ..diff.compare import Side
 
     notes: list[str] = []
     if vs or (len(paths) == 1 and under):
-        book = load_rules(paths)
+        book = load_rules(paths, cache=cache)
         where = tuple(str(p) for p in paths)
         _check_names(book, [n for n in [under, *vs] if n])
         programs = book.parsed.programs
@@ -75,7 +73,7 @@ def _sides(paths: list[Path], under: str | None, vs: list[str]) -> tuple[list, l
         return pairs, notes
     if len(paths) != 2:
         fail_usage("give two rulebooks (OLD NEW), or one rulebook with --under and/or --vs")
-    old_book, new_book = load_rules([paths[0]]), load_rules([paths[1]])
+    old_book, new_book = load_rules([paths[0]], cache=cache), load_rules([paths[1]], cache=cache)
     if under:
         _check_names(old_book, [under])
         _check_names(new_book, [under])
@@ -107,12 +105,13 @@ def diff(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the determinations, YYYY-MM-DD. Default: today.")] = None,
     no_search: Annotated[bool, typer.Option("--no-search", help="Structural diff and portfolio impact only.")] = False,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for CI.")] = Format.text,
+    no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     from ..diff.compare import compare
     from ..diff.report import expectation, render_json, render_text
 
     on = parse_date(as_of)
-    pairs, notes = _sides(paths, under, list(vs or []))
+    pairs, notes = _sides(paths, under, list(vs or []), cache=not no_cache)
     records = None
     bad_input = False
     if boms:

@@ -10,8 +10,6 @@ Exit codes: 0 ran (whatever the verdicts) unless ``--fail-on`` matches (1); 2 ba
 or any warning with ``--strict``.
 """
 
-from __future__ import annotations
-
 import json
 from enum import Enum
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, load_rules, parse_date, read_records
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, load_rules, no_cache_option, parse_date, read_records
 
 
 class Format(str, Enum):
@@ -51,13 +49,14 @@ def evaluate(
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input).")] = False,
     record_them: Annotated[bool, typer.Option("--record", help="Append the determinations to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
+    no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Evaluate bills of materials: does each product qualify, and why."""
     from ..rulebook.explain import render
     from ..rulebook.book import UnknownAgreement
 
     on = parse_date(as_of)
-    book = load_rules(rules)
+    book = load_rules(rules, cache=not no_cache)
     if under:
         for name in under:
             if name not in book.names:

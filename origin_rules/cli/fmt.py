@@ -7,8 +7,6 @@ A file whose formatted text would not parse back to the same rules is refused, n
 written, with the reason (exit 1). Unreadable or unparsable files are exit 2.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -8,8 +8,6 @@ records that could not be read.
 Exit codes: 0 written; 2 the results cannot be read or the page cannot be written.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

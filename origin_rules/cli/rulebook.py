@@ -11,8 +11,6 @@ rules (default 100: any missing rule fails); 2 a manifest or rule file that cann
 or does not validate, a path that does not exist, bad usage.
 """
 
-from __future__ import annotations
-
 import json
 from enum import Enum
 from pathlib import Path
@@ -20,14 +18,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
+from . import Group, app
 from .common import EXIT_FINDINGS, EXIT_OK, err, fail_usage
 
 rulebook_app = typer.Typer(
     name="rulebook",
+    cls=Group,
     help="Facts about the shipped rulebooks: `rulebook coverage` shows which rules of the source are encoded.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain, as the main app (a fast --help)
 )
 app.add_typer(rulebook_app, name="rulebook")
 

@@ -4,8 +4,6 @@ In: which schema. Out: the JSON Schema (draft 2020-12) on stdout, exported from 
 models; the BOM schema rejects what the BOM readers reject for its form (docs/schemas.md).
 """
 
-from __future__ import annotations
-
 import json
 from enum import Enum
 from typing import Annotated

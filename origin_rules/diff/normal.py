@@ -86,6 +86,8 @@ class NormalDeMinimis:
     exclude: object | None
     source: str = field(default="", compare=False)
     layer: str = field(default="", compare=False)
+    # ``of which FLAG OP SHARE of BASE`` (the base written out: the line's own when omitted)
+    of_which: tuple[str, str, Decimal, str] | None = None
 
 
 @dataclass
@@ -234,10 +236,15 @@ def normalize(program: Program) -> NormalProgram:
     for placed in program.de_minimis:
         dm: ast.DeMinimis = placed.node
         n = Normalizer(program)
-        base = dm.base.name if isinstance(dm.base, ast.Figure) else "transaction_value"
+        # without `of`, a value share is of the transaction value, a weight share of the weight
+        default = "weight" if dm.measure == "weight" else "transaction_value"
+        base = dm.base.name if isinstance(dm.base, ast.Figure) else default
+        sub = dm.of_which
+        of_which = None if sub is None else (
+            sub.flag, sub.op, share(sub.share.value), sub.base.name if isinstance(sub.base, ast.Figure) else base)
         policies.append(NormalDeMinimis(
             dm.measure, dm.op, share(dm.share.value), base, n.hs(dm.for_), n.hs(dm.except_),
-            None if dm.exclude is None else n.node(dm.exclude), dm.span.where, placed.layer,
+            None if dm.exclude is None else n.node(dm.exclude), dm.span.where, placed.layer, of_which,
         ))
     return NormalProgram(
         name=program.name,
@@ -255,4 +262,5 @@ def key_of_require(r: NormalRequire) -> str:
 
 
 def key_of_policy(p: NormalDeMinimis) -> str:
-    return "|".join([p.measure, p.op, str(p.share), p.base, str(p.for_), str(p.except_), key(p.exclude)])
+    return "|".join([p.measure, p.op, str(p.share), p.base, str(p.for_), str(p.except_), key(p.exclude),
+                     str(p.of_which)])

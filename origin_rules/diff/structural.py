@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from ..formatting.printer import quote
 from .describe import describe, filter_change, set_change, sort_phrases
@@ -113,11 +114,20 @@ def require_subject(r: NormalRequire) -> str:
 def policy_subject(p: NormalDeMinimis) -> str:
     base = "weight" if p.base == "weight" else p.base
     parts = [f"{p.measure} {p.op} {pct(p.share)} of {base}"]
+    if p.of_which is not None:
+        parts.append(of_which_text(p.of_which))
     if p.for_ is not None:
         parts.append(f"for {p.for_}")
     if p.except_ is not None:
         parts.append(f"except {p.except_}")
     return f"de minimis ({' '.join(parts)})"
+
+
+def of_which_text(of_which: tuple[str, str, Decimal, str] | None) -> str:
+    if of_which is None:
+        return "no sub-limit"
+    flag, op, share, base = of_which
+    return f"of which {flag} {op} {pct(share)} of {base}"
 
 
 def _sort_key_items(items) -> tuple:
@@ -299,6 +309,8 @@ def policy_changes(old: NormalProgram, new: NormalProgram) -> list[Change]:
             details += set_change("excepted code", x.except_, y.except_) if x.except_ and y.except_ else (
                 [f"now excepts {y.except_}" if y.except_ else f"no longer excepts {x.except_}"] if x.except_ != y.except_ else [])
             details += filter_change(x.exclude, y.exclude)
+            if x.of_which != y.of_which:
+                details.append(f"{of_which_text(x.of_which)} -> {of_which_text(y.of_which)}")
             if x.measure != y.measure:
                 details.append(f"measured by {x.measure} -> {y.measure}")
             changes.append(Change("de_minimis_changed", policy_subject(x), details, (x,), (y,), (), x.source, y.source))

@@ -307,11 +307,76 @@ def de_minimis_fast(run, failing, unknown, why=()) -> bool | None:
 
 
 def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:
-    """Whether one de minimis policy forgives the failing (and possibly failing) materials.
+    """Whether one de minimis policy forgives the failing (and possibly failing) materials:
+    its share (:func:`_within_share`) and, if the line has one, its sub-limit
+    (``of which elastomeric <= 7%``, :func:`_within_sub_limit`). A sub-limit surely
+    exceeded refuses whatever else is unknown; one that cannot be exceeded asks nothing."""
+    if policy.base_name == "component_weight":
+        failing, unknown, why = _of_the_component(failing, unknown, why)
+        if not failing and not unknown:  # every failing material is outside the component
+            return True, {"note": "the materials that fail the shift are outside the component that "
+                                  "determines the classification: disregarded" if explain else None}
+    result, info = _within_share(run, policy, failing, unknown, explain, why)
+    sub = policy.node.of_which
+    if sub is None or result is False:
+        return result, info
+    sub_result, sub_info = _within_sub_limit(run, policy, sub, failing, unknown, explain, why)
+    figures = {**info.get("figures", {}), **sub_info.get("figures", {})}
+    if sub_result is False:
+        return False, {"figures": figures, "note": sub_info.get("note")}
+    notes = "; ".join(filter(None, [info.get("note"), sub_info.get("note")])) or None
+    missing = info.get("missing", []) if result is None else []
+    missing = missing + (sub_info.get("missing", []) if sub_result is None else [])
+    out = {"figures": figures, "note": notes}
+    if missing:
+        out["missing"] = missing
+    return tri_and([result, sub_result]), out
+
+
+def _over_the_good(good, base_name: str, share: ast.Percent, low: Decimal) -> bool:
+    """Whether ``low`` is surely over the share of the classifying component's weight when
+    the BOM does not give that weight: the component weighs at most the good, so over the
+    share of the good's weight is over the share of the component's."""
+    if base_name != "component_weight":
+        return False
+    whole = good.figures.get("weight")
+    return whole is not None and low * HUNDRED > share.value * whole
+
+
+def _of_the_component(failing, unknown, why) -> tuple[list, list, list]:
+    """For a line measured on the classifying component: the materials it weighs. A
+    material declared outside the component (``in_component: false``) is disregarded (the
+    product-specific rule applies to the component only; SOR/2020-155 s. 5(9)); a failing
+    material that does not declare it may be weighed, so it joins the possibly failing ones,
+    its missing field named."""
+    sure, maybe, reasons = [], [], []
+    for p in failing:
+        inside = p.source.in_component
+        if inside is True:
+            sure.append(p)
+        elif inside is None:
+            maybe.append(p)
+            reasons.append(f"{p.path}.in_component")
+    for i, p in enumerate(unknown):
+        if p.source.in_component is not False:
+            maybe.append(p)
+            reasons.append(_why(why, i, p))
+    return sure, maybe, reasons
+
+
+def _barring(policy) -> list[tuple]:
+    """The tests that keep a failing material from being forgiven by a line: its
+    ``exclude`` filter."""
+    return [(policy.exclude, "excluded from de minimis")] if policy.exclude is not None else []
+
+
+def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:
+    """Whether the failing (and possibly failing) materials are within the line's share.
 
     First the amounts: failing materials over the limit can never be forgiven, whatever
-    else is unknown. Then the exclusions: a failing material matching ``exclude`` can
-    never be forgiven; one that may match leaves the result unknown."""
+    else is unknown. Then the exclusions (``exclude``; outside the classifying component
+    for a line on ``component_weight``): a failing material barred can never be forgiven;
+    one that may be barred leaves the result unknown."""
     good = run.good
     node = policy.node
     attr = "value" if node.measure == "value" else "weight"
@@ -333,14 +398,24 @@ def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -
         else:
             high += amount
     excluded = None
-    if policy.exclude is not None:
-        fail_states = [policy.exclude(p) for p in failing]
-        blocked = [p.id for p, (r, _) in zip(failing, fail_states) if r is True]
+    tests = _barring(policy)
+    for test, label in tests:
+        blocked = [p.id for p in failing if test(p)[0] is True]
         if blocked:
-            return False, {"note": f"excluded from de minimis: {', '.join(blocked)}"}
-        maybe_states = [policy.exclude(p) for p in unknown]
-        excluded = [m for r, m in fail_states + maybe_states if r is None and m]
-        excluded += [_why(why, i, p) for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True]
+            return False, {"note": f"{label}: {', '.join(blocked)}"}
+    if tests:
+        excluded = []
+        for test, _ in tests:
+            fail_states = [test(p) for p in failing]
+            maybe_states = [test(p) for p in unknown]
+            excluded += [m for r, m in fail_states + maybe_states if r is None and m]
+            excluded += [_why(why, i, p) for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True]
+    if policy.base_name == "component_weight" and high == ZERO and not missing:
+        # nothing of the component weighs anything: within any share, whatever the base
+        return (None, {"missing": excluded}) if excluded else (True, {})
+    if base is None and _over_the_good(good, policy.base_name, node.share, low):
+        return False, {"note": f"the materials that fail the shift total {M.money(low)}, more than "
+                               f"{node.share.value}% of the good's weight, so of {policy.base_name}" if explain else None}
     if base is None:  # the codes of the materials that may fail matter only if their amounts add something
         maybe = [_why(why, i, p) for i, p in enumerate(unknown)] if high != low or missing else []
         return None, {"missing": base_missing + missing + maybe + (excluded or [])}
@@ -352,13 +427,64 @@ def policy_result(run, policy, failing, unknown, explain: bool = True, why=()) -
         return False, {"figures": figures, "note": note}
     if excluded:
         return None, {"figures": figures, "missing": excluded + missing,
-                      "note": "cannot tell whether every material that fails is excluded from de minimis"}
+                      "note": "cannot tell whether every material that fails may be forgiven by this line"}
     if missing:
         return None, {"figures": figures, "missing": missing}
     if high <= limit:
         note = f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})" if explain else None
         return True, {"figures": figures, "note": note}
     return None, {"figures": figures, "missing": [_why(why, i, p) for i, p in enumerate(unknown)]}
+
+
+def _within_sub_limit(run, policy, sub, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:
+    """``of which elastomeric <= 7% [of BASE]``: of the materials the line forgives, those
+    the BOM flags (``materials[i].elastomeric``) total at most the share of the base (the
+    line's own base when the sub-limit names none), in the line's measure.
+
+    Bounds: the flagged failing materials are surely counted (one the line cannot forgive
+    makes it refuse anyway); the failing materials whose flag is not declared and the
+    possibly failing ones flagged or not declared may be. Over the limit with the sure
+    ones: refused. Within it with all of them: no question asked. Else unknown, naming
+    the flags (and codes) that would tell."""
+    good = run.good
+    attr = "value" if policy.node.measure == "value" else "weight"
+    field = "value" if attr == "value" else "weight_kg"
+    base_name = sub.base.name if isinstance(sub.base, ast.Figure) else policy.base_name
+    base, base_missing = M.figure(good, base_name)
+    low, high, missing, open_fields = ZERO, ZERO, [], []
+    for i, p in enumerate(failing + unknown):
+        flagged = getattr(p.source, sub.flag)
+        if flagged is False:
+            continue
+        sure = flagged is True and i < len(failing)
+        if not sure:
+            open_fields.append(f"{p.path}.{sub.flag}" if flagged is None else _why(why, i - len(failing), p))
+        amount = p.value if attr == "value" else p.weight
+        if amount is None:
+            missing.append(f"{p.path}.{field}")
+            continue
+        if sure:
+            low += amount
+        high += amount
+    if not missing and high == ZERO:
+        return True, {}  # what may be counted weighs nothing: the sub-limit cannot be exceeded
+    if base is None and _over_the_good(good, base_name, sub.share, low):
+        return False, {"note": f"the {sub.flag} materials that fail the shift total {M.money(low)}, more than "
+                               f"{sub.share.value}% of the good's weight, so of {base_name}" if explain else None}
+    if base is None:
+        return None, {"missing": base_missing + missing + (open_fields if high != low or missing else [])}
+    limit = base * sub.share.value / HUNDRED
+    share = f"{sub.share.value}% of {base_name}"
+    figures = {f"{sub.flag}_{attr}": low, f"{sub.flag}_limit": limit} if explain else {}
+    if low > limit:
+        note = f"the {sub.flag} materials that fail the shift total {M.money(low)}, more than {share} ({M.money(limit)})" if explain else None
+        return False, {"figures": figures, "note": note}
+    if missing:
+        return None, {"figures": figures, "missing": missing + open_fields}
+    if high <= limit:
+        note = f"the {sub.flag} materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})" if explain else None
+        return True, {"figures": figures, "note": note}
+    return None, {"figures": figures, "missing": open_fields}
 
 
 def _why(why, i: int, part) -> str:

@@ -23,6 +23,7 @@ FIGURE_FIELDS = {
     "fob": "fob",
     "ex_works": "ex_works",
     "weight": "weight_kg",
+    "component_weight": "component_weight_kg",
 }
 
 
@@ -179,6 +180,7 @@ def _build(bom: BOM) -> Good:
             "fob": p.fob,
             "ex_works": p.ex_works,
             "weight": p.weight_kg,
+            "component_weight": p.component_weight_kg,
         },
         end_use=p.end_use,
         processes=tuple((pr.name, pr.country) for pr in p.processes),
@@ -205,6 +207,7 @@ def good_of_part(part: Part, parent: Good) -> Good:
             "fob": m.fob,
             "ex_works": m.ex_works,
             "weight": m.weight_kg,
+            "component_weight": m.component_weight_kg,
         },
         end_use=m.end_use if m.end_use is not None else parent.end_use,
         processes=tuple((pr.name, pr.country) for pr in m.processes),

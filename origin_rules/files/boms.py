@@ -20,7 +20,7 @@ Formats, by extension:
   ``product.id`` (required) and any of ``product.description``, ``product.hs``,
   ``product.produced_in``, ``product.currency``, ``product.transaction_value``,
   ``product.net_cost``, ``product.total_cost``, ``product.fob``, ``product.ex_works``,
-  ``product.weight_kg``, ``product.wholly_obtained``, ``product.end_use``,
+  ``product.weight_kg``, ``product.component_weight_kg``, ``product.wholly_obtained``, ``product.end_use``,
   ``product.facts``, ``product.processes``, ``product.retail_set``,
   ``product.imported_unassembled``;
 
@@ -29,7 +29,8 @@ Formats, by extension:
   ``material.quantity``, ``material.kind``, ``material.wholly_obtained``,
   ``material.transaction_value``, ``material.net_cost``, ``material.total_cost``,
   ``material.fob``, ``material.ex_works``, ``material.end_use``, ``material.facts``,
-  ``material.processes``, ``material.provided_as_part``, and ``material.parent``.
+  ``material.processes``, ``material.provided_as_part``, ``material.in_component``,
+  ``material.elastomeric``, ``material.component_weight_kg``, and ``material.parent``.
 
   Rows of one product are consecutive and share ``product.id``; its product columns are
   repeated on each row or left empty after the first, but never contradict each other. A

@@ -158,6 +158,8 @@ def _member_parts(m) -> list[list[str]]:
     if not isinstance(m, A.DeMinimis):
         return [[_flat(m)]]
     clauses = [[f"de_minimis {m.measure} {_threshold(m)}"]]
+    if m.of_which is not None:  # written after the line's base (the grammar needs the base)
+        clauses[0].append(f"of which {m.of_which.flag} {_threshold(m.of_which)}")
     clauses += [_items("for", m.for_)] if m.for_ is not None else []
     clauses += [_items("except", m.except_)] if m.except_ is not None else []
     return clauses + ([[f"exclude {_flat(m.exclude)}"]] if m.exclude is not None else [])

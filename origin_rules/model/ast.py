@@ -398,8 +398,25 @@ class Fallback(_Lines):
 
 
 @dataclass(frozen=True, slots=True)
+class SubLimit:
+    """``of which elastomeric <= 7% [of BASE]`` after a de minimis line's share: of the
+    materials the line forgives, those the BOM flags ``flag`` (``materials[i].elastomeric``)
+    may total at most ``share`` of ``base`` (the line's own base when None)."""
+
+    flag: str  # "elastomeric"
+    share: Percent
+    base: Base | None = None
+    op: str = "<="
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class DeMinimis:
-    """``de_minimis value <= 10% of transaction_value [for S] [except S] [exclude F]``."""
+    """``de_minimis value <= 10% of transaction_value [of which elastomeric <= 7% [of BASE]]
+    [for S] [except S] [exclude F]``. A line whose base is ``component_weight`` measures the
+    component of the good that determines its classification: it weighs the failing
+    materials declared in that component (``materials[i].in_component``) and disregards
+    those declared outside it."""
 
     measure: str  # "value" | "weight"
     share: Percent
@@ -409,6 +426,7 @@ class DeMinimis:
     exclude: Node | None = None
     op: str = "<="
     span: Span = _span()
+    of_which: SubLimit | None = None
 
 
 @dataclass(frozen=True, slots=True)

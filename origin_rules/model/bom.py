@@ -524,6 +524,17 @@ class Material(BaseModel):
         "The material is provided for as a part in the subheading (or heading not "
         "subdivided) where it is classified, by the nomenclature and the Section or Chapter "
         "Notes; rules see it as the fact `provided_as_part` (yes/no, default no)"))
+    in_component: TriState = Field(None, description=(
+        "The material (fibers or yarns) is in the component of the good that determines its "
+        "tariff classification (textile de minimis, USMCA Art. 6.1.3); null or left out: not "
+        "declared, asked for only when a de minimis line measured on the component needs it"))
+    elastomeric: TriState = Field(None, description=(
+        "The material is elastomeric (elastomeric yarns or content; the sub-limit `of which "
+        "elastomeric` of a de minimis line); null or left out: not declared, asked for only "
+        "when the sub-limit could be exceeded"))
+    component_weight_kg: Amount | None = Field(None, description=(
+        "For a sub-assembly: the weight of its component that determines its tariff "
+        "classification, as `product.component_weight_kg`"))
     materials: tuple["Material", ...] = ()
 
     @field_validator("materials")
@@ -566,6 +577,10 @@ class Product(BaseModel):
     fob: Amount | None = None
     ex_works: Amount | None = None
     weight_kg: Amount | None = None
+    component_weight_kg: Amount | None = Field(None, description=(
+        "The weight of the component of the good that determines its tariff classification "
+        "(textile de minimis of chapters 61-63, USMCA Art. 6.1.3): the base of a de minimis "
+        "line `of component_weight`"))
     wholly_obtained: Flag = False
     end_use: Word | None = None
     facts: Facts = {}

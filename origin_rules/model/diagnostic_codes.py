@@ -21,6 +21,7 @@ TITLES: dict[str, str] = {
     "ROO017": "malformed argument list",
     "ROO018": "unknown fact in `when`",
     "ROO019": "invalid hs_version",
+    "ROO020": "unknown de minimis sub-limit",
     # meaning
     "ROO101": "HS code not in HS 2022",
     "ROO102": "reversed range",
@@ -45,4 +46,5 @@ TITLES: dict[str, str] = {
     "ROO121": "country listed twice",
     "ROO122": "unsupported HS edition",
     "ROO123": "`except more than one of` with a single group",
+    "ROO124": "de minimis share of a figure of the other measure",
 }

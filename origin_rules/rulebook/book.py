@@ -27,7 +27,7 @@ from ..engine.plan import CompiledRule, Plan
 from ..engine.view import good_of_bom
 from ..model.hs import HsCode
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
-from .sources import Parsed, parse_paths, parse_texts
+from .sources import Parsed, parse_texts
 
 
 class UnknownAgreement(KeyError):
@@ -211,11 +211,17 @@ def _require_name(under: object) -> None:
             "to evaluate under every applicable agreement, use Rulebook.evaluate_all(bom, as_of=...)")
 
 
-def load(paths, *, allow_warnings: bool = True) -> Rulebook:
-    """Parse, check and compile rule files; raise RulebookError listing every problem."""
+def load(paths, *, allow_warnings: bool = True, cache: bool = False) -> Rulebook:
+    """Parse, check and compile rule files; raise RulebookError listing every problem.
+
+    ``cache=True``: read the parsed and checked rule files from the rulebook cache when it
+    holds these exact files, else store them there (:mod:`origin_rules.rulebook.cache`; the
+    CLI's default). The result, diagnostics included, is the same either way."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    parsed = parse_paths(list(paths))
+    from .cache import parse_cached
+
+    parsed = parse_cached(list(paths), use_cache=cache)
     _raise_on_errors(parsed, allow_warnings)
     return Rulebook(parsed)
 

@@ -227,12 +227,15 @@ class Runner:
     """Runs test files; caches rulebooks (by their rule paths) and BOM files across them."""
 
     def __init__(self, *, pattern: re.Pattern[str] | None = None, coverage: bool = False,
-                 today: date | None = None):
+                 today: date | None = None, cache: bool = False):
         self.pattern = pattern
+        self.cache = cache  # read rulebooks through the rulebook cache (rulebook/cache.py)
         self.today = today or date.today()
         self.coverage = Coverage() if coverage else None
         self._books: dict[tuple[str, ...], Any] = {}
         self._boms: dict[str, BOM | BomError] = {}
+        # the source lines of each case's inline BOM, grouped once per file (by case index)
+        self._bom_lines: tuple[dict, dict[int, dict]] | None = None
 
     def run(self, paths: list[str | Path]) -> Report:
         files, problems = discover(paths)
@@ -358,7 +361,7 @@ class Runner:
         key = tuple(rule_paths)
         if key not in self._books:
             try:
-                book = load(list(key))
+                book = load(list(key), cache=self.cache)
             except RulebookError as exc:
                 self._books[key] = exc
             else:
@@ -378,11 +381,21 @@ class Runner:
             return None
         return book
 
+    def _inline_bom_lines(self, lines: dict) -> dict[int, dict]:
+        """``{case index: {path under bom: line}}`` for the file whose lines these are."""
+        if self._bom_lines is None or self._bom_lines[0] is not lines:
+            grouped: dict[int, dict] = {}
+            for loc, n in lines.items():
+                if len(loc) >= 2 and loc[1] == "bom":
+                    grouped.setdefault(loc[0], {})[loc[2:]] = n
+            self._bom_lines = (lines, grouped)
+        return self._bom_lines[1]
+
     def _bom(self, path: Path, index: int, case: Case, result: CaseResult, lines: dict) -> BOM | None:
         file = str(path)
         if isinstance(case.bom, dict):
             prefix = (index, "bom")
-            sub = {loc[2:]: n for loc, n in lines.items() if loc[:2] == prefix}
+            sub = self._inline_bom_lines(lines).get(index, {})
             try:
                 return bom_from_data(case.bom, file=file, lines=sub, line=lines.get(prefix, result.line))
             except BomError as exc:
@@ -471,9 +484,10 @@ def _problems(exc: ValidationError, file: str, index: int, lines: dict, fallback
 
 
 def run(paths: list[str | Path], *, pattern: str | re.Pattern[str] | None = None, coverage: bool = False,
-        today: date | None = None) -> Report:
+        today: date | None = None, cache: bool = False) -> Report:
     """Run the rule tests under ``paths``; ``pattern`` (a regular expression) selects cases by
-    name (``re.search``); ``today`` is the date of cases without ``as_of``."""
+    name (``re.search``); ``today`` is the date of cases without ``as_of``; ``cache`` reads
+    the rule files through the rulebook cache."""
     if isinstance(pattern, str):
         pattern = re.compile(pattern)
-    return Runner(pattern=pattern, coverage=coverage, today=today).run(paths)
+    return Runner(pattern=pattern, coverage=coverage, today=today, cache=cache).run(paths)

@@ -263,6 +263,9 @@ class Checker:
 
     def _de_minimis(self, dm: ast.DeMinimis, scope: Scope) -> None:
         self.emit(literals.check_percent(dm.share))
+        self._de_minimis_measures(dm)
+        if dm.of_which is not None:
+            self.emit(literals.check_percent(dm.of_which.share))
         if isinstance(dm.base, ast.Sum) and dm.base.filter is not None:
             self._walk(dm.base.filter, scope)
         for expr in (dm.for_, dm.except_):
@@ -270,6 +273,27 @@ class Checker:
                 self._hs_set(expr, scope)
         if dm.exclude is not None:
             self._walk(dm.exclude, scope)
+
+    def _de_minimis_measures(self, dm: ast.DeMinimis) -> None:
+        """ROO124: the weight of the classifying component (``component_weight``) and the
+        sub-limit's base are weights for a ``weight`` line and money for a ``value`` line;
+        a share of the other measure compares kilograms with dollars."""
+        weights = ("weight", "component_weight")
+        pairs = [(dm.base, "component_weight")] if dm.base is not None else []
+        if dm.of_which is not None and dm.of_which.base is not None:
+            pairs.append((dm.of_which.base, None))
+        for base, only in pairs:
+            if not isinstance(base, ast.Figure) or (only is not None and base.name != only):
+                continue
+            if (base.name in weights) != (dm.measure == "weight"):
+                kind = "a weight" if base.name in weights else "an amount of money"
+                self.emit(error(
+                    "ROO124",
+                    f"`de_minimis {dm.measure}` is a share of `{base.name}`, {kind}",
+                    base.span,
+                    "a `weight` line is a share of `weight` or `component_weight`; a `value` line of a value "
+                    "such as `transaction_value`",
+                ))
 
     def _rule(self, rule: ast.Rule | ast.Require | ast.Fallback, scope: Scope, effective: date | None, owner) -> None:
         """A rule, a requirement or a fallback: its codes, references and literals, and its dates."""

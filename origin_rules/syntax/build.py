@@ -20,7 +20,9 @@ from ..model.hs import HsCode, Level, dotted
 
 RVC_METHODS = ("transaction_value", "net_cost", "build_down", "build_up", "focused_value")
 PRICE_BASES = ("fob", "ex_works", "transaction_value")
-FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight")
+FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight", "component_weight")
+#: Material flags a de minimis sub-limit (``of which FLAG <= 7%``) can name.
+SUB_LIMIT_FLAGS = ("elastomeric",)
 FACTS = ("end_use", "produced_in")
 
 #: What a malformed date becomes in the AST once ROO013 has reported it (check skips it).
@@ -244,14 +246,33 @@ class Builder(Transformer):
     def de_minimis(self, children):
         meta = self.extent(children)
         measure = self._tok(children, "VALUE", "WEIGHT")
-        op, (share, base) = self._nodes(children)[0:2]
+        op, (share, base, of_which) = self._nodes(children)[0:2]
         clauses, _ = self._clauses(self._nodes(children)[2:], ())
         if op != "<=":
             self.error("ROO012", f"de minimis is a ceiling: `{op}` should be `<=`", meta, "write `de_minimis value <= 10% of transaction_value`")
         return ast.DeMinimis(
             str(measure), share, base, clauses.get("for"), clauses.get("except"),
-            clauses.get("exclude"), "<=", self.span(meta),
+            clauses.get("exclude"), "<=", self.span(meta), of_which,
         )
+
+    def dm_share(self, children):
+        """A de minimis share: ``(share, base, sub-limit)``."""
+        share, base = self.share([c for c in children if not isinstance(c, ast.SubLimit)])
+        sub = next((c for c in children if isinstance(c, ast.SubLimit)), None)
+        return (share, base, sub)
+
+    def of_which(self, children):
+        """``of which elastomeric <= 7% [of BASE]``: a ceiling on the flagged materials."""
+        meta = self.extent(children)
+        name = self._tok(children, "NAME")
+        op, (share, base) = self._nodes(children)[0:2]
+        if str(name) not in SUB_LIMIT_FLAGS:
+            self.error("ROO020", f"unknown de minimis sub-limit `{name}`", name,
+                       self._names_suggestion(str(name), SUB_LIMIT_FLAGS))
+        if op != "<=":
+            self.error("ROO012", f"a sub-limit is a ceiling: `{op}` should be `<=`", meta,
+                       "write `of which elastomeric <= 7%`")
+        return ast.SubLimit(str(name), share, base, "<=", self.span(meta))
 
     # ---- criteria --------------------------------------------------------------------------------------
 

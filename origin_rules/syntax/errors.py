@@ -38,7 +38,7 @@ KEYWORDS = (
     "require", "fallback", "from", "until", "for", "when", "where", "same", "except", "exclude", "de_minimis", "change", "any",
     "other", "chapter", "heading", "subheading", "tariff", "item", "and", "or", "not", "in", "of",
     "rvc", "max_nom", "value", "weight", "performed", "wholly_obtained", "originating",
-    "non_originating", "origin", "hs", "kind", "traced", "CC", "CTH", "CTSH", "more", "than", "one",
+    "non_originating", "origin", "hs", "kind", "traced", "CC", "CTH", "CTSH", "more", "than", "one", "which",
 )
 
 _CRITERION = {"CHANGE", "ALIAS", "RVC", "MAX_NOM", "VALUE_OPEN", "WEIGHT_OPEN", "FACT_OPEN", "PERFORMED",

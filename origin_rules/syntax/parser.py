@@ -3,7 +3,8 @@
 In: the text of a ``.roo`` file and its name. Out: ``(Module | None, [Diagnostic])``. The
 module is ``None`` only when the text does not parse; diagnostics found while building the
 AST (malformed literals with hints) come with a module. No exception escapes for bad input.
-This package is the only place that imports ``lark``.
+This package is the only place that imports ``lark``; it is imported on the first parse, so
+that a run that reads its rulebook from the cache never loads it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from importlib import resources
-
-from lark import Lark, Token
-from lark.exceptions import UnexpectedInput
+from typing import TYPE_CHECKING
 
 from ..model import ast
 from ..model.diagnostics import Diagnostic, error
-from .build import Builder
-from .errors import convert
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
+
+    from .build import Builder
 
 _local = threading.local()
 
@@ -33,19 +35,27 @@ def grammar_text() -> str:
     return resources.files("origin_rules.syntax").joinpath("grammar.lark").read_text(encoding="utf-8")
 
 
-_BUILDER = Builder()
 _LOCK = threading.Lock()  # one builder is shared by the parser: one parse at a time
+
+
+@lru_cache(maxsize=1)
+def _builder() -> Builder:
+    from .build import Builder
+
+    return Builder()
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     """The LALR parser, building the AST as it reduces (no parse tree is kept). The grammar
     analysis is cached on disk by Lark (keyed by the grammar's hash)."""
+    from lark import Lark
+
     options = dict(
         parser="lalr",
         maybe_placeholders=False,
         lexer_callbacks={"COMMENT": _collect_comment},
-        transformer=_BUILDER,
+        transformer=_builder(),
     )
     try:
         return Lark(grammar_text(), cache=True, **options)
@@ -55,27 +65,35 @@ def _parser() -> Lark:
 
 def build_strict() -> Lark:
     """Build the grammar with ``strict=True`` (no conflicts, no terminal collisions): for tests."""
+    from lark import Lark
+
     return Lark(grammar_text(), parser="lalr", strict=True, propagate_positions=True, maybe_placeholders=False)
 
 
 def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
     """Parse one file. Never raises for bad input."""
+    from lark.exceptions import UnexpectedInput
+
+    from .errors import convert
+
     nowhere = ast.Span(file, 1, 1, 1, 2)
     with _LOCK:
+        parser, builder = _parser(), _builder()  # made once, under the lock
         _local.comments = comments = []
-        _BUILDER.reset(file)
+        builder.reset(file)
         try:
-            items = _parser().parse(text)
+            items = parser.parse(text)
         except UnexpectedInput as exc:
             return None, [convert(exc, file, text, text.count("{") - text.count("}"))]
         except RecursionError:
             return None, [error("ROO001", "the file nests too deeply to read", nowhere)]
         finally:
             _local.comments = None
-        diagnostics = _BUILDER.diagnostics
+        diagnostics = builder.diagnostics
+        spans = [builder.span(t) for t in comments]
     module = ast.Module(
         items=items,
-        comments=tuple(ast.Comment(str(t), _BUILDER.span(t)) for t in comments),
+        comments=tuple(ast.Comment(str(t), span) for t, span in zip(comments, spans)),
         file=file,
         source=text,
     )

@@ -28,6 +28,7 @@ Building blocks are public too (``hs_codes``, ``hs_sets``, ``filters``, ``criter
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, wraps
@@ -283,11 +284,32 @@ def set_decls(draw, name: str, kind: str | None = None, hs_names=()) -> A.SetDec
 
 @_cached
 def de_minimis_lines(country_names=(), hs_names=()) -> st.SearchStrategy[A.DeMinimis]:
-    """``de_minimis value|weight <= N% [of BASE] [for S] [except S] [exclude F]``."""
+    """``de_minimis value|weight <= N% [of BASE [of which elastomeric <= M% [of BASE]]]
+    [for S] [except S] [exclude F]`` (a sub-limit only after a written base, as the grammar
+    reads it)."""
     base = st.none() | st.sampled_from(FIGURES).map(A.Figure) | sums(country_names, hs_names)
     maybe_set = st.none() | hs_sets(hs_names, 3)
-    return st.builds(A.DeMinimis, st.sampled_from(["value", "weight"]), percents(), base,
+    line = st.builds(A.DeMinimis, st.sampled_from(["value", "weight"]), percents(), base,
                      maybe_set, maybe_set, st.none() | filters(country_names, hs_names))
+    sub = st.builds(A.SubLimit, st.just("elastomeric"), percents(), st.none() | st.sampled_from(FIGURES).map(A.Figure))
+    return st.tuples(line, st.none() | sub).map(_same_measure)
+
+
+_WEIGHT_FIGURES = ("weight", "component_weight")
+
+
+def _same_measure(pair: tuple[A.DeMinimis, A.SubLimit | None]) -> A.DeMinimis:
+    """A line the checker accepts (ROO124): its ``component_weight`` base only on a weight
+    line, its sub-limit only after a written base and of a figure of the line's measure."""
+    line, sub = pair
+    weighs = line.measure == "weight"
+    if isinstance(line.base, A.Figure) and line.base.name == "component_weight" and not weighs:
+        line = replace(line, base=A.Figure("transaction_value"))
+    if sub is None or line.base is None:
+        return line
+    if isinstance(sub.base, A.Figure) and (sub.base.name in _WEIGHT_FIGURES) != weighs:
+        sub = replace(sub, base=A.Figure("weight" if weighs else "transaction_value"))
+    return replace(line, of_which=sub)
 
 
 @st.composite

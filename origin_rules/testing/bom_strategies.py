@@ -393,6 +393,11 @@ def _material(draw, opts: _Options, depth: int) -> dict:
         weight = _maybe(draw, _WEIGHTS, opts.missing, 4)
         if weight is not None:
             m["weight_kg"] = weight
+        # the textile de minimis flags: in the classifying component, elastomeric (or undeclared)
+        for flag in ("in_component", "elastomeric"):
+            said = draw(_ints(0, 3 if opts.missing else 1))
+            if said < 2:
+                m[flag] = said == 1
     if opts.kinds and draw(_ints(0, 3)) == 1:
         m["kind"] = draw(_one_of(KINDS))
     if opts.subassemblies and depth < opts.max_depth and draw(_ints(0, 5)) == 1:
@@ -446,7 +451,7 @@ def _aim(draw, opts: _Options, product: dict, materials: list[dict]) -> None:
         if value >= 0:
             chosen["value"] = value
     else:
-        weight = product.get("weight_kg")
+        weight = product.get(draw(_one_of(("weight_kg", "weight_kg", "component_weight_kg"))))
         if weight is None:
             return
         others = sum((m.get("weight_kg") or Decimal(0)) for m in candidates if m is not chosen)
@@ -477,6 +482,8 @@ def _draw_bom(draw, opts: _Options) -> BOM:
     product.update(_figures(draw, opts))
     if pools.weights and draw(_ints(0, 2)) > 0:
         product["weight_kg"] = Decimal(draw(_ints(1, 200)) * 10)
+        if draw(_ints(0, 2)) > 0:  # the classifying component: part of the good, or all of it
+            product["component_weight_kg"] = product["weight_kg"] * draw(_one_of((Decimal(1), Decimal("0.8"), Decimal("0.5"))))
     if draw(_ints(0, 19)) == 1:
         product["wholly_obtained"] = True
     if not (opts.missing and draw(_ints(0, 1)) == 1):

@@ -392,9 +392,13 @@ def _de_minimis(draw, scope: Scope, unconditioned: set[str]) -> str | None:
     if measure == "value":
         base = draw(_one_of(("transaction_value", "transaction_value", "total_cost", None)))
     else:
-        base = draw(_one_of(("weight", None)))
+        base = draw(_one_of(("weight", "component_weight", None)))
     if base:
         line += f" of {base}"
+        if draw(_ints(0, 2)) == 1:  # a sub-limit (`of which elastomeric`), of a base of the same measure
+            bases = (None, "weight", "component_weight") if measure == "weight" else (None, "transaction_value")
+            sub_base = draw(_one_of(bases))
+            line += f" of which elastomeric <= {_pct(draw(_one_of(('3', '5', '7'))))}" + (f" of {sub_base}" if sub_base else "")
     has_for = draw(_ints(0, 1)) == 1
     if has_for:
         line += f" for {_hs_set(draw, scope, material=False)}"
