@@ -12,17 +12,19 @@
 6. The command line as a user meets it (bench/cli.py): whole processes, median of 5 runs,
    of `--help` and of `evaluate` against the whole shipped rulebook with the rulebook cache
    warm and cold; and loading the shipped rulebook from the cache against parsing it.
+7. Requests/s and p50/p99 latency of POST /evaluate over HTTP (bench/service.py; alone:
+   python -m bench.service [--quick] [--requests N] [--concurrency C] [--runs R]).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,cli] (docs/performance.md)
+Run: python -m bench [--quick] [--only check,engine,diff,batch,cli,service] (docs/performance.md)
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import batch, cli, diff, evaluation
+from . import batch, cli, diff, evaluation, service
 
-PARTS = ("check", "engine", "diff", "batch", "cli")
+PARTS = ("check", "engine", "diff", "batch", "cli", "service")
 
 
 def _parts(argv: list[str]) -> frozenset[str]:
@@ -48,4 +50,7 @@ if __name__ == "__main__":
             print(line)
     if "cli" in parts:
         for line in cli.main(quick):
+            print(line)
+    if "service" in parts:
+        for line in service.main(quick):
             print(line)

@@ -83,10 +83,10 @@ def _record(store, book, under=("USMCA", "USMCA review 2026: China content cap")
 
 
 def test_opening_a_store_runs_the_migrations_to_the_newest_revision(store):
-    assert head_revision() == "0001"
-    assert current_revision(store.engine) == "0001"
+    assert head_revision() == "0002"
+    assert current_revision(store.engine) == "0002"
     again = Store(store.url)  # opening it again is a no-op upgrade
-    assert current_revision(again.engine) == "0001"
+    assert current_revision(again.engine) == "0002"
     again.close()
 
 

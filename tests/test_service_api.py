@@ -38,7 +38,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def client(book, store, tmp_path):
-    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs")))
+    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs"), insecure_local=True))
     with TestClient(app) as client:
         yield client
 
@@ -140,14 +140,14 @@ def test_request_errors_are_json_with_a_path(client, query, body, headers, statu
 
 
 def test_a_body_over_the_limit_is_413(book, store, tmp_path):
-    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path), max_bom_bytes=100))
+    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path), max_bom_bytes=100, insecure_local=True))
     with TestClient(app) as client:
         response = client.post("/evaluate", content=BRAKE.read_bytes(), headers=YAML)
     assert response.status_code == 413 and "larger than 100 bytes" in response.json()["message"]
 
 
 def test_an_internal_error_is_json_without_a_traceback(book, store, tmp_path, monkeypatch):
-    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path)))
+    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path), insecure_local=True))
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("secret detail")
@@ -256,7 +256,7 @@ def test_evaluate_and_read_back_on_postgresql(book, tmp_path):
     url = next(databases)
     try:
         store = Store(url)
-        app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path)))
+        app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path), insecure_local=True))
         with TestClient(app) as client:
             body = client.post("/evaluate?as_of=2026-07-01&under=USMCA&under=CPTPP", content=BRAKE.read_bytes(),
                                headers=YAML).json()

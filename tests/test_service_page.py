@@ -1,7 +1,7 @@
 """The analyst's page (server-rendered, TestClient): the form lists the agreements, a pasted
 BOM is evaluated and recorded as the API does, the explanation is a collapsible tree, a bad
 BOM shows the readers' problems, values from the BOM are escaped, the history lists the
-records. (Not yet tested in a real browser: see docs/service.md.)"""
+records. (In a real browser: test_service_browser.py.)"""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def book():
 @pytest.fixture
 def client_store(book, tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
-    with TestClient(create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs")))) as client:
+    with TestClient(create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs"), insecure_local=True))) as client:
         yield client, store
     store.close()
 

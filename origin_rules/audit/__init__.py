@@ -7,7 +7,8 @@ made with (kept by digest in the store) or under today's rules.
 
 Modules: ``tables`` (SQLAlchemy 2 models), ``migrate`` and ``migrations/`` (Alembic, run
 when a store opens), ``store`` (:class:`Store`: append and read, no update, no delete),
-``capture`` (determinations -> records), ``replay``, ``export``.
+``capture`` (determinations -> records), ``replay``, ``export``, ``tokens`` (the service's
+API tokens, stored hashed).
 
     from origin_rules.audit import Store, replay
     store = Store()                       # $ORIGIN_RULES_DB or the user's data directory
@@ -19,8 +20,10 @@ from .capture import cli_user, record_batch, record_determinations
 from .export import EXPORT_FORMATS, export
 from .replay import Replayed, replay
 from .store import ENV_VAR, NewRecord, Store, StoredRecord, StoreError, default_url, resolve_url
+from .tokens import ROLES, Token, create_token, find_token, get_token, list_tokens, revoke_token
 
 __all__ = [
     "ENV_VAR", "EXPORT_FORMATS", "NewRecord", "Replayed", "Store", "StoreError", "StoredRecord", "cli_user",
     "default_url", "export", "record_batch", "record_determinations", "replay", "resolve_url",
+    "ROLES", "Token", "create_token", "find_token", "get_token", "list_tokens", "revoke_token",
 ]

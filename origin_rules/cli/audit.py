@@ -1,5 +1,6 @@
-"""`origin-rules audit list|show|export|replay`: the audit store from the command line, and
-the ``--record`` of ``evaluate`` and ``batch``.
+"""`origin-rules audit list|show|export|replay`: the audit store from the command line;
+`origin-rules audit token create|list|revoke`: the service's API tokens; and the
+``--record`` of ``evaluate`` and ``batch``.
 
 In: the store's URL (``--db``, else ``$ORIGIN_RULES_DB``, else the user's data directory),
 filters, record ids, for ``replay`` optionally rule files. Out: a table of records, one
@@ -170,6 +171,83 @@ def replay_records(
     if any(r.error for r in results):
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_FINDINGS if any(not r.same for r in results) else EXIT_OK)
+
+
+# ---------------------------------------------------------------------------- tokens
+
+token_app = typer.Typer(name="token", help="API tokens of `origin-rules serve`: create (the secret is shown once), list, revoke.",
+                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                        context_settings={"help_option_names": ["-h", "--help"]})
+audit_app.add_typer(token_app, name="token")
+
+
+class Role(str, Enum):
+    analyst = "analyst"
+    lead = "lead"
+    admin = "admin"
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="Who holds it (recorded as `requested_by` of what it evaluates).", show_default=False)],
+    role: Annotated[Role, typer.Option("--role", help="analyst: evaluate, read own records; lead: also read and export all; admin: tokens only.")] = Role.analyst,
+    db: Db = None,
+) -> None:
+    """Create a token and print its secret, once: the store keeps only its sha256."""
+    from ..audit import StoreError, cli_user, create_token
+
+    store = open_store(db)
+    try:
+        secret, token = create_token(store, name, role.value, created_by=cli_user())
+    except StoreError as exc:
+        fail_usage(str(exc))
+    finally:
+        store.close()
+    err(f"token {token.id} for {token.name} ({token.role}); the secret below is shown this once:")
+    typer.echo(secret)
+    raise typer.Exit(EXIT_OK)
+
+
+@token_app.command("list")
+def token_list(
+    db: Db = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines.")] = Format.text,
+) -> None:
+    """List the tokens (never a secret), revoked ones too."""
+    from ..audit import list_tokens
+
+    store = open_store(db)
+    tokens = [t.to_dict() for t in list_tokens(store)]
+    store.close()
+    if format is Format.json:
+        typer.echo(json.dumps(tokens, indent=2, ensure_ascii=False))
+        raise typer.Exit(EXIT_OK)
+    if not tokens:
+        err("no tokens")
+        raise typer.Exit(EXIT_OK)
+    for t in tokens:
+        state = f"revoked {t['revoked_at'][:19]} by {t['revoked_by']}" if t["revoked_at"] else "active"
+        typer.echo(f"{t['id']:>4}  {t['role']:<7}  {t['name']}  (created {t['created_at'][:19]} by {t['created_by']}; {state})")
+    raise typer.Exit(EXIT_OK)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (`audit token list`).", show_default=False)],
+    db: Db = None,
+) -> None:
+    """Revoke a token: the service refuses it from its next request on."""
+    from ..audit import StoreError, cli_user, revoke_token
+
+    store = open_store(db)
+    try:
+        token = revoke_token(store, token_id, revoked_by=cli_user())
+    except StoreError as exc:
+        fail_usage(str(exc))
+    finally:
+        store.close()
+    err(f"revoked token {token.id} ({token.name}, {token.role})")
+    raise typer.Exit(EXIT_OK)
 
 
 # ---------------------------------------------------------------------------- --record

@@ -1,8 +1,10 @@
 """`origin-rules serve`: the HTTP API (docs/service.md), served by uvicorn.
 
 In: host, port, the rule files, the audit store's URL (default ``$ORIGIN_RULES_DB`` or an
-SQLite file in the user's data directory), the batch jobs' folder. Out: a server until
-interrupted; bad rules or an unreachable store are reported before it starts (exit 2).
+SQLite file in the user's data directory), the batch jobs' folder, ``--insecure-local``.
+Out: a server until interrupted; bad rules, an unreachable store, or ``--insecure-local``
+with a host other than 127.0.0.1 are reported before it starts (exit 2). Every request
+needs an API token (``origin-rules audit token create``) unless ``--insecure-local``.
 FastAPI, uvicorn and SQLAlchemy are imported inside the command, so ``origin-rules --help``
 and the other commands start without them.
 """
@@ -15,8 +17,9 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import EXIT_OK, EXIT_USAGE, err, load_rules
+from .common import EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules
 
+LOOPBACK = ("127.0.0.1", "localhost")
 DB_HELP = "Audit store: sqlite:///PATH, a file path, or postgresql://USER@HOST/DB. Default: $ORIGIN_RULES_DB, else a file in the user's data directory."
 
 
@@ -31,6 +34,22 @@ def open_store(db: Optional[str]):
         raise typer.Exit(EXIT_USAGE)
 
 
+def _log_config() -> dict:
+    """uvicorn's logging, plus the service's loggers (refused requests, internal errors) on
+    stderr with their names."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["origin_rules"] = {"()": "uvicorn.logging.DefaultFormatter",
+                                            "fmt": "%(levelprefix)s %(name)s: %(message)s", "use_colors": False}
+    config["handlers"]["origin_rules"] = {"formatter": "origin_rules", "class": "logging.StreamHandler",
+                                          "stream": "ext://sys.stderr"}
+    config["loggers"]["origin_rules.service"] = {"handlers": ["origin_rules"], "level": "INFO", "propagate": False}
+    return config
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
@@ -40,12 +59,17 @@ def serve(
     jobs_dir: Annotated[Optional[Path], typer.Option("--jobs-dir", help="Folder for batch inputs and results. Default: a temporary folder.", show_default=False)] = None,
     batch_workers: Annotated[int, typer.Option("--batch-workers", min=1, help="Worker processes per batch job.")] = 1,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level (debug, info, warning, error).")] = "info",
+    insecure_local: Annotated[bool, typer.Option("--insecure-local", help="No tokens: every request is allowed. Listens on 127.0.0.1 only (one person's machine).")] = False,
 ) -> None:
-    """Serve the HTTP API: evaluate BOMs, run batch jobs, read the audit store."""
+    """Serve the HTTP API and the analysts' page: evaluate BOMs, run batch jobs, read the audit store."""
+    if insecure_local and host not in LOOPBACK:
+        fail_usage(f"--insecure-local serves without tokens, so it listens on 127.0.0.1 only, not on {host}")
     import uvicorn
 
+    from ..audit import list_tokens
     from ..service import Settings, create_app
 
+    host = "127.0.0.1" if insecure_local else host
     store = open_store(db)  # first: a store that cannot be opened is known in a moment
     try:
         book = load_rules(rules)
@@ -53,10 +77,16 @@ def serve(
         store.close()
         raise
     err(f"origin-rules: {len(book.names)} agreements and scenarios ({book.digest[:19]}...), audit store {store.shown_url}")
+    if insecure_local:
+        err("origin-rules: --insecure-local: no tokens asked, on 127.0.0.1 only")
+    elif not any(t.active for t in list_tokens(store)):
+        err("origin-rules: no API token in this store yet, so every request will be refused: create one with "
+            "`origin-rules audit token create NAME --role admin|lead|analyst`, or serve --insecure-local")
     settings = Settings(rules=[str(r) for r in rules], book=book, store=store,
-                        jobs_dir=str(jobs_dir) if jobs_dir else None, batch_workers=batch_workers)
+                        jobs_dir=str(jobs_dir) if jobs_dir else None, batch_workers=batch_workers,
+                        insecure_local=insecure_local)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, log_config=_log_config())
     finally:
         store.close()
     raise typer.Exit(EXIT_OK)

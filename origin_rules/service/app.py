@@ -11,7 +11,12 @@ for batch jobs). Out: the endpoints below, all answering JSON (errors as
 - ``POST /batches``: a batch file (JSON Lines, CSV, XLSX, YAML/JSON list) as the body ->
   a job (202); ``GET /batches/{id}`` its status and progress; ``/results`` the JSON Lines
   output; ``/report`` the HTML impact report.
-- ``GET /determinations`` (newest first, filters) and ``GET /determinations/{id}``.
+- ``GET /determinations`` (newest first, filters), ``GET /determinations/export`` (JSON
+  Lines or CSV, leads) and ``GET /determinations/{id}``.
+- ``GET /tokens``, ``POST /tokens``, ``POST /tokens/{id}/revoke``: API tokens (admins).
+
+Every request needs a token (:mod:`origin_rules.service.access`: roles, the policy of
+each route, refusals logged) unless the app is built with ``insecure_local``.
 
 The rulebook is loaded and the store opened (migrations run) at start-up, not when the app
 is built, so the schema can be generated without rules or database.
@@ -30,24 +35,28 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
-from .bodies import BATCH_FORMATS, batch_format, read_bom_body
+from .access import AccessControl, Principal, principal_of
+from .bodies import BATCH_FORMATS, batch_format, count_records, read_body, read_bom_body
 from .errors import ApiError, ErrorBody, install_handlers, problem
 from .jobs import Jobs
-from .schemas import BatchJob, Evaluation, Health, RecordList, Rulebooks, StoredRecord
+from .schemas import (ApiTokenInfo, BatchJob, Evaluation, Health, NewToken, NewTokenRequest, RecordList, Rulebooks,
+                      StoredRecord)
 
 __all__ = ["Settings", "create_app"]
 
 MAX_BOM_BYTES = 5 * 1024 * 1024
 MAX_BATCH_BYTES = 200 * 1024 * 1024
-ANONYMOUS = "anonymous"
-ERRORS = {status: {"model": ErrorBody} for status in (404, 409, 413, 415, 422, 500)}
+MAX_BATCH_RECORDS = 1_000_000
+ERRORS = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 415, 422, 500)}
 
 
 @dataclass
 class Settings:
     """What the app serves: ``rules`` (paths) or ``book`` (a loaded Rulebook); ``db`` (a URL,
     None: ``$ORIGIN_RULES_DB`` or the user's data directory) or ``store``; ``jobs_dir`` for
-    batch files (None: a temporary folder); ``batch_workers`` per batch."""
+    batch files (None: a temporary folder); ``batch_workers`` per batch; the limits (413 over
+    them); ``insecure_local``: no tokens, every request allowed (``serve --insecure-local``,
+    which binds to 127.0.0.1 only)."""
 
     rules: list[str] = field(default_factory=lambda: ["rules"])
     book: Any = None
@@ -57,6 +66,8 @@ class Settings:
     batch_workers: int = 1
     max_bom_bytes: int = MAX_BOM_BYTES
     max_batch_bytes: int = MAX_BATCH_BYTES
+    max_batch_records: int = MAX_BATCH_RECORDS
+    insecure_local: bool = False
 
 
 class _State:
@@ -115,22 +126,6 @@ def _names(book, under: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(under))
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is larger than {limit:,} bytes")
-    data = bytearray()
-    async for chunk in request.stream():
-        data.extend(chunk)
-        if len(data) > limit:
-            raise ApiError(413, f"the body is larger than {limit:,} bytes")
-    return bytes(data)
-
-
-def _who(value: str | None) -> str:
-    return (value or "").strip()[:200] or ANONYMOUS
-
-
 def _agreements(book) -> list[dict[str, Any]]:
     out = []
     for name, program in book.parsed.programs.items():
@@ -166,8 +161,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="origin-rules", version=__version__, lifespan=lifespan,
                   description="Rules of origin as a service: evaluate bills of materials under free-trade "
-                              "agreements; every determination kept in an append-only audit store (docs/service.md).")
+                              "agreements; every determination kept in an append-only audit store (docs/service.md). "
+                              "Every request needs a token: `Authorization: Bearer TOKEN`.")
     app.state.origin_rules = state
+    app.add_middleware(AccessControl, state=state)
     install_handlers(app)
     _routes(app, state)
     from .page import add_page
@@ -193,6 +190,9 @@ def _add_bom_schema(app: FastAPI) -> None:
             for name, value in defs.items():
                 components.setdefault(name, value)
             components["BOM"] = bom
+            components.setdefault("securitySchemes", {})["token"] = {
+                "type": "http", "scheme": "bearer", "description": "An API token (`origin-rules audit token create`)."}
+            schema["security"] = [{"token": []}]
             text = _rewrite_refs(schema)
             app.openapi_schema = text
         return app.openapi_schema
@@ -213,13 +213,20 @@ def _rewrite_refs(value: Any) -> Any:
 # resolved by name when FastAPI reads the signatures).
 Under = Annotated[list[str] | None, Query(description="Agreement or scenario (repeatable). Default: every one whose parties include the country of production.")]
 AsOf = Annotated[str | None, Query(description="Date of the determination, YYYY-MM-DD. Default: today.", examples=["2026-07-01"])]
-Who = Annotated[str | None, Header(description="Who asks (kept in the audit record). Default: anonymous.")]
+Who = Annotated[str | None, Header(description="Who asks, under --insecure-local only (kept in the audit record; default: anonymous). With a token: the token's name.")]
 Explain = Annotated[Literal["summary", "full"], Query(description="summary: the decisive steps; full: every step and sub-assembly.")]
 BomFormat = Annotated[Literal["yaml", "json"] | None, Query(description="The body's format; default by Content-Type (application/json, else YAML).")]
 BatchFormat = Annotated[Literal["jsonl", "csv", "xlsx", "yaml", "json"] | None, Query(description="The file's format; default by Content-Type.")]
 VerdictFilter = Literal["qualifies", "does_not_qualify", "insufficient_data", "no_rule"] | None
 Limit = Annotated[int, Query(ge=1, le=1000)]
+ExportFormat = Annotated[Literal["jsonl", "csv"], Query(description="jsonl: one record a line; csv: one a row.")]
 Offset = Annotated[int, Query(ge=0)]
+
+
+def _mine(principal: Principal, requested_by: str, what: str) -> None:
+    """An analyst reads only what it asked for."""
+    if not principal.may_read(requested_by):
+        raise ApiError(403, f"{what} was not requested by {principal.name}: an analyst reads only its own")
 
 
 def _routes(app: FastAPI, state: _State) -> None:
@@ -245,7 +252,8 @@ def _routes(app: FastAPI, state: _State) -> None:
         """Evaluate one BOM: one determination per agreement or scenario, each recorded in the audit store."""
         on = _as_of(as_of)
         names = _names(state.book, under)
-        body = await _body(request, state.settings.max_bom_bytes)
+        who = principal_of(request).name
+        body = await read_body(request, state.settings.max_bom_bytes)
         bom, text, fmt = read_bom_body(body, request.headers.get("content-type"), format)
 
         def work() -> dict[str, Any]:
@@ -255,7 +263,7 @@ def _routes(app: FastAPI, state: _State) -> None:
             chosen = names if names is not None else state.book.applicable(bom)
             dets = [state.book.evaluate(bom, under=n, as_of=on, explain=explain) for n in chosen]
             ids = record_determinations(state.store, state.book, [(bom, text, fmt, dets)], explain=explain,
-                                        requested_by=_who(x_requested_by), channel="api evaluate")
+                                        requested_by=who, channel="api evaluate")
             return {"product_id": bom.product.id, "bom_hash": bom_hash(text), "as_of": on.isoformat(),
                     "rules_digest": state.book.digest, "records": ids,
                     "determinations": [json.loads(d.to_json(indent=None)) for d in dets]}
@@ -271,58 +279,116 @@ def _routes(app: FastAPI, state: _State) -> None:
         on = _as_of(as_of)
         names = _names(state.book, under)
         fmt = batch_format(request.headers.get("content-type"), format)
-        body = await _body(request, state.settings.max_batch_bytes)
+        body = await read_body(request, state.settings.max_batch_bytes)
         if not body.strip():
             raise ApiError(422, "the batch file is empty", [problem("the body holds no records (it is empty)")])
-        job = state.jobs.submit(body, BATCH_FORMATS[fmt], names, on, _who(x_requested_by))
+        limit = state.settings.max_batch_records
+        if await run_in_threadpool(count_records, body, fmt, limit) > limit:
+            raise ApiError(413, f"the batch holds more than {limit:,} records")
+        job = state.jobs.submit(body, BATCH_FORMATS[fmt], names, on, principal_of(request).name)
         return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/batches/{job.id}"})
 
-    def _job(job_id: str, done: bool = False):
+    def _job(request: Request, job_id: str, done: bool = False):
         job = state.jobs.get(job_id)
         if job is None:
             raise ApiError(404, f"no batch job `{job_id}`")
+        _mine(principal_of(request), job.requested_by, f"batch job `{job_id}`")
         if done and job.status != "done":
             raise ApiError(409, f"batch job `{job_id}` is {job.status}, not done" + (f": {job.error}" if job.error else ""))
         return job
 
     @app.get("/batches/{job_id}", response_model=BatchJob, responses=ERRORS, tags=["batches"])
-    def batch_status(job_id: str) -> dict[str, Any]:
+    def batch_status(request: Request, job_id: str) -> dict[str, Any]:
         """A batch job's status, progress (records, bytes of the input done) and, once done, summary."""
-        return _job(job_id).to_dict()
+        return _job(request, job_id).to_dict()
 
     @app.get("/batches/{job_id}/results", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
              response_class=FileResponse, tags=["batches"])
-    def batch_results(job_id: str) -> FileResponse:
+    def batch_results(request: Request, job_id: str) -> FileResponse:
         """The batch output: JSON Lines, one record per input record (the format of ``origin-rules batch``)."""
-        job = _job(job_id, done=True)
+        job = _job(request, job_id, done=True)
         return FileResponse(job.output, media_type="application/x-ndjson", filename=f"results-{job.id}.jsonl")
 
     @app.get("/batches/{job_id}/report", responses={**ERRORS, 200: {"content": {"text/html": {}}}},
              response_class=FileResponse, tags=["batches"])
-    def batch_report(job_id: str) -> FileResponse:
+    def batch_report(request: Request, job_id: str) -> FileResponse:
         """The HTML impact report of a finished batch (``origin-rules report``)."""
         from ..report import write_report
 
-        job = _job(job_id, done=True)
+        job = _job(request, job_id, done=True)
         if not job.report.exists():
             write_report(job.output, job.report, title=f"Batch {job.id}")
         return FileResponse(job.report, media_type="text/html")
 
     @app.get("/determinations", response_model=RecordList, tags=["audit"])
-    def determinations(product_id: str | None = None, agreement: str | None = None,
+    def determinations(request: Request, product_id: str | None = None, agreement: str | None = None,
                        verdict: VerdictFilter = None,
                        requested_by: str | None = None, request_id: str | None = None,
                        limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-        """Stored determinations, newest first."""
+        """Stored determinations, newest first (an analyst's own only)."""
+        principal = principal_of(request)
+        if not principal.sees_all:
+            if requested_by is not None:
+                _mine(principal, requested_by, f"a record requested by {requested_by}")
+            requested_by = principal.name
         filters = dict(product_id=product_id, agreement=agreement, verdict=verdict, requested_by=requested_by,
                        request_id=request_id)
         records = state.store.records(limit=limit, offset=offset, newest_first=True, **filters)
         return {"total": state.store.count(**filters), "records": [r.to_dict() for r in records]}
 
+    @app.get("/determinations/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+             response_class=FileResponse, tags=["audit"])
+    def export_determinations(product_id: str | None = None, agreement: str | None = None,
+                              verdict: VerdictFilter = None, requested_by: str | None = None,
+                              format: ExportFormat = "jsonl") -> FileResponse:
+        """Every matching record, oldest first, with the BOM as received and the full
+        determination (``origin-rules audit export``); leads only."""
+        from starlette.background import BackgroundTask
+
+        from ..audit import export
+
+        filters = dict(product_id=product_id, agreement=agreement, verdict=verdict, requested_by=requested_by)
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", suffix=f".{format}", delete=False)
+        with handle:
+            export(state.store.records(**filters), handle, format)
+        media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+        return FileResponse(handle.name, media_type=media, filename=f"determinations.{format}",
+                            background=BackgroundTask(Path(handle.name).unlink, missing_ok=True))
+
     @app.get("/determinations/{record_id}", response_model=StoredRecord, responses=ERRORS, tags=["audit"])
-    def determination(record_id: int) -> dict[str, Any]:
+    def determination(request: Request, record_id: int) -> dict[str, Any]:
         """One stored determination: the BOM as received, who asked, when, and the full determination."""
         record = state.store.get(record_id)
         if record is None:
             raise ApiError(404, f"no determination record {record_id}")
+        _mine(principal_of(request), record.requested_by, f"record {record_id}")
         return record.to_dict()
+
+    _token_routes(app, state)
+
+
+def _token_routes(app: FastAPI, state: _State) -> None:
+    """The admins' endpoints: API tokens (the secret is in the answer to ``POST /tokens`` only)."""
+    from ..audit import StoreError, create_token, list_tokens, revoke_token
+
+    @app.get("/tokens", response_model=list[ApiTokenInfo], responses=ERRORS, tags=["tokens"])
+    def tokens() -> list[dict[str, Any]]:
+        """Every API token, revoked ones included (never a secret)."""
+        return [t.to_dict() for t in list_tokens(state.store)]
+
+    @app.post("/tokens", response_model=NewToken, status_code=201, responses=ERRORS, tags=["tokens"])
+    def new_token(request: Request, body: NewTokenRequest) -> dict[str, Any]:
+        """A new token: its secret is in this answer only (the store keeps its sha256)."""
+        try:
+            secret, token = create_token(state.store, body.name, body.role, created_by=principal_of(request).label)
+        except StoreError as exc:
+            raise ApiError(422, str(exc), [problem(str(exc), "body")]) from None
+        return {"token": secret, **token.to_dict()}
+
+    @app.post("/tokens/{token_id}/revoke", response_model=ApiTokenInfo, responses=ERRORS, tags=["tokens"])
+    def revoke(request: Request, token_id: int) -> dict[str, Any]:
+        """Revoke a token: refused from the next request on."""
+        try:
+            return revoke_token(state.store, token_id, revoked_by=principal_of(request).label).to_dict()
+        except StoreError as exc:
+            raise ApiError(404 if "no token" in str(exc) else 409, str(exc)) from None

@@ -14,7 +14,7 @@ from ..files.boms import loads_bom
 from ..model.bom import BOM, BomError
 from .errors import ApiError, bom_error, problem
 
-__all__ = ["BODY_FILE", "BATCH_FORMATS", "batch_format", "read_bom_body", "text_of"]
+__all__ = ["BODY_FILE", "BATCH_FORMATS", "batch_format", "count_records", "read_body", "read_bom_body", "text_of"]
 
 BODY_FILE = "body"  # the name BOM problems give as their file
 
@@ -26,6 +26,49 @@ _BATCH_TYPES = {
     "text/csv": "csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/yaml": "yaml", "text/yaml": "yaml", "application/json": "json",
 }
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is larger than ``limit`` bytes
+    (by its ``Content-Length``, or while it streams in)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body is larger than {limit:,} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > limit:
+            raise ApiError(413, f"the body is larger than {limit:,} bytes")
+    return bytes(data)
+
+
+def count_records(data: bytes, fmt: str, limit: int) -> int:
+    """How many records a batch file holds, as far as needed to know whether it is more
+    than ``limit``: non-blank lines of JSON Lines, data rows of CSV and XLSX (a product over
+    several rows counts each row), items of a YAML/JSON list."""
+    if fmt == "jsonl":
+        return sum(1 for line in data.splitlines() if line.strip())
+    if fmt == "csv":
+        return max(sum(1 for line in data.splitlines() if line.strip()) - 1, 0)
+    if fmt == "xlsx":
+        import io
+
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+            return max((sheet.max_row or 0) - 1, 0)
+        except Exception:  # noqa: BLE001 - not a workbook: the batch reports it as its readers do
+            return 0
+    try:
+        import json
+
+        import yaml
+
+        value = json.loads(data) if fmt == "json" else yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except Exception:  # noqa: BLE001 - unreadable: the batch reports it with its line
+        return 0
+    return len(value) if isinstance(value, list) else 1
 
 
 def _media(content_type: str | None) -> str:

@@ -20,9 +20,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..model.bom import BomError, path_text
 
-__all__ = ["ApiError", "ErrorBody", "Problem", "bom_error", "install_handlers", "problem"]
+__all__ = ["ApiError", "ErrorBody", "PRINCIPAL", "Problem", "REFUSALS", "bom_error", "install_handlers", "log_refused",
+           "problem"]
 
 log = logging.getLogger("origin_rules.service")
+access_log = logging.getLogger("origin_rules.service.access")
+
+PRINCIPAL = "origin_rules.principal"  # the scope key of who is asking (service.access.Principal)
+REFUSALS = (401, 403, 413)  # refused requests, each logged (who, what, why)
+
+
+def log_refused(scope: dict[str, Any], status: int, why: str, who: str | None = None) -> None:
+    """Log a refused request: who (the token's id, name and role; never the secret), what
+    (method, path, client address) and why. ``who`` defaults to the request's principal."""
+    if who is None:
+        principal = scope.get(PRINCIPAL)
+        who = principal.label if principal is not None else "no token"
+    client = scope.get("client") or ("?", 0)
+    access_log.warning("refused %s %s from %s: %d %s (who: %s)", scope.get("method", "?"), scope.get("path", "?"),
+                       client[0], status, why, who)
 
 
 class Problem(BaseModel):
@@ -88,8 +104,14 @@ def _internal(request: Request, exc: Exception) -> JSONResponse:
     return ApiError(500, f"internal error ({type(exc).__name__}); please report it").response()
 
 
+def _api(request: Request, exc: ApiError) -> JSONResponse:
+    if exc.status in REFUSALS:
+        log_refused(request.scope, exc.status, exc.message)
+    return exc.response()
+
+
 def install_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, lambda request, exc: exc.response())
+    app.add_exception_handler(ApiError, _api)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _internal)

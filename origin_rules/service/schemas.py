@@ -6,13 +6,13 @@ In: nothing. Out: response models; a determination is the model the CLI prints w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..model.determination import Determination
 
-__all__ = ["Agreement", "BatchJob", "Evaluation", "Health", "Progress", "RecordList", "Rulebooks", "StoredRecord"]
+__all__ = ["Agreement", "ApiTokenInfo", "NewToken", "NewTokenRequest", "BatchJob", "Evaluation", "Health", "Progress", "RecordList", "Rulebooks", "StoredRecord"]
 
 
 class Health(BaseModel):
@@ -98,3 +98,28 @@ class StoredRecord(BaseModel):
 class RecordList(BaseModel):
     total: int
     records: list[StoredRecord]
+
+
+class NewTokenRequest(BaseModel):
+    """Who the token is for (kept as ``requested_by`` of the records made with it) and its role."""
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["analyst", "lead", "admin"]
+
+
+class ApiTokenInfo(BaseModel):
+    """An API token as stored: never its secret."""
+
+    id: int
+    name: str
+    role: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+    revoked_by: str | None
+
+
+class NewToken(ApiTokenInfo):
+    """A token just made: ``token`` is the secret, shown this once."""
+
+    token: str
