@@ -152,7 +152,10 @@ def test_the_review_file_and_the_agreement_files_as_one_rulebook():
         return (s.startswith("de minimis (") and "origin in [CN]" in s
                 and not any(w in s for w in (") removed", ") added", "now for every good", "now excepts", "now for ")))
 
-    assert "de minimis (weight <= 10% of weight for 50..63, 96.19): now excludes origin in [CN]" in summaries
+    assert ("de minimis (weight <= 10% of weight of which elastomeric <= 7% of weight for 50..60, 96.19): "
+            "now excludes origin in [CN]") in summaries
+    assert ("de minimis (weight <= 10% of component_weight of which elastomeric <= 7% of component_weight "
+            "for 61..63): now excludes origin in [CN]") in summaries
     assert all(only_adds_china(s) for s in summaries), [s for s in summaries if not only_adds_china(s)][:5]
     flips = {f["product_id"]: f for f in comp["impact"]["flips"]}
     assert flips["SB-210"]["old"]["verdict"] == "qualifies"  # saved by de minimis for its Chinese buckle: loses it
