@@ -47,21 +47,11 @@ def _subheadings_under(code: HsCode) -> list[HsCode]:
     return found
 
 
-@dataclass(slots=True)
-class CompiledRule:
-    """A rule of the plan. Its selector and `when` are compiled with the plan (they choose
-    the rule); its lines only when a good first needs them (``criteria``, ``fast``), so a
-    rulebook of thousands of rules loads in the time of the few rules a BOM meets."""
+class _LazyLines:
+    """Lines compiled only when a good first needs them (``criteria``: explaining, ``fast``:
+    deciding), so a rulebook of thousands of rules loads in the time of the few a BOM meets."""
 
-    node: ast.Rule
-    layer: str
-    is_scenario: bool
-    selector_text: str
-    when: Callable
-    build: Callable[[], tuple[list[Callable], list[Callable]]]  # (criteria, fast paths)
-    texts: list[str]
-    order: int
-    _built: tuple[list[Callable], list[Callable]] | None = None
+    __slots__ = ()
 
     @property
     def criteria(self) -> list[Callable]:
@@ -76,36 +66,58 @@ class CompiledRule:
             self._built = self.build()
         return self._built
 
+
+@dataclass(slots=True)
+class CompiledRule(_LazyLines):
+    """A rule of the plan. Its selector and `when` are compiled with the plan (they choose
+    the rule); its lines when a good first needs them."""
+
+    node: ast.Rule
+    layer: str
+    is_scenario: bool
+    selector_of: Callable[[], str]  # the selector as written (needed only when the rule is shown)
+    when: Callable
+    build: Callable[[], tuple[list[Callable], list[Callable]]]  # (criteria, fast paths)
+    order: int
+    _built: tuple[list[Callable], list[Callable]] | None = None
+    _selector_text: str | None = None
+
+    @property
+    def selector_text(self) -> str:
+        if self._selector_text is None:
+            self._selector_text = self.selector_of()
+        return self._selector_text
+
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)
 
 
 @dataclass(slots=True)
-class CompiledRequire:
+class CompiledRequire(_LazyLines):
     node: ast.Require
     layer: str
     is_scenario: bool
     covers: HsSet | None
     when: Callable
-    criteria: list[Callable]
+    build: Callable[[], tuple[list[Callable], list[Callable]]]
     text: str
-    fast: list[Callable]
+    _built: tuple[list[Callable], list[Callable]] | None = None
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)
 
 
 @dataclass(slots=True)
-class CompiledFallback:
+class CompiledFallback(_LazyLines):
     node: ast.Fallback
     layer: str
     is_scenario: bool
     covers: HsSet | None
     excepts: HsSet | None
     when: Callable
-    criteria: list[Callable]
+    build: Callable[[], tuple[list[Callable], list[Callable]]]
     text: str
-    fast: list[Callable]
+    _built: tuple[list[Callable], list[Callable]] | None = None
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)
@@ -144,8 +156,12 @@ class CompiledDeMinimis:
         return None if inside is None or outside is None else True
 
 
-def _builder(c: Compiler, rule: ast.Rule) -> Callable[[], tuple[list[Callable], list[Callable]]]:
-    return lambda: ([c.criterion(n) for n in rule.criteria], [c.fast(n) for n in rule.criteria])
+def _selector_of(texts: Texts, c: Compiler, rule: ast.Rule) -> Callable[[], str]:
+    return lambda: texts.of(rule.selector.span) or str(c.program.hs_set(rule.selector))
+
+
+def _builder(c: Compiler, item: ast.Rule | ast.Require | ast.Fallback) -> Callable[[], tuple[list[Callable], list[Callable]]]:
+    return lambda: ([c.criterion(n) for n in item.criteria], [c.fast(n) for n in item.criteria])
 
 
 class Plan:
@@ -185,10 +201,9 @@ class Plan:
                 node=rule,
                 layer=placed.layer,
                 is_scenario=placed.is_scenario,
-                selector_text=texts.of(rule.selector.span) or str(c.program.hs_set(rule.selector)),
+                selector_of=_selector_of(texts, c, rule),
                 when=c.condition(rule.when),
                 build=_builder(c, rule),
-                texts=[texts.of(n.span) for n in rule.criteria],
                 order=order,
             )
             for item in c.program.hs_set(rule.selector).items:
@@ -203,9 +218,8 @@ class Plan:
                     is_scenario=placed.is_scenario,
                     covers=c.hs(req.for_),
                     when=c.condition(req.when),
-                    criteria=[c.criterion(n) for n in req.criteria],
+                    build=_builder(c, req),
                     text=texts.of(req.span).split("{")[0].strip() or "require",
-                    fast=[c.fast(n) for n in req.criteria],
                 )
             )
         for placed in self.program.fallbacks:
@@ -219,9 +233,8 @@ class Plan:
                     covers=c.hs(fb.for_),
                     excepts=c.hs(fb.except_),
                     when=c.condition(fb.when),
-                    criteria=[c.criterion(n) for n in fb.criteria],
+                    build=_builder(c, fb),
                     text=texts.of(fb.span).split("{")[0].strip() or "fallback",
-                    fast=[c.fast(n) for n in fb.criteria],
                 )
             )
         for placed in self.program.de_minimis:
