@@ -5,8 +5,8 @@ input files of a batch. Out: records appended to a :class:`~origin_rules.audit.s
 with the rule files kept by digest, and the ids of the new records.
 
 A batch is recorded by reading its inputs again with the same readers
-(:func:`origin_rules.files.boms.read_boms`; XLSX through :mod:`origin_rules.files.xlsx` and
-the CSV grouping) and evaluating each valid BOM with :meth:`Rulebook.evaluate`, so each
+(:func:`origin_rules.files.boms.read_boms`, and
+:func:`~origin_rules.files.boms.read_xlsx_boms` for XLSX) and evaluating each valid BOM with :meth:`Rulebook.evaluate`, so each
 record holds the full determination, which a batch's output summarises. A JSON Lines record
 is kept as its line of text; a YAML/JSON list item and a CSV/XLSX product as the BOM's JSON
 as read (``bom-json``). Records that cannot be read are not determinations and are not kept.
@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ..files.boms import BomRecord, csv_group, product_key, read_boms
+from ..files.boms import BomRecord, read_boms, read_xlsx_boms
 from ..model.bom import BOM
 from ..model.determination import Determination
 from .store import NewRecord, Store
@@ -77,35 +77,9 @@ def _with_text(path: str, records: Iterator[BomRecord]) -> Iterator[tuple[BomRec
         yield record, current[1], "json"
 
 
-def _xlsx_records(path: str) -> Iterator[BomRecord]:
-    from ..files.xlsx import open_sheet
-
-    sheet = open_sheet(path)
-    try:
-        columns = sheet.columns
-        if columns is None:
-            return
-        seen: set[str] = set()
-        group: list = []
-        key = None
-        for number, cells in sheet.rows():
-            if not any(c.strip() for c in cells):
-                continue
-            this = product_key(cells, columns)
-            if group and this != key:
-                yield csv_group(path, group, columns, seen)
-                group = []
-            key = this
-            group.append((number, cells, False))
-        if group:
-            yield csv_group(path, group, columns, seen)
-    finally:
-        sheet.close()
-
-
 def _input_records(path: str) -> Iterator[tuple[BomRecord, str, str]]:
     if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-        yield from _with_text(path, _xlsx_records(path))
+        yield from _with_text(path, read_xlsx_boms(path))
     else:
         yield from _with_text(path, read_boms(path))
 

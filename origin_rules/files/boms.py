@@ -524,6 +524,36 @@ def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> 
         yield csv_group(file, group, columns, seen)
 
 
+def read_xlsx_boms(path: str | os.PathLike[str]) -> Iterator[BomRecord]:
+    """The BOM records of an XLSX workbook (the flat layout of CSV, one product's rows after
+    another), in order, each a BOM or an error; raises :class:`BomError` when the workbook
+    cannot be opened."""
+    from .xlsx import open_sheet
+
+    file = str(path)
+    sheet = open_sheet(file)
+    try:
+        columns = sheet.columns
+        if columns is None:
+            return
+        seen: set[str] = set()
+        group: list[Row] = []
+        key = None
+        for number, cells in sheet.rows():
+            if not any(c.strip() for c in cells):
+                continue
+            this = product_key(cells, columns)
+            if group and this != key:
+                yield csv_group(file, group, columns, seen)
+                group = []
+            key = this
+            group.append((number, cells, False))
+        if group:
+            yield csv_group(file, group, columns, seen)
+    finally:
+        sheet.close()
+
+
 def _cell(row: list[str], index: int) -> str:
     return row[index].strip() if index < len(row) else ""
 
