@@ -54,15 +54,15 @@ def select(plan: Plan, good: Good, as_of: date) -> Selection:
 def select_in(rules: list[CompiledRule], good: Good, as_of: date | None = None) -> Selection:
     """Among rules of one code, in order: the first whose `when` holds, with every earlier
     one whose `when` is unknown."""
-    out = Selection()
-    for rule in rules:
+    possible: list[CompiledRule] = []
+    facts: list[str] = []
+    for rule in rules:  # on the verdict path: plain lists, one Selection at the end
         result, miss = rule.when(good, as_of)
         if result is True:
-            out.rules.append(rule)
-            out.settled = True
-            return out
+            possible.append(rule)
+            return Selection(possible, facts, True)
         if result is None:
-            out.rules.append(rule)
-            if miss and miss not in out.facts:
-                out.facts.append(miss)
-    return out
+            possible.append(rule)
+            if miss and miss not in facts:
+                facts.append(miss)
+    return Selection(possible, facts, False)
