@@ -53,6 +53,7 @@ class Options:
     chunk: int = 500
     figures: bool = True
     rule_paths: list[str] = field(default_factory=list)  # for workers that are spawned, not forked
+    cache: bool = True  # spawned workers read the rules from the rulebook cache (False: parse them)
 
     @property
     def fmt(self) -> str:
@@ -96,7 +97,7 @@ class _Pool:
             self.executor = ProcessPoolExecutor(
                 workers, mp_context=context, initializer=init_worker,
                 initargs=(os.getpid(), options.rule_paths, options.names, options.as_of, options.fmt, names_for_csv,
-                          options.figures),
+                          options.figures, options.cache),
             )
             gc.freeze()  # forked workers then share the compiled rulebook's pages instead of copying them
             try:
