@@ -73,7 +73,7 @@ def test_a_warm_memo_gives_the_answer_of_a_cold_one(first, second):
 
 def test_memo_answers_are_the_validators_own():
     assert _cold(bom_module._to_country, " mx ") == ("ok", "MX")
-    assert _answer(bom_module._to_origin, " mx ") == ("ok", "MX")  # memo filled by _to_country, not shared
+    assert _answer(bom_module._to_origin, " mx ") == ("ok", "MX")  # the memo _to_country filled
     assert _cold(bom_module._to_origin, "UNKNOWN") == ("ok", "unknown")
     assert _answer(bom_module._to_country, "UNKNOWN")[0] == "error"
     assert _cold(bom_module._to_hs, "870830") == ("ok", "8708.30")

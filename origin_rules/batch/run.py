@@ -270,6 +270,10 @@ def run_batch(book, options: Options, progress: Callable[[int, int, int], None] 
         writer.tally()
 
     try:
+        if summary.workers > 1:  # plans built before the fork are shared, not built again in each worker
+            for name in options.names or book.names:
+                if name in book.names:
+                    book.plan(name)
         pool = _Pool(summary.workers, options, columns)
         write_atomically(options.out, write)
         graceful = True

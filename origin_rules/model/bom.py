@@ -81,7 +81,7 @@ def format_decimal(value: Decimal) -> str:
 _MEMO_SIZE = 65_536
 _DECIMALS: dict[str, Decimal] = {}
 _CODES: dict[str, str] = {}
-_COUNTRY_CODES: dict[tuple[str, str], str] = {}
+_COUNTRY_CODES: dict[str, str] = {}  # what a country accepted reads as (the message aside, same for an origin)
 
 
 def _remember(memo: dict, key: Any, result: Any) -> Any:
@@ -182,10 +182,8 @@ def _country_hint(text: str) -> str:
 
 def _to_country(value: Any, expected: str = 'like "MX"') -> str:
     if type(value) is str:
-        known = _COUNTRY_CODES.get((value, expected))
-        if known is None:
-            known = _remember(_COUNTRY_CODES, (value, expected), _read_country(value, expected))
-        return known
+        known = _COUNTRY_CODES.get(value)
+        return known if known is not None else _remember(_COUNTRY_CODES, value, _read_country(value, expected))
     return _read_country(value, expected)
 
 
@@ -205,7 +203,7 @@ _ORIGIN_EXPECTED = 'like "MX", or "unknown"'
 
 def _to_origin(value: Any) -> str:
     if type(value) is str:
-        known = _COUNTRY_CODES.get((value, _ORIGIN_EXPECTED))  # a country: never "unknown"
+        known = _COUNTRY_CODES.get(value)  # a country: never "unknown"
         if known is not None:
             return known
     if isinstance(value, str) and value.strip().lower() == "unknown":
