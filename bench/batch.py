@@ -4,7 +4,7 @@
    loading the rules, worker processes, writing the output) on N generated 20-material
    BOMs in JSON Lines, against reading the same file and ``json.loads`` on each line in
    this process, measured in one run (best of the rounds). The ratio is what counts
-   (target: at most 5x). Shipments repeat their product's BOM as real exports do
+   (targets, issue 14: at most 2.5x for one scenario, 4x for every applicable agreement). Shipments repeat their product's BOM as real exports do
    (``origin_rules.batch.sample``: 2,000 products x 2 BOM variants, skewed popularity).
    Also: the same with ``--verdicts-only``, and a worst case where no two BOMs are alike.
 2. Workers: the same batch with one worker and with two, one scenario (target: two at
@@ -76,19 +76,34 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
+def _own_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far, from /proc (0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+LAST_MAIN_CPU = [0.0]  # CPU seconds of the batch's main process alone in the last run_batch (sampled)
+
+
 def run_batch(src: Path, out: Path, *extra: str) -> tuple[float, int, int, float]:
     """Seconds, peak RSS of the largest process (KiB), peak PSS of the whole tree (KiB),
-    CPU seconds of the whole tree (the batch and its workers)."""
+    CPU seconds of the whole tree (the batch and its workers). The main process's own CPU
+    (without its workers), last sampled every 50 ms, is left in ``LAST_MAIN_CPU[0]``."""
     args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
             "--as-of", AS_OF, "--out", str(out), *extra]
     start = time.perf_counter()
     child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_pss = [0]
+    main_cpu = [0.0]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
             peak_pss[0] = max(peak_pss[0], sum(_pss_kib(p) for p in _tree(child.pid)))
+            main_cpu[0] = max(main_cpu[0], _own_cpu(child.pid))
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -98,6 +113,7 @@ def run_batch(src: Path, out: Path, *extra: str) -> tuple[float, int, int, float
     seconds = time.perf_counter() - start
     stop.set()
     sampler.join()
+    LAST_MAIN_CPU[0] = main_cpu[0]
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 2):
         raise RuntimeError(f"batch failed ({child.returncode}): {stderr.decode()[-2000:]}")
@@ -124,6 +140,7 @@ def bench_throughput(folder: Path, quick: bool) -> list[str]:
         "  ... --verdicts-only": QUESTION + ("--verdicts-only",),
         "every applicable (7 for MX)": (),
     }
+    targets = {"USMCA + China content cap": "2.5x", "  ... --verdicts-only": "2.5x", "every applicable (7 for MX)": "4x"}
     seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in ["json.loads"] + list(configs)}
     for _ in range(1 if quick else 2):
         seconds["json.loads"].append(parse_seconds(src))
@@ -142,7 +159,7 @@ def bench_throughput(folder: Path, quick: bool) -> list[str]:
     for name in configs:
         t, c = best[name]
         lines.append(f"  {name:<30} {t:7.2f} s  {n / t:9,.0f} records/s  ratio {t / p:5.2f}x"
-                     f"  CPU {c:6.2f} s  ratio {c / pc:5.2f}x   (target: time ratio <= 5x)")
+                     f"  CPU {c:6.2f} s  ratio {c / pc:5.2f}x   (target: time ratio <= {targets[name]})")
     worst = 1_000 if quick else 5_000
     distinct = folder / "distinct.jsonl"
     _distinct(distinct, worst)
@@ -162,17 +179,23 @@ def bench_workers(folder: Path, quick: bool) -> list[str]:
     lines = [f"batch workers, one scenario (USMCA + China content cap), {os.cpu_count()} CPUs, best round:"]
     for label, path, count in ((f"{n:,} shipments (sample)", src, n), (f"{worst:,} shipments, no two alike", distinct, worst)):
         parse, _ = parse_seconds(path)
-        best: dict[int, tuple[float, float]] = {}
+        best: dict[int, tuple[float, float, float]] = {}
         loads = []
         for _ in range(1 if quick else 2):
             for workers in (1, 2):
                 loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
                 wall, _, _, cpu = run_batch(path, out, *QUESTION, "--workers", str(workers))
-                best[workers] = min(best.get(workers, (wall, cpu)), (wall, cpu))
-        (w1, c1), (w2, c2) = best[1], best[2]
-        lines.append(f"  {label:<32} 1 worker {w1:6.2f} s (CPU {c1:6.2f} s), 2 workers {w2:6.2f} s (CPU {c2:6.2f} s):"
-                     f" {w1 / w2:4.2f}x faster (target >= 1.7x); 2 workers = {w2 / parse:5.1f}x json.loads"
-                     f" (target <= 2.5x); load average {min(loads):.1f}-{max(loads):.1f}")
+                best[workers] = min(best.get(workers, (wall, cpu, LAST_MAIN_CPU[0])), (wall, cpu, LAST_MAIN_CPU[0]))
+        (w1, c1, _), (w2, c2, m2) = best[1], best[2]
+        # what the CPU split allows on an idle machine, whatever the load now: two workers take
+        # between the longer of the main process's CPU and half the workers' (all of it
+        # overlapping) and the sum of the two (none of it: the start and the rule loading are
+        # the main process's alone, its reading and writing overlap the workers)
+        low, high = c1 / (m2 + (c2 - m2) / 2), c1 / max(m2, (c2 - m2) / 2)
+        lines.append(f"  {label:<32} 1 worker {w1:6.2f} s (CPU {c1:6.2f} s), 2 workers {w2:6.2f} s (CPU {c2:6.2f} s:"
+                     f" main {m2:5.2f} s, workers {c2 - m2:5.2f} s): {w1 / w2:4.2f}x faster, {low:4.2f}x-{high:4.2f}x by"
+                     f" the CPU split (target >= 1.7x); 2 workers = {w2 / parse:5.1f}x json.loads (target <= 2.5x);"
+                     f" load average {min(loads):.1f}-{max(loads):.1f}")
     src.unlink()
     distinct.unlink()
     return lines
