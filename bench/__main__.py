@@ -50,10 +50,10 @@ if __name__ == "__main__":
     if "batch" in parts:
         for line in batch.main(quick):
             print(line)
-    if "read" in parts - {"batch"}:
+    if "read" in parts and "batch" not in parts:  # both are part of batch
         for line in batch.bench_reading(quick):
             print(line)
-    if "workers" in parts - {"batch"}:
+    if "workers" in parts and "batch" not in parts:
         for line in batch.workers_only(quick):
             print(line)
     if "cli" in parts:
