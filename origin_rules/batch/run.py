@@ -53,7 +53,7 @@ class Options:
     chunk: int = 500
     figures: bool = True
     rule_paths: list[str] = field(default_factory=list)  # for workers that are spawned, not forked
-    cache: bool = True  # spawned workers read the rules from the rulebook cache (False: parse them)
+    cache: bool = False  # spawned workers read the rules through the rulebook cache, as load(cache=True)
 
     @property
     def fmt(self) -> str:
