@@ -178,7 +178,8 @@ def batch(
             raise typer.Exit(EXIT_USAGE)
     count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     options = Options(inputs=files, out=str(out), names=list(dict.fromkeys(under)) if under else None, as_of=on,
-                      workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules])
+                      workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules],
+                      cache=not no_cache)
     progress = _Progress(sys.stderr.isatty())
     try:
         with _terminate_as_interrupt():
