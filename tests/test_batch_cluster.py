@@ -1,0 +1,231 @@
+"""`batch` on a Dask cluster, and Parquet in and out.
+
+Parquet tests run in process (typer's CliRunner). The cluster tests start a real Dask
+LocalCluster: a scheduler and worker processes of their own (marked slow); the killed-worker
+test kills a worker process with SIGKILL in the middle of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import csv
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import origin_rules
+from origin_rules.batch import Options, run_batch
+from origin_rules.batch.cluster import ClusterError, ClusterPool, parse_address
+from origin_rules.cli import app
+from origin_rules.rulebook.cache import pack, unpack
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = str(ROOT / "rules")
+EXAMPLES = ROOT / "examples" / "boms"
+BOM_DATA = ROOT / "tests" / "data" / "bom"
+AS_OF = "2026-07-01"
+ON = date(2026, 7, 1)
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, ["batch", *args, "--rules", RULES, "--as-of", AS_OF])
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def shipments(path: Path, copies: int) -> Path:
+    """The example BOMs ``copies`` times over, each copy with its own product ids (so that no
+    record is a repeat of another), and one broken record in the middle."""
+    lines = []
+    for n in range(copies):
+        for p in sorted(EXAMPLES.glob("*.yaml")):
+            data = json.loads(origin_rules.read_bom(p).to_json(indent=None))
+            data["product"]["id"] = f"{data['product']['id']}-{n}"
+            lines.append(json.dumps(data))
+        if n == copies // 2:
+            lines.append('{"product": {"id": "BROKEN", "hs": "8708.30"}, "materials": "none"}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def csv_rows() -> tuple[list[str], list[list[str]]]:
+    with open(BOM_DATA / "batch.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+# ---------------------------------------------------------------------------- Parquet in
+
+
+def test_a_flat_parquet_file_reads_like_the_same_csv(tmp_path):
+    head, body = csv_rows()
+    table = pa.table({name: [r[i] if i < len(r) else "" for r in body] for i, name in enumerate(head)})
+    pq.write_table(table, tmp_path / "batch.parquet")
+    assert run(str(tmp_path / "batch.parquet"), "--out", str(tmp_path / "pq.jsonl"), "-u", "USMCA", "-j", "1").exit_code == 2
+    assert run(str(BOM_DATA / "batch.csv"), "--out", str(tmp_path / "csv.jsonl"), "-u", "USMCA", "-j", "1").exit_code == 2
+    from_parquet, from_csv = read_jsonl(tmp_path / "pq.jsonl"), read_jsonl(tmp_path / "csv.jsonl")
+    assert len(from_parquet) == len(from_csv) == 4
+    for a, b in zip(from_parquet, from_csv):
+        assert a.pop("source").endswith("batch.parquet") and b.pop("source").endswith("batch.csv")
+        assert a == b  # positions are the lines of the same table exported as CSV
+
+
+def test_typed_parquet_columns_become_exact_text(tmp_path):
+    """decimal128 amounts stay exact; integers, booleans: as a CSV file would spell them."""
+    table = pa.table({
+        "product.id": ["P-1", "P-1"],
+        "product.hs": ["8708.30", "8708.30"],
+        "product.produced_in": ["MX", "MX"],
+        "product.transaction_value": pa.array([Decimal("100.005"), Decimal("100.005")], pa.decimal128(12, 3)),
+        "material.id": ["A", "B"],
+        "material.hs": ["7326.90", "8708.30"],
+        "material.origin": ["CN", "MX"],
+        "material.originating": pa.array([False, True]),
+        "material.value": pa.array([Decimal("40.001"), Decimal("10.000")], pa.decimal128(12, 3)),
+    })
+    pq.write_table(table, tmp_path / "typed.parquet")
+    out = tmp_path / "typed.jsonl"
+    assert run(str(tmp_path / "typed.parquet"), "--out", str(out), "-u", "USMCA", "-j", "1").exit_code == 0
+    (record,) = read_jsonl(out)
+    assert record["product_id"] == "P-1" and record["line"] == 2
+    # the non-originating value, exactly: 40.001 (a float would not be)
+    assert record["determinations"][0]["figures"]["vnm"] == "40.001"
+
+
+def test_a_nested_or_unknown_parquet_layout_is_one_error_record_naming_the_columns(tmp_path):
+    nested = pa.table({"product.id": ["P"], "materials": pa.array([[{"id": "A"}]])})
+    pq.write_table(nested, tmp_path / "nested.parquet")
+    unknown = pa.table({"product.id": ["P"], "material.vaule": ["1"]})
+    pq.write_table(unknown, tmp_path / "unknown.parquet")
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
+    out = tmp_path / "out.jsonl"
+    result = run(str(tmp_path / "nested.parquet"), str(tmp_path / "unknown.parquet"), str(tmp_path / "junk.parquet"),
+                 str(EXAMPLES / "bumper.yaml"), "--out", str(out), "-j", "1")
+    assert result.exit_code == 2, result.output
+    nested_rec, unknown_rec, junk_rec, bumper = read_jsonl(out)
+    assert "`materials` are nested" in nested_rec["error"]["problems"][0]["message"]
+    assert "unknown column `material.vaule` (did you mean `material.value`?)" in unknown_rec["error"]["problems"][0]["message"]
+    assert junk_rec["error"]["problems"][0]["message"].startswith("not a Parquet file")
+    assert bumper["product_id"] == "BMP-330"
+
+
+# ---------------------------------------------------------------------------- Parquet out
+
+
+def test_parquet_results_hold_the_json_lines_records_and_the_report_reads_them(tmp_path):
+    src = shipments(tmp_path / "in.jsonl", 3)
+    assert run(str(src), "--out", str(tmp_path / "out.jsonl"), "-j", "1").exit_code == 2
+    assert run(str(src), "--out", str(tmp_path / "out.parquet"), "-j", "1").exit_code == 2
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.schema.names == ["source", "position", "line", "product_id", "hs", "produced_in", "determinations", "error"]
+    from origin_rules.files.parquet import read_results
+
+    expected = read_jsonl(tmp_path / "out.jsonl")
+    got = list(read_results(str(tmp_path / "out.parquet")))
+    assert len(got) == len(expected) == table.num_rows
+    for g, e in zip(got, expected):
+        assert {k: v for k, v in g.items() if v is not None} == {k: v for k, v in e.items() if v is not None}
+    pages = []
+    for name in ("out.jsonl", "out.parquet"):
+        html = tmp_path / f"{name}.html"
+        result = runner.invoke(app, ["report", str(tmp_path / name), "--html", str(html), "--title", "T"])
+        assert result.exit_code == 0, result.output
+        pages.append(html.read_text(encoding="utf-8").replace(name, "RESULTS"))
+    assert pages[0] == pages[1]
+
+
+def test_a_parquet_file_that_is_not_batch_output_is_refused_by_the_report(tmp_path):
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "x.parquet")
+    result = runner.invoke(app, ["report", str(tmp_path / "x.parquet"), "--html", str(tmp_path / "x.html")])
+    assert result.exit_code == 2
+    assert "not the Parquet output of `origin-rules batch`" in result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+# ---------------------------------------------------------------------------- shipping the rules
+
+
+def test_packed_rules_refuse_damage_and_another_code_version(shipped_rulebook, monkeypatch):
+    blob = pack(shipped_rulebook.parsed)
+    assert origin_rules.rulebook.book.Rulebook(unpack(blob)).names == shipped_rulebook.names
+    damaged = bytearray(blob)
+    damaged[-10] ^= 0xFF
+    with pytest.raises(ValueError, match="damaged"):
+        unpack(bytes(damaged))
+    import origin_rules.rulebook.cache as cache
+
+    monkeypatch.setattr(cache, "_code_digest", b"\0" * 32)
+    with pytest.raises(ValueError, match="another version of origin-rules"):
+        unpack(blob)
+
+
+def test_cluster_addresses_are_checked():
+    assert parse_address("local:3") == ("local", 3)
+    assert parse_address("tcp://10.0.0.5:8786") == ("tcp://10.0.0.5:8786", None)
+    for bad in ("local:0", "local:x", "local"):
+        with pytest.raises(ValueError):
+            parse_address(bad)
+    result = run(str(EXAMPLES / "bumper.yaml"), "--out", "never.jsonl", "--cluster", "local:0")
+    assert result.exit_code == 2 and "local:N" in result.output
+    result = run(str(EXAMPLES / "bumper.yaml"), "--out", "never.jsonl", "--cluster", "local:2", "-j", "2")
+    assert result.exit_code == 2 and "do not go together" in result.output
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_is_a_clear_error(shipped_rulebook, tmp_path):
+    options = Options(inputs=[], out=str(tmp_path / "o.jsonl"), as_of=ON)
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
+        ClusterPool("tcp://127.0.0.1:9", shipped_rulebook, options, shipped_rulebook.names, timeout="2s")
+
+
+# ---------------------------------------------------------------------------- a real cluster
+
+
+@pytest.mark.slow
+def test_a_local_cluster_writes_byte_for_byte_what_the_local_batch_writes(tmp_path):
+    src = shipments(tmp_path / "in.jsonl", 6)
+    local, on_cluster = tmp_path / "local.jsonl", tmp_path / "cluster.jsonl"
+    assert run(str(src), "--out", str(local), "-j", "1").exit_code == 2
+    result = run(str(src), "--out", str(on_cluster), "--cluster", "local:2", "--chunk-size", "7")
+    assert result.exit_code == 2, result.output  # the broken record: one error record, the run goes on
+    assert on_cluster.read_bytes() == local.read_bytes()
+    records = read_jsonl(on_cluster)
+    assert [r["product_id"] for r in records if "error" in r] == ["BROKEN"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(shipped_rulebook, tmp_path):
+    from distributed import get_client
+
+    src = shipments(tmp_path / "in.jsonl", 10)
+    local = tmp_path / "local.jsonl"
+    run_batch(shipped_rulebook, Options(inputs=[str(src)], out=str(local), as_of=ON, workers=1, chunk=5))
+    killed: list[int] = []
+    after: dict = {}
+
+    def progress(records: int, done: int, total: int) -> None:
+        client = get_client()
+        pids = client.run(os.getpid)
+        if not killed:  # after the first chunk: kill a worker with chunks still queued on it
+            pid = sorted(pids.values())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        elif done >= total:
+            after.update(pids)
+
+    on_cluster = tmp_path / "cluster.jsonl"
+    summary = run_batch(shipped_rulebook, Options(inputs=[str(src)], out=str(on_cluster), as_of=ON, chunk=5,
+                                                  cluster="local:2"), progress=progress)
+    assert killed and killed[0] not in after.values()  # the worker really died and was replaced
+    assert summary.records == len(read_jsonl(local)) == len(read_jsonl(on_cluster))
+    assert on_cluster.read_bytes() == local.read_bytes()
