@@ -113,10 +113,49 @@ def test_a_nested_or_unknown_parquet_layout_is_one_error_record_naming_the_colum
                  str(EXAMPLES / "bumper.yaml"), "--out", str(out), "-j", "1")
     assert result.exit_code == 2, result.output
     nested_rec, unknown_rec, junk_rec, bumper = read_jsonl(out)
-    assert "`materials` are nested" in nested_rec["error"]["problems"][0]["message"]
+    assert "a nested Parquet BOM table has a `product` struct column" in nested_rec["error"]["problems"][0]["message"]
+    assert "missing: `product`" in nested_rec["error"]["problems"][0]["message"]
     assert "unknown column `material.vaule` (did you mean `material.value`?)" in unknown_rec["error"]["problems"][0]["message"]
     assert junk_rec["error"]["problems"][0]["message"].startswith("not a Parquet file")
     assert bumper["product_id"] == "BMP-330"
+
+
+def test_a_nested_parquet_table_reads_like_the_same_json_lines(tmp_path):
+    """A row per BOM (product struct, materials list of structs), as pyarrow writes JSON
+    Lines; decimals exact; positions are row numbers, as JSON Lines line numbers."""
+    from origin_rules.batch.sample import write_jsonl
+
+    import pyarrow.json as pj
+
+    write_jsonl(str(tmp_path / "s.jsonl"), 60)
+    table = pj.read_json(tmp_path / "s.jsonl")
+    materials = table.column("materials").type.value_type
+    assert materials.field("value").type == pa.string()
+    pq.write_table(table, tmp_path / "s.parquet")
+    for name in ("s.jsonl", "s.parquet"):
+        assert run(str(tmp_path / name), "--out", str(tmp_path / f"{name}.out.jsonl"), "-u", "USMCA", "-j", "1").exit_code == 0
+    a, b = read_jsonl(tmp_path / "s.jsonl.out.jsonl"), read_jsonl(tmp_path / "s.parquet.out.jsonl")
+    assert len(a) == len(b) == 60
+    for x, y in zip(a, b):
+        x.pop("source"), y.pop("source")
+        assert x == y
+    # a decimal128 amount in a nested table stays exact
+    product = pa.array([{"id": "P-9", "hs": "8708.30", "produced_in": "MX", "transaction_value": Decimal("100.005")}],
+                       pa.struct([("id", pa.string()), ("hs", pa.string()), ("produced_in", pa.string()),
+                                  ("transaction_value", pa.decimal128(12, 3))]))
+    mats = pa.array([[{"id": "A", "hs": "7326.90", "origin": "CN", "originating": False, "value": Decimal("40.001")},
+                      {"id": "B", "hs": "8708.30", "origin": "MX", "originating": True, "value": None}]],
+                    pa.list_(pa.struct([("id", pa.string()), ("hs", pa.string()), ("origin", pa.string()),
+                                        ("originating", pa.bool_()), ("value", pa.decimal128(12, 3))])))
+    pq.write_table(pa.table({"product": product, "materials": mats}), tmp_path / "typed.parquet")
+    out = tmp_path / "typed.jsonl"
+    result = run(str(tmp_path / "typed.parquet"), "--out", str(out), "-u", "USMCA", "-j", "1")
+    (record,) = read_jsonl(out)
+    assert record["line"] == 1 and record["product_id"] == "P-9", result.output
+    (entry,) = record["determinations"]
+    assert entry["figures"]["vnm"] == "40.001"  # exact, not a float's 40.000999...
+    # B's null value is an absent field (B is originating: not needed); what is missing is named
+    assert entry["verdict"] == "insufficient_data" and "product.end_use" in entry["missing"]
 
 
 # ---------------------------------------------------------------------------- Parquet out

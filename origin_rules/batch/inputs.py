@@ -220,6 +220,15 @@ def _parquet(file: str, base: int, size: int) -> Iterator[Item]:
         return
     try:
         total = table.rows_total
+        if table.nested:
+            try:
+                for row, body in table.records():
+                    done = base + (size * row // total if total else size)
+                    yield Item(file, row, row, _digest(b"parquet-nested", body), ("jsonl", file, row, body), None, done)
+            except Exception as err:  # noqa: BLE001 - a damaged row group: report it, keep going
+                yield _unreadable(file, BomError(_problem(f"cannot read the rest of the Parquet file: {err}", file)),
+                                  base + size)
+            return
         rows = ((line, cells, False, base + (size * (line - 1) // total if total else size))
                 for line, cells in table.rows())
         header = json.dumps([f"{scope}.{field}" for _, scope, field in table.columns]).encode()

@@ -1,11 +1,16 @@
 """Parquet files: BOMs in, batch results out and back (pyarrow, streaming).
 
-In (BOMs): a Parquet file in the flat layout of docs/bom.md, one row per material with the
-product's columns repeated (``product.id``, ``product.hs``, ``material.value`` ...), the
-same columns as a CSV file. :func:`open_bom_table` checks the column names as the CSV
-reader checks a header and yields the rows as lists of text cells, a record batch at a
-time (memory stays flat). Rows are numbered as in the same table exported to CSV: the
-header is line 1, the first row of data line 2.
+In (BOMs), a record batch at a time (memory stays flat), in one of two layouts:
+
+- *flat*, as a CSV file (docs/bom.md): one row per material with the product's columns
+  repeated (``product.id``, ``product.hs``, ``material.value`` ...). :func:`open_bom_table`
+  checks the column names as the CSV reader checks a header, and :meth:`BomTable.rows`
+  yields the rows as lists of text cells. Rows are numbered as in the same table exported
+  to CSV: the header is line 1, the first row of data line 2.
+- *nested*, as JSON Lines: one row per BOM, with a ``product`` struct column and a
+  ``materials`` list-of-structs column (and ``materials`` inside a material for a
+  sub-assembly), the fields named as in YAML/JSON. :meth:`BomTable.records` yields each
+  row as the JSON text of its BOM (null fields left out), numbered from 1.
 
 Cells become the text a CSV file would hold (:func:`origin_rules.files.xlsx.cell_text`):
 strings as they are, ``decimal128`` values exactly, integers as digits, booleans
@@ -48,11 +53,23 @@ def _pyarrow():
 class BomTable:
     """An open Parquet file of BOM rows: its checked columns and its rows as text cells."""
 
-    def __init__(self, file: str, handle, columns: list[Column]):
+    def __init__(self, file: str, handle, columns: list[Column] | None):
         self.file = file
         self._handle = handle
-        self.columns = columns
+        self.columns = columns  # None: the nested layout
+        self.nested = columns is None
         self.rows_total = handle.metadata.num_rows
+
+    def records(self) -> Iterator[tuple[int, bytes]]:
+        """(row, JSON text of the BOM) for every row of a nested table, rows from 1."""
+        names = self._handle.schema_arrow.names
+        row = 0
+        for batch in self._handle.iter_batches(batch_size=1024, use_threads=False):
+            for values in zip(*(batch.column(i).to_pylist() for i in range(len(names)))):
+                row += 1
+                record = _present({k: v for k, v in zip(names, values)})
+                yield row, json.dumps(record, default=_json_value, ensure_ascii=False,
+                                      separators=(",", ":")).encode("utf-8")
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line, cells) for every row, in order; line 2 is the first row of data."""
@@ -83,18 +100,45 @@ def open_bom_table(path: str) -> BomTable:
         raise BomError(BomProblem(f"not a Parquet file: {err}", "", file, None)) from None
     names = handle.schema_arrow.names
     nested = [f.name for f in handle.schema_arrow if _is_nested(f.type)]
+    if "product" in names or "materials" in names:
+        missing = [n for n in ("product", "materials") if n not in names]
+        if missing or not nested:
+            handle.close()
+            raise BomError(BomProblem(
+                "a nested Parquet BOM table has a `product` struct column and a `materials` list column "
+                f"(missing: {', '.join(f'`{m}`' for m in missing) or 'none'}; nested: "
+                f"{', '.join(f'`{n}`' for n in nested) or 'none'}); the flat layout names its columns "
+                "`product.FIELD` and `material.FIELD` (docs/bom.md)", "", file, 1))
+        return BomTable(file, handle, None)
     if nested:
         handle.close()
         raise BomError(BomProblem(
-            f"column(s) {', '.join(f'`{n}`' for n in nested)} are nested: Parquet BOMs are read in the flat layout, "
-            "one row per material with the product's columns repeated (docs/bom.md); write nested BOMs as JSON Lines",
-            "", file, 1))
+            f"column(s) {', '.join(f'`{n}`' for n in nested)} are nested, but the table is not a nested BOM "
+            "table (`product` and `materials` columns) nor the flat layout (docs/bom.md)", "", file, 1))
     try:
         columns = header_columns(list(names), file, 1)
     except BomError:
         handle.close()
         raise
     return BomTable(file, handle, columns)
+
+
+def _present(value: Any) -> Any:
+    """The value with null struct fields left out, at any depth (a struct column gives
+    every field of every row; a field the BOM does not give is null)."""
+    if isinstance(value, dict):
+        return {k: _present(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_present(v) for v in value]
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what pyarrow gives beyond JSON's types: decimals exactly, dates ISO text,
+    floats as the shortest text of the same float (:func:`origin_rules.files.xlsx.cell_text`)."""
+    from .xlsx import cell_text
+
+    return cell_text(value)
 
 
 def _is_nested(kind) -> bool:
