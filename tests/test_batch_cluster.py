@@ -268,3 +268,66 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(shipped_ru
     assert killed and killed[0] not in after.values()  # the worker really died and was replaced
     assert summary.records == len(read_jsonl(local)) == len(read_jsonl(on_cluster))
     assert on_cluster.read_bytes() == local.read_bytes()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_cluster(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from origin_rules.batch.sample import write_jsonl
+
+    src = tmp_path / "in.jsonl"
+    write_jsonl(str(src), 6_000, products=6_000, variants=1, seed=5)  # distinct BOMs: a long run
+    out = tmp_path / "results.parquet"
+    args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
+            "--as-of", AS_OF, "--out", str(out), "--cluster", "local:2", "--chunk-size", "20"]
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        parts = list(tmp_path.glob(".results.parquet.*.part"))
+        if parts and parts[0].stat().st_size > 5_000:
+            break
+        if process.poll() is not None:
+            pytest.fail(f"the batch ended before it could be interrupted: {process.stderr.read().decode()}")
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("the batch wrote nothing within 180 s")
+    tree = _descendants(process.pid)
+    assert len(tree) >= 2, tree  # the local cluster's scheduler side and worker processes
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=90)
+    stderr = process.stderr.read().decode()
+    assert code == 130, stderr
+    assert "interrupted: no output written" in stderr
+    assert not out.exists()
+    assert list(tmp_path.glob(".*.part")) == []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(p) for p in tree):
+        time.sleep(0.2)
+    assert [p for p in tree if _alive(p)] == [], "cluster processes outlived the interrupted batch"
+
+
+def _descendants(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        children = []
+        for task in Path(f"/proc/{p}/task").glob("*"):  # every thread: Dask starts processes from its own
+            try:
+                children += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        out.extend(children)
+        stack.extend(children)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
