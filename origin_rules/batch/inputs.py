@@ -10,7 +10,8 @@ already (a file that cannot be read at all yields one error record at position 0
 JSON Lines and CSV are read line by line, XLSX row by row and Parquet a record batch at a
 time (memory stays flat); a
 YAML/JSON file is parsed whole by :func:`origin_rules.files.boms.read_boms` (those formats are
-not made for streaming: use JSON Lines for large batches). Each item of a streamed format
+not made for streaming: use JSON Lines for large batches); its records are validated in
+the workers, like the others. Each item of a streamed format
 carries a digest of its raw content (``key``), so the main process can give every
 identical record the result of the first one without sending it to a worker.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..model.bom import BomError, BomProblem
-from ..files.boms import csv_header, product_key, read_boms
+from ..files.boms import csv_header, product_key, raw_records
 
 __all__ = ["INPUT_SUFFIXES", "Item", "input_format", "read_items", "total_size"]
 
@@ -244,20 +245,15 @@ def _parquet(file: str, base: int, size: int) -> Iterator[Item]:
 
 
 def _whole(file: str, base: int, size: int) -> Iterator[Item]:
+    """The records of a YAML/JSON file: parsed here (the whole file; nothing else can cut
+    it into records), validated in the workers."""
     try:
-        records = read_boms(file)
+        records = raw_records(file)
     except BomError as err:
         yield _unreadable(file, err, base + size)
         return
-    for record in records:
-        if record.error is not None:
-            base_line = record.line
-            rel = [(p.path, p.message + (f" (column {p.column})" if p.column is not None else ""),
-                    None if p.line is None or base_line is None else p.line - base_line) for p in record.error.problems]
-            yield Item(file, record.position, record.line, None, None, ("error", record.product_id, rel), base + size)
-        else:
-            job = ("bom", file, record.position, record.line, record.bom)
-            yield Item(file, record.position, record.line, None, job, None, base + size)
+    for position, data, lines, first in records:
+        yield Item(file, position, first, None, ("data", file, position, data, lines, first), None, base + size)
 
 
 # ---------------------------------------------------------------------------- all inputs

@@ -53,6 +53,7 @@ class Options:
     chunk: int = 500
     figures: bool = True
     rule_paths: list[str] = field(default_factory=list)  # for workers that are spawned, not forked
+    cache: bool = False  # spawned workers read the rules through the rulebook cache, as load(cache=True)
     cluster: str | None = None  # a Dask scheduler's address, or "local:N" (batch.cluster); None: local workers
 
     @property
@@ -104,7 +105,7 @@ class _Pool:
             self.executor = ProcessPoolExecutor(
                 workers, mp_context=context, initializer=init_worker,
                 initargs=(os.getpid(), options.rule_paths, options.names, options.as_of, options.fmt, names_for_csv,
-                          options.figures),
+                          options.figures, options.cache),
             )
             gc.freeze()  # forked workers then share the compiled rulebook's pages instead of copying them
             try:
@@ -305,6 +306,10 @@ def run_batch(book, options: Options, progress: Callable[[int, int, int], None] 
             pool = ClusterPool(options.cluster, book, options, columns)
             summary.workers = pool.workers
         else:
+            if summary.workers > 1:  # plans built before the fork are shared, not built again in each worker
+                for name in options.names or book.names:
+                    if name in book.names:
+                        book.plan(name)
             pool = _Pool(summary.workers, options, columns)
         if options.output == "parquet":
             _write_parquet(options.out, write)

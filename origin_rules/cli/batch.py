@@ -200,7 +200,8 @@ def batch(
             fail_usage("--workers and --cluster do not go together: the cluster's workers do the work")
     count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     options = Options(inputs=files, out=str(out), names=list(dict.fromkeys(under)) if under else None, as_of=on,
-                      workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules], cluster=cluster)
+                      workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules],
+                      cache=not no_cache, cluster=cluster)
     progress = _Progress(sys.stderr.isatty())
     try:
         with _terminate_as_interrupt():
