@@ -174,9 +174,10 @@ def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
         return ("error", record.product_id, [("", message, None)]), False
 
 
-def run_jobs(jobs: list[tuple]) -> tuple[list[tuple], int]:
-    """Results for a chunk of jobs, in order, and how many BOMs were actually evaluated."""
-    setup = _SETUP
+def run_jobs(jobs: list[tuple], setup: Setup | None = None) -> tuple[list[tuple], int]:
+    """Results for a chunk of jobs, in order, and how many BOMs were actually evaluated
+    (under ``setup``, else the process's own, :func:`set_setup`)."""
+    setup = setup or _SETUP
     if setup is None:
         raise RuntimeError("batch worker used before its setup")
     results = []
