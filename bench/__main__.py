@@ -14,17 +14,19 @@
    warm and cold; and loading the shipped rulebook from the cache against parsing it.
 7. Requests/s and p50/p99 latency of POST /evaluate over HTTP (bench/service.py; alone:
    python -m bench.service [--quick] [--requests N] [--concurrency C] [--runs R]).
+8. The language server: diagnostics after an edit of a 2,000-line file, over stdio and in
+   process (bench/lsp.py; alone: python -m bench.lsp [--edits N]).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,cli,service] (docs/performance.md)
+Run: python -m bench [--quick] [--only check,engine,diff,batch,cli,service,lsp] (docs/performance.md)
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import batch, cli, diff, evaluation, service
+from . import batch, cli, diff, evaluation, lsp, service
 
-PARTS = ("check", "engine", "diff", "batch", "cli", "service")
+PARTS = ("check", "engine", "diff", "batch", "cli", "service", "lsp")
 
 
 def _parts(argv: list[str]) -> frozenset[str]:
@@ -53,4 +55,7 @@ if __name__ == "__main__":
             print(line)
     if "service" in parts:
         for line in service.main(quick):
+            print(line)
+    if "lsp" in parts:
+        for line in lsp.main(quick):
             print(line)

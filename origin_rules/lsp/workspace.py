@@ -77,6 +77,7 @@ class Workspace:
         self._analyses: dict[Path, Analysis] = {}
         self._indexes: dict[Path, dict] = {}  # rulebook folder -> each file's index, reused while unchanged
         self.dirty: set[Path] = set()
+        self._rulebook_of: dict[Path, Path] = {}  # forgotten when files are added or removed
 
     # ---- names and rulebooks ------------------------------------------------------------------
 
@@ -93,6 +94,12 @@ class Workspace:
 
     def rulebook_of(self, path: Path) -> Path:
         """The folder whose ``.roo`` files (searched recursively) form the file's rulebook."""
+        found = self._rulebook_of.get(path)
+        if found is None:
+            found = self._rulebook_of[path] = self._find_rulebook(path)
+        return found
+
+    def _find_rulebook(self, path: Path) -> Path:
         configured = [r for r in self.rulebooks if r in path.parents]
         if configured:
             return max(configured, key=lambda r: len(r.parts))
@@ -140,6 +147,8 @@ class Workspace:
 
     def touch(self, path: Path, listing: bool = False) -> Path:
         """Mark the rulebook of ``path`` to be checked again (``listing``: files were added or removed)."""
+        if listing:
+            self._rulebook_of.clear()
         root = self.rulebook_of(path)
         if listing:
             self._files.pop(root, None)
@@ -158,7 +167,10 @@ class Workspace:
         cached = self._parses.get(path)
         if cached is not None and cached[0] == name and cached[1] == text:
             return text, cached[2], cached[3]
-        module, diags = parse(text, name)
+        quick = None
+        if cached is not None and cached[0] == name and cached[2] is not None and not any(d.is_error for d in cached[3]):
+            quick = reparse_member(cached[1], cached[2], cached[3], text, name)
+        module, diags = quick if quick is not None else parse(text, name)
         self._parses[path] = (name, text, module, diags)
         return text, module, diags
 
@@ -197,3 +209,72 @@ class Workspace:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return ""
+
+
+def _lines_changed(old: str, new: str) -> tuple[int, int] | None:
+    """The first and last (1-based) lines that differ between two texts of the same number
+    of lines; None when the number of lines differs or nothing does."""
+    a, b = old.split("\n"), new.split("\n")
+    if len(a) != len(b):
+        return None
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+    if first is None:
+        return None
+    last = next(i for i in range(len(a) - 1, -1, -1) if a[i] != b[i])
+    return first + 1, last + 1
+
+
+def reparse_member(old: str, module: ast.Module, diags: list[Diagnostic], new: str,
+                   name: str) -> tuple[ast.Module, list[Diagnostic]] | None:
+    """The module of ``new`` from the module of ``old`` when the edit changed no line count
+    and lies within the lines of one member of an agreement or scenario (a rule being
+    typed): only that member is parsed again, its lines in place, and put in the old one's
+    stead. None (parse the whole file) whenever that is not exactly what a whole parse
+    gives: other lines changed, something else shares the member's lines, or the member
+    does not parse cleanly alone (its diagnostics come from the whole parse, as ``check``'s)."""
+    changed = _lines_changed(old, new)
+    if changed is None:
+        return None
+    first, last = changed
+    items = list(module.items)
+    for i, item in enumerate(items):
+        if not isinstance(item, (ast.Agreement, ast.Scenario)):
+            continue
+        members = item.members
+        for j, member in enumerate(members):
+            span = member.span
+            if not (span.line <= first and last <= span.end_line):
+                continue
+            if span.line < 2 or isinstance(member, (ast.PartiesDecl, ast.Effective, ast.HsVersion)):
+                return None
+            neighbours = [m.span for k, m in enumerate(members) if k != j]
+            if any(s.end_line >= span.line and s.line <= span.end_line for s in neighbours):
+                return None  # another member shares its lines
+            if item.span.line >= span.line or item.span.end_line <= span.end_line:
+                return None  # the block's own header or closing brace is on its lines
+            rows = new.split("\n")
+            region = rows[span.line - 1: span.end_line]
+            if region[0][: span.column - 1].strip():
+                return None
+            wrapped = ('agreement "x" {' + "\n" * (span.line - 1) + " " * (span.column - 1)
+                       + region[0][span.column - 1:] + "".join("\n" + r for r in region[1:]) + "\n}\n")
+            again, found = parse(wrapped, name)
+            if again is None or found or len(again.items) != 1 or len(again.items[0].members) != 1:
+                return None
+            fresh = again.items[0].members[0]
+            if fresh.span.line != span.line or fresh.span.end_line != span.end_line:
+                return None
+            items[i] = _replace_member(item, j, fresh)
+            inside = lambda s: span.line <= s.line <= span.end_line  # noqa: E731
+            comments = sorted([c for c in module.comments if not inside(c.span)] + list(again.comments),
+                              key=lambda c: (c.span.line, c.span.column))
+            kept = [d for d in diags if not inside(d.span)]
+            return ast.Module(tuple(items), tuple(comments), file=module.file, source=new), kept
+    return None
+
+
+def _replace_member(block, index: int, member):
+    from dataclasses import replace
+
+    members = block.members[:index] + (member,) + block.members[index + 1:]
+    return replace(block, members=members)
