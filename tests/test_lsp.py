@@ -367,3 +367,13 @@ def test_help_does_not_import_pygls():
             "print(sorted(m for m in ('pygls', 'lsprotocol', 'origin_rules.lsp') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_without_pygls_the_command_says_how_to_install_it():
+    code = ("import sys; sys.modules['pygls'] = None; from origin_rules.cli import app; "
+            "from typer.testing import CliRunner; r = CliRunner().invoke(app, ['lsp']); "
+            "print(r.exit_code); print(r.output)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split("\n")[0] == "2"
+    assert "error: the language server needs pygls: pip install 'origin-rules[lsp]'" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr

@@ -174,6 +174,9 @@ class RulesServer(LanguageServer):
             asyncio.get_running_loop().call_soon(self.flush)
 
     def path_of(self, uri: str) -> Path | None:
+        """The file of a document (None for a document that is no file: ``untitled:``...)."""
+        if not uri.startswith("file:"):
+            return None
         fs = to_fs_path(uri)
         return Path(fs).resolve() if fs else None
 
