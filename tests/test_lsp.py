@@ -377,3 +377,14 @@ def test_without_pygls_the_command_says_how_to_install_it():
     assert out.stdout.split("\n")[0] == "2"
     assert "error: the language server needs pygls: pip install 'origin-rules[lsp]'" in out.stdout
     assert "Traceback" not in out.stdout + out.stderr
+
+
+@pytest.mark.asyncio
+async def test_a_folder_added_to_the_workspace_is_checked(client: LanguageClient, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(DATA / "broken", folder)
+    client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+        event=types.WorkspaceFoldersChangeEvent(added=[types.WorkspaceFolder(uri(folder), folder.name)], removed=[])))
+    target = uri(folder / "other" / "a.roo")
+    found = await until(lambda: client.diagnostics.get(target), "diagnostics of the added folder")
+    assert sorted(d.code for d in found) == ["ROO106", "ROO114"]

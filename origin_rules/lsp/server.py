@@ -229,17 +229,30 @@ class RulesServer(LanguageServer):
 server = RulesServer()
 
 
-@server.feature(lsp.INITIALIZED)
-def initialized(ls: RulesServer, params: lsp.InitializedParams) -> None:
+def _set_up(ls: RulesServer) -> None:
+    """The workspace's folders and rulebooks (again), every rulebook checked and published."""
     folders = [Path(p) for p in (to_fs_path(uri) for uri in ls.workspace.folders) if p]
     if not folders and ls.workspace.root_path:
         folders = [Path(ls.workspace.root_path)]
-    options = ls.options
     base = folders[0] if folders else Path.cwd()
-    rulebooks = [base / r for r in options.get("rulebooks") or []]
+    rulebooks = [base / r for r in ls.options.get("rulebooks") or []]
+    opened = ls.rules.open
     ls.rules = Workspace(folders, rulebooks)
+    for path, text in opened.items():
+        ls.rules.set_text(path, text)
     for root in ls.rules.scan():
         ls.publish(ls.rules.analysis(root))
+    ls.flush()
+
+
+@server.feature(lsp.INITIALIZED)
+def initialized(ls: RulesServer, params: lsp.InitializedParams) -> None:
+    _set_up(ls)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def folders_changed(ls: RulesServer, params: lsp.DidChangeWorkspaceFoldersParams) -> None:
+    _set_up(ls)
 
 
 @server.feature(lsp.INITIALIZE)
