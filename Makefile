@@ -69,5 +69,11 @@ docs: $(DOCS_STAMP)
 screenshot: $(DOCS_STAMP)
 	$(BIN)/python scripts/screenshot.py
 
+# The VS Code extension (editors/vscode): the .vsix, built with npm (node 20+); not part of
+# `make test` (tests/test_editor.py runs vscode-tmgrammar-test when editors/vscode has it).
+.PHONY: vsix
+vsix:
+	$(MAKE) -C editors/vscode vsix
+
 clean:
 	rm -rf $(VENV) build *.egg-info

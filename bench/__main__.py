@@ -18,17 +18,19 @@
    report with its memory for N and 10 x N shipments (bench/cluster.py).
 8. Requests/s and p50/p99 latency of POST /evaluate over HTTP (bench/service.py; alone:
    python -m bench.service [--quick] [--requests N] [--concurrency C] [--runs R]).
+9. The language server: diagnostics after an edit of a 2,000-line file, over stdio and in
+   process (bench/lsp.py; alone: python -m bench.lsp [--edits N]).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service] (docs/performance.md)
+Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp] (docs/performance.md)
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import batch, cli, cluster, diff, evaluation, service
+from . import batch, cli, cluster, diff, evaluation, lsp, service
 
-PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service")
+PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp")
 
 
 def _arguments(argv: list[str]):
@@ -73,4 +75,7 @@ if __name__ == "__main__":
             print(line)
     if "service" in parts:
         for line in service.main(quick):
+            print(line)
+    if "lsp" in parts:
+        for line in lsp.main(quick):
             print(line)

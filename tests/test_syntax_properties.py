@@ -32,6 +32,8 @@ SETTINGS = settings(max_examples=examples(100), suppress_health_check=list(Healt
 
 #: The syntax-error fixtures (tests/golden/syntax/<case>/input.roo): broken on purpose.
 BROKEN = os.path.join(ROOT, "tests", "golden", "syntax")
+#: The language server's broken rulebook (tests/test_lsp.py): a syntax error on purpose.
+LSP_BROKEN = os.path.join(ROOT, "tests", "data", "lsp", "broken", "rules", "syntax.roo")
 
 
 def repo_roo_files() -> list[str]:
@@ -39,7 +41,7 @@ def repo_roo_files() -> list[str]:
     found: set[str] = set()
     for pattern in ("rules/**/*.roo", "tests/**/*.roo", "docs/**/*.roo"):
         found.update(glob.glob(os.path.join(ROOT, pattern), recursive=True))
-    return sorted(p for p in found if not p.startswith(BROKEN + os.sep))
+    return sorted(p for p in found if not p.startswith(BROKEN + os.sep) and p != LSP_BROKEN)
 
 
 def broken_roo_files() -> list[str]:

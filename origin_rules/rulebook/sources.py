@@ -79,6 +79,16 @@ def parse_texts(texts: dict[str, str], *, check: bool = True) -> Parsed:
     return _finish(parsed, check)
 
 
+def assemble(files: list[tuple[str, str, ast.Module | None, list[Diagnostic]]], *, check: bool = True) -> Parsed:
+    """The same from files already parsed, in rulebook order: ``(file name, text, module or
+    None, its syntax diagnostics)`` each (the language server keeps each file's parse and
+    re-parses only the file that changed); the result is what :func:`parse_paths` gives."""
+    parsed = Parsed()
+    for file, text, module, diags in files:
+        _add(parsed, file, text, module, list(diags))
+    return _finish(parsed, check)
+
+
 def _add(parsed: Parsed, file: str, text: str, module: ast.Module | None, diags: list[Diagnostic]) -> None:
     parsed.sources[file] = text
     parsed.diagnostics.extend(diags)

@@ -54,6 +54,7 @@ class Item:
     label: str  # `rule 8708.30 "Brakes"`, `or #2 of rule 8708.30: change from ...`, `require for 87`
     program: str  # the agreement or scenario that declares it
     exercised: bool = False
+    by: list[str] = field(default_factory=list)  # the cases that exercised it, when recorded with one
 
     @property
     def where(self) -> str:
@@ -128,22 +129,23 @@ class Coverage:
 
     # ---- what the tests exercised -------------------------------------------------------------
 
-    def record(self, outcome: Outcome) -> None:
+    def record(self, outcome: Outcome, by: str | None = None) -> None:
         """Mark what one evaluation exercised (and what its sub-assemblies' evaluations did):
-        the rules, requirements and fallbacks the evaluator reports it applied."""
+        the rules, requirements and fallbacks the evaluator reports it applied. ``by`` names
+        the case (``file:line name [AGREEMENT]``); each item keeps the cases that exercised it."""
         for rule, trace in outcome.applied:
-            self._mark(_key(rule.node.span))
-            self._alternatives(rule, trace)
+            self._mark(_key(rule.node.span), by)
+            self._alternatives(rule, trace, by)
         for req, _ in outcome.requirements:
-            self._mark(_key(req.node.span))
+            self._mark(_key(req.node.span), by)
         for fb, trace in outcome.fallbacks:
             if trace.result is True:  # a fallback that held for the good
-                self._mark(_key(fb.node.span))
+                self._mark(_key(fb.node.span), by)
         for node in outcome.trace.walk():
             if isinstance(node.sub, Outcome):
-                self.record(node.sub)
+                self.record(node.sub, by)
 
-    def _alternatives(self, rule: CompiledRule, trace: Trace | None) -> None:
+    def _alternatives(self, rule: CompiledRule, trace: Trace | None, by: str | None = None) -> None:
         if trace is None:
             return
         for index, line in enumerate(rule.node.criteria):
@@ -152,12 +154,14 @@ class Coverage:
             kids = trace.children[index].children
             for alternative, kid in zip(line.operands, kids):
                 if kid.result is True:
-                    self._mark(_key(alternative.span))
+                    self._mark(_key(alternative.span), by)
 
-    def _mark(self, key: tuple[str, int, int]) -> None:
+    def _mark(self, key: tuple[str, int, int], by: str | None = None) -> None:
         item = self.items.get(key)
         if item is not None:
             item.exercised = True
+            if by is not None and by not in item.by:
+                item.by.append(by)
 
     # ---- figures ------------------------------------------------------------------------------
 

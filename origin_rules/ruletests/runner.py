@@ -323,21 +323,21 @@ class Runner:
                 continue
             started = time.perf_counter()
             try:
-                self._verdict(book, bom, agreement, result.as_of, check)
+                self._verdict(book, bom, agreement, result.as_of, check, f"{file}:{result.line} {case.name}")
             except Exception as exc:  # an engine bug must not hide the other cases
                 result.problems.append(Problem(
                     f"internal error while evaluating under `{agreement}`: {type(exc).__name__}: {exc}",
                     file, result.line, f"[{index}]"))
             result.seconds += time.perf_counter() - started
 
-    def _verdict(self, book, bom: BOM, agreement: str, on: date, check: Check) -> None:
+    def _verdict(self, book, bom: BOM, agreement: str, on: date, check: Check, case: str | None = None) -> None:
         from ..engine.output import to_determination
 
         outcome = book.outcome(bom, agreement, on)
         check.actual = outcome.verdict
         check.determination = to_determination(outcome)
         if self.coverage is not None:
-            self.coverage.record(outcome)
+            self.coverage.record(outcome, None if case is None else f"{case} [{agreement}]")
 
     # ---- what a case refers to ---------------------------------------------------------------------
 

@@ -85,9 +85,17 @@ class Checker:
                     self._agreement(item)
                 else:
                     self._scenario(item)
+        seen: set[tuple] = set()
         for program in self.programs.values():
             if not program.problems:
-                self._overlaps([p.node for p in program.rules], _valid(program.effective))
+                rules = [p.node for p in program.rules]
+                # a scenario that changes no rule has its base's rules: checked once (a second
+                # pass over the same rules could only find what the first already reported)
+                key = (tuple(id(r) for r in rules), _valid(program.effective))
+                if key in seen:
+                    continue
+                seen.add(key)
+                self._overlaps(rules, _valid(program.effective))
         self._set_contents()
         self.diags.extend(set_cycles(self.all_sets, self.decl_scope))
         self._unused_sets()

@@ -15,6 +15,7 @@ from ..model import ast
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STRING = re.compile(r'"([^"\\\n]|\\.)*"')
+_NEWLINE = re.compile("\n")
 
 
 class SpanFinder:
@@ -26,7 +27,7 @@ class SpanFinder:
         starts = self._starts.get(file)
         if starts is None:
             text = self._sources.get(file, "")
-            starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+            starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
             self._starts[file] = starts
         return starts
 
