@@ -10,6 +10,7 @@ figure below is worked by hand in the comment beside it."""
 from __future__ import annotations
 
 import csv
+import json
 import dataclasses
 from datetime import date
 
@@ -288,3 +289,21 @@ def test_polymer_weight_read_from_csv(tmp_path):
     with pytest.raises(BomError) as err:
         origin_rules.read_bom(path)
     assert err.value.problems[0].path.endswith("polymer_weight_kg")
+
+
+# ---- what the rules ask ----------------------------------------------------------------------------
+
+
+def test_rulebook_facts_lists_the_polymer_content(tmp_path):
+    from typer.testing import CliRunner
+
+    from origin_rules.cli import app
+
+    (tmp_path / "r.roo").write_text(RULES, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.output) if r["kind"] == "part"]
+    # rules 39.01..39.15, 39.16, 39.17 and 39.18 weigh it; nothing else asks a part
+    assert rows == [{"kind": "part", "fact": "polymer", "codes": ["39.01..39.15", "39.16", "39.17", "39.18"], "words": {}}]
+    text = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path), "--format", "markdown"]).output
+    assert "| part | `polymer` | a weight (39.01..39.15, 39.16, 39.17, 39.18) |" in text
