@@ -13,6 +13,7 @@ import csv
 import json
 import dataclasses
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -307,3 +308,18 @@ def test_rulebook_facts_lists_the_polymer_content(tmp_path):
     assert rows == [{"kind": "part", "fact": "polymer", "codes": ["39.01..39.15", "39.16", "39.17", "39.18"], "words": {}}]
     text = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path), "--format", "markdown"]).output
     assert "| part | `polymer` | a weight (39.01..39.15, 39.16, 39.17, 39.18) |" in text
+
+
+def test_polymer_weight_read_from_xlsx(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from origin_rules.files.boms import read_xlsx_boms
+
+    wb = openpyxl.Workbook()
+    for row in [["product.id", "product.hs", "material.id", "material.hs", "material.weight_kg",
+                 "material.polymer_weight_kg"],
+                ["C", "3902.30", "M1", "3901.10", 40, 37.5],
+                ["C", "", "M2", "3902.10", 50, None]]:
+        wb.active.append(row)
+    wb.save(tmp_path / "compound.xlsx")
+    records = list(read_xlsx_boms(tmp_path / "compound.xlsx"))
+    assert [m.polymer_weight_kg for m in records[0].bom.materials] == [Decimal("37.5"), None]
