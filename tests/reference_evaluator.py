@@ -51,6 +51,11 @@ stated in the engine's docstrings or the lead's brief):
   value(hs in S)``) is decided material by material over every assumption about the facts
   it lacks (its origin, whether its code is in a set), a fact shared by both filters taking
   one value.
+* ``weight(polymer of F)`` adds up each material's declared ``polymer_weight_kg``; a
+  material that does not declare it has some polymer content between 0 and its weight
+  (unbounded when the weight is missing too), never a guess: the missing field is named
+  only when the outcome depends on it. Against a sum of weights or of polymer contents the
+  comparison is decided jointly, material by material, over 0 <= polymer <= weight.
 * Unknown ``originating`` is non-originating; ``performed`` with no processes listed is
   unknown; set names are resolved where the line that uses them was written (lexically);
   ``parties`` means the parties of the program being evaluated.
@@ -828,10 +833,15 @@ class Evaluation:
 
     def correlated(self, layer: str, left: ast.Sum, right: ast.Sum, ratio: Fraction, op: str, good: Good) -> bool | None:
         """``SUM(F) op ratio x SUM(G)`` over the same materials: the sign of the sum of
-        amount x (f - ratio x g), each material over every assumption about its lacking facts."""
+        amount x (f - ratio x g), each material over every assumption about its lacking facts.
+        With a part weight on either side, each material's term is c_w x W + c_p x P over
+        its weight W and polymer content P (0 <= P <= W, the declared ones fixed)."""
         attr = "value" if left.measure == "value" else "weight"
+        with_parts = left.part is not None or right.part is not None
         low = high = Fraction(0)
         low_bounded = high_bounded = True
+        lows: list[Fraction] = []
+        highs: list[Fraction] = []
         for item in (leaves(good.items) if left.traced else good.items):
             keys: dict = {}
             self.facts_lacking(layer, left.filter, item, keys)
@@ -842,6 +852,25 @@ class Evaluation:
                 f = self.filter(layer, left.filter, item, world).value
                 g = self.filter(layer, right.filter, item, world).value
                 coefs.append((1 if f else 0) - (ratio if g else 0))
+                if with_parts:
+                    cw = (1 if f and left.part is None else 0) - (ratio if g and right.part is None else 0)
+                    cp = (1 if f and left.part is not None else 0) - (ratio if g and right.part is not None else 0)
+                    coefs[-1] = (cw, cp)
+            if with_parts:
+                for cw, cp in coefs:
+                    t_lo, t_hi = part_term(item, cw, cp)
+                    if t_lo is None:
+                        low_bounded = False
+                    else:
+                        lows.append(t_lo)
+                    if t_hi is None:
+                        high_bounded = False
+                    else:
+                        highs.append(t_hi)
+                low += min(lows) if lows else 0
+                high += max(highs) if highs else 0
+                lows, highs = [], []
+                continue
             amount = getattr(item, attr)
             if amount is None:
                 low_bounded = low_bounded and min(coefs) >= 0
@@ -873,6 +902,17 @@ class Evaluation:
             if f.value is False:
                 continue
             fields |= f.missing
+            if node.part is not None:  # the polymer content: declared, else between 0 and the weight
+                declared = item.material.polymer_weight_kg
+                p_lo = Fraction(declared) if declared is not None else Fraction(0)
+                p_hi = Fraction(declared) if declared is not None else (
+                    INF if item.weight is None else Fraction(item.weight))
+                if p_hi is INF or p_hi != p_lo:
+                    fields.add(f"{item.path}.polymer_weight_kg")
+                if f.value is True:
+                    lo += p_lo
+                hi = INF if hi is INF or p_hi is INF else hi + p_hi
+                continue
             amount = getattr(item, attr)
             if amount is None:
                 fields.add(f"{item.path}.{amount_field}")
@@ -906,8 +946,10 @@ class Evaluation:
         limit_hi = INF if b_hi is INF else share * b_hi
         result = compare_intervals(node.op, lo, hi, limit_lo, limit_hi, fields)
         base = node.base
-        if (result.value is None and isinstance(base, ast.Sum) and base.measure == node.measure.measure
-                and base.traced == node.measure.traced):
+        same_amount = isinstance(base, ast.Sum) and (
+            (base.measure, base.part) == (node.measure.measure, node.measure.part)
+            or (base.measure == node.measure.measure == "weight"))  # a weight and a part of it
+        if result.value is None and same_amount and base.traced == node.measure.traced:
             decided = self.correlated(layer, node.measure, base, share, node.op, good)
             if decided is not None:
                 return K(decided)
@@ -981,6 +1023,24 @@ class Evaluation:
         # decreasing: (whole - amount) / whole; an unbounded amount has no lower end
         p_hi, p_lo = ends[0], ends[1]
         return compare_down(node.op, p_lo, p_hi, Fraction(node.share.value), fields)
+
+
+def part_term(item: Item, cw: Fraction, cp: Fraction) -> tuple[Fraction | None, Fraction | None]:
+    """The least and greatest of cw x W + cp x P for one material, W its weight and P its
+    polymer content, 0 <= P <= W, each fixed when declared (None: unbounded that way)."""
+    w, p = item.weight, item.material.polymer_weight_kg
+    if w is not None and p is not None:
+        v = cw * Fraction(w) + cp * Fraction(p)
+        return v, v
+    if w is not None:  # P anywhere in [0, W]
+        w = Fraction(w)
+        ends = (cw * w, cw * w + cp * w)
+        return min(ends), max(ends)
+    if p is not None:  # W anywhere in [P, oo)
+        v = (cw + cp) * Fraction(p)
+        return (None if cw < 0 else v), (None if cw > 0 else v)
+    # W = P + S with P, S >= 0: cw x S + (cw + cp) x P
+    return (None if cw < 0 or cw + cp < 0 else Fraction(0)), (None if cw > 0 or cw + cp > 0 else Fraction(0))
 
 
 def compare_intervals(op: str, lo, hi, limit_lo, limit_hi, fields) -> K:

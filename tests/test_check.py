@@ -72,6 +72,7 @@ EXAMPLES: dict[str, str] = {
     "ROO018": 'agreement "A" {\n  parties = [US]\n  rule 87.03 when end_uses in [bus] { rvc(net_cost) >= 60% }\n}\n',
     "ROO019": 'agreement "A" {\n  parties = [US]\n  hs_version = 20.22\n}\n',
     "ROO020": 'agreement "A" {\n  parties = [US]\n  de_minimis weight <= 10% of weight of which elastic <= 7%\n}\n',
+    "ROO021": 'agreement "A" {\n  parties = [US]\n  rule 39.01 { weight(polymers of originating) >= 50% of weight(polymer) }\n}\n',
     "ROO101": 'agreement "A" {\n  parties = [US]\n  rule 8708.31 { change from any other heading }\n}\n',
     "ROO102": 'agreement "A" {\n  parties = [US]\n  rule 61.17..61.01 { change from any other chapter }\n}\n',
     "ROO103": 'agreement "A" {\n  parties = [US]\n  rule 61.01..6117.90 { change from any other chapter }\n}\n',
@@ -113,6 +114,7 @@ EXAMPLES: dict[str, str] = {
     "ROO122": 'agreement "A" {\n  parties = [US]\n  hs_version = 2017\n}\n',
     "ROO123": 'agreement "A" {\n  parties = [US]\n  rule 84.13 { change from any other heading except more than one of (8537.10) }\n}\n',
     "ROO124": 'agreement "A" {\n  parties = [US]\n  de_minimis weight <= 10% of weight of which elastomeric <= 7% of fob\n}\n',
+    "ROO125": 'agreement "A" {\n  parties = [US]\n  rule 39.01 { value(polymer of non_originating) <= 50% of transaction_value }\n}\n',
 }
 
 

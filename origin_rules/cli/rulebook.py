@@ -70,7 +70,7 @@ def coverage(
     raise typer.Exit(EXIT_FINDINGS if failures else EXIT_OK)
 
 
-FACTS_HELP = """List what the rules ask BOMs to declare beyond codes, origins and values: the end uses (`product.end_use`), the declared facts of the good (`product.facts`, tested by `when NAME in [words]`), the declared facts of materials (`materials[i].facts`, tested by `CODE where NAME in [words]` and material filters) and the declared numbers (`fact(NAME)`), each with the words tested for and the codes whose rules, requirements or fallbacks ask. Read from the rules themselves; scenarios are left out.
+FACTS_HELP = """List what the rules ask BOMs to declare beyond codes, origins and values: the end uses (`product.end_use`), the declared facts of the good (`product.facts`, tested by `when NAME in [words]`), the declared facts of materials (`materials[i].facts`, tested by `CODE where NAME in [words]` and material filters) the declared numbers (`fact(NAME)`) and the declared part weights of materials (`materials[i].polymer_weight_kg`, weighed by `weight(polymer of ...)`), each with the words tested for and the codes whose rules, requirements or fallbacks ask. Read from the rules themselves; scenarios are left out.
 
 Exit codes: 0 listed; 2 a rule file that cannot be read or does not check, a path that does not exist, bad usage."""
 

@@ -80,6 +80,7 @@ class Aim:
     the same form drawn half the time (the diff puts there the thresholds an edit moved, and
     the midpoints between old and new). ``end_uses``, ``processes``,
     ``kinds``: facts and material kinds the rules read. ``weight``: generate weights.
+    ``parts``: generate each material's polymer content (none, half or all of its weight).
     ``traced``: generate sub-assemblies. ``max_materials``: the longest list of materials
     (one or two materials are the most frequent)."""
 
@@ -98,6 +99,7 @@ class Aim:
     weight: bool = False
     traced: bool = False
     max_materials: int = 5
+    parts: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -128,6 +130,7 @@ def merge_aims(*aims: Aim) -> Aim:
         weight=any(a.weight for a in aims),
         traced=any(a.traced for a in aims),
         max_materials=max((a.max_materials for a in aims), default=5),
+        parts=any(a.parts for a in aims),
     )
 
 
@@ -166,7 +169,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
     end_uses: list[str] = []
     processes: list[str] = []
     kinds: list[str] = []
-    weight = traced = False
+    weight = traced = parts = False
 
     def add_set(s) -> None:
         for lo, hi in s.items:
@@ -189,6 +192,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
         elif isinstance(x, N.NSum):
             weight = weight or x.measure == "weight"
             traced = traced or x.traced
+            parts = parts or x.part is not None
         elif isinstance(x, N.NFigure) and x.name == "weight":
             weight = True
         elif isinstance(x, N.NOriginIn):
@@ -219,6 +223,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
         kinds=_unique(kinds),
         weight=weight,
         traced=traced,
+        parts=parts,
     )
 
 
@@ -381,6 +386,7 @@ def _bom(draw, aim: Aim) -> BOM:
                  "value": str(_amount(draw, values, focus, tv))}
             if aim.weight:
                 m["weight_kg"] = str(_one(draw, weights) if weights else Decimal(1))
+                _polymer(draw, m, aim)
             group.append(m)
         else:
             m = _material(draw, aim, codes, origins, values, tv, weights)
@@ -469,9 +475,19 @@ def _material(draw, aim: Aim, codes, origins, values, tv: Decimal, weights) -> d
         out["value"] = str(_amount(draw, values, (), tv))
     if aim.weight:
         out["weight_kg"] = str(_one(draw, weights) if weights else Decimal(1))
+        _polymer(draw, out, aim)
     if odd == 39:
         out["kind"] = _one(draw, _unique([*aim.kinds, *KINDS_OTHER]))
     return out
+
+
+def _polymer(draw, m: dict, aim: Aim) -> None:
+    """The polymer content of a material with a weight, when a rule weighs it: none, half,
+    all of the weight, or not declared."""
+    if aim.parts:
+        share = _one(draw, (None, Decimal(0), Decimal("0.5"), Decimal(1)))
+        if share is not None:
+            m["polymer_weight_kg"] = str(Decimal(m["weight_kg"]) * share)
 
 
 def boms_for_aim(aim: Aim) -> st.SearchStrategy[BOM]:

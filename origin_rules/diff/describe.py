@@ -170,7 +170,7 @@ def slot(n) -> tuple:
     if isinstance(n, NCompare):
         m = n.measure
         what = ((m.method, m.basis) if isinstance(m, NRvc) else ("max_nom",) if isinstance(m, NMaxNom)
-                else ("fact", m.name) if isinstance(m, NFact) else (m.measure, m.traced))
+                else ("fact", m.name) if isinstance(m, NFact) else (m.measure, m.traced, m.part))
         return ("compare", what, n.op in (">=", ">"))
     return (type(n).__name__,)
 

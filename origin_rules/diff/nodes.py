@@ -149,11 +149,13 @@ class NMaxNom:
 
 @dataclass(frozen=True, slots=True)
 class NSum:
-    """``value(FILTER)`` or ``weight(FILTER)``; ``filter`` None: all materials."""
+    """``value(FILTER)`` or ``weight(FILTER)``; ``filter`` None: all materials; ``part``
+    ``polymer``: ``weight(polymer of FILTER)``, the materials' polymer content."""
 
     measure: str
     filter: object | None
     traced: bool
+    part: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +268,8 @@ def text(n) -> str:
         return f"max_nom({n.basis})"
     if isinstance(n, NSum):
         inner = text(n.filter) if n.filter is not None else ""
+        if n.part is not None:
+            inner = f"{n.part} of {inner}" if inner else n.part
         traced = ", traced" if n.traced else ""
         return f"{n.measure}({inner}{traced})"
     if isinstance(n, NFigure):

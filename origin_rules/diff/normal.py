@@ -177,7 +177,7 @@ class Normalizer:
         return self.sum(m)
 
     def sum(self, s: ast.Sum) -> NSum:
-        return NSum(s.measure, None if s.filter is None else self.node(s.filter), s.traced)
+        return NSum(s.measure, None if s.filter is None else self.node(s.filter), s.traced, s.part)
 
     def base(self, b):
         if b is None:

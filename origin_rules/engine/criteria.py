@@ -22,6 +22,7 @@ from .trace import Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, Part, declared_word
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 HUNDRED = Decimal(100)
 
 
@@ -91,6 +92,13 @@ Criterion = Callable[[Run], Trace]
 _COMPARE = {
     ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
 }
+
+
+def _joint(left: str, right: str) -> bool:
+    """Whether two sums weigh amounts of the same materials that can be bounded together:
+    the same amount (value and value, weight and weight), or a material's weight and its
+    polymer content."""
+    return left == right or {left, right} == {"weight", "polymer_weight"}
 
 
 def same_code(part, n: int) -> tuple[bool | None, str | None]:
@@ -279,6 +287,8 @@ class Compiler:
         match = self.fast_filter(node.filter)
         use_value = node.measure == "value"
         traced = node.traced
+        if node.part is not None:
+            return self._fast_part_sum(match, M.amount_kind(node.measure, node.part), traced)
 
         def total(good: Good):
             low = ZERO
@@ -299,6 +309,29 @@ class Compiler:
 
         return total
 
+    @staticmethod
+    def _fast_part_sum(match, kind: str, traced: bool):
+        """``weight(polymer of F)``: each material's part weight is an interval (a missing
+        one lies between 0 and the material's weight)."""
+
+        def total(good: Good):
+            low = high = ZERO
+            bounded = True
+            for part in (M.traced_leaves(good.parts) if traced else good.parts):
+                r = match(part)
+                if r is False:
+                    continue
+                a_lo, a_hi = M.amount(part, kind)
+                if r:
+                    low += a_lo
+                if a_hi is None:
+                    bounded = False
+                elif bounded:
+                    high += a_hi
+            return low, (high if bounded else None)
+
+        return total
+
     def _correlated(self, left: ast.Sum, right: ast.Sum, ratio: Decimal, op: str):
         """``SUM(F) op r x SUM(G)`` over the same materials, with the unknown facts of each
         material shared by both filters: the sign of sum(v x (f - r x g)) is bounded by
@@ -307,6 +340,8 @@ class Compiler:
         fb = self.fast_filter(right.filter, worlds=True)
         use_value = left.measure == "value"
         traced = left.traced
+        kinds = (M.amount_kind(left.measure, left.part), M.amount_kind(right.measure, right.part))
+        parts_weighed = left.part is not None or right.part is not None
 
         def decide(good: Good) -> bool | None:
             low = high = ZERO
@@ -325,6 +360,17 @@ class Compiler:
                         for bits in product((False, True), repeat=len(keys)):
                             w = dict(zip(keys, bits))
                             options.append((fa(part, w, None), fb(part, w, None)))
+                if parts_weighed:  # the amounts of the two sides differ, or may be a range
+                    vertices, rays = M.region(part, *kinds)
+                    pairs = [((ONE if x else ZERO), (-ratio if y else ZERO)) for x, y in options]
+                    if any(cx * a + cy * b < 0 for cx, cy in pairs for a, b in rays):
+                        bounded_low = False
+                    if any(cx * a + cy * b > 0 for cx, cy in pairs for a, b in rays):
+                        bounded_high = False
+                    ends = [cx * a + cy * b for cx, cy in pairs for a, b in vertices]
+                    low += min(ends)
+                    high += max(ends)
+                    continue
                 coefs = [(1 if x else 0) - (ratio if y else 0) for x, y in options]
                 amount = part.value if use_value else part.weight
                 if amount is None:
@@ -505,7 +551,8 @@ class Compiler:
     def sum_fn(self, node: ast.Sum):
         """``value(F)``/``weight(F)`` -> fn(good) -> (low, high|None, ids, missing)."""
         match = self.filter(node.filter)
-        attr = "value" if node.measure == "value" else "weight"
+        kind = M.amount_kind(node.measure, node.part)
+        field = M.AMOUNT_FIELDS[kind]
         traced = node.traced
 
         def total(good: Good):
@@ -518,21 +565,18 @@ class Compiler:
                 r, miss = match(part)
                 if r is False:
                     continue
-                amount = getattr(part, attr)
+                a_lo, a_hi = M.amount(part, kind)
                 if r is None and miss:
                     missing.append(miss)
-                if amount is None:
-                    missing.append(f"{part.path}.{'value' if attr == 'value' else 'weight_kg'}")
-                    if r is True:
-                        low = low  # the lower bound stays, the upper bound is open
-                    high = None
-                    ids.append(part.id)
-                    continue
                 ids.append(part.id)
+                if a_hi != a_lo:  # not declared: at least a_lo (0), at most a_hi (None: unbounded)
+                    missing.append(f"{part.path}.{field}")
                 if r is True:
-                    low += amount
-                if high is not None:
-                    high += amount
+                    low += a_lo
+                if a_hi is None:
+                    high = None
+                elif high is not None:
+                    high += a_hi
             return low, high, ids, missing
 
         return total
@@ -555,9 +599,12 @@ class Compiler:
         op = node.op
         ceiling = op in ("<=", "<")
         strict = op in ("<", ">")
-        label = node.measure.measure
+        label = M.amount_kind(node.measure.measure, node.measure.part)
         layer = self.layer
         base_name = node.base.name if isinstance(node.base, ast.Figure) else None
+        # a base that weighs a part of the materials is shown too (`base_polymer_weight`)
+        base_label = (f"base_{M.amount_kind(node.base.measure, node.base.part)}"
+                      if isinstance(node.base, ast.Sum) and node.base.part is not None else None)
 
         def holds(amount: Decimal, limit: Decimal) -> bool:
             if ceiling:
@@ -574,7 +621,9 @@ class Compiler:
 
         ratio = share / HUNDRED  # exact: only the exponent moves
         correlated = None
-        if isinstance(node.base, ast.Sum) and node.base.traced == node.measure.traced and node.base.measure == node.measure.measure:
+        if isinstance(node.base, ast.Sum) and node.base.traced == node.measure.traced and (
+            _joint(M.amount_kind(node.measure.measure, node.measure.part), M.amount_kind(node.base.measure, node.base.part))
+        ):
             correlated = self._correlated(node.measure, node.base, ratio, op)
 
         def decide(good) -> bool | None:
@@ -613,6 +662,8 @@ class Compiler:
             t.figures[label] = lo if hi == lo else f"{lo}..{'?' if hi is None else hi}"
             if base_name is not None and known_base:
                 t.figures[base_name] = b_lo
+            if base_label is not None:
+                t.figures[base_label] = b_lo if b_hi == b_lo else f"{b_lo}..{'?' if b_hi is None else b_hi}"
             if ceiling:
                 if hi is not None and holds(hi, limit_lo):
                     t.result = True

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from .view import Good, Part
 
 HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+ONE = Decimal(1)
 
 #: RVC method -> (figure used as the denominator, name of the figure in a determination).
 RVC_BASIS = {
@@ -63,6 +65,59 @@ def bounds(parts, originating: bool) -> tuple[Decimal, bool, list[str]]:
         else:
             total += part.value
     return total, not missing, missing
+
+
+#: What a sum weighs of each material -> the BOM field it reads.
+AMOUNT_FIELDS = {"value": "value", "weight": "weight_kg", "polymer_weight": "polymer_weight_kg"}
+
+
+def amount_kind(measure: str, part: str | None) -> str:
+    """``value``, ``weight`` or ``polymer_weight``: what ``value(...)``/``weight(...)``/
+    ``weight(polymer of ...)`` adds up of each material."""
+    return measure if part is None else f"{part}_weight"
+
+
+def amount(part: Part, kind: str) -> tuple[Decimal, Decimal | None]:
+    """The amount of one material as an exact interval (low, high or None when unbounded).
+    A declared amount is exact; a missing one is some amount of at least 0. A missing part
+    weight lies between 0 and the material's weight (unbounded when that is missing too):
+    it is never guessed."""
+    if kind == "value":
+        v = part.value
+    elif kind == "weight":
+        v = part.weight
+    else:
+        v = part.polymer_weight
+        if v is None:
+            return ZERO, part.weight
+    return (ZERO, None) if v is None else (v, v)
+
+
+def region(part: Part, left: str, right: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    """The pairs (left amount, right amount) one material may have, as the vertices and the
+    rays of a polyhedron (a linear function is bounded below over it iff it is not negative
+    on any ray, and then its least value is at a vertex). For the same amount on both
+    sides the pair is (a, a); for a material's weight W and its polymer content P the
+    region is 0 <= P <= W with what is declared fixed."""
+    if left == right:
+        lo, hi = amount(part, left)
+        if hi is None:
+            return [(lo, lo)], [(ONE, ONE)]
+        return [(lo, lo), (hi, hi)], []
+    if {left, right} != {"weight", "polymer_weight"}:
+        raise ValueError(f"no joint region of {left} and {right}")
+    w, p = part.weight, part.polymer_weight
+    if w is not None and p is not None:
+        vertices, rays = [(w, p)], []
+    elif w is not None:
+        vertices, rays = [(w, ZERO), (w, w)], []
+    elif p is not None:
+        vertices, rays = [(p, p)], [(ONE, ZERO)]
+    else:
+        vertices, rays = [(ZERO, ZERO)], [(ONE, ZERO), (ONE, ONE)]
+    if left == "polymer_weight":  # the pairs above are (weight, polymer)
+        return [(b, a) for a, b in vertices], [(b, a) for a, b in rays]
+    return vertices, rays
 
 
 def figure(good: Good, name: str) -> tuple[Decimal | None, list[str]]:

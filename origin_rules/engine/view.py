@@ -57,6 +57,7 @@ class Part:
     sub: object | None = None  # the sub-assembly's determination (engine Outcome)
     facts: dict = field(default_factory=dict)  # declared facts (name -> bom.DeclaredFact)
     within: HsCode | None = None  # the code of the good this material goes into
+    polymer_weight: Decimal | None = None  # declared weight of its polymer content (<= weight)
 
     @property
     def is_subassembly(self) -> bool:
@@ -121,6 +122,7 @@ def _part(material: Material, path: str, within: HsCode | None = None) -> Part |
         parts=children,
         facts=material.all_facts(),
         within=within,
+        polymer_weight=material.polymer_weight_kg,
     )
     part.originating = material.kind == "indirect" or material.originating is True
     return part

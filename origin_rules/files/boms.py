@@ -26,7 +26,7 @@ Formats, by extension:
 
   ``material.id``, ``material.description``, ``material.hs``, ``material.origin``,
   ``material.originating``, ``material.value``, ``material.weight_kg``,
-  ``material.quantity``, ``material.kind``, ``material.wholly_obtained``,
+  ``material.polymer_weight_kg``, ``material.quantity``, ``material.kind``, ``material.wholly_obtained``,
   ``material.transaction_value``, ``material.net_cost``, ``material.total_cost``,
   ``material.fob``, ``material.ex_works``, ``material.end_use``, ``material.facts``,
   ``material.processes``, ``material.provided_as_part``, ``material.in_component``,

@@ -95,6 +95,14 @@ def _threshold(c) -> str:
     return f"{c.op} {_flat(c.share)}" + (f" of {_flat(c.base)}" if c.base is not None else "")
 
 
+def _sum(n: A.Sum) -> str:
+    """``value(F[, traced])``, ``weight(traced)``, ``weight(polymer of F[, traced])``."""
+    inner = _flat(n.filter) if n.filter else ""
+    if n.part is not None:
+        inner = f"{n.part} of {inner}" if inner else n.part
+    return f"{n.measure}({inner}{(', traced' if inner else 'traced') if n.traced else ''})"
+
+
 _TEXT = {
     A.HsCodeLit: lambda n: str(n.code),
     A.HsRangeLit: lambda n: f"{n.low.code}..{n.high.code}",
@@ -105,7 +113,7 @@ _TEXT = {
     A.Percent: lambda n: percent(n.value),
     A.Figure: lambda n: n.name,
     A.AnyOther: lambda n: f"any other {n.level.word}",
-    A.Sum: lambda n: f"{n.measure}({_flat(n.filter) if n.filter else ''}{(', traced' if n.filter else 'traced') if n.traced else ''})",
+    A.Sum: lambda n: _sum(n),
     A.Rvc: _rvc,
     A.MaxNom: lambda n: f"max_nom({n.basis})",
     A.FactValue: lambda n: f"fact({n.name})",

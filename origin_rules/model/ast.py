@@ -251,12 +251,15 @@ class MaxNom:
 
 @dataclass(frozen=True, slots=True)
 class Sum:
-    """``value(FILTER[, traced])`` or ``weight(FILTER[, traced])``; no filter: all materials."""
+    """``value(FILTER[, traced])`` or ``weight(FILTER[, traced])``; no filter: all materials.
+    ``weight(polymer of FILTER)`` weighs a declared part of each material instead of the whole
+    (``part`` = "polymer": ``materials[i].polymer_weight_kg``)."""
 
     measure: str  # "value" | "weight"
     filter: "Node | None" = None
     traced: bool = False
     span: Span = _span()
+    part: str | None = None  # "polymer": the material's polymer content; None: the whole material
 
 
 @dataclass(frozen=True, slots=True)

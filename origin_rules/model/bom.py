@@ -30,6 +30,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -584,6 +585,11 @@ class Material(BaseModel):
     originating: Originating = None
     value: Amount | None = None
     weight_kg: Amount | None = None
+    polymer_weight_kg: Amount | None = Field(None, description=(
+        "The weight of the polymer content of the material, at most `weight_kg` (equal to it "
+        "for a material that is all polymer, 0 for one without polymer); read by "
+        "`weight(polymer of ...)`, e.g. GN11(o) ch. 39 rule 1. Null or left out: not declared, "
+        "asked for only when the verdict depends on it"))
     quantity: Amount | None = None
     kind: KindField = "direct"
     wholly_obtained: Flag = False
@@ -621,6 +627,18 @@ class Material(BaseModel):
     @classmethod
     def check_flag_facts(cls, facts: dict) -> dict:
         return _no_flag_facts(facts, MATERIAL_FLAG_FACTS, "material")
+
+    @field_validator("polymer_weight_kg")
+    @classmethod
+    def check_polymer_weight(cls, polymer: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """A part weighs at most the whole: ``polymer_weight_kg <= weight_kg``."""
+        weight = info.data.get("weight_kg")
+        if polymer is not None and weight is not None and polymer > weight:
+            raise PydanticCustomError(
+                "part_weight", "the polymer content ({polymer} kg) weighs more than the material "
+                "(`weight_kg` {weight} kg): `polymer_weight_kg` is at most `weight_kg`",
+                {"polymer": format_decimal(polymer), "weight": format_decimal(weight)})
+        return polymer
 
     @property
     def is_subassembly(self) -> bool:

@@ -22,6 +22,7 @@ TITLES: dict[str, str] = {
     "ROO018": "unknown fact in `when`",
     "ROO019": "invalid hs_version",
     "ROO020": "unknown de minimis sub-limit",
+    "ROO021": "unknown part of a material",
     # meaning
     "ROO101": "HS code not in HS 2022",
     "ROO102": "reversed range",
@@ -47,4 +48,5 @@ TITLES: dict[str, str] = {
     "ROO122": "unsupported HS edition",
     "ROO123": "`except more than one of` with a single group",
     "ROO124": "de minimis share of a figure of the other measure",
+    "ROO125": "part of a material weighed where it cannot be",
 }

@@ -164,7 +164,7 @@ def headroom_line(h) -> str:
                 line += f"; {h.flip_value.lstrip('-')} less non-originating value would meet it"
         return line + where
     # a value or weight test: `value(FILTER) <= 10% of transaction_value`
-    unit = " kg" if h.figure == "weight" else ""
+    unit = " kg" if h.figure in ("weight", "polymer_weight") else ""
     head = f"{h.criterion}: {h.value}{unit} against a limit of {h.threshold}{unit}"
     if h.holds:
         line = f"{head}: {margin}{unit} of headroom"

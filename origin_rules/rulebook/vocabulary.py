@@ -1,6 +1,7 @@
 """The facts a rulebook asks BOMs to declare: every end use, declared fact of the good,
-declared fact of a material and declared number the rules test, with the words they test
-for and the codes whose rules ask (``origin-rules rulebook facts``).
+declared fact of a material, declared number and part weight of a material (``weight(polymer
+of ...)``) the rules test, with the words they test for and the codes whose rules ask
+(``origin-rules rulebook facts``).
 
 In: a parsed rulebook (:class:`~origin_rules.rulebook.sources.Parsed`). Out: :class:`Asked` rows,
 read from the rules' AST (never from their text), sorted by kind, fact and word; and their
@@ -20,6 +21,7 @@ KINDS = {
     "good": "declared fact of the good (product.facts)",
     "material": "declared fact of a material (materials[i].facts)",
     "number": "declared number of the good (product.facts)",
+    "part": "declared part weight of a material (materials[i].polymer_weight_kg)",
 }
 
 
@@ -28,7 +30,7 @@ class Asked:
     """One fact the rules test: its kind, name, the words tested for (numbers: none) and
     the codes of the goods whose rules, requirements or fallbacks ask."""
 
-    kind: str  # end_use | good | material | number
+    kind: str  # end_use | good | material | number | part
     name: str
     words: dict[str, set[str]] = field(default_factory=dict)  # word -> codes
     codes: set[str] = field(default_factory=set)
@@ -88,6 +90,8 @@ def asked_of(parsed) -> list[Asked]:
                 if isinstance(n.measure, ast.FactValue):
                     note("number", n.measure.name, [], codes)
                 for part in (n.measure, n.base):
+                    if isinstance(part, ast.Sum) and part.part is not None:
+                        note("part", part.part, [], codes)
                     if isinstance(part, ast.Sum) and part.filter is not None:
                         stack.append((part.filter, True))
 
@@ -135,6 +139,6 @@ def markdown(rows: list[Asked]) -> str:
         if row.words:
             cell = "; ".join(f"`{w}` ({_codes_text(c)})" for w, c in sorted(row.words.items()))
         else:
-            cell = f"a number ({_codes_text(row.codes)})"
+            cell = f"{'a weight' if row.kind == 'part' else 'a number'} ({_codes_text(row.codes)})"
         out.append(f"| {row.kind.replace('_', ' ')} | `{row.name}` | {cell} |")
     return "\n".join(out) + "\n"

@@ -8,7 +8,8 @@ problem and never raises for bad input).
 What is checked, by code (titles in ``origin_rules.model.diagnostic_codes``):
 names of agreements, scenarios and sets (ROO109-ROO114, ROO120), scenario chains (ROO111,
 ROO112), declarations (ROO115, ROO116, ROO121, ROO122), dates (ROO117, ROO118), literals
-(ROO101-ROO105, ROO119, in ``literals``) and competing rules (ROO106-ROO108, in ``overlap``).
+(ROO101-ROO105, ROO119, in ``literals``), parts of materials (ROO125) and competing rules
+(ROO106-ROO108, in ``overlap``).
 """
 
 from __future__ import annotations
@@ -274,6 +275,12 @@ class Checker:
         self._de_minimis_measures(dm)
         if dm.of_which is not None:
             self.emit(literals.check_percent(dm.of_which.share))
+        if isinstance(dm.base, ast.Sum) and dm.base.part is not None:
+            self.emit(error(
+                "ROO125", f"a de minimis line cannot be a share of `{dm.base.measure}({dm.base.part} of ...)`",
+                dm.base.span, "a de minimis line is a share of a figure of the good, e.g. `of weight`; "
+                "weigh a part of the materials in a rule line: `weight(polymer of ...) >= 50% of weight(polymer of ...)`",
+            ))
         if isinstance(dm.base, ast.Sum) and dm.base.filter is not None:
             self._walk(dm.base.filter, scope)
         for expr in (dm.for_, dm.except_):
@@ -492,10 +499,17 @@ class Checker:
                 self._except_groups(node, scope)
             elif isinstance(node, ast.Comparison):
                 self.emit(literals.check_percent(node.share))
+                self._part_units(node)
                 stack.append(node.measure)
                 if node.base is not None:
                     stack.append(node.base)
             elif isinstance(node, ast.Sum):
+                if node.part is not None and node.measure != "weight":
+                    self.emit(error(
+                        "ROO125", f"`{node.measure}({node.part} of ...)`: the BOM declares the weight of a "
+                        f"material's {node.part} content, not its {node.measure}", node.span,
+                        f"write `weight({node.part} of ...)`, or `{node.measure}(...)` for whole materials",
+                    ))
                 if node.filter is not None:
                     stack.append(node.filter)
             elif isinstance(node, ast.Rvc):
@@ -503,6 +517,24 @@ class Checker:
                     self._hs_set(node.focus, scope)
             elif isinstance(node, ast.Performed):
                 self._countries(node.where, scope)
+
+    def _part_units(self, node: ast.Comparison) -> None:
+        """ROO125: a part of the materials (``weight(polymer of ...)``) is kilograms; compared
+        with a share of money (``of transaction_value``, ``of value(...)``), or money with a
+        share of it, the line compares kilograms with dollars."""
+        measure, base = node.measure, node.base
+        sums = [s for s in (measure, base) if isinstance(s, ast.Sum)]
+        if not any(s.part is not None for s in sums) or base is None or not isinstance(measure, ast.Sum):
+            return
+        if any(s.part is not None and s.measure != "weight" for s in sums):
+            return  # `value(polymer of ...)` is reported once, where it is written
+        money = lambda x: (x.measure == "value") if isinstance(x, ast.Sum) else x.name not in ("weight", "component_weight")  # noqa: E731
+        if money(measure) != money(base):
+            self.emit(error(
+                "ROO125", "a weight of a part of the materials is compared with a share of an amount of money"
+                if not money(measure) else "an amount of money is compared with a share of a weight of a part of the materials",
+                base.span, "compare kilograms with kilograms: `weight(polymer of ...) >= 50% of weight(polymer of ...)`",
+            ))
 
     # ---- competing rules -----------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ PRICE_BASES = ("fob", "ex_works", "transaction_value")
 FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight", "component_weight")
 #: Material flags a de minimis sub-limit (``of which FLAG <= 7%``) can name.
 SUB_LIMIT_FLAGS = ("elastomeric",)
+#: Declared parts of a material a weight can weigh (``weight(polymer of FILTER)``).
+MATERIAL_PARTS = ("polymer",)
 FACTS = ("end_use", "produced_in")
 
 #: What a malformed date becomes in the AST once ROO013 has reported it (check skips it).
@@ -430,7 +432,15 @@ class Builder(Transformer):
         measure = "value" if str(opener).startswith("value") else "weight"
         nodes = self._nodes(children)
         traced = self._tok(children, "TRACED_ARG", "TRACED") is not None
-        return ast.Sum(measure, nodes[0] if nodes else None, traced, self.span(meta))
+        name = self._tok(children, "NAME")
+        part = None
+        if name is not None:
+            part = str(name)
+            if part not in MATERIAL_PARTS:
+                self.error("ROO021", f"unknown part of a material `{part}`", name,
+                           self._names_suggestion(part, MATERIAL_PARTS)
+                           + f" (a filter on a declared fact is written `{part} in [words]`)")
+        return ast.Sum(measure, nodes[0] if nodes else None, traced, self.span(meta), part)
 
     def figure(self, children):
         meta = self.extent(children)

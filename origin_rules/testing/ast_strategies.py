@@ -224,6 +224,13 @@ def sums(country_names=(), hs_names=()) -> st.SearchStrategy[A.Sum]:
 
 
 @_cached
+def part_sums(country_names=(), hs_names=()) -> st.SearchStrategy[A.Sum]:
+    """``weight(polymer[ of FILTER][, traced])``: the declared polymer content of materials."""
+    return st.builds(lambda f, traced: A.Sum("weight", f, traced, part="polymer"),
+                     st.none() | filters(country_names, hs_names), st.booleans())
+
+
+@_cached
 @st.composite
 def rvcs(draw, hs_names=()) -> A.Rvc:
     """``rvc(transaction_value)``, ``rvc(build_down, fob)``, ``rvc(focused_value, fob, 94.03)``..."""
@@ -239,7 +246,13 @@ def rvcs(draw, hs_names=()) -> A.Rvc:
 @st.composite
 def comparisons(draw, country_names=(), hs_names=()) -> A.Comparison:
     """An RVC floor, a ``max_nom`` ceiling, or ``value(...) OP N% of BASE``."""
-    kind = draw(st.sampled_from(["rvc", "max_nom", "sum", "fact"]))
+    kind = draw(st.sampled_from(["rvc", "max_nom", "sum", "fact", "part"]))
+    if kind == "part":  # kilograms against kilograms (ROO125): a weight figure or a weight sum
+        weights = sums(country_names, hs_names).filter(lambda x: x.measure == "weight")
+        measure = draw(part_sums(country_names, hs_names) | weights)
+        base = draw(st.sampled_from(_WEIGHT_FIGURES).map(A.Figure) | part_sums(country_names, hs_names)
+                    | (weights if measure.part is not None else st.nothing()))
+        return A.Comparison(measure, draw(st.sampled_from([">=", "<=", ">", "<"])), draw(percents()), base)
     if kind == "fact":
         return A.Comparison(A.FactValue(NUMBER_FACT), draw(st.sampled_from([">=", "<=", ">", "<"])), draw(percents()))
     if kind == "rvc":

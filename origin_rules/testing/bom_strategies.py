@@ -393,6 +393,11 @@ def _material(draw, opts: _Options, depth: int) -> dict:
         weight = _maybe(draw, _WEIGHTS, opts.missing, 4)
         if weight is not None:
             m["weight_kg"] = weight
+        # its polymer content (`weight(polymer of ...)`): none, all of it, a share, or undeclared
+        share = draw(_one_of((None, None, Decimal(0), Decimal(1), Decimal("0.5"), Decimal("0.75"))))
+        if share is not None and (weight is not None or opts.missing):
+            polymer = (weight if weight is not None else draw(_WEIGHTS)) * share
+            m["polymer_weight_kg"] = polymer.quantize(Decimal("0.0001"))
         # the textile de minimis flags: in the classifying component, elastomeric (or undeclared)
         for flag in ("in_component", "elastomeric"):
             said = draw(_ints(0, 3 if opts.missing else 1))

@@ -311,14 +311,24 @@ def _sum_comparison(draw, scope: Scope) -> str:
     if scope.monotone and dep == "mixed":
         inner = "hs in " + _hs_set(draw, scope)
     share = draw(_one_of(FLOORS[:4] + CEILINGS[1:]))
+    # a weight of the materials' polymer content (`weight(polymer of F)`), on either side
+    part = "polymer" if measure == "weight" and draw(_ints(0, 2)) == 1 else None
     if draw(_ints(0, 2)) == 1:
         base_filter, _ = _filter(draw, scope, "none" if scope.monotone else None, depth=1)
-        base = f"{measure}({base_filter})"
+        base_part = "polymer" if measure == "weight" and draw(_ints(0, 1)) == 1 else None
+        base = f"{measure}({_of_part(base_part, base_filter)})"
     elif measure == "weight":
         base = "weight"
     else:
         base = draw(_one_of(("transaction_value", "net_cost", "total_cost", "fob", "ex_works")))
-    return f"{measure}({inner}{traced}) {op} {_pct(share)} of {base}"
+    return f"{measure}({_of_part(part, inner)}{traced}) {op} {_pct(share)} of {base}"
+
+
+def _of_part(part: str | None, inner: str) -> str:
+    """``polymer of F``, ``polymer`` (all materials), or the filter alone."""
+    if part is None:
+        return inner
+    return f"{part} of {inner}" if inner else part
 
 
 def _atom(draw, scope: Scope) -> str:
