@@ -90,6 +90,14 @@ def _months_later(day: date, months: int) -> date:
     return target.replace(day=min(day.day, last))
 
 
+def _role(profile: Profile, role: str) -> PartyText | None:
+    """A party of the form: ``Same as certifier`` when the certifier holds the role (Annex 5-A
+    asks for the exporter's and producer's details "if different from the certifier")."""
+    if role == profile.certifier_role or getattr(profile, role) == "same as certifier":
+        return PartyText(statement=STATEMENTS["same as certifier"])
+    return _party(getattr(profile, role))
+
+
 def _party(value: Party | str | None) -> PartyText | None:
     if value is None:
         return None
@@ -166,8 +174,8 @@ def certify(book: Rulebook, bom: BOM, under: str, profile: Profile, request: Req
         return CertificationOfOrigin(
             form=form, title="USMCA certification of origin", agreement=under,
             certifier_role=profile.certifier_role, certifier=_party(profile.certifier),
-            exporter=_party(profile.party("exporter")), producer=_party(producer),
-            importer=_party(profile.party("importer")),
+            exporter=_role(profile, "exporter"), producer=_role(profile, "producer"),
+            importer=_role(profile, "importer"),
             goods=[Good(product_id=product.id, description=product.description, hs=product.hs, hs6=hs6,
                         origin_criterion=criterion.letter, origin_criterion_meaning=criterion.meaning,
                         invoice=request.invoice)],
