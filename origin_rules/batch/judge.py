@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..model.bom import BOM, Material, format_decimal
+from ..model.currency import convert
 from ..model.determination import Determination, ExplanationNode
 from ..engine.measures import money
 from ..rulebook.explain import one_line_reason
@@ -238,7 +239,7 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Findi
 def judge(book, bom: BOM, names: list[str] | None, on: date, figures: bool = True) -> list[dict[str, Any]]:
     """The entries for one BOM; ``names=None`` means every applicable agreement/scenario."""
     chosen = names if names is not None else book.applicable(bom)
-    found = check_bom(bom)
+    found = check_bom(convert(bom).bom)  # prices in the product's currency, as the evaluation sees them
     return [_entry(book, bom, name, on, figures, found) for name in chosen]
 
 

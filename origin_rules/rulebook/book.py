@@ -227,13 +227,16 @@ class Paperwork:
 def _special(bom: BOM) -> bool:
     """Whether the BOM cites certifications or prices a material in another currency (one
     walk over the materials, on every verdict's path)."""
-    currency = bom.product.currency
+    return _special_in(bom.materials, bom.product.currency)
 
-    def any_special(materials) -> bool:
-        return any(m.certifications or (m.currency is not None and m.currency != currency)
-                   or (m.materials and any_special(m.materials)) for m in materials)
 
-    return any_special(bom.materials)
+def _special_in(materials, currency: str | None) -> bool:
+    for m in materials:
+        if m.certifications or (m.currency is not None and m.currency != currency):
+            return True
+        if m.materials and _special_in(m.materials, currency):
+            return True
+    return False
 
 
 def _with_paperwork(det: Determination, papers: Paperwork) -> Determination:
