@@ -93,9 +93,10 @@ def _qualifying_examples(book):
 
 def test_every_example_that_qualifies_is_certified_valid_against_the_schema(shipped_rulebook, profile):
     seen = []
+    profiles = {"USMCA": profile, "EU-UK TCA": read_profile(PAPERWORK / "profile-eu.yaml")}
     for name, bom, under in _qualifying_examples(shipped_rulebook):
         try:
-            doc = certify(shipped_rulebook, bom, under, profile, Request(ON, invoice="INV-1"))
+            doc = certify(shipped_rulebook, bom, under, profiles[under], Request(ON, invoice="INV-1"))
         except Refused as exc:  # only for a lack the form cannot do without
             assert "description" in str(exc) or "six digits" in str(exc), (name, exc)
             continue
@@ -106,8 +107,12 @@ def test_every_example_that_qualifies_is_certified_valid_against_the_schema(ship
             assert data["goods"][0]["origin_criterion"] == LETTER[det.origin_criterion], name
             assert data["statement"] == USMCA_STATEMENT and data["certifier_role"] == "producer"
         else:
-            assert data["goods"][0]["preferential_origin"] in ("EU", "UK")
-            assert "these products are of" in data["statement"]
+            origin = "UK" if bom.product.produced_in == "GB" else "EU"
+            assert data["goods"][0]["preferential_origin"] == origin
+            assert data["statement"] == (
+                "The exporter of the products covered by this document (Exporter Reference No GB123456789000) "
+                f"declares that, except where otherwise clearly indicated, these products are of {origin} "
+                "preferential origin.")
         assert data["goods"][0]["hs6"] == bom.product.hs[:7] and data["basis"]["rules_digest"] == det.rules_digest
         html5lib.HTMLParser(strict=True).parse(render_certification(doc))
         seen.append((name, under))
@@ -149,6 +154,10 @@ def test_refusals_name_the_reason(shipped_rulebook, profile):
         "name": "I", "address": "Toledo", "country": "US"}})
     with pytest.raises(Refused, match="names no `producer`"):
         certify(shipped_rulebook, WAYS["B"], "USMCA", importer, Request(ON))
+    # the TCA form for a good made in MX: the exporter of the USMCA profile is no TCA party
+    gb = WAYS["B"].model_copy(update={"product": WAYS["B"].product.model_copy(update={"produced_in": "GB"})})
+    with pytest.raises(Refused, match="the exporter in the profile, María López Garza, is in MX"):
+        certify(shipped_rulebook, gb, "EU-UK TCA", profile, Request(ON))
 
 
 def test_a_scenario_uses_its_agreements_form(shipped_rulebook, profile):

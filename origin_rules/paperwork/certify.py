@@ -163,6 +163,14 @@ def certify(book: Rulebook, bom: BOM, under: str, profile: Profile, request: Req
         rules_digest=det.rules_digest, evidence=evidence,
         warnings=[f"{w.code} {w.path}: {w.message}" for w in det.warnings],
     )
+    parties = book.parties(under)
+    for role in ("exporter", "producer", "importer"):
+        party = profile.party(role)
+        if isinstance(party, Party) and party.country not in parties:
+            # Annex 5-A: the exporter's address is the place of export, the producer's the
+            # place of production, the importer's in a Party's territory
+            raise Refused(f"the {role} in the profile, {party.name}, is in {party.country}, which is not a party to "
+                          f"{under}: its address must be in a Party's territory")
     signed = request.signed or request.on
     hs6 = product.hs[:7]
     period = {"from": request.start, "until": request.end} if request.blanket else None
@@ -196,6 +204,9 @@ def certify(book: Rulebook, bom: BOM, under: str, profile: Profile, request: Req
         goods=[Good(product_id=product.id, description=product.description, hs=product.hs, hs6=hs6,
                     invoice=request.invoice, preferential_origin=origin)],
         blanket_period=period, statement=statement, statement_source=TCA_SOURCE,
-        signature=Signature(name=exporter.name, title=exporter.title, date=signed, place=profile.place),
+        # "(Name of the exporter)": the company when the profile names one, signed by the person
+        signature=Signature(name=exporter.company or exporter.name,
+                            title=", ".join(x for x in (exporter.name, exporter.title) if x) if exporter.company
+                            else exporter.title, date=signed, place=profile.place),
         basis=basis,
     )
