@@ -27,19 +27,26 @@ from . import batch, cli, diff, evaluation, service
 PARTS = ("check", "engine", "diff", "batch", "cli", "service")
 
 
-def _parts(argv: list[str]) -> frozenset[str]:
-    if "--only" not in argv or argv.index("--only") + 1 >= len(argv):
-        return frozenset(PARTS)
-    chosen = frozenset(argv[argv.index("--only") + 1].split(","))
+def _arguments(argv: list[str]):
+    """The options: ``--help`` prints what each part measures and runs nothing."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.split("\n\n")[0],
+        epilog="Parts: " + ", ".join(PARTS) + ". Figures and how to read them: docs/performance.md.")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and smaller inputs (a smoke run)")
+    parser.add_argument("--only", metavar="PARTS", default=",".join(PARTS),
+                        help="comma-separated parts to run (default: all)")
+    args = parser.parse_args(argv)
+    chosen = frozenset(p for p in args.only.split(",") if p)
     unknown = chosen - set(PARTS)
-    if unknown:
-        raise SystemExit(f"--only: unknown part(s) {', '.join(sorted(unknown))}; parts: {', '.join(PARTS)}")
-    return chosen
+    if unknown or not chosen:
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown)) or '(none given)'}; parts: {', '.join(PARTS)}")
+    return args.quick, chosen
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    parts = _parts(sys.argv)
+    quick, parts = _arguments(sys.argv[1:])
     if parts & {"check", "engine"}:
         evaluation.main(quick=quick, parts=parts)
     if "diff" in parts:

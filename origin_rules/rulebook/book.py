@@ -73,7 +73,12 @@ class Rulebook:
         return [n for n, p in self.parsed.programs.items() if p.is_scenario]
 
     def parties(self, name: str) -> frozenset[str]:
-        return self.plan(name).parties
+        """The parties of an agreement or scenario (read from the checked program: no plan
+        is compiled to answer)."""
+        program = self.parsed.programs.get(name)
+        if program is None:
+            raise UnknownAgreement(name, self.names)
+        return program.parties
 
     def plan(self, name: str) -> Plan:
         if name not in self.parsed.programs:
@@ -96,7 +101,7 @@ class Rulebook:
     def applicable(self, bom: BOM) -> list[str]:
         """Agreements and scenarios whose parties include the country of production."""
         country = bom.product.produced_in
-        return [n for n in self.names if country is None or country in self.plan(n).parties]
+        return [n for n in self.names if country is None or country in self.parties(n)]
 
     # ---- evaluation -------------------------------------------------------------------------------
 
