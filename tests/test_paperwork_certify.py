@@ -215,6 +215,9 @@ def test_the_command(tmp_path):
     page = tmp_path / "c.html"
     html = runner.invoke(app, [*args, "--as-of", "2026-06-01", "--invoice", "INV-7", "--format", "html", "-o", str(page)])
     assert html.exit_code == 0 and "Invoice No INV-7" in page.read_text() and "Single shipment" in page.read_text()
+    # the example declares its EUR rate itself; a rates file adds a CAD rate it does not need
+    rated = runner.invoke(app, [*args, "--as-of", "2026-06-01", "--rates", str(PAPERWORK / "rates.yaml")])
+    assert rated.exit_code == 0 and json.loads(rated.output)["goods"][0]["origin_criterion"] == "B"
     both = runner.invoke(app, [*args, "--invoice", "INV-7", "--from", "2026-01-01", "--until", "2026-02-01"])
     assert both.exit_code == 2
     batch = runner.invoke(app, ["certify", str(ROOT / "examples" / "boms"), "--rules", str(ROOT / "rules"),

@@ -11,6 +11,7 @@ Exit codes: 0 certified (with ``--out-dir``: the index written); 1 refused (the 
 stderr); 2 bad input.
 """
 
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -81,7 +82,7 @@ def certify(
     def records():
         for record in read_records(boms):
             if not isinstance(record, Exception) and record.ok and extra_rates:
-                record.bom = with_rates(record.bom, extra_rates)
+                record = replace(record, bom=with_rates(record.bom, extra_rates))
             yield record
 
     if out_dir is not None:

@@ -11,6 +11,7 @@ or any warning with ``--strict``.
 """
 
 import json
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,7 +19,6 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from ..model.currency import with_rates
 from .common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, load_rules, no_cache_option, parse_date, read_rates_option,
                      read_records)
 
@@ -55,6 +55,7 @@ def evaluate(
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Evaluate bills of materials: does each product qualify, and why."""
+    from ..model.currency import with_rates
     from ..rulebook.explain import render
     from ..rulebook.book import UnknownAgreement
 
@@ -78,9 +79,10 @@ def evaluate(
             err(f"error: {record.error}")
             bad_input = True
             continue
-        bom = with_rates(record.bom, extra_rates) if extra_rates else record.bom
-        names = list(under) if under else book.applicable(bom)
-        dets = [book.evaluate(bom, under=n, as_of=on, explain=explain.value) for n in names]
+        if extra_rates:  # the BOM as evaluated (and as recorded with --record: its replay needs the rates)
+            record = replace(record, bom=with_rates(record.bom, extra_rates))
+        names = list(under) if under else book.applicable(record.bom)
+        dets = [book.evaluate(record.bom, under=n, as_of=on, explain=explain.value) for n in names]
         results.append((record, dets))
 
     all_dets = [d for _, dets in results for d in dets]
