@@ -313,3 +313,26 @@ def test_a_batch_names_the_lapsed_certification(tmp_path):
     assert "C-1" in entry["reason"] and "expired on 2026-12-31" in entry["reason"]
     [fast] = judge(_BOOK, bom, ["A"], date(2027, 1, 1), figures=False)
     assert "C-1" in fast["reason"] and fast["verdict"] == "does_not_qualify"
+
+
+def test_certifications_and_currency_in_xlsx(tmp_path):
+    import openpyxl
+
+    from origin_rules.files.boms import read_xlsx_boms
+
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.append(["product.id", "product.hs", "product.produced_in", "product.currency", "product.transaction_value",
+                  "material.id", "material.hs", "material.origin", "material.value", "material.currency",
+                  "material.certifications"])
+    sheet.append(["G-1", "8708.30", "MX", "USD", "1000.00", "HOUSING", "8708.30", "US", "500.00", None,
+                  "reference=C-1; issuer=Acme; agreement=A; from=2026-01-01; until=2026-12-31"])
+    sheet.append(["G-1", None, None, None, None, "PAD", "6813.81", "CN", "100.00", "EUR", None])
+    wb.save(tmp_path / "b.xlsx")
+    [record] = list(read_xlsx_boms(tmp_path / "b.xlsx"))
+    assert record.ok, record.error
+    [cert] = record.bom.materials[0].certifications
+    assert (cert.reference, cert.agreement, cert.start, cert.end) == ("C-1", "A", date(2026, 1, 1), date(2026, 12, 31))
+    assert record.bom.materials[1].currency == "EUR"
+    assert _BOOK.verdict(record.bom, "A", date(2026, 6, 1)) == "qualifies"
+    assert _BOOK.verdict(record.bom, "A", date(2027, 6, 1)) == "does_not_qualify"  # VNM >= 500: RVC <= 50%
