@@ -7,24 +7,28 @@
 3. How time per evaluation grows with the rulebook (10 vs 10,000 rules) and with the BOM
    (10 vs 1,000 materials).
 4. The semantic diff of two 1,000-rule rulebooks differing in one rule (bench/diff.py).
-5. Batch throughput against parsing the same JSON Lines with `json`, and peak memory for
-   100,000 vs 1,000,000 records (bench/batch.py; --quick: 10,000 vs 100,000).
+5. Batch throughput against parsing the same JSON Lines with `json`, one worker against
+   two, BOM reading + validation against `json.loads`, and peak memory for 100,000 vs
+   1,000,000 records (bench/batch.py; --quick: 10,000 vs 100,000). `--only read` or
+   `--only workers` runs one of those parts alone.
 6. The command line as a user meets it (bench/cli.py): whole processes, median of 5 runs,
    of `--help` and of `evaluate` against the whole shipped rulebook with the rulebook cache
    warm and cold; and loading the shipped rulebook from the cache against parsing it.
-7. Requests/s and p50/p99 latency of POST /evaluate over HTTP (bench/service.py; alone:
+7. Batch on a Dask LocalCluster against the local batch, and Parquet in -> Parquet out ->
+   report with its memory for N and 10 x N shipments (bench/cluster.py).
+8. Requests/s and p50/p99 latency of POST /evaluate over HTTP (bench/service.py; alone:
    python -m bench.service [--quick] [--requests N] [--concurrency C] [--runs R]).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,cli,service] (docs/performance.md)
+Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service] (docs/performance.md)
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import batch, cli, diff, evaluation, service
+from . import batch, cli, cluster, diff, evaluation, service
 
-PARTS = ("check", "engine", "diff", "batch", "cli", "service")
+PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service")
 
 
 def _arguments(argv: list[str]):
@@ -54,6 +58,15 @@ if __name__ == "__main__":
             print(line)
     if "batch" in parts:
         for line in batch.main(quick):
+            print(line)
+    if "read" in parts and "batch" not in parts:  # both are part of batch
+        for line in batch.bench_reading(quick):
+            print(line)
+    if "workers" in parts and "batch" not in parts:
+        for line in batch.workers_only(quick):
+            print(line)
+    if "cluster" in parts:
+        for line in cluster.main(quick):
             print(line)
     if "cli" in parts:
         for line in cli.main(quick):

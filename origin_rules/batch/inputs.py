@@ -1,14 +1,17 @@
 """Cutting batch inputs into records, in the main process, without parsing them.
 
-In: input paths (JSON Lines, CSV, XLSX, or a YAML/JSON file holding a list of BOMs).
+In: input paths (JSON Lines, CSV, XLSX, Parquet in the flat layout, or a YAML/JSON file
+holding a list of BOMs).
 Out: an iterator of :class:`Item`, one per input record, in input order, each with its
 position (file, line or row) and either a *job* for a worker (the record's raw text,
 unparsed, so that parsing and validation run in parallel) or a *final* error result known
 already (a file that cannot be read at all yields one error record at position 0).
 
-JSON Lines and CSV are read line by line and XLSX row by row (memory stays flat); a
+JSON Lines and CSV are read line by line, XLSX row by row and Parquet a record batch at a
+time (memory stays flat); a
 YAML/JSON file is parsed whole by :func:`origin_rules.files.boms.read_boms` (those formats are
-not made for streaming: use JSON Lines for large batches). Each item of a streamed format
+not made for streaming: use JSON Lines for large batches); its records are validated in
+the workers, like the others. Each item of a streamed format
 carries a digest of its raw content (``key``), so the main process can give every
 identical record the result of the first one without sending it to a worker.
 """
@@ -24,13 +27,13 @@ from pathlib import Path
 from typing import Iterator
 
 from ..model.bom import BomError, BomProblem
-from ..files.boms import csv_header, product_key, read_boms
+from ..files.boms import csv_header, product_key, raw_records
 
 __all__ = ["INPUT_SUFFIXES", "Item", "input_format", "read_items", "total_size"]
 
 INPUT_SUFFIXES = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-    ".yaml": "yaml", ".yml": "yaml", ".json": "yaml",
+    ".yaml": "yaml", ".yml": "yaml", ".json": "yaml", ".parquet": "parquet",
 }
 
 
@@ -208,24 +211,49 @@ def _xlsx(file: str, base: int, size: int) -> Iterator[Item]:
         sheet.close()
 
 
+def _parquet(file: str, base: int, size: int) -> Iterator[Item]:
+    from ..files.parquet import open_bom_table
+
+    try:
+        table = open_bom_table(file)
+    except BomError as err:
+        yield _unreadable(file, err, base + size)
+        return
+    try:
+        total = table.rows_total
+        if table.nested:
+            try:
+                for row, body in table.records():
+                    done = base + (size * row // total if total else size)
+                    yield Item(file, row, row, _digest(b"parquet-nested", body), ("jsonl", file, row, body), None, done)
+            except Exception as err:  # noqa: BLE001 - a damaged row group: report it, keep going
+                yield _unreadable(file, BomError(_problem(f"cannot read the rest of the Parquet file: {err}", file)),
+                                  base + size)
+            return
+        rows = ((line, cells, False, base + (size * (line - 1) // total if total else size))
+                for line, cells in table.rows())
+        header = json.dumps([f"{scope}.{field}" for _, scope, field in table.columns]).encode()
+        try:
+            yield from _grouped(file, table.columns, rows, _digest(b"parquet", header), base + size)
+        except Exception as err:  # noqa: BLE001 - a damaged row group: report it, keep going
+            yield _unreadable(file, BomError(_problem(f"cannot read the rest of the Parquet file: {err}", file)), base + size)
+    finally:
+        table.close()
+
+
 # ---------------------------------------------------------------------------- YAML and JSON
 
 
 def _whole(file: str, base: int, size: int) -> Iterator[Item]:
+    """The records of a YAML/JSON file: parsed here (the whole file; nothing else can cut
+    it into records), validated in the workers."""
     try:
-        records = read_boms(file)
+        records = raw_records(file)
     except BomError as err:
         yield _unreadable(file, err, base + size)
         return
-    for record in records:
-        if record.error is not None:
-            base_line = record.line
-            rel = [(p.path, p.message + (f" (column {p.column})" if p.column is not None else ""),
-                    None if p.line is None or base_line is None else p.line - base_line) for p in record.error.problems]
-            yield Item(file, record.position, record.line, None, None, ("error", record.product_id, rel), base + size)
-        else:
-            job = ("bom", file, record.position, record.line, record.bom)
-            yield Item(file, record.position, record.line, None, job, None, base + size)
+    for position, data, lines, first in records:
+        yield Item(file, position, first, None, ("data", file, position, data, lines, first), None, base + size)
 
 
 # ---------------------------------------------------------------------------- all inputs
@@ -248,6 +276,8 @@ def read_items(paths: list[str]) -> Iterator[Item]:
             yield from _xlsx(file, base, size)
         elif fmt == "yaml":
             yield from _whole(file, base, size)
+        elif fmt == "parquet":
+            yield from _parquet(file, base, size)
         else:
             yield _unreadable(file, BomError(_problem(
                 f"unsupported file type `{Path(file).suffix or Path(file).name}`: expected "

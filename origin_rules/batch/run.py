@@ -53,10 +53,19 @@ class Options:
     chunk: int = 500
     figures: bool = True
     rule_paths: list[str] = field(default_factory=list)  # for workers that are spawned, not forked
+    cache: bool = False  # spawned workers read the rules through the rulebook cache, as load(cache=True)
+    cluster: str | None = None  # a Dask scheduler's address, or "local:N" (batch.cluster); None: local workers
+
+    @property
+    def output(self) -> str:
+        """The output file's format: ``jsonl``, ``csv`` or ``parquet`` (by extension)."""
+        suffix = Path(self.out).suffix.lower()
+        return {".csv": "csv", ".parquet": "parquet"}.get(suffix, "jsonl")
 
     @property
     def fmt(self) -> str:
-        return "csv" if Path(self.out).suffix.lower() == ".csv" else "jsonl"
+        """The format workers render records in (Parquet is converted from JSON Lines)."""
+        return "csv" if self.output == "csv" else "jsonl"
 
 
 class _Chunk:
@@ -96,7 +105,7 @@ class _Pool:
             self.executor = ProcessPoolExecutor(
                 workers, mp_context=context, initializer=init_worker,
                 initargs=(os.getpid(), options.rule_paths, options.names, options.as_of, options.fmt, names_for_csv,
-                          options.figures),
+                          options.figures, options.cache),
             )
             gc.freeze()  # forked workers then share the compiled rulebook's pages instead of copying them
             try:
@@ -233,6 +242,28 @@ def _chunks(items: Iterator[Item], writer: _Writer, size: int) -> Iterator[tuple
         yield chunk, done
 
 
+def _write_parquet(out: str, write: Callable) -> None:
+    """The records as JSON Lines in a temporary file beside ``out``, then converted into the
+    Parquet table moved into place (:func:`origin_rules.files.parquet.write_results`); the
+    temporary file is removed whatever happens."""
+    import tempfile
+
+    from ..files.parquet import write_results
+
+    target = Path(out)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".jsonl.part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        with open(tmp, "rb") as lines:
+            write_atomically(out, lambda handle: write_results(lines, handle), binary=True)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
 def run_batch(book, options: Options, progress: Callable[[int, int, int], None] | None = None,
               started: Callable[[int], None] | None = None) -> Summary:
     """Run the batch; ``progress(records, bytes done, bytes total)`` after each chunk;
@@ -251,7 +282,7 @@ def run_batch(book, options: Options, progress: Callable[[int, int, int], None] 
         handle.write(renderer.header())
         writer = _Writer(handle, renderer, summary)
         window: deque[_Chunk] = deque()
-        limit = 2 * max(1, options.workers)
+        limit = 2 * max(1, summary.workers)
         done = 0
         if started is not None:
             started(total)
@@ -269,8 +300,21 @@ def run_batch(book, options: Options, progress: Callable[[int, int, int], None] 
         writer.tally()
 
     try:
-        pool = _Pool(summary.workers, options, columns)
-        write_atomically(options.out, write)
+        if options.cluster:
+            from .cluster import ClusterPool
+
+            pool = ClusterPool(options.cluster, book, options, columns)
+            summary.workers = pool.workers
+        else:
+            if summary.workers > 1:  # plans built before the fork are shared, not built again in each worker
+                for name in options.names or book.names:
+                    if name in book.names:
+                        book.plan(name)
+            pool = _Pool(summary.workers, options, columns)
+        if options.output == "parquet":
+            _write_parquet(options.out, write)
+        else:
+            write_atomically(options.out, write)
         graceful = True
     finally:
         if pool is not None:

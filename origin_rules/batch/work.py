@@ -1,8 +1,8 @@
 """The worker's side of a batch: raw input records in, rendered results out.
 
 In: a list of *jobs* (raw records cut out of the input by :mod:`origin_rules.batch.inputs`:
-a JSON Lines line as bytes, the rows of one CSV/XLSX product, or a BOM already read from a
-YAML/JSON file) and the run's :class:`Setup` (rulebook, names, date, output format).
+a JSON Lines line as bytes, the rows of one CSV/XLSX product, or a record of a YAML/JSON
+file parsed but not validated, with the lines of its fields) and the run's :class:`Setup` (rulebook, names, date, output format).
 Out: one result per job, in order:
 
 - ``("ok", tail, verdicts, losses, warnings)``: the rendered tail of the output record (see
@@ -72,16 +72,18 @@ def set_setup(setup: Setup | None) -> None:
 
 
 def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str, columns: list[str],
-                figures: bool) -> None:
+                figures: bool, cache: bool = True) -> None:
     """Initializer of each worker: die with the parent (pid ``parent``), leave Ctrl-C to
-    the parent, and load the rules when the worker was spawned rather than forked."""
+    the parent, and load the rules when the worker was spawned rather than forked: from the
+    rulebook cache (``cache``, which the parent's own load has just filled) rather than
+    parsing them again."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _SETUP is not None:
         return
     from ..rulebook.book import load
 
-    set_setup(Setup(load(rule_paths), names, as_of, Renderer(fmt, columns), figures))
+    set_setup(Setup(load(rule_paths, cache=cache), names, as_of, Renderer(fmt, columns), figures))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -122,8 +124,8 @@ def _read(job: tuple) -> tuple[BomRecord, int | None]:
         _, file, columns, rows, repeated_key = job
         seen = {repeated_key} if repeated_key is not None else set()
         return csv_group(file, rows, columns, seen), rows[0][0]
-    _, file, position, line, bom = job  # "bom": read and validated by the main process
-    return BomRecord(file, position, bom.product.id, bom=bom, line=line), line
+    _, file, position, data, lines, line = job  # "data": a record of a YAML/JSON file, parsed
+    return bom_record(file, position, data, lines=lines, line=line), line
 
 
 def _problems(error: BomError, base: int | None) -> list[tuple[str, str, int | None]]:
@@ -142,7 +144,7 @@ def _judged(setup: Setup, record: BomRecord) -> tuple[tuple, bool]:
     """The ok-result for a valid record, and whether it had to be evaluated (cache miss)."""
     bom = record.bom
     hasher = setup.key_prefix.copy()
-    hasher.update(bom.model_dump_json().encode())
+    hasher.update(bom.model_dump_json(exclude_defaults=True).encode())  # defaults left out: a third cheaper
     key = hasher.digest()
     cache = setup.cache
     hit = cache.get(key)
@@ -172,9 +174,10 @@ def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
         return ("error", record.product_id, [("", message, None)]), False
 
 
-def run_jobs(jobs: list[tuple]) -> tuple[list[tuple], int]:
-    """Results for a chunk of jobs, in order, and how many BOMs were actually evaluated."""
-    setup = _SETUP
+def run_jobs(jobs: list[tuple], setup: Setup | None = None) -> tuple[list[tuple], int]:
+    """Results for a chunk of jobs, in order, and how many BOMs were actually evaluated
+    (under ``setup``, else the process's own, :func:`set_setup`)."""
+    setup = setup or _SETUP
     if setup is None:
         raise RuntimeError("batch worker used before its setup")
     results = []

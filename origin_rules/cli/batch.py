@@ -24,7 +24,7 @@ import typer
 from . import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date
 
-OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet")
 
 RECORD_HELP = """\
 One output record per input record, in input order. JSON Lines: source, position (line,
@@ -36,7 +36,8 @@ needed) and causes (the materials behind the failure: id, hs, origin, value); wa
 (code, message, path) when the BOM carries some (docs/errors.md, BOM input). A record that
 cannot be read has error.problems [{path, message, line}] instead. CSV flattens this into
 columns NAME.verdict, NAME.vnm, NAME.figures, NAME.thresholds, NAME.reason, NAME.missing,
-NAME.causes, NAME.warnings per agreement or scenario."""
+NAME.causes, NAME.warnings per agreement or scenario. Parquet: the JSON Lines fields as
+columns, with determinations and error as JSON text."""
 
 
 class Verdict(str, Enum):
@@ -67,7 +68,7 @@ def _inputs(paths: list[Path]) -> list[str]:
 
 def _check_output(out: Path, inputs: list[str], flag: str = "--out") -> None:
     if flag == "--out" and out.suffix.lower() not in OUTPUT_SUFFIXES:
-        fail_usage(f"`{flag} {out}`: the output format follows the extension; use .jsonl, .ndjson or .csv")
+        fail_usage(f"`{flag} {out}`: the output format follows the extension; use .jsonl, .ndjson, .csv or .parquet")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         fail_usage(f"`{flag} {out}`: the folder `{out.parent}` does not exist")
     if out.is_dir():
@@ -144,10 +145,21 @@ def _print_summary(summary) -> None:
     console.print(table)
 
 
+def _cluster_error() -> type[Exception]:
+    """The cluster's error class once the cluster module is loaded (a run with --cluster),
+    else a class nothing raises: plain batches never import Dask."""
+    module = sys.modules.get("origin_rules.batch.cluster")
+    return module.ClusterError if module is not None else _Never
+
+
+class _Never(Exception):
+    pass
+
+
 @app.command(epilog=RECORD_HELP)
 def batch(
-    inputs: Annotated[list[Path], typer.Argument(help="Input files (JSON Lines, YAML/JSON list, flat CSV, XLSX) or folders of them.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .jsonl/.ndjson (JSON Lines) or .csv, by extension.", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(help="Input files (JSON Lines, YAML/JSON list, flat CSV, XLSX, flat Parquet) or folders of them.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .jsonl/.ndjson (JSON Lines), .csv or .parquet, by extension.", show_default=False)],
     rules: Annotated[list[Path], typer.Option("--rules", "-r", help="Rule files or folders (repeatable).")] = [Path("rules")],
     under: Annotated[Optional[list[str]], typer.Option("--under", "-u", help="Agreement or scenario to evaluate under (repeatable). Default: every one whose parties include the country of production.")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the determinations, YYYY-MM-DD. Default: today.")] = None,
@@ -156,6 +168,7 @@ def batch(
     figures: Annotated[bool, typer.Option("--figures/--verdicts-only", help="Figures and thresholds for every determination (the report needs them), or only for those that do not qualify (faster).")] = True,
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input); the output is written all the same.")] = False,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for a local cluster of N worker processes (docs/scale.md). Default: local worker processes (--workers).", show_default=False)] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, hidden=True, help="Records per chunk sent to a worker.")] = 500,
     record_them: Annotated[bool, typer.Option("--record", help="Also append every determination to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
     no_cache: Annotated[bool, no_cache_option()] = False,
@@ -176,9 +189,19 @@ def batch(
         if name not in book.names:
             err(f"error: {UnknownAgreement(name, book.names)}")
             raise typer.Exit(EXIT_USAGE)
+    if cluster is not None:
+        from ..batch.cluster import parse_address
+
+        try:
+            parse_address(cluster)
+        except ValueError as exc:
+            fail_usage(f"--cluster {exc}")
+        if workers is not None:
+            fail_usage("--workers and --cluster do not go together: the cluster's workers do the work")
     count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     options = Options(inputs=files, out=str(out), names=list(dict.fromkeys(under)) if under else None, as_of=on,
-                      workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules])
+                      workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules],
+                      cache=not no_cache, cluster=cluster)
     progress = _Progress(sys.stderr.isatty())
     try:
         with _terminate_as_interrupt():
@@ -191,6 +214,9 @@ def batch(
     except KeyboardInterrupt:
         err("interrupted: no output written")
         raise typer.Exit(130)
+    except _cluster_error() as exc:
+        err(f"error: {exc}; no output written")
+        raise typer.Exit(EXIT_USAGE)
     except BrokenProcessPool:
         err("error: a worker process died (out of memory?); no output written. Try fewer --workers.")
         raise typer.Exit(EXIT_USAGE)

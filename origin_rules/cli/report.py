@@ -19,7 +19,7 @@ from .common import EXIT_OK, EXIT_USAGE, err, fail_usage
 
 @app.command()
 def report(
-    results: Annotated[Path, typer.Argument(help="The JSON Lines output of `origin-rules batch`.", show_default=False)],
+    results: Annotated[Path, typer.Argument(help="The JSON Lines or Parquet output of `origin-rules batch`.", show_default=False)],
     html: Annotated[Path, typer.Option("--html", help="Write the report here (one self-contained HTML file).", show_default=False)],
     title: Annotated[Optional[str], typer.Option("--title", help="Title of the page.")] = None,
 ) -> None:

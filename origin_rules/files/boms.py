@@ -70,7 +70,7 @@ __all__ = [
     "BomRecord", "read_bom", "read_boms", "loads_bom",
     # the pieces batch and the rule tests reuse, so they report exactly what read_boms reports
     "csv_group", "csv_header", "json_problem", "node_lines", "not_utf8", "product_key", "bom_record", "too_deep",
-    "yaml_documents",
+    "yaml_documents", "raw_records",
 ]
 
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -333,7 +333,7 @@ def _checked(bom: BOM, *, file: str | None, lines: dict[Loc, int] | None, line: 
     one could not be written out)."""
     from origin_rules.model.plausibility import check_bom
 
-    for path, _ in bom.walk():
+    for path, _ in bom.walk() if any(m.materials for m in bom.materials) else ():
         if path.count("materials[") > MAX_DEPTH:
             raise BomError(BomProblem(f"sub-assemblies nested more than {MAX_DEPTH} levels deep", path, file,
                                       _line_of(path, lines, line)))
@@ -370,18 +370,37 @@ def _lines(node: Node | None) -> tuple[dict[Loc, int], int | None]:
     return (node_lines(node), node.start_mark.line + 1) if node is not None else ({}, None)
 
 
-def _records(file: str, docs: list[Document]) -> Iterator[BomRecord]:
+RawRecord = tuple[int, Any, dict[Loc, int], int | None]  # position, data, field lines, first line
+
+
+def _raw(docs: list[Document]) -> Iterator[RawRecord]:
     if len(docs) == 1 and isinstance(docs[0][0], list):
         data, node = docs[0]
         for index, item in enumerate(data):
             lines, first = _lines(node.value[index] if isinstance(node, SequenceNode) else None)
-            yield bom_record(file, index, item, lines=lines, line=first)
+            yield index, item, lines, first
         return
     for index, (data, node) in enumerate(docs):
         if data is None and len(docs) > 1:
             continue  # an empty document, as after a trailing ---
         lines, first = _lines(node)
-        yield bom_record(file, index, data, lines=lines, line=first)
+        yield index, data, lines, first
+
+
+def _records(file: str, docs: list[Document]) -> Iterator[BomRecord]:
+    for position, data, lines, first in _raw(docs):
+        yield bom_record(file, position, data, lines=lines, line=first)
+
+
+def raw_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
+    """The records of a YAML or JSON file as :func:`read_boms` finds them, not yet validated:
+    ``(position, data, field lines, first line)``; ``bom_record(file, position, data,
+    lines=..., line=...)`` turns each into the :class:`BomRecord` ``read_boms`` gives (a
+    batch does that in its workers). :class:`BomError` when the file cannot be read."""
+    fmt = _format(path)
+    if fmt not in ("yaml", "json"):
+        raise ValueError(f"raw_records reads YAML and JSON files, not {fmt}")
+    return _raw(_documents(path, fmt))
 
 
 def read_bom(path: str | os.PathLike[str]) -> BOM:

@@ -33,7 +33,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from origin_rules.model.hs import HsCode
 
@@ -74,7 +74,31 @@ def format_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+# Memos of what the validators return for text they accepted (text seen once is usually seen
+# again: the same codes, countries and prices on every line of a batch). Only successes are
+# kept, and only for inputs that are exactly ``str`` (never a subclass, never a number that
+# remembers its source text), so a memoised answer is the answer the validator would give.
+_MEMO_SIZE = 65_536
+_DECIMALS: dict[str, Decimal] = {}
+_CODES: dict[str, str] = {}
+_COUNTRY_CODES: dict[str, str] = {}  # what a country accepted reads as (the message aside, same for an origin)
+
+
+def _remember(memo: dict, key: Any, result: Any) -> Any:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = result
+    return result
+
+
 def _to_decimal(value: Any) -> Decimal:
+    if type(value) is str:
+        known = _DECIMALS.get(value)
+        return known if known is not None else _remember(_DECIMALS, value, _read_decimal(value))
+    return _read_decimal(value)
+
+
+def _read_decimal(value: Any) -> Decimal:
     expected = 'expected a decimal number like "120.00"'
     if isinstance(value, float):
         raise _fail("decimal_float", expected + " (as text or an exact number, never a binary float)", value)
@@ -125,6 +149,13 @@ def normalize_hs(text: str) -> str:
 
 
 def _to_hs(value: Any) -> str:
+    if type(value) is str:
+        known = _CODES.get(value)
+        return known if known is not None else _remember(_CODES, value, _read_hs(value))
+    return _read_hs(value)
+
+
+def _read_hs(value: Any) -> str:
     expected = 'expected an HS code like "8708.30" (2, 4, 6, 8 or 10 digits, dots optional)'
     if isinstance(value, bool) or isinstance(value, float):
         raise _fail("hs_type", expected, value)
@@ -150,6 +181,13 @@ def _country_hint(text: str) -> str:
 
 
 def _to_country(value: Any, expected: str = 'like "MX"') -> str:
+    if type(value) is str:
+        known = _COUNTRY_CODES.get(value)
+        return known if known is not None else _remember(_COUNTRY_CODES, value, _read_country(value, expected))
+    return _read_country(value, expected)
+
+
+def _read_country(value: Any, expected: str) -> str:
     message = "expected an ISO 3166-1 alpha-2 country code " + expected
     if not isinstance(value, str):
         raise _fail("country_type", message, value)
@@ -160,10 +198,17 @@ def _to_country(value: Any, expected: str = 'like "MX"') -> str:
     return code
 
 
+_ORIGIN_EXPECTED = 'like "MX", or "unknown"'
+
+
 def _to_origin(value: Any) -> str:
+    if type(value) is str:
+        known = _COUNTRY_CODES.get(value)  # a country: never "unknown"
+        if known is not None:
+            return known
     if isinstance(value, str) and value.strip().lower() == "unknown":
         return "unknown"
-    return _to_country(value, 'like "MX", or "unknown"')
+    return _to_country(value, _ORIGIN_EXPECTED)
 
 
 def _to_currency(value: Any) -> str:
@@ -175,7 +220,7 @@ def _to_currency(value: Any) -> str:
 
 
 def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
     if isinstance(value, str):
         word = value.strip().lower()
@@ -205,6 +250,8 @@ class OriginatingMap(dict):
 def _to_originating(value: Any) -> bool | None | tuple[str, ...] | OriginatingMap:
     """true/false/null for every agreement; a list of the agreements it originates under;
     or a mapping of agreement name to true/false/null."""
+    if value is True or value is False or value is None:
+        return value
     if isinstance(value, (list, tuple)):
         names: list[str] = []
         for item in value:
@@ -250,6 +297,9 @@ class SourceDecimal(Decimal):
         number.source = text
         return number
 
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # pickled (to a batch worker) with its source text
+        return (type(self), (self.source,))
+
 
 class SourceInt(int):
     """An integer that remembers how it was written (`007` stays `007` in a text field)."""
@@ -260,6 +310,9 @@ class SourceInt(int):
         number = super().__new__(cls, text)
         number.source = text
         return number
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # pickled (to a batch worker) with its source text
+        return (type(self), (self.source,))
 
 
 def _to_text(value: Any) -> str:
@@ -276,7 +329,7 @@ def _to_text(value: Any) -> str:
 
 
 def _to_id(value: Any) -> str:
-    text = _to_text(value).strip()
+    text = (value if type(value) is str else _to_text(value)).strip()
     if not text:
         raise _fail("id_empty", "expected a non-empty id", value)
     return text
@@ -396,6 +449,28 @@ def _facts_json(value: dict[str, DeclaredFact]) -> dict[str, Any]:
             out[name] = item
     return out
 
+
+class _NoFacts(dict):
+    """The default of ``facts``: empty and read-only. Being hashable, it is shared by every
+    model instead of deep-copied for each one, as pydantic copies a mutable default."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return 0
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the default facts are read-only")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        return (_NoFacts, ())
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        return core_schema.dict_schema()  # how the JSON Schema shows the default: {}
+
+
+NO_FACTS: dict[str, "DeclaredFact"] = _NoFacts()
 
 _FACT_VALUE_SCHEMA = {"anyOf": [
     {"type": "string", "pattern": r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$"}, {"type": "string", "pattern": _AMOUNT_TEXT},
@@ -740,7 +815,7 @@ class Material(BaseModel):
     fob: Amount | None = None
     ex_works: Amount | None = None
     end_use: Word | None = None
-    facts: Facts = {}
+    facts: Facts = NO_FACTS
     processes: tuple[Process, ...] = ()
     provided_as_part: Flag = Field(False, description=(
         "The material is provided for as a part in the subheading (or heading not "
@@ -811,7 +886,7 @@ class Product(BaseModel):
         "line `of component_weight`"))
     wholly_obtained: Flag = False
     end_use: Word | None = None
-    facts: Facts = {}
+    facts: Facts = NO_FACTS
     processes: tuple[Process, ...] = ()
     retail_set: Flag = Field(False, description=(
         "The good is a set put up for retail sale, classified by rule 3 of the General Rules "
@@ -1049,12 +1124,15 @@ def bom_from_data(
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    for key, _ in pairs:  # name the first key met a second time
+        if key in seen:
             raise ValueError(f"duplicate key `{key}`")
-        out[key] = value
-    return out
+        seen.add(key)
+    return out  # not reached
 
 
 def loads_json(text: str | bytes | bytearray) -> Any:

@@ -78,9 +78,25 @@ class Finding:
 # ---------------------------------------------------------------------------- HS codes
 
 
+_CODE_MEMO: dict[tuple[str, bool], tuple[tuple[str, str, Severity], ...]] = {}
+_CODE_MEMO_SIZE = 65_536
+
+
 def _code_findings(text: str | None, path: str, *, product: bool) -> list[Finding]:
+    """The findings on an HS code: worked out once per code (and whether it is the
+    product's), then given the field path of each place it is met."""
     if not text:
         return []
+    found = _CODE_MEMO.get((text, product))
+    if found is None:
+        if len(_CODE_MEMO) >= _CODE_MEMO_SIZE:
+            _CODE_MEMO.clear()
+        found = _CODE_MEMO[(text, product)] = tuple(
+            (f.code, f.message, f.severity) for f in _work_out_code_findings(text, "", product=product))
+    return [Finding(code, message, path, severity) for code, message, severity in found]
+
+
+def _work_out_code_findings(text: str, path: str, *, product: bool) -> list[Finding]:
     code = HsCode(text.replace(".", ""))
     out: list[Finding] = []
     key = code.digits if len(code.digits) <= 6 else code.digits[:6]
@@ -171,7 +187,11 @@ def check_bom(bom: BOM, *, has_materials_key: bool | None = None) -> list[Findin
                            "made without any, or `wholly_obtained: true` on the product", "materials", "error"))
     out.extend(_code_findings(product.hs, "product.hs", product=True))
     out.extend(_figure_findings(product, bom.materials, "product"))
-    for path, material in sorted(bom.walk(), key=lambda item: _path_key(item[0])):
+    if any(material.materials for material in bom.materials):
+        walked: Iterable[tuple[str, Material]] = sorted(bom.walk(), key=lambda item: _path_key(item[0]))
+    else:  # no sub-assemblies: the materials in order are the walk in field order
+        walked = ((f"materials[{index}]", material) for index, material in enumerate(bom.materials))
+    for path, material in walked:
         out.extend(_code_findings(material.hs, f"{path}.hs", product=False))
         if material.materials:
             out.extend(_figure_findings(material, material.materials, path))

@@ -267,9 +267,12 @@ class _Reader:
 def read_results(path: str | Path) -> Portfolio:
     """Aggregate a batch output file (JSON Lines); ResultsError if it is not one."""
     file = str(path)
-    if Path(file).suffix.lower() not in (".jsonl", ".ndjson"):
-        raise ResultsError(f"`{file}`: expected the JSON Lines output of `origin-rules batch` (.jsonl); "
-                           "CSV output carries too little for the report")
+    suffix = Path(file).suffix.lower()
+    if suffix == ".parquet":
+        return _read_parquet(file)
+    if suffix not in (".jsonl", ".ndjson"):
+        raise ResultsError(f"`{file}`: expected the JSON Lines or Parquet output of `origin-rules batch` "
+                           "(.jsonl, .parquet); CSV output carries too little for the report")
     reader = _Reader(file)
     try:
         handle = open(file, "rb")
@@ -295,4 +298,23 @@ def read_results(path: str | Path) -> Portfolio:
                 reader.add(record)
             except ResultsError as err:
                 raise ResultsError(f"{file}:{lineno}: {err}") from None
+    return reader.p
+
+
+def _read_parquet(file: str) -> Portfolio:
+    """The same from the Parquet output (:mod:`origin_rules.files.parquet`), a batch of rows
+    at a time."""
+    from ..files.parquet import ResultsFormatError, read_results as parquet_records
+
+    reader = _Reader(file)
+    row = 0
+    try:
+        for record in parquet_records(file):
+            row += 1
+            try:
+                reader.add(record)
+            except ResultsError as err:
+                raise ResultsError(f"{file}, row {row}: {err}") from None
+    except ResultsFormatError as err:
+        raise ResultsError(str(err)) from None
     return reader.p

@@ -217,6 +217,33 @@ def _write(slot: Path, key: bytes, parsed: Parsed) -> None:
         return
 
 
+def pack(parsed: Parsed) -> bytes:
+    """The parsed and checked rule files as bytes, to ship to another process or machine
+    (a batch on a cluster): the cache's restricted format, with its digest."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(parsed)
+    payload = buffer.getvalue()
+    return MAGIC + code_digest() + hashlib.sha256(payload).digest() + payload
+
+
+def unpack(blob: bytes) -> Parsed:
+    """What :func:`pack` made; ValueError for anything else (damaged, or not rule files)."""
+    head = len(MAGIC) + 64
+    payload = blob[head:]
+    if not blob.startswith(MAGIC) or len(blob) < head or hashlib.sha256(payload).digest() != blob[len(MAGIC) + 32:head]:
+        raise ValueError("not a packed rulebook, or damaged in transit")
+    if blob[len(MAGIC):len(MAGIC) + 32] != code_digest():
+        raise ValueError("the rulebook was packed by another version of origin-rules (or of Python or Lark): "
+                         "install the same version on every machine")
+    try:
+        parsed = _Unpickler(io.BytesIO(payload)).load()
+    except Exception as err:  # noqa: BLE001 - refused or malformed
+        raise ValueError(f"not a packed rulebook: {err}") from None
+    if not isinstance(parsed, Parsed):
+        raise ValueError("not a packed rulebook")
+    return parsed
+
+
 # ---- pickling, restricted ----------------------------------------------------------------------
 
 
@@ -338,4 +365,4 @@ class _Unpickler(pickle.Unpickler):
         return found
 
 
-__all__ = ["cache_dir", "code_digest", "parse_cached", "ENV_DIR"]
+__all__ = ["cache_dir", "code_digest", "pack", "parse_cached", "unpack", "ENV_DIR"]
