@@ -2,7 +2,7 @@
 
 In: the typer app (``origin_rules.cli:app``, through ``typer.main.get_command``: the same
 click command objects that print ``--help``) and ``origin-rules schema bom|determination``.
-Out: ``docs/cli.md`` and ``docs/assets/schemas/{bom,determination}.schema.json``.
+Out: ``docs/cli.md`` and ``docs/assets/schemas/{bom,determination,certification}.schema.json``.
 
     .venv/bin/python scripts/gen_cli_docs.py          # write them (make docs runs this)
     .venv/bin/python scripts/gen_cli_docs.py --check  # exit 1 when a page is out of date
@@ -172,6 +172,7 @@ def outputs() -> dict[Path, str]:
         CLI_MD: cli_markdown(),
         SCHEMAS / "bom.schema.json": schema_json("bom"),
         SCHEMAS / "determination.schema.json": schema_json("determination"),
+        SCHEMAS / "certification.schema.json": schema_json("certification"),
     }
 
 

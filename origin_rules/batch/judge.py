@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..model.bom import BOM, Material, format_decimal
+from ..model.currency import convert
 from ..model.determination import Determination, ExplanationNode
 from ..engine.measures import money
 from ..rulebook.explain import one_line_reason
@@ -115,6 +116,7 @@ class _Outcome:
             for m in out.margins
         ]
         self.failed_materials = out.failures
+        self.warnings: list = []
 
 
 def _failing_ids(node: ExplanationNode, out: list[str]) -> None:
@@ -158,13 +160,16 @@ def _causes(bom: BOM, det: Determination | _Outcome) -> list[dict[str, Any]]:
     return out[:MAX_CAUSES]
 
 
-def _warnings(book, bom: BOM, name: str, found: list[Finding], rvc: dict[str, str]) -> list[dict[str, str]]:
+def _warnings(book, bom: BOM, name: str, found: list[Finding], rvc: dict[str, str],
+              on: date | None = None) -> list[dict[str, str]]:
     """The determination's warnings, as ``Rulebook.evaluate`` gives them: the findings on the
     BOM (``found``, computed once per BOM), those that depend on the agreement, and a
     negative RVC among the figures (``docs/errors.md``, BOM input)."""
     program = book.parsed.programs.get(name)
     chain = list(program.chain) if program is not None else [name]
     out = list(found) + check_under(bom, name, chain, book.parties(name), book.names)
+    if on is not None:  # supplier certifications not valid on the date, or for another agreement
+        out += book.evidence(bom, name, on).findings
     codes = {f.code for f in out}
     out += [f for f in negative_rvc(rvc) if f.code not in codes]
     return [{"code": f.code, "message": f.message.replace("`", ""), "path": f.path} for f in out]
@@ -213,10 +218,12 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Findi
                      "margin": h.margin, "holds": h.holds}
                     for h in det.headroom
                 ]
-    warnings = _warnings(book, bom, name, found, entry.get("figures", {}))
+    warnings = _warnings(book, bom, name, found, entry.get("figures", {}), on)
     if warnings:
         entry["warnings"] = warnings
     if det is not None:
+        if isinstance(det, _Outcome):  # the reason names a certification not valid on the date
+            det.warnings = [SimpleNamespace(code=w["code"], message=w["message"]) for w in warnings]
         reason = one_line_reason(det)
         if reason:
             entry["reason"] = reason
@@ -232,7 +239,7 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Findi
 def judge(book, bom: BOM, names: list[str] | None, on: date, figures: bool = True) -> list[dict[str, Any]]:
     """The entries for one BOM; ``names=None`` means every applicable agreement/scenario."""
     chosen = names if names is not None else book.applicable(bom)
-    found = check_bom(bom)
+    found = check_bom(convert(bom).bom)  # prices in the product's currency, as the evaluation sees them
     return [_entry(book, bom, name, on, figures, found) for name in chosen]
 
 

@@ -58,7 +58,8 @@ def _options(
 
 
 # Each module defines its command(s) with @app.command(); order is the order in --help.
-COMMAND_MODULES = ("check", "fmt", "evaluate", "batch", "report", "diff", "schema", "test_cmd", "rulebook", "serve", "audit", "lsp")
+COMMAND_MODULES = ("check", "fmt", "evaluate", "batch", "report", "certify", "diff", "schema", "test_cmd", "rulebook", "serve",
+                   "audit", "lsp")
 
 for _name in COMMAND_MODULES:
     try:

@@ -177,3 +177,17 @@ def install_help_names() -> None:
         argument._usage_display_name = usage_name
         argument._rich_display_name = rich_name
     param._origin_rules_names = True
+
+
+def read_rates_option(path: Path | None) -> tuple:
+    """The rates of ``--rates FILE`` (empty without it); exit 2 naming the problem."""
+    if path is None:
+        return ()
+    from ..files.rates import read_rates
+    from ..model.bom import BomError
+
+    try:
+        return read_rates(path)
+    except BomError as error:
+        err(f"error: {error}")
+        raise typer.Exit(EXIT_USAGE)

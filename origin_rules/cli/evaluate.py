@@ -11,6 +11,7 @@ or any warning with ``--strict``.
 """
 
 import json
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,7 +19,8 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, load_rules, no_cache_option, parse_date, read_records
+from .common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, load_rules, no_cache_option, parse_date, read_rates_option,
+                     read_records)
 
 
 class Format(str, Enum):
@@ -49,13 +51,16 @@ def evaluate(
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input).")] = False,
     record_them: Annotated[bool, typer.Option("--record", help="Append the determinations to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
+    rates: Annotated[Optional[Path], typer.Option("--rates", help="Exchange rates (YAML or JSON, docs/bom.md, Currencies) for materials priced in another currency than the product; a rate the BOM declares itself wins.", show_default=False)] = None,
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Evaluate bills of materials: does each product qualify, and why."""
+    from ..model.currency import with_rates
     from ..rulebook.explain import render
     from ..rulebook.book import UnknownAgreement
 
     on = parse_date(as_of)
+    extra_rates = read_rates_option(rates)
     book = load_rules(rules, cache=not no_cache)
     if under:
         for name in under:
@@ -74,6 +79,8 @@ def evaluate(
             err(f"error: {record.error}")
             bad_input = True
             continue
+        if extra_rates:  # the BOM as evaluated (and as recorded with --record: its replay needs the rates)
+            record = replace(record, bom=with_rates(record.bom, extra_rates))
         names = list(under) if under else book.applicable(record.bom)
         dets = [book.evaluate(record.bom, under=n, as_of=on, explain=explain.value) for n in names]
         results.append((record, dets))

@@ -39,7 +39,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from origin_rules.model.hs import HsCode
 
 __all__ = [
-    "BOM", "BomError", "BomProblem", "DeclaredFact", "Kind", "KINDS", "Material", "Process", "Product",
+    "BOM", "BomError", "BomProblem", "Certification", "DeclaredFact", "Rate", "Kind", "KINDS", "Material", "Process", "Product",
     "bom_from_data", "bom_json_schema", "format_decimal", "loads_json", "normalize_hs",
 ]
 
@@ -546,6 +546,228 @@ KindField = Annotated[Kind, PlainValidator(_to_kind), _schema(
     description="one of " + ", ".join(KINDS), examples=list(KINDS))]
 Word = Annotated[str, PlainValidator(_to_word), _schema(type="string", pattern=r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$")]
 
+# ---------------------------------------------------------------------------- evidence and currencies
+
+
+@dataclass(frozen=True, slots=True)
+class Certification:
+    """A supplier's certification of origin that a material cites as the evidence of its
+    originating status (docs/bom.md, Supplier certifications): who issued it, its reference,
+    the agreement it certifies origin under, and what it covers: a blanket period
+    (``start``-``end`` inclusive) or a single shipment (``shipment``, valid from ``issued``).
+    ``criterion`` is the origin criterion the supplier claims (shown, not checked)."""
+
+    reference: str
+    issuer: str
+    agreement: str
+    start: "date | None" = None
+    end: "date | None" = None
+    shipment: str | None = None
+    issued: "date | None" = None
+    criterion: str | None = None
+
+    def status_on(self, on: "date") -> str:
+        """``valid``, ``expired`` or ``not_yet_valid`` on a date."""
+        first = self.start if self.shipment is None else self.issued
+        if first is not None and on < first:
+            return "not_yet_valid"
+        if self.shipment is None and self.end is not None and on > self.end:
+            return "expired"
+        return "valid"
+
+    def covers(self, names: Sequence[str]) -> bool:
+        """Whether it certifies origin under one of ``names`` (compared without regard to case)."""
+        mine = self.agreement.casefold()
+        return any(mine == n.casefold() for n in names)
+
+    def describe(self) -> str:
+        """``certification C-1 issued by Acme for USMCA (blanket 2026-01-01 to 2026-12-31)``."""
+        if self.shipment is not None:
+            span = f"single shipment {self.shipment}" + (f", issued {self.issued.isoformat()}" if self.issued else "")
+        else:
+            span = f"blanket {self.start.isoformat() if self.start else '?'} to {self.end.isoformat() if self.end else '?'}"
+        claimed = f", criterion {self.criterion}" if self.criterion else ""
+        return f"certification {self.reference} issued by {self.issuer} for {self.agreement} ({span}{claimed})"
+
+
+_CERT_KEYS = ("reference", "issuer", "agreement", "from", "until", "shipment", "issued", "criterion")
+
+
+def _cert_from_text(text: str) -> dict[str, str]:
+    """A flat-layout cell: ``reference=C-1; issuer=Acme; agreement=USMCA; from=2026-01-01; until=2026-12-31``."""
+    out: dict[str, str] = {}
+    for entry in text.split(";"):
+        if not entry.strip():
+            continue
+        key, sep, value = entry.partition("=")
+        if not sep:
+            raise _fail("certification_text", "expected `key=value` entries separated by `;` "
+                        "(reference=C-1; issuer=Acme; agreement=USMCA; from=2026-01-01; until=2026-12-31)", entry.strip())
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _to_certification(item: Any, where: str) -> Certification:
+    if isinstance(item, Certification):
+        return item
+    if isinstance(item, str):
+        item = _cert_from_text(item)
+    if not isinstance(item, Mapping):
+        raise _fail("certification_shape", f"expected {where} as a mapping of reference, issuer, agreement, "
+                    "from/until or shipment/issued, criterion", item)
+    extra = sorted(set(map(str, item)) - set(_CERT_KEYS))
+    if extra:
+        close = difflib.get_close_matches(extra[0], _CERT_KEYS, n=1)
+        raise _fail("certification_key", f"unknown key `{extra[0]}` in {where}"
+                    + (f" (did you mean `{close[0]}`?)" if close else f" (keys: {', '.join(_CERT_KEYS)})"), item)
+    for key in ("reference", "issuer", "agreement"):
+        if item.get(key) is None or not _to_text(item[key]).strip():
+            raise _fail("certification_missing", f"expected `{key}` in {where}", item)
+    dates = {k: _to_fact_date(item[k], k) if item.get(k) not in (None, "") else None for k in ("from", "until", "issued")}
+    shipment = _to_text(item["shipment"]).strip() if item.get("shipment") not in (None, "") else None
+    start, end = dates["from"], dates["until"]
+    if shipment is None and (start is None or end is None):
+        raise _fail("certification_period", f"expected in {where} a blanket period (`from` and `until`) "
+                    "or a single shipment (`shipment`: the invoice number)", item)
+    if shipment is not None and (start is not None or end is not None):
+        raise _fail("certification_period", f"expected in {where} either a blanket period (`from`, `until`) "
+                    "or a single shipment (`shipment`), not both", item)
+    if start and end and end < start:
+        raise _fail("certification_period", f"expected `until` on or after `from` in {where}", item)
+    criterion = _to_text(item["criterion"]).strip() if item.get("criterion") not in (None, "") else None
+    return Certification(_to_text(item["reference"]).strip(), _to_text(item["issuer"]).strip(),
+                         _to_text(item["agreement"]).strip(), start, end, shipment, dates["issued"], criterion)
+
+
+def _to_certifications(value: Any) -> tuple[Certification, ...]:
+    """A list of certifications (mappings), one mapping, or the flat layout's text (entries
+    ``key=value`` separated by ``;``, certifications separated by ``|``)."""
+    if isinstance(value, str):
+        value = [part for part in value.split("|") if part.strip()]
+    elif isinstance(value, (Mapping, Certification)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise _fail("certifications_type", "expected a list of certifications", value)
+    out = tuple(_to_certification(item, f"certification {i + 1}") for i, item in enumerate(value))
+    refs = [c.reference for c in out]
+    twice = next((r for r in refs if refs.count(r) > 1), None)
+    if twice is not None:
+        raise _fail("certifications_twice", f"expected each certification once (`{twice}` is cited twice)", twice)
+    return out
+
+
+def _certifications_json(value: tuple[Certification, ...]) -> list[dict[str, str]]:
+    out = []
+    for c in value:
+        item = {"reference": c.reference, "issuer": c.issuer, "agreement": c.agreement}
+        for key, found in (("from", c.start), ("until", c.end), ("shipment", c.shipment), ("issued", c.issued),
+                           ("criterion", c.criterion)):
+            if found is not None:
+                item[key] = found if isinstance(found, str) else found.isoformat()
+        out.append(item)
+    return out
+
+
+_DATE_SCHEMA = {"type": "string", "format": "date"}
+Certifications = Annotated[
+    tuple,
+    PlainValidator(_to_certifications),
+    PlainSerializer(_certifications_json, when_used="always"),
+    _schema(anyOf=[
+        {"type": "array", "items": {"type": "object", "additionalProperties": False,
+                                    "required": ["reference", "issuer", "agreement"], "properties": {
+            "reference": {"type": ["string", "number"]}, "issuer": {"type": ["string", "number"]},
+            "agreement": {"type": "string"}, "from": _DATE_SCHEMA, "until": _DATE_SCHEMA,
+            "shipment": {"type": ["string", "number"]}, "issued": _DATE_SCHEMA,
+            "criterion": {"type": "string"}}}},
+        {"type": "string", "description": "the flat layout's text: key=value entries separated by `;`, "
+                                          "certifications separated by `|`"},
+    ], description="Supplier certifications of origin the material's status rests on (docs/bom.md, "
+                   "Supplier certifications)"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """An exchange rate: one unit of ``base`` is worth ``rate`` units of ``quote`` (so a
+    conversion is one exact multiplication), with the date it was fixed and its source."""
+
+    base: str
+    quote: str
+    rate: Decimal
+    on: "date | None" = None
+    source: str | None = None
+
+    def describe(self) -> str:
+        """``1 EUR = 1.0842 USD (ECB reference rate, 2026-06-30)``."""
+        about = ", ".join(x for x in (self.source, self.on.isoformat() if self.on else None) if x)
+        return f"1 {self.base} = {format_decimal(self.rate)} {self.quote}" + (f" ({about})" if about else "")
+
+
+_RATE_KEYS = ("from", "to", "rate", "date", "source")
+
+
+def _to_rate(item: Any, where: str) -> Rate:
+    if isinstance(item, Rate):
+        return item
+    if not isinstance(item, Mapping):
+        raise _fail("rate_shape", f"expected {where} as a mapping of from, to, rate, date, source", item)
+    extra = sorted(set(map(str, item)) - set(_RATE_KEYS))
+    if extra:
+        raise _fail("rate_key", f"unknown key `{extra[0]}` in {where} (keys: {', '.join(_RATE_KEYS)})", item)
+    for key in ("from", "to", "rate"):
+        if item.get(key) is None:
+            raise _fail("rate_missing", f"expected `{key}` in {where}", item)
+    try:
+        base, quote = _to_currency(item["from"]), _to_currency(item["to"])
+        rate = _to_decimal(item["rate"])
+    except PydanticCustomError as err:
+        raise PydanticCustomError(err.type, f"{where}: " + err.message()) from None
+    if rate == 0:
+        raise _fail("rate_zero", f"expected a rate above zero in {where}", item["rate"])
+    if base == quote:
+        raise _fail("rate_same", f"expected two different currencies in {where}", item)
+    on = _to_fact_date(item["date"], "date") if item.get("date") is not None else None
+    source = _to_text(item["source"]).strip() or None if item.get("source") is not None else None
+    return Rate(base, quote, rate, on, source)
+
+
+def _to_rates(value: Any) -> tuple[Rate, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise _fail("rates_type", "expected a list of exchange rates ({from: EUR, to: USD, rate: \"1.0842\", "
+                    "date: 2026-06-30, source: ...})", value)
+    out = tuple(_to_rate(item, f"rate {i + 1}") for i, item in enumerate(value))
+    pairs = [(r.base, r.quote) for r in out]
+    twice = next((p for p in pairs if pairs.count(p) > 1), None)
+    if twice is not None:
+        raise _fail("rates_twice", f"expected one rate from {twice[0]} to {twice[1]}", list(twice))
+    return out
+
+
+def _rates_json(value: tuple[Rate, ...]) -> list[dict[str, str]]:
+    out = []
+    for r in value:
+        item = {"from": r.base, "to": r.quote, "rate": format_decimal(r.rate)}
+        if r.on is not None:
+            item["date"] = r.on.isoformat()
+        if r.source is not None:
+            item["source"] = r.source
+        out.append(item)
+    return out
+
+
+Rates = Annotated[
+    tuple,
+    PlainValidator(_to_rates),
+    PlainSerializer(_rates_json, when_used="always"),
+    _schema(type="array", items={"type": "object", "additionalProperties": False, "required": ["from", "to", "rate"],
+                                 "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                                                "rate": {"type": ["string", "number"]}, "date": _DATE_SCHEMA,
+                                                "source": {"type": ["string", "number"]}}},
+            description="Exchange rates: 1 unit of `from` is worth `rate` units of `to` (docs/bom.md, Currencies)"),
+]
+
+
 # ---------------------------------------------------------------------------- models
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -616,6 +838,12 @@ class Material(BaseModel):
     component_weight_kg: Amount | None = Field(None, description=(
         "For a sub-assembly: the weight of its component that determines its tariff "
         "classification, as `product.component_weight_kg`"))
+    currency: Currency | None = Field(None, description=(
+        "The currency of the material's money (`value`, and a sub-assembly's own figures) when it "
+        "is not the product's: converted at the BOM's `rates` (docs/bom.md, Currencies)"))
+    certifications: Certifications = Field((), description=(
+        "Supplier certifications of origin: as of the determination date, a valid one for the "
+        "agreement makes the material originating under it (docs/bom.md, Supplier certifications)"))
     materials: tuple["Material", ...] = ()
 
     @field_validator("materials")
@@ -725,6 +953,9 @@ class BOM(BaseModel):
     model_config = _STRICT
     product: Product
     materials: tuple[Material, ...] = ()
+    rates: Rates = Field((), description=(
+        "Exchange rates into the product's currency for materials priced in another "
+        "(docs/bom.md, Currencies)"))
 
     @field_validator("materials")
     @classmethod

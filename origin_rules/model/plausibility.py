@@ -41,6 +41,8 @@ TITLES: dict[str, str] = {
     "BOM105": "originating status names an unknown agreement",
     "BOM106": "negative regional value content",
     "BOM107": "materials cost more than the product's net or total cost",
+    "BOM108": "supplier certification not valid on the determination date",
+    "BOM109": "supplier certification for another agreement",
 }
 
 # HS 2017 codes deleted by the HS 2022 amendments (WCO Recommendation of 28 June 2019;

@@ -14,6 +14,7 @@ plausibility warnings on its BOM (:mod:`origin_rules.model.plausibility`).
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from ..engine.output import to_determination
 from ..engine.plan import CompiledRule, Plan
 from ..engine.view import good_of_bom
 from ..model.hs import HsCode
+from ..model.currency import Converted, convert
+from ..model.evidence import Resolved, has_certifications, resolve
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
 from .sources import Parsed, parse_texts
 
@@ -106,13 +109,30 @@ class Rulebook:
         """The internal result (cheap: no JSON models built). ``evaluate`` wraps it."""
         _require_name(under)
         plan = self.plan(under)
-        return evaluate(plan, good_of_bom(self._resolved(bom, under)), as_of or date.today())
+        on = as_of or date.today()
+        if not _special(bom):
+            return evaluate(plan, good_of_bom(self._by_agreement(bom, under)), on)
+        papers = self._paperwork(bom, under, on)
+        out = evaluate(plan, good_of_bom(papers.bom(self, under)), on)
+        lacking = papers.converted.missing
+        if lacking and out.missing:  # a price left out for want of a rate: the rate is what is missing
+            out.missing = sorted(dict.fromkeys(lacking.get(m, m) for m in out.missing))
+        return out
 
     def verdict(self, bom: BOM, under: str, as_of: date | None = None) -> str:
         """The verdict alone, fast (no explanation built): always the verdict ``evaluate`` gives."""
         _require_name(under)
         plan = self._plans.get(under) or self.plan(under)
-        return decide(plan, good_of_bom(self._resolved(bom, under)), as_of or date.today())
+        on = as_of or date.today()
+        return decide(plan, good_of_bom(self._resolved(bom, under, on)), on)
+
+    def evidence(self, bom: BOM, under: str, as_of: date | None = None) -> Paperwork:
+        """What the materials' originating status and prices rest on under ``under`` on
+        ``as_of``: supplier certifications (:mod:`origin_rules.model.evidence`) and currency
+        conversions (:mod:`origin_rules.model.currency`), as ``evaluate`` applies them."""
+        _require_name(under)
+        self.plan(under)  # an unknown name raises UnknownAgreement
+        return self._paperwork(bom, under, as_of or date.today())
 
     def evaluate(self, bom: BOM, under: str, as_of: date | None = None, explain: str = "summary") -> Determination:
         """Determine whether the product of ``bom`` originates under one agreement or scenario.
@@ -131,8 +151,13 @@ class Rulebook:
         Python is evaluated directly, so that no verdict on such input comes unflagged.
         """
         _require_name(under)
-        det = _plain(to_determination(self.outcome(bom, under, as_of), full=explain == "full"))
-        findings = self.findings(bom, under)
+        on = as_of or date.today()
+        det = _plain(to_determination(self.outcome(bom, under, on), full=explain == "full"))
+        papers = self._paperwork(bom, under, on) if _special(bom) else None
+        findings = self.findings(bom if papers is None else papers.converted.bom, under)
+        if papers is not None:
+            findings += list(papers.findings)
+            det = _with_paperwork(det, papers)
         findings += [f for f in negative_rvc(det.figures) if f.code not in {g.code for g in findings}]
         if not findings:
             return det
@@ -155,7 +180,21 @@ class Rulebook:
             found += check_under(bom, under, chain, self.parties(under), self.names)
         return found
 
-    def _resolved(self, bom: BOM, under: str) -> BOM:
+    def _paperwork(self, bom: BOM, under: str, on: date) -> Paperwork:
+        program = self.parsed.programs.get(under)
+        chain = list(program.chain) if program is not None else [under]
+        converted = convert(bom)
+        resolved = resolve(converted.bom, chain, on) if has_certifications(bom.materials) else None
+        return Paperwork(converted, resolved)
+
+    def _resolved(self, bom: BOM, under: str, on: date | None = None) -> BOM:
+        """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``
+        (with supplier certifications, as of ``on``) and every price in the product's currency."""
+        if _special(bom):
+            return self._paperwork(bom, under, on or date.today()).bom(self, under)
+        return self._by_agreement(bom, under)
+
+    def _by_agreement(self, bom: BOM, under: str) -> BOM:
         """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``."""
         if not _per_agreement(bom.materials):
             return bom
@@ -171,6 +210,72 @@ class Rulebook:
             return material.model_copy(update=update) if update else material
 
         return bom.model_copy(update={"materials": tuple(one(m) for m in bom.materials)})
+
+
+@dataclass(frozen=True, slots=True)
+class Paperwork:
+    """The currency conversions of a BOM and, when it cites supplier certifications, their
+    resolution under one agreement on one date (``resolved.bom`` is what is evaluated)."""
+
+    converted: Converted
+    resolved: Resolved | None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.resolved.findings if self.resolved is not None else ()
+
+    def bom(self, book: Rulebook, under: str) -> BOM:
+        """The BOM as evaluated: prices converted, every material's status resolved."""
+        return self.resolved.bom if self.resolved is not None else book._by_agreement(self.converted.bom, under)
+
+
+def _special(bom: BOM) -> bool:
+    """Whether the BOM cites certifications or prices a material in another currency (one
+    walk over the materials, on every verdict's path)."""
+    return _special_in(bom.materials, bom.product.currency)
+
+
+def _special_in(materials, currency: str | None) -> bool:
+    for m in materials:
+        if m.certifications or (m.currency is not None and m.currency != currency):
+            return True
+        if m.materials and _special_in(m.materials, currency):
+            return True
+    return False
+
+
+def _with_paperwork(det: Determination, papers: Paperwork) -> Determination:
+    """The determination with the evidence each material rests on and the currency
+    conversions in its explanation, and a missing rate named instead of the field it leaves out."""
+    update: dict = {}
+    lacking = papers.converted.missing
+    nodes: list[ExplanationNode] = []
+    conv = papers.converted
+    if conv.conversions or lacking:
+        currency = conv.bom.product.currency or "the product's currency (not given)"
+        kids = [ExplanationNode(text=c.describe(), result="true", materials=[c.id],
+                                figures={c.path: c.result}) for c in conv.conversions]
+        kids += [ExplanationNode(text=f"{path} left out: no rate from {need[6:9]} to {need[11:14]} ({need})"
+                                 if need.startswith("rates")
+                                 else f"{path} left out: {need} is not given", result="unknown")
+                 for path, need in lacking.items()]
+        nodes.append(ExplanationNode(text=f"prices converted into {currency}, exactly",
+                                     result="unknown" if lacking else "true", children=kids))
+    if papers.resolved is not None:
+        result = {True: "true", False: "false", None: "false"}
+        kids = [ExplanationNode(text=f"{e.id} ({e.path}): {e.text}", materials=[e.id],
+                                result="unknown" if e.basis == "sub_assembly" else result[e.originating])
+                for e in papers.resolved.evidence]
+        lapsed = {e.id: e for e in papers.resolved.evidence if e.basis == "lapsed"}
+        if lapsed and any(f.id in lapsed for f in det.failed_materials):
+            update["failed_materials"] = [
+                f.model_copy(update={"reason": f"{f.reason} (counted as non-originating: {lapsed[f.id].why})"})
+                if f.id in lapsed else f for f in det.failed_materials]
+        nodes.append(ExplanationNode(text="the evidence of origin each material rests on",
+                                     result="false" if lapsed else "true", children=kids))
+    if nodes and det.explanation is not None:
+        update["explanation"] = det.explanation.model_copy(update={"children": [*det.explanation.children, *nodes]})
+    return det.model_copy(update=update) if update else det
 
 
 def _per_agreement(materials) -> bool:

@@ -176,7 +176,14 @@ def headroom_line(h) -> str:
 
 
 def one_line_reason(det: Determination) -> str:
-    """Why a good does not qualify, in one line (for tables)."""
+    """Why a good does not qualify, in one line (for tables); a supplier certification not
+    valid on the date (warning BOM108) is named after it."""
+    reason = _one_line_reason(det)
+    lapsed = [w.message for w in getattr(det, "warnings", ()) if w.code == "BOM108"] if reason else []
+    return "; ".join([reason, *lapsed])
+
+
+def _one_line_reason(det: Determination) -> str:
     if det.verdict == "insufficient_data":
         return "missing " + ", ".join(det.missing[:4]) + (" ..." if len(det.missing) > 4 else "")
     if det.verdict == "no_rule":
