@@ -197,7 +197,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
             weight = True
         elif isinstance(x, N.NOriginIn):
             countries.extend(x.countries)
-        elif isinstance(x, N.NFactIn) and x.fact in ("end_use", "produced_in"):
+        elif isinstance(x, N.NFactIn) and x.fact in ("end_use", "produced_in", "imported_from"):
             (end_uses if x.fact == "end_use" else countries).extend(x.values)
         elif isinstance(x, N.NPerformed):
             processes.append(x.process)
