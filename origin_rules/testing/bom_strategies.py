@@ -485,10 +485,10 @@ def _draw_bom(draw, opts: _Options) -> BOM:
     if not (opts.missing and draw(_ints(0, 14)) == 1):
         product["produced_in"] = where
     shipped = draw(_ints(0, 3))  # imported from where it is produced, another country, or not said
-    if shipped == 1 or (shipped == 0 and not opts.missing):
-        product["imported_from"] = draw(_one_of(pools.parties * 2 + pools.countries))
-    elif shipped == 2:
+    if shipped == 2:
         product["imported_from"] = where
+    elif shipped < 2 or not opts.missing:
+        product["imported_from"] = draw(_one_of(pools.parties * 2 + pools.countries))
     product.update(_figures(draw, opts))
     if pools.weights and draw(_ints(0, 2)) > 0:
         product["weight_kg"] = Decimal(draw(_ints(1, 200)) * 10)
