@@ -463,6 +463,8 @@ def _aim(draw, opts: _Options, product: dict, materials: list[dict]) -> None:
         amount = weight * share / 100 + offset - others
         if amount >= 0:
             chosen["weight_kg"] = amount
+            if chosen.get("polymer_weight_kg") is not None and chosen["polymer_weight_kg"] > amount:
+                chosen["polymer_weight_kg"] = amount  # a part weighs at most its whole
 
 
 def _bom(opts: _Options) -> st.SearchStrategy[BOM]:
