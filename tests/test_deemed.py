@@ -180,6 +180,9 @@ def test_default_agreements_include_the_country_imported_from(book):
     assert book.applicable(_bom({"hs": "8471.30", "produced_in": "CN", "imported_from": "MX"})) == [
         "Deemed", "Deemed, more"]
     assert book.applicable(_bom({"hs": "8471.30", "produced_in": "CN"})) == []
+    # an agreement without deemings is not tried for where the good comes from
+    plain = origin_rules.loads({"r.roo": 'agreement "A" {\n  parties = [US, MX]\n  rule 84 { CTH }\n}\n'})
+    assert plain.applicable(_bom({"hs": "8471.30", "produced_in": "CN", "imported_from": "MX"})) == []
 
 
 def test_coverage_counts_a_deeming_that_held(tmp_path):

@@ -91,11 +91,13 @@ class Rulebook:
         return select(self.plan(under), good, on).rules
 
     def applicable(self, bom: BOM) -> list[str]:
-        """Agreements and scenarios whose parties include the country of production (or the
-        country the good is imported from: a good may be deemed originating by that, GN11(p))."""
+        """Agreements and scenarios whose parties include the country of production, and
+        those with `deemed originating` statements whose parties include the country the
+        good is imported from (it may be deemed originating by that, GN11(p))."""
         country, shipped = bom.product.produced_in, bom.product.imported_from
         return [n for n in self.names
-                if country is None or country in self.plan(n).parties or shipped in self.plan(n).parties]
+                if country is None or country in (plan := self.plan(n)).parties
+                or (plan.deemed and shipped in plan.parties)]
 
     # ---- evaluation -------------------------------------------------------------------------------
 
