@@ -156,6 +156,7 @@ class Good:
     items: list[Item]
     where_field: str = "product.produced_in"  # the BOM field that says where it is made
     facts: dict = field(default_factory=dict)  # name -> bom.DeclaredFact
+    imported_from: str | None = None  # the product's; a sub-assembly is never imported
 
     def path(self, name: str) -> str:
         if name == "produced_in":
@@ -240,6 +241,7 @@ def good_of(bom: BOM) -> Good:
         # the product's yes/no flags are facts that are never missing
         facts={**p.facts, "retail_set": DeclaredFact("yes" if p.retail_set else "no"),
                "imported_unassembled": DeclaredFact("yes" if p.imported_unassembled else "no")},
+        imported_from=p.imported_from,
     )
 
 
@@ -412,7 +414,32 @@ class Evaluation:
             missing = frozenset().union(
                 *(sub.missing for _, sub in doubtful), *(w.missing for w in worlds if w.verdict == verdict)
             )
+        # `deemed originating` (GN11(p)): notwithstanding everything above, for the product only
+        deemed = self.deemed(good) if good.prefix == "product" else FALSE
+        if deemed.value is True:
+            verdict, missing = "qualifies", frozenset()
+        elif deemed.value is None and verdict != "qualifies":
+            missing = (missing if verdict == "insufficient_data" else frozenset()) | deemed.missing
+            verdict = "insufficient_data"
         return Result(verdict, pessimistic.figures, pessimistic.percentages, missing)
+
+    def deemed(self, good: Good) -> K:
+        """Whether a `deemed originating` statement admits the good: its codes (``for``
+        minus ``except``; unknown for a coarser code) and its condition."""
+        results = []
+        for placed in self.program.deemed:
+            d: ast.Deemed = placed.node
+            if not self.in_force(d, self.as_of):
+                continue
+            pairs = []
+            for expr, want in ((d.for_, True), (d.except_, False)):
+                if expr is None:
+                    continue
+                r = None if good.hs is None else member(hs_items(self.scope(placed.layer), expr), good.hs)
+                k = K(r, frozenset({good.path("hs")}) if r is None else frozenset())
+                pairs.append(k if want else k_not(k))
+            results.append(k_and([*pairs, self.condition(placed.layer, d.when, good)]))
+        return k_or(results)
 
     def determine_in_world(self, good: Good) -> Result:
         """Determine a good whose sub-assemblies are already counted one way or the other."""
@@ -589,8 +616,8 @@ class Evaluation:
         if isinstance(node, ast.Not):
             return k_not(self.condition(layer, node.operand, good))
         assert isinstance(node, ast.FactIn), node
-        if node.fact in ("end_use", "produced_in"):
-            value = good.end_use if node.fact == "end_use" else good.produced_in
+        if node.fact in ("end_use", "produced_in", "imported_from"):
+            value = getattr(good, node.fact)
         else:  # a declared fact: a word, in force on the date of the determination
             fact = good.facts.get(node.fact)
             in_force = fact is not None and (fact.start is None or fact.start <= self.as_of) and (

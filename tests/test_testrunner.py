@@ -173,7 +173,8 @@ def test_cli_junit_reports_errors(folder: Path):
 def test_coverage_counts():
     cov = run([SAMPLE], coverage=True, pattern=PASSING).coverage
     kinds = cov.by_kind()
-    assert kinds == {"rule": (3, 4), "alternative": (1, 2), "require": (1, 1), "fallback": (0, 0)}
+    assert kinds == {"rule": (3, 4), "alternative": (1, 2), "require": (1, 1), "fallback": (0, 0),
+                     "deemed": (0, 0)}
     assert (cov.exercised, cov.total, cov.percent_text()) == (5, 7, "71.4")
     missed = {i.where.split(":", 1)[1]: i.label for i in cov.items.values() if not i.exercised}
     assert missed == {

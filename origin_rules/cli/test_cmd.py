@@ -44,7 +44,7 @@ def test(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Test files or folders searched for *.test.yaml. Default: rules/.", show_default=False)] = None,
     run: Annotated[Optional[str], typer.Option("--run", help="Run only the cases whose name matches this regular expression (anywhere in the name).")] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, junit (JUnit XML) for CI.")] = Format.text,
-    coverage: Annotated[bool, typer.Option("--coverage", help="List the rules, requirements, fallbacks and `or` alternatives exercised and not, with the percentage.")] = False,
+    coverage: Annotated[bool, typer.Option("--coverage", help="List the rules, requirements, fallbacks, deemings and `or` alternatives exercised and not, with the percentage.")] = False,
     threshold: Annotated[Optional[str], typer.Option("--threshold", help="Exit 1 when coverage is below N percent (implies measuring coverage).", metavar="N")] = None,
     fail_on_empty: Annotated[bool, typer.Option("--fail-on-empty", help="Exit 1 when no test case is found (default: exit 0 with a note).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Text format: leave out the cases that pass.")] = False,
@@ -176,10 +176,11 @@ def summary(report) -> str:
 
 def coverage_summary(cov) -> str:
     kinds = cov.by_kind()
-    # fallbacks are named only when the rule files have some (most rulebooks have none)
+    # fallbacks and deemings are named only when the rule files have some (most rulebooks have none)
     detail = ", ".join(f"{name} {kinds[kind][0]}/{kinds[kind][1]}" for kind, name in
                        (("rule", "rules"), ("alternative", "or-alternatives"), ("require", "requirements"),
-                        ("fallback", "fallbacks")) if kind != "fallback" or kinds[kind][1])
+                        ("fallback", "fallbacks"), ("deemed", "deemings"))
+                       if kind not in ("fallback", "deemed") or kinds[kind][1])
     return f"coverage: {cov.percent_text()}% ({cov.exercised} of {cov.total} items: {detail})"
 
 

@@ -81,7 +81,8 @@ class Aim:
     the midpoints between old and new). ``end_uses``, ``processes``,
     ``kinds``: facts and material kinds the rules read. ``weight``: generate weights.
     ``parts``: generate each material's polymer content (none, half or all of its weight).
-    ``traced``: generate sub-assemblies. ``max_materials``: the longest list of materials
+    ``traced``: generate sub-assemblies. ``imported``: generate ``product.imported_from``
+    (missing, a party or an outsider: the rules read it). ``max_materials``: the longest list of materials
     (one or two materials are the most frequent)."""
 
     good_codes: tuple[str, ...]
@@ -100,6 +101,7 @@ class Aim:
     traced: bool = False
     max_materials: int = 5
     parts: bool = False
+    imported: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -169,7 +171,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
     end_uses: list[str] = []
     processes: list[str] = []
     kinds: list[str] = []
-    weight = traced = parts = False
+    weight = traced = parts = imported = False
 
     def add_set(s) -> None:
         for lo, hi in s.items:
@@ -197,8 +199,9 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
             weight = True
         elif isinstance(x, N.NOriginIn):
             countries.extend(x.countries)
-        elif isinstance(x, N.NFactIn) and x.fact in ("end_use", "produced_in"):
+        elif isinstance(x, N.NFactIn) and x.fact in ("end_use", "produced_in", "imported_from"):
             (end_uses if x.fact == "end_use" else countries).extend(x.values)
+            imported = imported or x.fact == "imported_from"
         elif isinstance(x, N.NPerformed):
             processes.append(x.process)
             countries.extend(x.where)
@@ -224,6 +227,7 @@ def aim_from_nodes(nodes, good_items=(), parties=("US", "MX", "CA"), around: boo
         weight=weight,
         traced=traced,
         parts=parts,
+        imported=imported,
     )
 
 
@@ -421,6 +425,10 @@ def _bom(draw, aim: Aim) -> BOM:
             product["processes"] = processes
     if odd == 35:
         product["wholly_obtained"] = True
+    if aim.imported:  # shipped from where it is produced, another party, an outsider, or not said
+        shipped = draw(_upto(3))
+        if shipped < 3:
+            product["imported_from"] = (produced_in, _one(draw, aim.parties), _one(draw, outside))[shipped]
     return BOM.model_validate({"product": product, "materials": materials})
 
 

@@ -76,6 +76,21 @@ class NormalRequire:
 
 
 @dataclass(frozen=True, slots=True)
+class NormalDeemed:
+    """``deemed originating for S [except S] [when C]`` (GN11(p))."""
+
+    for_: NSet
+    except_: NSet | None
+    from_: date | None
+    until: date | None
+    when: object | None
+    title: str | None = field(default=None, compare=False)
+    cites: tuple[str, ...] = field(default=(), compare=False)
+    source: str = field(default="", compare=False)
+    layer: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class NormalDeMinimis:
     measure: str
     op: str
@@ -103,15 +118,16 @@ class NormalProgram:
     requires: tuple[NormalRequire, ...]
     de_minimis: tuple[NormalDeMinimis, ...]
     program: Program
+    deemed: tuple[NormalDeemed, ...] = ()
 
     def meaning(self) -> tuple:
         return (self.parties, self.effective, sorted(self.rules.items(), key=lambda kv: kv[0]),
-                self.requires, self.de_minimis)
+                self.requires, self.de_minimis, self.deemed)
 
     def same_meaning(self, other: "NormalProgram") -> bool:
         return (self.parties == other.parties and self.effective == other.effective
                 and self.rules == other.rules and self.requires == other.requires
-                and self.de_minimis == other.de_minimis)
+                and self.de_minimis == other.de_minimis and self.deemed == other.deemed)
 
 
 # ---- building normal forms ------------------------------------------------------------------------------
@@ -246,6 +262,14 @@ def normalize(program: Program) -> NormalProgram:
             dm.measure, dm.op, share(dm.share.value), base, n.hs(dm.for_), n.hs(dm.except_),
             None if dm.exclude is None else n.node(dm.exclude), dm.span.where, placed.layer, of_which,
         ))
+    deemed = []
+    for placed in program.deemed:
+        dd: ast.Deemed = placed.node
+        n = Normalizer(program)
+        deemed.append(NormalDeemed(
+            n.hs(dd.for_), n.hs(dd.except_), dd.from_, dd.until, None if dd.when is None else n.node(dd.when),
+            dd.title, dd.cites, dd.span.where, placed.layer,
+        ))
     return NormalProgram(
         name=program.name,
         parties=tuple(sorted(program.parties)),
@@ -254,6 +278,8 @@ def normalize(program: Program) -> NormalProgram:
         requires=tuple(sorted(requires, key=lambda r: key_of_require(r))),
         de_minimis=tuple(sorted(policies, key=lambda p: key_of_policy(p))),
         program=program,
+        deemed=tuple(sorted(deemed, key=lambda d: "|".join(
+            [str(d.for_), str(d.except_), str(d.from_), str(d.until), key(d.when)]))),
     )
 
 

@@ -186,6 +186,12 @@ def aim_for_change(change: Change, old: NormalProgram, new: NormalProgram) -> Ai
             good = _spread(inside, MAX_GOOD_ITEMS) + sorted({f for s in sets for f in s.items})
         else:
             good = _spread(ruled, MAX_GOOD_ITEMS)
+    elif change.kind.startswith("deemed"):
+        # the goods a deeming can turn: its `for` codes (and the rules' goods among them)
+        ruled = sorted(set(old.rules) | set(new.rules))
+        sets = [d.for_ for d in change.old + change.new]
+        inside = [i for i in ruled if any(meets(i, f) for s in sets for f in s.items)]
+        good = _spread(inside, MAX_GOOD_ITEMS) + sorted({f for s in sets for f in s.items})
     elif change.kind.startswith("de_minimis"):
         shifting = sorted({i for p in programs for i, es in p.rules.items() if any(_has_shift(e.body) for e in es)})
         policies = change.old + change.new

@@ -24,7 +24,7 @@ from decimal import Decimal
 from ..formatting.printer import quote
 from .describe import describe, filter_change, set_change, sort_phrases
 from .normal import (
-    Item, NormalDeMinimis, NormalEntry, NormalProgram, NormalRequire, NSet, item_text, pct, text,
+    Item, NormalDeemed, NormalDeMinimis, NormalEntry, NormalProgram, NormalRequire, NSet, item_text, pct, text,
 )
 
 
@@ -33,7 +33,8 @@ class Change:
     """One change in meaning.
 
     ``kind``: ``rule_added``, ``rule_removed``, ``rule_changed``, ``rules_reordered``,
-    ``require_added``, ``require_removed``, ``require_changed``, ``de_minimis_added``,
+    ``require_added``, ``require_removed``, ``require_changed``, ``deemed_added``,
+    ``deemed_removed``, ``deemed_changed``, ``de_minimis_added``,
     ``de_minimis_removed``, ``de_minimis_changed``, ``parties_changed``, ``effective_changed``.
     ``old`` and ``new`` hold the normal entries involved (for the counterexample search);
     ``items`` the selector items of a rule change."""
@@ -106,6 +107,22 @@ def require_subject(r: NormalRequire) -> str:
     if r.when is not None:
         parts.append(f"when {text(r.when)}")
     window = window_text(r.from_, r.until)
+    if window:
+        parts.append(window)
+    return " ".join(parts)
+
+
+def deemed_subject(d: NormalDeemed) -> str:
+    """``deemed originating "Title" for 8471.30, 8471.41 when imported_from in [CA, MX]``."""
+    parts = ["deemed originating"]
+    if d.title:
+        parts.append(f'"{d.title}"')
+    parts.append(f"for {d.for_}")
+    if d.except_ is not None:
+        parts.append(f"except {d.except_}")
+    if d.when is not None:
+        parts.append(f"when {text(d.when)}")
+    window = window_text(d.from_, d.until)
     if window:
         parts.append(window)
     return " ".join(parts)
@@ -288,6 +305,36 @@ def require_changes(old: NormalProgram, new: NormalProgram) -> tuple[list[Change
     return changes, wording
 
 
+def deemed_changes(old: NormalProgram, new: NormalProgram) -> list[Change]:
+    """Deemings (``deemed originating``) added, removed or changed: their codes, exceptions,
+    condition and dates."""
+    matchers = [
+        lambda x, y: x.when == y.when and x.for_ == y.for_,
+        lambda x, y: x.when == y.when,
+        lambda x, y: x.title is not None and x.title == y.title,
+    ]
+    changes: list[Change] = []
+    for x, y in _pairs(list(old.deemed), list(new.deemed), matchers):
+        if x is None:
+            changes.append(Change("deemed_added", deemed_subject(y), [], (), (y,), (), None, y.source))
+        elif y is None:
+            changes.append(Change("deemed_removed", deemed_subject(x), [], (x,), (), (), x.source, None))
+        else:
+            details = set_change("deemed code", x.for_, y.for_)
+            if x.except_ != y.except_:
+                details += set_change("exception", x.except_, y.except_) if (x.except_ and y.except_) else [
+                    f"exceptions {x.except_ or 'none'} -> {y.except_ or 'none'}"]
+            if (x.from_, x.until) != (y.from_, y.until):
+                details.append(f"in force {window_text(x.from_, x.until) or 'always'} -> "
+                               f"{window_text(y.from_, y.until) or 'always'}")
+            if x.when != y.when:
+                details.append(f"applies {'when ' + text(x.when) if x.when is not None else 'always'} -> "
+                               f"{'when ' + text(y.when) if y.when is not None else 'always'}")
+            changes.append(Change("deemed_changed", deemed_subject(x), sort_phrases(details),
+                                  (x,), (y,), (), x.source, y.source))
+    return sorted(changes, key=lambda c: (c.subject, c.summary))
+
+
 def policy_changes(old: NormalProgram, new: NormalProgram) -> list[Change]:
     matchers = [
         lambda x, y: (x.measure, x.base, x.for_, x.except_) == (y.measure, y.base, y.for_, y.except_),
@@ -345,7 +392,8 @@ def structural_diff(old: NormalProgram, new: NormalProgram) -> StructuralDiff:
     requires, req_wording = require_changes(old, new)
     requires.sort(key=lambda c: (c.subject, c.summary))
     policies = policy_changes(old, new)
-    return StructuralDiff(old, new, changes + policies + rules + requires, wording + req_wording)
+    deemed = deemed_changes(old, new)
+    return StructuralDiff(old, new, changes + policies + deemed + rules + requires, wording + req_wording)
 
 
 __all__ = ["Change", "StructuralDiff", "structural_diff"]

@@ -406,10 +406,10 @@ class Compiler:
         if isinstance(node, ast.FactIn):
             values = self.countries(node.values)
             fact = node.fact
-            if fact in ("end_use", "produced_in"):
+            if fact in ("end_use", "produced_in", "imported_from"):
 
                 def fact_in(good: Good, as_of=None):
-                    value = good.end_use if fact == "end_use" else good.produced_in
+                    value = getattr(good, fact)
                     if value is None:
                         return None, good.field(fact)
                     return value in values, None

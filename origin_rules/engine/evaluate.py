@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
 from .criteria import Run
-from .plan import CompiledFallback, CompiledRequire, CompiledRule, Plan
+from .plan import CompiledDeemed, CompiledFallback, CompiledRequire, CompiledRule, Plan
 from .select import select
 from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, for_evaluation, good_of_part
@@ -54,6 +54,7 @@ class Outcome:
     applied: list[tuple[CompiledRule, Trace]] = field(default_factory=list)
     requirements: list[tuple[CompiledRequire, Trace]] = field(default_factory=list)
     fallbacks: list[tuple[CompiledFallback, Trace]] = field(default_factory=list)
+    deemed: list[tuple[CompiledDeemed, Trace]] = field(default_factory=list)
 
 
 def _exactly(fn, *args):
@@ -106,6 +107,59 @@ MAX_UNDETERMINED = 8  # sub-assemblies tried both ways (2^8 combinations); beyon
 
 
 def _evaluate(plan: Plan, good: Good, as_of: date) -> Outcome:
+    out = _evaluate_ordinary(plan, good, as_of)
+    if out.criterion != "agreement_not_in_force":
+        _deem(plan, good, as_of, out)
+    return out
+
+
+def _deemings(plan: Plan, good: Good, as_of: date) -> tuple[bool | None, list[tuple[CompiledDeemed, Trace]]]:
+    """The deemings (``deemed originating``, GN11(p)) that may admit the product: whether
+    one deems it originating, and each with its node. A sub-assembly is never imported:
+    deemings apply to the product only."""
+    if good.prefix != "product":
+        return False, []
+    nodes: list[tuple[CompiledDeemed, Trace]] = []
+    for d, covered in plan.deemed_for(good.hs, as_of):
+        when, miss = d.when(good, as_of)
+        result = tri_and([covered, when])
+        node = Trace(result, f"notwithstanding the other provisions, {d.text}", d.node.span.where, d.layer)
+        if d.node.cites:
+            node.note = "; ".join(d.node.cites)
+        missing = [good.field("hs")] if covered is None else []
+        if when is None:
+            missing.append(miss)
+        node.missing = missing
+        node.kind = "deemed"
+        nodes.append((d, node))
+    return tri_or([n.result for _, n in nodes]), nodes
+
+
+def _deem(plan: Plan, good: Good, as_of: date, out: Outcome) -> None:
+    """Apply the deemings to the ordinary outcome: one that holds makes the good qualify
+    whatever the rules say; one that may hold leaves a good the rules do not qualify
+    undecided (naming what it lacks, e.g. product.imported_from)."""
+    deemed, nodes = _deemings(plan, good, as_of)
+    if not nodes:
+        return
+    out.deemed = nodes
+    root = out.trace
+    root.children[0:0] = [n for _, n in nodes]
+    if deemed is True:
+        out.verdict, out.criterion = "qualifies", "deemed_originating"
+        root.result = True
+        out.missing, out.failures = [], []
+    elif deemed is None and out.verdict != "qualifies":
+        missing = dict.fromkeys(out.missing if out.verdict == "insufficient_data" else [])
+        for _, n in nodes:
+            if n.result is None:
+                missing.update(dict.fromkeys(n.missing))
+        out.verdict, out.criterion = "insufficient_data", None
+        root.result = None
+        out.missing = sorted(missing)
+
+
+def _evaluate_ordinary(plan: Plan, good: Good, as_of: date) -> Outcome:
     if not plan.in_force(as_of):
         hs_text = str(good.hs) if good.hs else "no HS code"
         root = Trace(False, f"`{good.id}` ({hs_text}) under {plan.name} as of {as_of.isoformat()}", None, None)
@@ -416,6 +470,19 @@ def decide(plan: Plan, good: Good, as_of: date) -> str:
 
 
 def _decide(plan: Plan, good: Good, as_of: date) -> str:
+    if not plan.in_force(as_of):
+        return "does_not_qualify"
+    verdict = _decide_ordinary(plan, good, as_of)
+    if good.prefix == "product" and plan.deemed and verdict != "qualifies":
+        deemed = tri_or([tri_and([covered, d.when(good, as_of)[0]]) for d, covered in plan.deemed_for(good.hs, as_of)])
+        if deemed is True:
+            return "qualifies"
+        if deemed is None:
+            return "insufficient_data"
+    return verdict
+
+
+def _decide_ordinary(plan: Plan, good: Good, as_of: date) -> str:
     if not plan.in_force(as_of):
         return "does_not_qualify"
     doubtful = []

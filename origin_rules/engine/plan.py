@@ -132,6 +132,33 @@ class CompiledFallback(_LazyLines):
 
 
 @dataclass(slots=True)
+class CompiledDeemed:
+    """``deemed originating for HS-SET [except HS-SET] [when COND]``: goods it admits are
+    originating whatever else the agreement says (USMCA Art. 2.10, HTSUS GN11(p))."""
+
+    node: ast.Deemed
+    layer: str
+    is_scenario: bool
+    covers: HsSet
+    excepts: HsSet | None
+    when: Callable
+    text: str
+
+    def in_force(self, on: date) -> bool:
+        return _in_force(self.node, on)
+
+    def applies(self, hs: HsCode | None) -> bool | None:
+        """Whether its `for` and `except` sets admit a good of this code (None: the code is
+        too coarse to tell, or not given)."""
+        if hs is None:
+            return None
+        covered = covers3(self.covers, hs)
+        if self.excepts is None or covered is False:
+            return covered
+        return tri_and([covered, tri_not(covers3(self.excepts, hs))])
+
+
+@dataclass(slots=True)
 class CompiledDeMinimis:
     node: ast.DeMinimis
     layer: str
@@ -180,6 +207,7 @@ class Plan:
         self.sparse: dict[int, list[tuple[HsRange, CompiledRule]]] = {}
         self.requires: list[CompiledRequire] = []
         self.fallbacks: list[CompiledFallback] = []
+        self.deemed: list[CompiledDeemed] = []
         self.policies: list[CompiledDeMinimis] = []
         self._lookups: dict = {}
         self._finer_lookups: dict = {}
@@ -235,6 +263,20 @@ class Plan:
                     when=c.condition(fb.when),
                     build=_builder(c, fb),
                     text=texts.of(fb.span).split("{")[0].strip() or "fallback",
+                )
+            )
+        for placed in self.program.deemed:
+            dd: ast.Deemed = placed.node
+            c = self._compiler(texts, placed)
+            self.deemed.append(
+                CompiledDeemed(
+                    node=dd,
+                    layer=placed.layer,
+                    is_scenario=placed.is_scenario,
+                    covers=c.hs(dd.for_),
+                    excepts=c.hs(dd.except_),
+                    when=c.condition(dd.when),
+                    text=texts.of(dd.span).split("{")[0].strip(),
                 )
             )
         for placed in self.program.de_minimis:
@@ -426,6 +468,10 @@ class Plan:
                 (f, a) for f in self.fallbacks if f.in_force(on) and (a := f.applies(hs)) is not False
             ]
         return found
+
+    def deemed_for(self, hs: HsCode | None, on: date) -> list[tuple[CompiledDeemed, bool | None]]:
+        """Deemings in force that admit (True) or may admit (None) a good of this code."""
+        return [(d, a) for d in self.deemed if d.in_force(on) and (a := d.applies(hs)) is not False]
 
     def de_minimis_for(self, hs: HsCode | None) -> list[tuple[CompiledDeMinimis, bool | None]]:
         """The de minimis lines that apply (True) or may apply (None) to a good of this code."""

@@ -85,6 +85,7 @@ class Good:
     hs_text: str | None = None
     facts: dict = field(default_factory=dict)  # declared facts (name -> bom.DeclaredFact)
     memo: dict = field(default_factory=dict)
+    imported_from: str | None = None  # the product only (a sub-assembly is not imported)
 
     @property
     def subassemblies(self) -> list[Part]:
@@ -191,6 +192,7 @@ def _build(bom: BOM) -> Good:
         description=p.description,
         hs_text=p.hs,
         facts=p.all_facts(),
+        imported_from=p.imported_from,
     )
 
 

@@ -18,7 +18,7 @@ Formats, by extension:
 - ``.csv``: one row per material, read lazily. Columns (header row, any order):
 
   ``product.id`` (required) and any of ``product.description``, ``product.hs``,
-  ``product.produced_in``, ``product.currency``, ``product.transaction_value``,
+  ``product.produced_in``, ``product.imported_from``, ``product.currency``, ``product.transaction_value``,
   ``product.net_cost``, ``product.total_cost``, ``product.fob``, ``product.ex_works``,
   ``product.weight_kg``, ``product.component_weight_kg``, ``product.wholly_obtained``, ``product.end_use``,
   ``product.facts``, ``product.processes``, ``product.retail_set``,

@@ -41,7 +41,7 @@ from ..syntax.parser import parse
 
 WIDTH = 88
 MAX_DEPTH = 100  # nesting of and/or/not that check_format accepts (the printer recurses)
-_BLOCKS = (A.Agreement, A.Scenario, A.Rule, A.Require, A.Fallback)
+_BLOCKS = (A.Agreement, A.Scenario, A.Rule, A.Require, A.Fallback, A.Deemed)
 _ALIASES = {"CC": 2, "CTH": 4, "CTSH": 6}
 
 
@@ -183,9 +183,9 @@ def _header(b) -> list[list[str]]:
     if isinstance(b, A.Rule):
         clauses = [_items("rule", b.selector)] + title
     else:
-        keyword = "fallback" if isinstance(b, A.Fallback) else "require"
+        keyword = {A.Fallback: "fallback", A.Deemed: "deemed originating"}.get(type(b), "require")
         clauses = [[keyword]] + title + ([_items("for", b.for_)] if b.for_ is not None else [])
-        if isinstance(b, A.Fallback) and b.except_ is not None:
+        if isinstance(b, (A.Fallback, A.Deemed)) and b.except_ is not None:
             clauses.append(_items("except", b.except_))
     clauses += [[f"from {b.from_.isoformat()}"]] if b.from_ else []
     clauses += [[f"until {b.until.isoformat()}"]] if b.until else []
@@ -251,7 +251,7 @@ def _kids(block) -> tuple:
 def _line_level(block, line):
     """Members: None. Body lines: 0, or -1 for an ``or`` printed in parentheses (one of
     several criteria), whose alternatives take no comments of their own."""
-    if not isinstance(block, (A.Rule, A.Require, A.Fallback)):
+    if not isinstance(block, (A.Rule, A.Require, A.Fallback, A.Deemed)):
         return None
     several = sum(not isinstance(x, A.Cite) for x in block.lines) > 1
     return -1 if isinstance(line, A.Or) and several else 0
@@ -404,7 +404,7 @@ def _together(prev, cur, both_one_line: bool) -> bool:
         return True
     if isinstance(prev, A.Rule) and isinstance(cur, A.Rule) and prev.selector == cur.selector:
         return True
-    return type(prev) is type(cur) and isinstance(cur, (A.Rule, A.Require, A.Fallback)) and both_one_line
+    return type(prev) is type(cur) and isinstance(cur, (A.Rule, A.Require, A.Fallback, A.Deemed)) and both_one_line
 
 
 class _Printer:
@@ -473,14 +473,14 @@ class _Printer:
         """A block's lines (without its leading comments), and whether it is one line."""
         inner, kids, busy = indent + 2, _kids(b), id(b) in self.c.busy
         head = _greedy(indent, _header(b), " {")
-        if isinstance(b, (A.Rule, A.Require, A.Fallback)) and len(kids) == 1 and not busy and len(head) == 1 \
+        if isinstance(b, (A.Rule, A.Require, A.Fallback, A.Deemed)) and len(kids) == 1 and not busy and len(head) == 1 \
                 and 0 < b.span.line == b.span.end_line and inner + len(_flat(kids[0])) <= WIDTH:
             return self.trail([[indent, f"{head[0][1][:-2]} {{ {_flat(kids[0])} }}"]], b), True
         if not kids and not busy:
             head[-1][1] += "}"
             return self.trail(head, b), False
         out = self.trail(head, b, "head")
-        if isinstance(b, (A.Rule, A.Require, A.Fallback)):
+        if isinstance(b, (A.Rule, A.Require, A.Fallback, A.Deemed)):
             for k, line in enumerate(kids):
                 if isinstance(line, A.Cite):
                     body = [[inner, _flat(line)]]
@@ -550,7 +550,7 @@ def nesting(module: A.Module) -> int:
         for name in getattr(node, "__slots__", ()):
             value = getattr(node, name)
             todo += [(v, depth) for v in (value if isinstance(value, tuple) else (value,))
-                     if isinstance(v, A.Node | A.Rule | A.Require | A.Fallback | A.Agreement | A.Scenario | A.Sum
+                     if isinstance(v, A.Node | A.Rule | A.Require | A.Fallback | A.Deemed | A.Agreement | A.Scenario | A.Sum
                                    | A.Comparison | A.DeMinimis)]
     return deepest
 

@@ -401,6 +401,24 @@ class Fallback(_Lines):
 
 
 @dataclass(frozen=True, slots=True)
+class Deemed(_Lines):
+    """``deemed originating [TITLE] for HS-SET [except HS-SET] [when COND] { cite ... }``:
+    goods of the listed codes are originating whatever else the agreement says (USMCA
+    Art. 2.10, HTSUS GN11(p): "Notwithstanding any other provisions of this note ... shall
+    be deemed to be originating goods when imported ... from another USMCA country"). The
+    body holds citations only; the condition is typically ``imported_from in [...]``."""
+
+    for_: HsSetExpr
+    except_: HsSetExpr | None = None
+    title: str | None = None
+    from_: date | None = None
+    until: date | None = None
+    when: Node | None = None
+    lines: tuple[Line, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class SubLimit:
     """``of which elastomeric <= 7% [of BASE]`` after a de minimis line's share: of the
     materials the line forgives, those the BOM flags ``flag`` (``materials[i].elastomeric``)
@@ -450,7 +468,7 @@ class HsVersion:
     span: Span = _span()
 
 
-Member = PartiesDecl | Effective | HsVersion | Cite | DeMinimis | SetDecl | Rule | Require | Fallback
+Member = PartiesDecl | Effective | HsVersion | Cite | DeMinimis | SetDecl | Rule | Require | Fallback | Deemed
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +489,10 @@ class _Body:
     @property
     def fallbacks(self) -> tuple[Fallback, ...]:
         return self._all(Fallback)
+
+    @property
+    def deemed(self) -> tuple[Deemed, ...]:
+        return self._all(Deemed)
 
     @property
     def sets(self) -> tuple[SetDecl, ...]:

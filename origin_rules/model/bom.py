@@ -891,6 +891,10 @@ class Product(BaseModel):
     description: Text | None = None
     hs: Hs | None = None
     produced_in: Country | None = None
+    imported_from: Country | None = Field(None, description=(
+        "The country from which the good is imported (shipped) into the importing country, "
+        "which may differ from produced_in; rules read it as `imported_from` (USMCA Art. 2.10 "
+        "/ HTSUS GN11(p): goods deemed originating when imported from another USMCA country)"))
     currency: Currency | None = None
     transaction_value: Amount | None = None
     net_cost: Amount | None = None

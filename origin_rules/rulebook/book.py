@@ -99,9 +99,14 @@ class Rulebook:
         return select(self.plan(under), good, on).rules
 
     def applicable(self, bom: BOM) -> list[str]:
-        """Agreements and scenarios whose parties include the country of production."""
-        country = bom.product.produced_in
-        return [n for n in self.names if country is None or country in self.parties(n)]
+        """Agreements and scenarios whose parties include the country of production, and
+        those with `deemed originating` statements whose parties include the country the
+        good is imported from (it may be deemed originating by that, GN11(p)). Parties are
+        read from the checked programs; a plan is compiled only to ask for its deemings."""
+        country, shipped = bom.product.produced_in, bom.product.imported_from
+        return [n for n in self.names
+                if country is None or country in self.parties(n)
+                or (shipped is not None and shipped in self.parties(n) and self.plan(n).deemed)]
 
     # ---- evaluation -------------------------------------------------------------------------------
 

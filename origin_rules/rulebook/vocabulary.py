@@ -80,7 +80,7 @@ def asked_of(parsed) -> list[Asked]:
                     note("material", n.fact, words, codes)
                 elif n.fact == "end_use":
                     note("end_use", n.fact, words, codes)
-                elif n.fact != "produced_in":
+                elif n.fact not in ("produced_in", "imported_from"):
                     note("good", n.fact, words, codes)
             elif isinstance(n, ast.Change):
                 for s in n.sources:
@@ -104,7 +104,7 @@ def asked_of(parsed) -> list[Asked]:
             walk(rule.when, codes, False)
             for c in rule.criteria:
                 walk(c, codes, False)
-        for placed in [*program.requires, *program.fallbacks]:
+        for placed in [*program.requires, *program.fallbacks, *program.deemed]:
             node = placed.node
             codes = _codes(node.for_, program)
             walk(node.when, codes, False)

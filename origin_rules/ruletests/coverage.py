@@ -1,4 +1,4 @@
-"""Rule coverage: which rules, requirements, fallbacks and `or` alternatives the rule tests exercised.
+"""Rule coverage: which rules, requirements, fallbacks, deemings and `or` alternatives the rule tests exercised.
 
 In: the parsed modules of the rule files (the items to cover) and, for every expectation a
 test case checked, the internal :class:`~origin_rules.engine.evaluate.Outcome`, which names
@@ -22,6 +22,8 @@ What counts (the definition ``origin-rules test --coverage`` documents):
   did not rule the good out, so the evaluator checked its body).
 - A **fallback** is exercised when it held for some case (it is tried only when the rule
   of the good fails, so such a case shows the fallback deciding).
+- A **deeming** (``deemed originating``) is exercised when it deemed some case's good
+  originating.
 - **Percentage** = exercised items / all items x 100 (100 when there are no items).
 
 A good that originates before any product-specific rule (wholly obtained, or every
@@ -39,7 +41,7 @@ from ..engine.evaluate import Outcome
 from ..engine.plan import CompiledRule
 from ..engine.trace import Trace
 
-KINDS = ("rule", "alternative", "require", "fallback")
+KINDS = ("rule", "alternative", "require", "fallback", "deemed")
 MAX_TEXT = 70
 
 
@@ -47,7 +49,7 @@ MAX_TEXT = 70
 class Item:
     """One thing to cover, at ``file:line:col``."""
 
-    kind: str  # "rule" | "alternative" | "require" | "fallback"
+    kind: str  # "rule" | "alternative" | "require" | "fallback" | "deemed"
     file: str
     line: int
     column: int
@@ -123,6 +125,11 @@ class Coverage:
                 continue
             header = texts.of(fb.span).split("{")[0].strip() or "fallback"
             self._add(Item("fallback", *_key(fb.span), _short(header), program.name))
+        for deemed in program.deemed:
+            if deemed.span.line < 1:
+                continue
+            header = texts.of(deemed.span).split("{")[0].strip()
+            self._add(Item("deemed", *_key(deemed.span), _short(header), program.name))
 
     def _add(self, item: Item) -> None:
         self.items.setdefault(item.key, item)
@@ -141,6 +148,9 @@ class Coverage:
         for fb, trace in outcome.fallbacks:
             if trace.result is True:  # a fallback that held for the good
                 self._mark(_key(fb.node.span), by)
+        for deemed, trace in outcome.deemed:
+            if trace.result is True:  # it deemed the good originating
+                self._mark(_key(deemed.node.span), by)
         for node in outcome.trace.walk():
             if isinstance(node.sub, Outcome):
                 self.record(node.sub, by)
@@ -184,7 +194,7 @@ class Coverage:
         return f"{tenths // 10}.{tenths % 10}"
 
     def by_kind(self) -> dict[str, tuple[int, int]]:
-        """``{kind: (exercised, total)}`` for rules, alternatives, requirements and fallbacks."""
+        """``{kind: (exercised, total)}`` for rules, alternatives, requirements, fallbacks and deemings."""
         out = {}
         for kind in KINDS:
             items = [i for i in self.items.values() if i.kind == kind]

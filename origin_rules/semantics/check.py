@@ -230,7 +230,7 @@ class Checker:
                 self._hs_version(member)
             elif isinstance(member, ast.DeMinimis):
                 self._de_minimis(member, scope)
-            elif isinstance(member, (ast.Rule, ast.Require, ast.Fallback)):
+            elif isinstance(member, (ast.Rule, ast.Require, ast.Fallback, ast.Deemed)):
                 self._rule(member, scope, effective, node)
 
     def _repeated_declarations(self, node) -> None:
@@ -310,15 +310,16 @@ class Checker:
                     "such as `transaction_value`",
                 ))
 
-    def _rule(self, rule: ast.Rule | ast.Require | ast.Fallback, scope: Scope, effective: date | None, owner) -> None:
-        """A rule, a requirement or a fallback: its codes, references and literals, and its dates."""
-        what = {ast.Rule: "rule", ast.Require: "requirement"}.get(type(rule), "fallback")
+    def _rule(self, rule: ast.Rule | ast.Require | ast.Fallback | ast.Deemed, scope: Scope, effective: date | None,
+              owner) -> None:
+        """A rule, a requirement, a fallback or a deeming: its codes, references and literals, and its dates."""
+        what = {ast.Rule: "rule", ast.Require: "requirement", ast.Deemed: "deeming"}.get(type(rule), "fallback")
         if isinstance(rule, ast.Rule):
             self._hs_set(rule.selector, scope)
             self.rule_scope[id(rule)] = scope
         elif rule.for_ is not None:
             self._hs_set(rule.for_, scope)
-        if isinstance(rule, ast.Fallback) and rule.except_ is not None:
+        if isinstance(rule, (ast.Fallback, ast.Deemed)) and rule.except_ is not None:
             self._hs_set(rule.except_, scope)
         if rule.when is not None:
             self._walk(rule.when, scope)
@@ -484,7 +485,7 @@ class Checker:
                 for word in node.kinds.words:
                     self.emit(literals.check_kind(word))
             elif isinstance(node, ast.FactIn):
-                if node.fact == "produced_in":
+                if node.fact in ("produced_in", "imported_from"):
                     self._countries(node.values, scope)
                 elif isinstance(node.values, ast.SetRef):
                     self._resolve(node.values, scope, "words")

@@ -53,6 +53,7 @@ class Program:
     node: ast.Agreement | ast.Scenario
     problems: list[str] = field(default_factory=list)
     fallbacks: list[Placed] = field(default_factory=list)  # Placed(ast.Fallback), file order
+    deemed: list[Placed] = field(default_factory=list)  # Placed(ast.Deemed), file order
 
     # ---- set lookup -----------------------------------------------------------------------
 
@@ -166,6 +167,7 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
                 rules=placed(ast.Rule),
                 requires=placed(ast.Require),
                 fallbacks=placed(ast.Fallback),
+                deemed=placed(ast.Deemed),
                 de_minimis=placed(ast.DeMinimis),
                 cites=node.cites,
                 scopes=[own_sets, file_sets],
@@ -189,6 +191,7 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
                 rules=list(base.rules),
                 requires=list(base.requires),
                 fallbacks=list(base.fallbacks),
+                deemed=list(base.deemed),
                 de_minimis=list(base.de_minimis),
                 cites=node.cites or base.cites,
                 scopes=[own_sets, *base.scopes],
@@ -197,7 +200,7 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
             if node.parties is not None:
                 program.parties = frozenset(w.text for w in node.parties.countries.words)
             _apply_edits(program, node)
-        for placed_list in (program.rules, program.requires, program.de_minimis, program.fallbacks):
+        for placed_list in (program.rules, program.requires, program.de_minimis, program.fallbacks, program.deemed):
             for i, p in enumerate(placed_list):
                 if p.scope is None:
                     placed_list[i] = Placed(p.node, p.layer, p.is_scenario, program)
@@ -210,8 +213,8 @@ def build_programs(modules: list[ast.Module]) -> dict[str, Program]:
 
 
 def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
-    """A scenario's rules replace base rules of the same selector; requires and fallbacks
-    add; de minimis replaces."""
+    """A scenario's rules replace base rules of the same selector; requires, fallbacks and
+    deemings add; de minimis replaces."""
     new_rules = [m for m in scenario.members if isinstance(m, ast.Rule)]
     if new_rules:
         replaced = {program.hs_set(r.selector) for r in new_rules}
@@ -222,6 +225,9 @@ def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
     ]
     program.fallbacks = program.fallbacks + [
         Placed(f, scenario.name, True) for f in scenario.members if isinstance(f, ast.Fallback)
+    ]
+    program.deemed = program.deemed + [
+        Placed(d, scenario.name, True) for d in scenario.members if isinstance(d, ast.Deemed)
     ]
     dm = [m for m in scenario.members if isinstance(m, ast.DeMinimis)]
     if dm:

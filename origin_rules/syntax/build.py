@@ -25,7 +25,7 @@ FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "we
 SUB_LIMIT_FLAGS = ("elastomeric",)
 #: Declared parts of a material a weight can weigh (``weight(polymer of FILTER)``).
 MATERIAL_PARTS = ("polymer",)
-FACTS = ("end_use", "produced_in")
+FACTS = ("end_use", "produced_in", "imported_from")
 
 #: What a malformed date becomes in the AST once ROO013 has reported it (check skips it).
 INVALID_DATE = date(1900, 1, 1)
@@ -241,6 +241,14 @@ class Builder(Transformer):
         meta = self.extent(children)
         clauses, lines = self._clauses(children[1:], ("title", "for", "except", "from", "until", "when"))
         return ast.Fallback(
+            clauses.get("for"), clauses.get("except"), clauses.get("title"), clauses.get("from"),
+            clauses.get("until"), clauses.get("when"), tuple(lines), self.span(meta),
+        )
+
+    def deemed(self, children):
+        meta = self.extent(children)
+        clauses, lines = self._clauses(children[2:], ("title", "for", "except", "from", "until", "when"))
+        return ast.Deemed(
             clauses.get("for"), clauses.get("except"), clauses.get("title"), clauses.get("from"),
             clauses.get("until"), clauses.get("when"), tuple(lines), self.span(meta),
         )

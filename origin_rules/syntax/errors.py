@@ -35,7 +35,7 @@ TERMINAL_WORDS: dict[str, str] = {
 
 KEYWORDS = (
     "agreement", "scenario", "extends", "parties", "effective", "hs_version", "cite", "set", "rule",
-    "require", "fallback", "from", "until", "for", "when", "where", "same", "except", "exclude", "de_minimis", "change", "any",
+    "require", "fallback", "deemed", "from", "until", "for", "when", "where", "same", "except", "exclude", "de_minimis", "change", "any",
     "other", "chapter", "heading", "subheading", "tariff", "item", "and", "or", "not", "in", "of",
     "rvc", "max_nom", "value", "weight", "performed", "wholly_obtained", "originating",
     "non_originating", "origin", "hs", "kind", "traced", "CC", "CTH", "CTSH", "more", "than", "one", "which",
@@ -44,7 +44,7 @@ KEYWORDS = (
 _CRITERION = {"CHANGE", "ALIAS", "RVC", "MAX_NOM", "VALUE_OPEN", "WEIGHT_OPEN", "FACT_OPEN", "PERFORMED",
               "WHOLLY_OBTAINED"}
 _FILTER = {"ORIGINATING", "NON_ORIGINATING", "ORIGIN", "HS", "KIND", "SAME"}
-_MEMBER = {"PARTIES", "EFFECTIVE", "HS_VERSION", "CITE", "DE_MINIMIS", "SET", "RULE", "REQUIRE", "FALLBACK"}
+_MEMBER = {"PARTIES", "EFFECTIVE", "HS_VERSION", "CITE", "DE_MINIMIS", "SET", "RULE", "REQUIRE", "FALLBACK", "DEEMED"}
 _TOP = {"AGREEMENT", "SCENARIO", "SET"}
 _COMPARATORS = {"GE", "LE", "GT", "LT", "EQ", "EQEQ"}
 _LEVELS = {"CHAPTER", "HEADING", "SUBHEADING", "TARIFF"}
@@ -68,7 +68,7 @@ _CLOSERS = {"}": "{", ")": "(", "]": "["}
 _CLOSER_TYPES = {"RBRACE": "}", "RPAR": ")", "RSQB": "]"}
 _LAST_TOKEN = re.compile(r'("(?:[^"\\\n]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|\d[\d.%-]*|\.\.|[^\s])\s*$')
 
-_BLOCK_KEYWORD = re.compile(r"\b(agreement|scenario|rule|require|fallback)\b")
+_BLOCK_KEYWORD = re.compile(r"\b(agreement|scenario|rule|require|fallback|deemed)\b")
 
 _CHAR_HINTS = {
     "'": "quoted texts use double quotes: `\"...\"`",

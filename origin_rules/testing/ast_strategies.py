@@ -186,12 +186,14 @@ def filters(country_names=(), hs_names=(), max_leaves: int = 4) -> st.SearchStra
 
 @_cached
 def conditions(country_names=(), max_leaves: int = 3) -> st.SearchStrategy:
-    """``when`` conditions on facts of the good (``end_use``, ``produced_in``, a declared fact)."""
+    """``when`` conditions on facts of the good (``end_use``, ``produced_in``,
+    ``imported_from``, a declared fact)."""
     end_use = word_lists(END_USES).map(lambda w: A.FactIn("end_use", w))
     produced = country_sets(country_names).map(lambda c: A.FactIn("produced_in", c))
+    imported = country_sets(country_names).map(lambda c: A.FactIn("imported_from", c))
     declared = word_lists(GOOD_WORDS).map(lambda w: A.FactIn(GOOD_FACT, w))
-    assert set(FACTS) == {"end_use", "produced_in"}
-    return _boolean(st.one_of(end_use, produced, declared), max_leaves)
+    assert set(FACTS) == {"end_use", "produced_in", "imported_from"}
+    return _boolean(st.one_of(end_use, produced, imported, declared), max_leaves)
 
 
 # ---- criteria ---------------------------------------------------------------------------------------------

@@ -463,6 +463,8 @@ def _aim(draw, opts: _Options, product: dict, materials: list[dict]) -> None:
         amount = weight * share / 100 + offset - others
         if amount >= 0:
             chosen["weight_kg"] = amount
+            if chosen.get("polymer_weight_kg") is not None and chosen["polymer_weight_kg"] > amount:
+                chosen["polymer_weight_kg"] = amount  # a part weighs at most its whole
 
 
 def _bom(opts: _Options) -> st.SearchStrategy[BOM]:
@@ -484,6 +486,11 @@ def _draw_bom(draw, opts: _Options) -> BOM:
     where = draw(_one_of(pools.parties * 4 + pools.countries))
     if not (opts.missing and draw(_ints(0, 14)) == 1):
         product["produced_in"] = where
+    shipped = draw(_ints(0, 3))  # imported from where it is produced, another country, or not said
+    if shipped == 2:
+        product["imported_from"] = where
+    elif shipped < 2 or not opts.missing:
+        product["imported_from"] = draw(_one_of(pools.parties * 2 + pools.countries))
     product.update(_figures(draw, opts))
     if pools.weights and draw(_ints(0, 2)) > 0:
         product["weight_kg"] = Decimal(draw(_ints(1, 200)) * 10)

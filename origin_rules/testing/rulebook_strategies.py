@@ -239,7 +239,7 @@ def _condition(draw, scope: Scope, depth: int = 1) -> str:
             return f"not ({_condition(draw, scope, depth - 1)})"
         return f"({_condition(draw, scope, depth - 1)}) {op} ({_condition(draw, scope, depth - 1)})"
     if draw(_ints(0, 3)) == 1:
-        return f"produced_in in {_countries(draw, scope)}"
+        return f"{draw(_one_of(('produced_in', 'produced_in', 'imported_from')))} in {_countries(draw, scope)}"
     if draw(_ints(0, 4)) == 1:
         return f"good in [{', '.join(draw(_subsets(GOOD_WORDS, 1, 2)))}]"
     if scope.use_sets and draw(_ints(0, 3)) == 1:
@@ -461,6 +461,26 @@ def _fallback(draw, scope: Scope, effective: date | None) -> list[str]:
     return [f"  {head} {{", *_lines(draw, scope), "  }"]
 
 
+def _deemed(draw, scope: Scope, effective: date | None) -> list[str]:
+    """``deemed originating [TITLE] for S [except S] [from D] [when C] { cite ... }``."""
+    head = "deemed originating"
+    if draw(_ints(0, 3)) == 1:
+        head += f' "deemed {draw(_ints(1, 99))}"'
+    head += f" for {_hs_set(draw, scope, material=False)}"
+    if draw(_ints(0, 3)) == 1:
+        head += f" except {_hs_set(draw, scope, material=False)}"
+    if draw(_ints(0, 4)) == 1:
+        start = _date_after(draw, effective)
+        if start is not None:
+            head += f" from {start}"
+    if draw(_ints(0, 3)) > 0:
+        head += f" when imported_from in {_countries(draw, scope)}"
+    elif draw(_ints(0, 1)) == 1:
+        head += f" when {_condition(draw, scope)}"
+    cite = ['    cite "deemed"'] if draw(_ints(0, 1)) == 1 else []
+    return [f"  {head} {{", *cite, "  }"]
+
+
 def _selector(draw, scope: Scope, taken: list[tuple[str, str]]) -> Group | None:
     for _ in range(6):
         items: list[tuple[str, str]] = []
@@ -568,6 +588,9 @@ def _body(draw, scope: Scope, effective: date | None, groups: list[Group], taken
         out += _group_rules(draw, scope, group, effective)
     for _ in range(draw(_ints(0, 1))):
         out += _fallback(draw, scope, effective)
+    if not scope.monotone:  # a deeming makes a good qualify whatever its materials
+        for _ in range(draw(_ints(0, 1))):
+            out += _deemed(draw, scope, effective)
     return out
 
 
