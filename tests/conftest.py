@@ -15,12 +15,9 @@
 Also here: the shipped rulebook parsed once per test process (:func:`shipped_rulebook`); the
 collector's thresholds of an ``origin-rules`` process (:func:`origin_rules.cli.tune_gc`) set
 for the test processes too, which run most commands in process (typer's CliRunner), as the
-console script runs them; and the order of the queue (:func:`pytest_collection_modifyitems`):
-the longest tests first, so that ``make test``'s two xdist workers (``--maxschedchunk 1``: one
-test at a time to a free worker) share them out and the quick tests fill in after, and neither
-worker is left alone with a long test at the end. "Longest" is the time each test took in the
-last run on this machine (``.cache/test-durations.json``, written at the end of every run);
-before there is one, the tests marked ``slow`` (end to end) first.
+console script runs them; and the tests marked ``slow`` (end to end) queued first, so that
+``make test``'s two xdist workers (``--maxschedchunk 1``: one test at a time to a free worker)
+both start on them and the quick tests fill in after.
 
 A test sets only what is its own (``max_examples`` through :func:`examples`, health checks);
 it never sets ``derandomize`` or ``database``: a minimal example found once is pinned with
@@ -29,7 +26,6 @@ it never sets ``derandomize`` or ``database``: a minimal example found once is p
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -100,69 +96,6 @@ def shipped_rulebook():
     return origin_rules.load([ROOT / "rules"], cache=True)
 
 
-# ---------------------------------------------------------------------------- the order of the queue
-
-#: Seconds each test took in the last run that ran it (setup, call and teardown), by node id.
-DURATIONS = ROOT / ".cache" / "test-durations.json"
-#: What a test marked ``slow`` is taken to last when it has no recorded time (a new test).
-SLOW_GUESS = 20.0
-_KNOWN = pytest.StashKey[dict]()
-
-
-def _read_durations() -> dict[str, float]:
-    try:
-        data = json.loads(DURATIONS.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
-
-
-def pytest_configure(config) -> None:
-    """The recorded times, read once by the process that runs the session; its xdist workers
-    are handed the same (:func:`pytest_configure_node`), so every worker sorts its collection
-    the same way (xdist requires it) even if another run rewrites the file meanwhile."""
-    worker = getattr(config, "workerinput", None)
-    config.stash[_KNOWN] = worker.get("test_durations", {}) if worker is not None else _read_durations()
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node) -> None:
-    node.workerinput["test_durations"] = node.config.stash[_KNOWN]
-
-
 def pytest_collection_modifyitems(config, items):
-    """The longest tests first (by the last recorded times; a test with none counts as
-    :data:`SLOW_GUESS` seconds if marked ``slow``, else as quick), the others in their
-    collected order."""
-    known = config.stash[_KNOWN]
-
-    def seconds(item) -> float:
-        if item.nodeid in known:
-            return known[item.nodeid]
-        return SLOW_GUESS if item.get_closest_marker("slow") is not None else 0.0
-
-    items.sort(key=lambda item: -seconds(item))
-
-
-_TIMES: dict[str, float] = {}  # this run's: node id -> seconds of setup, call and teardown
-
-
-def pytest_runtest_logreport(report) -> None:
-    _TIMES[report.nodeid] = _TIMES.get(report.nodeid, 0.0) + report.duration
-
-
-def pytest_sessionfinish(session, exitstatus) -> None:
-    """Record the times of this run (the process that runs the session, which gets every
-    worker's reports), keeping those of the tests it did not run; written atomically."""
-    if getattr(session.config, "workerinput", None) is not None or not _TIMES:
-        return
-    merged = {**session.config.stash[_KNOWN], **{k: round(v, 3) for k, v in _TIMES.items()}}
-    try:
-        DURATIONS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = DURATIONS.with_name(f"{DURATIONS.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(merged, indent=0, sort_keys=True), encoding="utf-8")
-        tmp.replace(DURATIONS)
-    except OSError:
-        pass  # a read-only checkout: the next run sorts by the `slow` marker
+    """The tests marked ``slow`` first (in their collected order), then the others."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
