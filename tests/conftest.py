@@ -12,10 +12,12 @@
 
 ``HYPOTHESIS_PROFILE`` names the profile explicitly and wins over the defaults.
 
-Also here: the shipped rulebook parsed once per test process (:func:`shipped_rulebook`), and
-the tests marked ``slow`` (end to end) queued first, so that ``make test``'s two xdist
-workers (``--maxschedchunk 1``: one test at a time to a free worker) both start on them and
-the quick tests fill in after.
+Also here: the shipped rulebook parsed once per test process (:func:`shipped_rulebook`); the
+collector's thresholds of an ``origin-rules`` process (:func:`origin_rules.cli.tune_gc`) set
+for the test processes too, which run most commands in process (typer's CliRunner), as the
+console script runs them; and the tests marked ``slow`` (end to end) queued first, so that
+``make test``'s two xdist workers (``--maxschedchunk 1``: one test at a time to a free worker)
+both start on them and the quick tests fill in after.
 
 A test sets only what is its own (``max_examples`` through :func:`examples`, health checks);
 it never sets ``derandomize`` or ``database``: a minimal example found once is pinned with
@@ -60,6 +62,12 @@ def _profile() -> str:
 # rulebook above) lives in the checkout, not in the user's cache directory; the cache's own
 # tests point it at their temporary folders.
 os.environ.setdefault("ORIGIN_RULES_CACHE_DIR", str(ROOT / ".cache" / "rulebooks"))
+
+# The commands run in process as in their own process: with the collector's thresholds that
+# `origin-rules` sets (a third less time for the tests that read 50,000-material BOMs).
+from origin_rules.cli import tune_gc  # noqa: E402
+
+tune_gc()
 
 PROFILE = _profile()
 settings.load_profile(PROFILE)

@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run first by tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 BRAKE = ROOT / "examples" / "boms" / "brake-assembly.yaml"
 ASSETS = ROOT / "docs" / "assets"

@@ -16,11 +16,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from origin_rules.audit import Store, create_token
 from origin_rules.cli import app
+
+pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run first by tests/conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BRAKE = ROOT / "examples" / "boms" / "brake-assembly.yaml"

@@ -7,6 +7,7 @@ unreadable input. Each command lives in its own module and registers itself on `
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 import typer
@@ -74,5 +75,20 @@ from .common import install_help_names  # noqa: E402
 install_help_names()
 
 
+#: The collector's thresholds for a command's process (:func:`tune_gc`): a young collection
+#: after 50,000 new container objects instead of CPython's 700.
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Collect garbage less often: reading a large BOM or parsing a large rule file creates
+    millions of objects that all stay alive, and CPython's default thresholds re-scan them
+    over and over (half the time of reading 50,000 materials from YAML went to the
+    collector). Cycles are still collected, in fewer, larger passes. For the command's own
+    process only (:func:`main`); the library never changes the collector of its caller."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main() -> None:
+    tune_gc()
     app()

@@ -234,6 +234,8 @@ class Runner:
         self.coverage = Coverage() if coverage else None
         self._books: dict[tuple[str, ...], Any] = {}
         self._boms: dict[str, BOM | BomError] = {}
+        # the .roo files of each folder, listed once per run (not once per case)
+        self._beside: dict[Path, tuple[str, ...]] = {}
         # the source lines of each case's inline BOM, grouped once per file (by case index)
         self._bom_lines: tuple[dict, dict[int, dict]] | None = None
 
@@ -345,7 +347,10 @@ class Runner:
         """The rule files or folders of a case: its ``rules``, or the .roo files beside it."""
         if case.rules:
             return [_norm(path.parent / r) for r in case.rules]
-        return [_norm(p) for p in sorted(path.parent.glob("*.roo")) if p.is_file()]
+        folder = path.parent
+        if folder not in self._beside:
+            self._beside[folder] = tuple(_norm(p) for p in sorted(folder.glob("*.roo")) if p.is_file())
+        return list(self._beside[folder])
 
     def _rulebook(self, path: Path, index: int, case: Case, result: CaseResult, lines: dict):
         from ..rulebook.book import load
