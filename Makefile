@@ -28,7 +28,7 @@ demo: $(STAMP)
 # start on the slow tests at once and the quick ones fill in after. PYTHONDONTWRITEBYTECODE is
 # cleared so that the many `origin-rules` processes the tests start reuse compiled bytecode
 # (some machines set it; each process would recompile the package).
-test: $(STAMP) browser
+test: $(STAMP) browser editor-tools
 	PYTHONDONTWRITEBYTECODE= HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist load --maxschedchunk 1
 
 # The report's browser test renders the page in Debian's chromium (skipped without it, but
@@ -39,6 +39,16 @@ browser:
 	  echo "== installing Debian's chromium and chromium-driver for the browser test =="; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
 	    >/dev/null 2>&1 || echo "warning: could not install chromium (root and apt-get needed)"; }
+
+# The TextMate grammar's test (tests/test_editor.py) runs vscode-tmgrammar-test from the VS Code
+# extension's npm tooling (editors/vscode, about 15 s and 145 MB in its node_modules/): installed
+# here when npm is on the machine (required under CI=true, skipped elsewhere without it).
+.PHONY: editor-tools
+editor-tools:
+	@test -f editors/vscode/node_modules/.installed || { \
+	  command -v npm >/dev/null 2>&1 && \
+	  (cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 && touch node_modules/.installed) \
+	  || echo "warning: could not install the VS Code extension's npm tooling (npm needed)"; }
 
 # The property tests with five times the examples and new random seeds (the differential
 # test: 2,500); a failure is saved in .hypothesis/ and replayed first by the next run.
