@@ -105,9 +105,9 @@ class ClusterPool:
         self.cluster = None
         self.token = uuid.uuid4().hex
         try:
-            if count is not None:
+            if count is not None:  # the scheduler's HTTP server on any free port: local runs side by side never clash
                 self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                                            dashboard_address=":0", silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
             else:
                 self.client = Client(where, timeout=timeout)
