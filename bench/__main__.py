@@ -55,27 +55,12 @@ if __name__ == "__main__":
     quick, parts = _arguments(sys.argv[1:])
     if parts & {"check", "engine"}:
         evaluation.main(quick=quick, parts=parts)
-    if "diff" in parts:
-        for line in diff.main(quick):
-            print(line)
-    if "batch" in parts:
-        for line in batch.main(quick):
-            print(line)
-    if "read" in parts and "batch" not in parts:  # both are part of batch
-        for line in batch.bench_reading(quick):
-            print(line)
-    if "workers" in parts and "batch" not in parts:
-        for line in batch.workers_only(quick):
-            print(line)
-    if "cluster" in parts:
-        for line in cluster.main(quick):
-            print(line)
-    if "cli" in parts:
-        for line in cli.main(quick):
-            print(line)
-    if "service" in parts:
-        for line in service.main(quick):
-            print(line)
-    if "lsp" in parts:
-        for line in lsp.main(quick):
-            print(line)
+    if "batch" not in parts:  # `read` and `workers` are part of `batch`
+        parts = parts | ({"read_only"} if "read" in parts else set()) | ({"workers_only"} if "workers" in parts else set())
+    # each part's lines, in this order
+    for part, lines in (("diff", diff.main), ("batch", batch.main), ("read_only", batch.bench_reading),
+                        ("workers_only", batch.workers_only), ("cluster", cluster.main), ("cli", cli.main),
+                        ("service", service.main), ("lsp", lsp.main)):
+        if part in parts:
+            for line in lines(quick):
+                print(line)

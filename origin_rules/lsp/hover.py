@@ -21,7 +21,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..model import ast
-from ..model.hs import HsCode, HsRange, HsSet, Level, nomenclature
+from ..model.hs import HsCode, HsRange, Level, nomenclature
+from ..semantics.resolve import resolve_hs_set
 from .index import Index, Occurrence, source_text
 
 MAX_LISTED = 12
@@ -96,7 +97,7 @@ def set_markdown(index: Index, decl: ast.SetDecl, block: str | None) -> str:
     if program is not None:
         resolved = program.hs_set(decl.value)
     else:
-        resolved = _file_level_set(index, decl.value)
+        resolved = resolve_hs_set(decl.value, index.file_sets.get)  # names: the file-level sets
     lines = [f"**set** `{decl.name}` = {written} (declared at {where})", "", "Covers:"]
     for item in resolved.items:
         if isinstance(item, HsCode):
@@ -109,24 +110,6 @@ def set_markdown(index: Index, decl: ast.SetDecl, block: str | None) -> str:
             lines.append(f"- ... ({len(resolved.items)} items in all)")
             break
     return "\n".join(lines)
-
-
-def _file_level_set(index: Index, expr: ast.HsSetExpr) -> HsSet:
-    """An HS set at file level, its names looked up among the file-level sets."""
-    items: list = []
-    stack = [(i, frozenset()) for i in reversed(expr.items)]
-    while stack:
-        item, seen = stack.pop()
-        if isinstance(item, ast.HsCodeLit):
-            items.append(item.code)
-        elif isinstance(item, ast.HsRangeLit):
-            items.append(HsRange(item.low.code, item.high.code))
-        else:
-            decl = index.file_sets.get(item.name)
-            if decl is None or not isinstance(decl.value, ast.HsSetExpr) or item.name in seen:
-                continue
-            stack.extend((i, seen | {item.name}) for i in reversed(decl.value.items))
-    return HsSet(tuple(items))
 
 
 def rule_markdown(index: Index, occurrence: Occurrence, tests) -> str:

@@ -192,6 +192,15 @@ class RulesServer(LanguageServer):
         row = rows[position.line] if position.line < len(rows) else ""
         return analysis, file, position.line + 1, _column(row, position.character, self.encoding) + 1, row
 
+    def occurrence_at(self, uri: str, position: lsp.Position):
+        """(analysis, the name or code under the cursor) at a position, or None."""
+        found = self.where(uri, position)
+        if found is None:
+            return None
+        analysis, file, line, column, _ = found
+        occurrence = analysis.index.at(file, line, column)
+        return None if occurrence is None else (analysis, file, occurrence)
+
     # ---- rule tests -----------------------------------------------------------------------------
 
     def run_tests(self, root: Path) -> None:
@@ -322,13 +331,10 @@ def watched(ls: RulesServer, params: lsp.DidChangeWatchedFilesParams) -> None:
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: RulesServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    found = ls.where(params.text_document.uri, params.position)
+    found = ls.occurrence_at(params.text_document.uri, params.position)
     if found is None:
         return None
-    analysis, file, line, column, _ = found
-    occurrence = analysis.index.at(file, line, column)
-    if occurrence is None:
-        return None
+    analysis, file, occurrence = found
     text = hover_markdown(analysis.index, occurrence, ls.tests.get(analysis.root))
     if text is None:
         return None
@@ -337,25 +343,19 @@ def hover(ls: RulesServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: RulesServer, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
-    found = ls.where(params.text_document.uri, params.position)
+    found = ls.occurrence_at(params.text_document.uri, params.position)
     if found is None:
         return None
-    analysis, file, line, column, _ = found
-    occurrence = analysis.index.at(file, line, column)
-    if occurrence is None:
-        return None
+    analysis, _, occurrence = found
     return [ls.location(analysis, s) for s in analysis.index.definition(occurrence)] or None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
 def references(ls: RulesServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
-    found = ls.where(params.text_document.uri, params.position)
+    found = ls.occurrence_at(params.text_document.uri, params.position)
     if found is None:
         return None
-    analysis, file, line, column, _ = found
-    occurrence = analysis.index.at(file, line, column)
-    if occurrence is None:
-        return None
+    analysis, _, occurrence = found
     spans = analysis.index.references(occurrence, params.context.include_declaration)
     return [ls.location(analysis, s) for s in spans] or None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Callable
 
 from ..model import ast
 from ..model.hs import HsCode, HsRange, HsSet
@@ -64,22 +65,8 @@ class Program:
         return None
 
     def hs_set(self, expr: ast.HsSetExpr) -> HsSet:
-        """Resolve an HS set expression (iteratively: sets may name sets); unknown,
-        wrong-kind or self-referring names contribute nothing (check reports them)."""
-        items: list = []
-        stack: list[tuple[ast.HsItemLit, frozenset[str]]] = [(i, frozenset()) for i in reversed(expr.items)]
-        while stack:
-            item, seen = stack.pop()
-            if isinstance(item, ast.HsCodeLit):
-                items.append(item.code)
-            elif isinstance(item, ast.HsRangeLit):
-                items.append(HsRange(item.low.code, item.high.code))
-            else:
-                decl = self.lookup(item.name)
-                if decl is None or not isinstance(decl.value, ast.HsSetExpr) or item.name in seen:
-                    continue
-                stack.extend((i, seen | {item.name}) for i in reversed(decl.value.items))
-        return HsSet(tuple(items))
+        """Resolve an HS set expression in this program's scope (:func:`resolve_hs_set`)."""
+        return resolve_hs_set(expr, self.lookup)
 
     def countries(self, expr: ast.CountrySetExpr) -> frozenset[str]:
         """Resolve ``[CN, ...]``, a country set name, or ``parties``."""
@@ -232,6 +219,26 @@ def _apply_edits(program: Program, scenario: ast.Scenario) -> None:
     dm = [m for m in scenario.members if isinstance(m, ast.DeMinimis)]
     if dm:
         program.de_minimis = [Placed(d, scenario.name, True) for d in dm]
+
+
+def resolve_hs_set(expr: ast.HsSetExpr, lookup: Callable[[str], ast.SetDecl | None]) -> HsSet:
+    """The codes and ranges of an HS set expression, set names looked up with ``lookup``
+    (iteratively: sets may name sets); unknown, wrong-kind or self-referring names
+    contribute nothing (check reports them)."""
+    items: list = []
+    stack: list[tuple[ast.HsItemLit, frozenset[str]]] = [(i, frozenset()) for i in reversed(expr.items)]
+    while stack:
+        item, seen = stack.pop()
+        if isinstance(item, ast.HsCodeLit):
+            items.append(item.code)
+        elif isinstance(item, ast.HsRangeLit):
+            items.append(HsRange(item.low.code, item.high.code))
+        else:
+            decl = lookup(item.name)
+            if decl is None or not isinstance(decl.value, ast.HsSetExpr) or item.name in seen:
+                continue
+            stack.extend((i, seen | {item.name}) for i in reversed(decl.value.items))
+    return HsSet(tuple(items))
 
 
 def code_of(item: HsCode | HsRange) -> HsCode:
