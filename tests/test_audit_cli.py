@@ -121,11 +121,13 @@ def test_replay_under_stored_and_edited_rules(db, tmp_path):
     assert changed.exit_code == 1
     # as of 2020-01-01 USMCA is now in force: the brake assembly (tariff shift) qualifies
     assert "record 2 (BRK-100 under USMCA, as of 2020-01-01): verdict does_not_qualify -> qualifies" in changed.stdout
-    # record 1 keeps its verdict; its explanation now cites the copied files (other paths)
-    assert "record 1 (BRK-100 under USMCA, as of 2026-07-01): verdict qualifies unchanged; differs at rule.source" in changed.stdout
-    assert "0 same, 2 different, 0 not replayable" in changed.stdout
+    # record 1 is decided the same; only the place of its rules changed (the copied files):
+    # that is listed as moved, not counted as a difference
+    assert "record 1 " not in changed.stdout
+    assert "1 same (1 of them decided by rules that moved in their files), 1 different, 0 not replayable" in changed.stdout
     only_first = json.loads(run("audit", "replay", "1", "--rules", str(rules), "--format", "json").stdout)
-    assert [(r["id"], r["verdict"]) for r in only_first] == [(1, "qualifies")]
+    assert [(r["id"], r["verdict"], r["same"], r["differences"]) for r in only_first] == [(1, "qualifies", True, [])]
+    assert "rule.source" in only_first[0]["moved"]
     assert run("audit", "replay", "7").exit_code == 2
 
 

@@ -192,6 +192,23 @@ def test_replay_under_other_rules_finds_the_verdict_that_changed(store, book, tm
     assert unchanged.same
 
 
+def test_replay_under_other_rules_does_not_count_a_rule_that_only_moved_in_its_file(store, book, tmp_path):
+    """Lines added above a rule change its ``source`` (file:line), not what it decides."""
+    _record(store, book, under=("USMCA",))
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    section = rules / "usmca" / "section-17-transport.roo"
+    section.write_text("# a note\n# another\n" + section.read_text(encoding="utf-8"), encoding="utf-8")
+    current = origin_rules.load([str(rules)])
+    assert current.digest != book.digest
+    (result,) = replay(store, store.records(), current)
+    assert result.same, result.to_dict()
+    assert result.paths == []
+    assert result.moved and all(p.endswith("source") for p in result.moved)
+    assert any(".roo:" in json.dumps(v) for v in json.loads(store.get(result.record_id).determination).values())
+    assert result.to_dict()["moved"] == result.moved
+
+
 def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     (record_id, _) = _record(store, book)

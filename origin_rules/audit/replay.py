@@ -6,7 +6,9 @@ gave?), or a rulebook given by the caller (the rules of today: what would change
 Out: one :class:`Replayed` per record: the stored and the new verdict and the JSON paths
 at which the two determinations differ (``figures.rvc_net_cost``,
 ``explanation.children[0].result``). Under a given rulebook the rules digest differs by
-construction and is not counted as a difference.
+construction and is not counted as a difference, and neither is a rule's place in its file
+(a ``source`` such as ``rules/usmca/section-17-transport.roo:954`` that moved because lines
+were added above it): those paths are listed apart, as ``moved``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Replayed:
     verdict: str | None = None
     paths: list[str] = field(default_factory=list)  # where the determinations differ
     error: str | None = None  # why it could not be replayed
+    moved: list[str] = field(default_factory=list)  # under other rules: only the rule's file:line differs
 
     @property
     def same(self) -> bool:
@@ -42,23 +45,25 @@ class Replayed:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.record_id, "product_id": self.product_id, "agreement": self.agreement,
                 "as_of": self.as_of, "rules_digest": self.rules_digest, "stored_verdict": self.stored_verdict,
-                "verdict": self.verdict, "same": self.same, "differences": self.paths, "error": self.error}
+                "verdict": self.verdict, "same": self.same, "differences": self.paths, "moved": self.moved,
+                "error": self.error}
 
 
-def differences(old: Any, new: Any, path: str = "", out: list[str] | None = None) -> list[str]:
-    """The JSON paths where two JSON values differ (at most :data:`MAX_PATHS`)."""
+def differences(old: Any, new: Any, path: str = "", out: list[str] | None = None,
+                limit: int | None = MAX_PATHS) -> list[str]:
+    """The JSON paths where two JSON values differ (at most ``limit``; ``None``: all)."""
     out = [] if out is None else out
-    if len(out) >= MAX_PATHS:
+    if limit is not None and len(out) >= limit:
         return out
     if isinstance(old, dict) and isinstance(new, dict):
         for key in list(old) + [k for k in new if k not in old]:
-            differences(old.get(key), new.get(key), f"{path}.{key}" if path else str(key), out)
+            differences(old.get(key), new.get(key), f"{path}.{key}" if path else str(key), out, limit)
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for index, (a, b) in enumerate(zip(old, new)):
-            differences(a, b, f"{path}[{index}]", out)
+            differences(a, b, f"{path}[{index}]", out, limit)
     elif old != new:
         out.append(path or "(whole)")
-    return out[:MAX_PATHS]
+    return out if limit is None else out[:limit]
 
 
 def reread(record: StoredRecord):
@@ -117,7 +122,17 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator
             continue
         old = json.loads(record.determination)
         new = json.loads(det.to_json(indent=None))
-        if book is not None:
-            old.pop("rules_digest", None)
-            new.pop("rules_digest", None)
-        yield Replayed(**base, verdict=det.verdict, paths=differences(old, new))
+        if book is None:
+            yield Replayed(**base, verdict=det.verdict, paths=differences(old, new))
+            continue
+        old.pop("rules_digest", None)
+        new.pop("rules_digest", None)
+        paths = differences(old, new, limit=None)
+        moved = [p for p in paths if _is_source(p)]
+        yield Replayed(**base, verdict=det.verdict, paths=[p for p in paths if not _is_source(p)][:MAX_PATHS],
+                       moved=moved[:MAX_PATHS])
+
+
+def _is_source(path: str) -> bool:
+    """Whether a difference's path is a rule's location (``...source``), not what it decided."""
+    return path == "source" or path.endswith(".source")

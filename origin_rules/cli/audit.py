@@ -165,8 +165,11 @@ def replay_records(
                        f"differs at {', '.join(r.paths)}")
         same = sum(r.same for r in results)
         under_text = f"under {book.digest[:19]}..." if book is not None else "under their stored rules"
+        moved = sum(1 for r in results if r.same and r.moved)
+        moved_text = f" ({moved:,} of them decided by rules that moved in their files)" if moved else ""
         typer.echo(f"replayed {len(results):,} record{'s' if len(results) != 1 else ''} {under_text}: "
-                   f"{same:,} same, {sum(1 for r in results if r.error is None and not r.same):,} different, "
+                   f"{same:,} same{moved_text}, "
+                   f"{sum(1 for r in results if r.error is None and not r.same):,} different, "
                    f"{sum(1 for r in results if r.error):,} not replayable")
     if any(r.error for r in results):
         raise typer.Exit(EXIT_USAGE)
