@@ -242,6 +242,47 @@ def test_batch_results_before_the_end_are_409_and_bad_formats_415(client):
     assert json.loads(line)["product_id"] == "P1"
 
 
+def test_batch_jobs_outlive_a_restart_of_the_server(book, store, tmp_path):
+    """Job state is kept in the jobs folder: a server started again on it answers for the jobs
+    the first one took: finished ones as they ended, queued ones run, and one cut off while
+    running reported as failed (never run twice: it may have recorded already)."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from origin_rules.service.jobs import Job
+
+    folder = tmp_path / "jobs"
+    csv_text = ("product.id,product.hs,product.produced_in,material.id,material.hs,material.origin,material.value\n"
+                "P1,8708.30,MX,M1,6813.81,CN,10\n")
+    settings = dict(book=book, store=store, jobs_dir=str(folder), insecure_local=True)
+    with TestClient(create_app(Settings(**settings))) as client:
+        first = client.post("/batches?format=csv&as_of=2026-07-01&under=USMCA", content=csv_text).json()
+        done = _wait(client, first["id"])
+        assert done["status"] == "done"
+    # two jobs the first server took but did not finish: one still queued, one running
+    created = datetime.now(timezone.utc)
+    left = {}
+    for status, offset in (("queued", 1), ("running", 2)):
+        job_folder = folder / f"{status}-job"
+        job_folder.mkdir()
+        (job_folder / "input.csv").write_text(csv_text, encoding="utf-8")
+        job = Job(f"{status}-job", job_folder, job_folder / "input.csv", ["USMCA"], date(2026, 7, 1), "lead",
+                  status=status, created_at=created + timedelta(seconds=offset), bytes_total=len(csv_text))
+        job.save()
+        left[status] = job.id
+    with TestClient(create_app(Settings(**settings))) as client:
+        again = client.get(f"/batches/{first['id']}").json()
+        assert again == done
+        (line,) = client.get(f"/batches/{first['id']}/results").text.splitlines()
+        assert json.loads(line)["product_id"] == "P1"
+        queued = _wait(client, left["queued"])
+        assert queued["status"] == "done" and queued["summary"]["verdicts"] == done["summary"]["verdicts"]
+        assert queued["progress"]["records"] == 1 and queued["recorded"] == 1
+        cut = client.get(f"/batches/{left['running']}").json()
+        assert cut["status"] == "failed" and cut["error"].startswith("interrupted: the server stopped while the job was running")
+        assert cut["finished_at"] is not None and cut["results"] is None
+    assert json.loads((folder / left["running"] / "job.json").read_text(encoding="utf-8"))["status"] == "failed"
+
+
 def test_openapi_is_served(client):
     schema = client.get("/openapi.json").json()
     assert {"/evaluate", "/batches", "/batches/{job_id}", "/rulebooks", "/determinations/{record_id}"} <= set(schema["paths"])

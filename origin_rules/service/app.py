@@ -94,6 +94,7 @@ class _State:
             folder = self.temp.name
         Path(folder).mkdir(parents=True, exist_ok=True)
         self.jobs = Jobs(Path(folder), lambda: self.book, lambda: self.store, self.settings.batch_workers)
+        self.jobs.restore()
 
     def stop(self) -> None:
         if self.jobs is not None:

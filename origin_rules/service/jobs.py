@@ -9,8 +9,11 @@ the audit store.
 Jobs run one at a time, in input order, on one background thread, through
 :func:`origin_rules.batch.run_batch` (the batch's setup is process-wide, so two batches
 cannot run at once in one process); ``workers`` > 1 gives the batch worker processes.
-Jobs live in memory: their files stay in the job folder after a restart, their status
-does not.
+Each job's state is kept in ``job.json`` in its folder (written atomically at every change
+of status), so a server started again on the same ``--jobs-dir`` still answers for the jobs
+it took before: finished jobs as they ended, queued ones queued again, and one that was
+running or recording when the server stopped as ``failed``, saying so (its determinations
+recorded so far stay in the audit store; running it again could record them twice).
 """
 
 from __future__ import annotations
@@ -55,6 +58,30 @@ class Job:
     def report(self) -> Path:
         return self.folder / "report.html"
 
+    def save(self) -> None:
+        """Keep the job's state in ``job.json`` in its folder (atomically)."""
+        import json
+
+        from ..files.atomic import write_text_atomically
+
+        state = {**self.to_dict(), "input": self.input.name, "bytes_total": self.bytes_total}
+        write_text_atomically(self.folder / STATE, json.dumps(state, indent=2, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Job":
+        """The job kept in ``folder/job.json`` (:meth:`save`)."""
+        import json
+
+        state = json.loads((folder / STATE).read_text(encoding="utf-8"))
+        progress = state["progress"]
+        finished = state["finished_at"]
+        return cls(id=state["id"], folder=folder, input=folder / state["input"], names=state["under"],
+                   as_of=date.fromisoformat(state["as_of"]), requested_by=state["requested_by"],
+                   status=state["status"], created_at=_instant(state["created_at"]),
+                   finished_at=_instant(finished) if finished else None, records=progress["records"],
+                   bytes_done=progress["bytes_done"], bytes_total=progress["bytes_total"],
+                   recorded=state["recorded"], summary=state["summary"], error=state["error"])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "status": self.status, "as_of": self.as_of.isoformat(), "under": self.names,
@@ -66,6 +93,13 @@ class Job:
             "results": f"/batches/{self.id}/results" if self.status == "done" else None,
             "report": f"/batches/{self.id}/report" if self.status == "done" else None,
         }
+
+
+STATE = "job.json"  # a job's state, in its folder
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _name_sources(output: Path, path: str, name: str) -> None:
@@ -102,13 +136,40 @@ class Jobs:
         path = folder / f"input{suffix}"
         path.write_bytes(data)
         job = Job(job_id, folder, path, names, as_of, requested_by, bytes_total=len(data))
+        job.save()
+        self._enqueue(job)
+        return job
+
+    def _enqueue(self, job: Job) -> None:
         with self._lock:
-            self.jobs[job_id] = job
+            self.jobs[job.id] = job
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="origin-rules-batches", daemon=True)
                 self._thread.start()
         self._queue.put(job)
-        return job
+
+    def restore(self) -> int:
+        """Take back the jobs kept in the folder by an earlier server (oldest first); the
+        number taken back. A folder without a readable ``job.json`` is left alone."""
+        found = []
+        for state in self.folder.glob(f"*/{STATE}"):
+            try:
+                found.append(Job.load(state.parent))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("batch job folder %s not taken back: %s", state.parent, exc)
+        for job in sorted(found, key=lambda j: j.created_at):
+            if job.status == "queued":
+                self._enqueue(job)
+                continue
+            if job.status in ("running", "recording"):
+                job.error = (f"interrupted: the server stopped while the job was {job.status}; the "
+                             f"determinations recorded before that stay in the audit store (request id {job.id}); "
+                             f"submit the file again to run it whole")
+                job.status = "failed"
+                job.finished_at = datetime.now(timezone.utc)
+                job.save()
+            self.jobs[job.id] = job
+        return len(found)
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -130,6 +191,7 @@ class Jobs:
                 job.error = f"{type(exc).__name__}: {exc}"
                 job.status = "failed"
             job.finished_at = datetime.now(timezone.utc)
+            job.save()
 
     def _one(self, job: Job) -> None:
         from ..audit import record_batch
@@ -137,6 +199,7 @@ class Jobs:
 
         book = self._book_of()
         job.status = "running"
+        job.save()
 
         def progress(records: int, done: int, total: int) -> None:
             job.records, job.bytes_done, job.bytes_total = records, done, total
@@ -153,6 +216,7 @@ class Jobs:
         store = self._store_of()
         if store is not None:
             job.status = "recording"
+            job.save()
             job.recorded = record_batch(store, book, [str(job.input)], names=job.names, as_of=job.as_of,
                                         requested_by=job.requested_by, channel="api batch", request_id=job.id)
         job.status = "done"
