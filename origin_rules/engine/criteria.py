@@ -19,7 +19,7 @@ from . import measures as M
 from .percentages import compile_percentage
 from .tariff_shift import compile_change
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
-from .view import Good, Part, declared_word
+from .view import Good, Part, declared_word, same_code
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -99,25 +99,6 @@ def _joint(left: str, right: str) -> bool:
     the same amount (value and value, weight and weight), or a material's weight and its
     polymer content."""
     return left == right or {left, right} == {"weight", "polymer_weight"}
-
-
-def same_code(part, n: int) -> tuple[bool | None, str | None]:
-    """Whether a material is classified in its good's own code at ``n`` digits, or the field
-    whose absence leaves it open (the material's code, or the good's)."""
-    if part.hs is None:
-        return None, f"{part.path}.hs"
-    good = part.within
-    if good is None:
-        return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
-    a, b = part.hs.digits, good.digits
-    k = min(n, len(a), len(b))
-    if a[:k] != b[:k]:
-        return False, None
-    if len(a) >= n and len(b) >= n:
-        return True, None
-    if len(a) < n:
-        return None, f"{part.path}.hs"
-    return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
 
 
 class Compiler:

@@ -451,17 +451,6 @@ def _collect_missing(node: Trace, seen: dict) -> None:
 # ---- deciding without explaining -------------------------------------------------------------
 
 
-def _all(fns, run) -> bool | None:
-    unknown = False
-    for fn in fns:
-        r = fn(run)
-        if r is False:
-            return False
-        if r is None:
-            unknown = True
-    return None if unknown else True
-
-
 def decide(plan: Plan, good: Good, as_of: date) -> str:
     """The verdict alone, by the same rules as ``evaluate`` but short-circuited and without
     traces, figures for display or margins: for batches and benchmarks. The test suite
@@ -510,7 +499,7 @@ def _fast_fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> bool | Non
         applies = tri_and([covered, fb.when(good, as_of)[0]])
         if applies is False:
             continue
-        results.append(tri_and([applies, _all(fb.fast, run)]))
+        results.append(tri_and([applies, fb.decide(run)]))
         if results[-1] is True:
             return True
     return tri_or(results)
@@ -529,7 +518,13 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         applies = tri_and([covered, req.when(good, as_of)[0]])
         if applies is False:
             continue
-        body = _all(req.fast, run)
+        body = req.decide(run)
+        if body is False and applies is True:
+            # a requirement that surely fails: the good does not qualify, unless no rule
+            # covers its code at all (the verdict no_rule, as ``evaluate`` gives it)
+            if good.wholly_obtained or good.hs is None or (good.parts and not run.non_originating()):
+                return "does_not_qualify"
+            return "does_not_qualify" if select(plan, good, as_of).rules else "no_rule"
         required.append(tri_or([tri_not(applies), body]))
     if good.wholly_obtained or (good.parts and not run.non_originating()):
         origin: bool | None = True
@@ -540,7 +535,7 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         rules, settled = chosen.rules, chosen.settled
         if not rules:
             return "no_rule"
-        results = {_all(r.fast, run) for r in rules}
+        results = {r.decide(run) for r in rules}
         if results != {True}:
             fallback = _fast_fallbacks(plan, good, as_of, run)
             results = {tri_or([r, fallback]) for r in results}

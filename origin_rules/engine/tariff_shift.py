@@ -63,10 +63,8 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     # "any other chapter, any other heading" is passed by a change of heading: the finest level
     pure = excepted is None and len(any_levels) == len(tests)
     finest = max(any_levels) if pure else 0
-    memo_key = ("change", tuple(map(str, node.sources)), str(excepted))
     groups = [(compiler.hs(g), _group_text(compiler, g)) for g in node.except_groups]
-    if groups:
-        memo_key += tuple(str(g) for g, _ in groups)
+    memo_key = change_memo_key(node, excepted, [g for g, _ in groups])
 
     def judge(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
         """(passes?, missing field if unknown) for one non-originating direct material."""
@@ -206,6 +204,13 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
 
     run_fn.fast = fast_fn
     return run_fn
+
+
+def change_memo_key(node: ast.Change, excepted, groups) -> tuple:
+    """The key under which a run memoises a shift's classification of the materials: the
+    same for every criterion (explaining or deciding) that classifies them alike."""
+    key = ("change", tuple(map(str, node.sources)), str(excepted))
+    return key + tuple(str(g) for g in groups) if groups else key
 
 
 def _group_text(compiler, group: ast.HsSetExpr) -> str:
