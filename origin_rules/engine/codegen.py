@@ -34,7 +34,7 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import covers3
 from . import measures as M
-from .tariff_shift import change_memo_key, de_minimis_fast
+from .tariff_shift import change_memo_key, de_minimis_fast, policy_result
 from .view import declared_word, same_code
 
 ZERO = Decimal(0)
@@ -46,7 +46,7 @@ _OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}  # an operator is looked up,
 NAMES = frozenset({
     # the arguments, the constant table, helpers of this module
     "run", "good", "K", "ZERO", "HUNDRED", "covers3", "same_code", "declared_word", "traced_leaves",
-    "vnm_bounds", "de_minimis_fast", "len", "min", "decide",
+    "vnm_bounds", "de_minimis_fast", "len", "min", "decide", "forgives", "failing", "unknown", "why",
     # attributes of Run, Good, Part, HsCode and built-in containers read by the code
     "memo", "shift_parts", "figures", "get", "parts", "hs", "digits", "origin", "originating",
     "kind", "facts", "value", "weight", "wholly_obtained", "path", "field", "append",
@@ -371,6 +371,54 @@ def _plain_percentage(node: ast.Comparison) -> bool:
 def _plain_sum(node: ast.Comparison) -> bool:
     """A sum of whole materials against a figure (or nothing): no correlated bounds needed."""
     return node.measure.part is None and (node.base is None or isinstance(node.base, ast.Figure))
+
+
+def compile_policy(policy) -> Callable:
+    """``forgives(run, failing, unknown, why=()) -> True | False | None``: whether one de
+    minimis line forgives the materials that fail (or may fail) a tariff shift, as
+    ``tariff_shift.policy_result`` decides it. A line on a figure of the good, in value or
+    weight, with no ``exclude`` and no sub-limit is generated inline; any other line, or a
+    good whose base figure is missing, is decided by ``policy_result`` (through ``K``)."""
+
+    def general(run, failing, unknown, why=()):
+        return policy_result(run, policy, failing, unknown, False, why)[0]
+
+    node = policy.node
+    if node.exclude is not None or node.of_which is not None or policy.base_name == "component_weight":
+        return general
+    module = _Module(None)
+    amount = "value" if node.measure == "value" else "weight"
+    b, lo, hi, gap, p, a, limit = (module.var() for _ in range(7))
+    put = module.put
+    put(0, "def forgives(run, failing, unknown, why=()):")
+    put(1, "good = run.good")
+    put(1, f"{b} = good.figures.get({module.const(policy.base_name)})")
+    put(1, f"if {b} is None:")
+    put(2, f"return {module.const(general)}(run, failing, unknown, why)")
+    put(1, f"{lo} = ZERO")
+    put(1, f"{gap} = False")  # an amount missing
+    put(1, f"for {p} in failing:")
+    put(2, f"{a} = {p}.{amount}")
+    put(2, f"if {a} is None:")
+    put(3, f"{gap} = True")
+    put(2, "else:")
+    put(3, f"{lo} += {a}")
+    put(1, f"{hi} = {lo}")
+    put(1, f"for {p} in unknown:")
+    put(2, f"{a} = {p}.{amount}")
+    put(2, f"if {a} is None:")
+    put(3, f"{gap} = True")
+    put(2, "else:")
+    put(3, f"{hi} += {a}")
+    put(1, f"{limit} = {b} * {module.const(node.share.value)} / HUNDRED")
+    put(1, f"if {lo} > {limit}:")
+    put(2, "return False")
+    put(1, f"if {gap}:")
+    put(2, "return None")
+    put(1, f"return True if {hi} <= {limit} else None")
+    fn = module.build()["forgives"]
+    fn.source = "\n".join(module.lines) + "\n"
+    return fn
 
 
 def compile_lines(compiler, nodes) -> Callable:

@@ -20,7 +20,7 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import HsCode, HsRange, HsSet, covers3, nomenclature
 from ..semantics.resolve import Program
-from .codegen import compile_lines, line_functions
+from .codegen import compile_lines, compile_policy, line_functions
 from .criteria import Compiler, Texts
 from .trace import tri_and, tri_not
 
@@ -182,6 +182,15 @@ class CompiledDeMinimis:
     except_: HsSet | None
     exclude: Callable | None
     base_name: str
+    _forgives: Callable | None = None
+
+    @property
+    def forgives(self) -> Callable:
+        """``forgives(run, failing, unknown, why=())``: whether the line forgives the materials
+        that fail (or may fail) a shift, generated when first needed (``codegen.compile_policy``)."""
+        if self._forgives is None:
+            self._forgives = compile_policy(self)
+        return self._forgives
 
     def admits(self, hs: HsCode | None) -> bool | None:
         """Whether the line applies to a good of this code (unknown if the code is too coarse
