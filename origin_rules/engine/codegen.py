@@ -262,9 +262,7 @@ class _Module:
         put(depth, f"{bd} = True")
         source = "traced_leaves(good.parts)" if total.traced else "good.parts"
         put(depth, f"for {p} in {source}:")
-        r = self.filter(total.filter, p, depth + 1)
-        put(depth + 1, f"if {r} is False:")
-        put(depth + 2, "continue")
+        r = self.filter_or_skip(total.filter, p, depth + 1)
         put(depth + 1, f"{a} = {p}.{amount}")
         put(depth + 1, f"if {a} is None:")
         put(depth + 2, f"{bd} = False")
@@ -298,6 +296,28 @@ class _Module:
         put(depth + 1, f"{target} = None")
 
     # ---- material filters ----------------------------------------------------------------------
+
+    def filter_or_skip(self, node, p: str, depth: int) -> str:
+        """In a loop over the materials: ``continue`` as soon as the filter is false for ``p``
+        (a conjunction's operands one by one, the commonest first test, ``non_originating``,
+        as an attribute test); returns the variable holding True or None (unknown)."""
+        var = self.var()
+        operands = node.operands if isinstance(node, ast.And) else (node,)
+        unknowns = []
+        for o in operands:
+            if isinstance(o, ast.IsOriginating):  # never unknown
+                self.put(depth, f"if {'' if o.negated else 'not '}{p}.originating:")
+                self.put(depth + 1, "continue")
+                continue
+            v = self.filter(o, p, depth)
+            self.put(depth, f"if {v} is False:")
+            self.put(depth + 1, "continue")
+            unknowns.append(v)
+        if unknowns:
+            self.put(depth, f"{var} = None if ({' or '.join(f'{v} is None' for v in unknowns)}) else True")
+        else:
+            self.put(depth, f"{var} = True")
+        return var
 
     def filter(self, node, p: str, depth: int) -> str:
         """Statements giving a variable the three-valued result of a material filter on the
