@@ -86,7 +86,10 @@ def test_hostile_rule_text_never_reaches_compile(compiled_sources):
     owners = [*plan.index["870830"], *plan.requires]
     for owner in owners:
         assert owner.fast  # one generated function per line, too
-    assert len(compiled_sources) == 2 * len(owners) == 4
+    # each owner's `decide` and per-line functions, and the filters of the sums, compiled
+    # for the explaining closures' own bounds
+    assert len(owners) == 2 and len(compiled_sources) >= 2 * len(owners)
+    assert sum(s.startswith("def match(p)") for s in compiled_sources) >= 2
     for source in compiled_sources:
         for text in FORBIDDEN:
             assert text not in source, (text, source)

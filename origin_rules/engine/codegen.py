@@ -47,6 +47,7 @@ NAMES = frozenset({
     # the arguments, the constant table, helpers of this module
     "run", "good", "K", "ZERO", "HUNDRED", "covers3", "same_code", "declared_word", "traced_leaves",
     "vnm_bounds", "de_minimis_fast", "len", "min", "decide", "forgives", "failing", "unknown", "why",
+    "match", "p", "w", "q",
     # attributes of Run, Good, Part, HsCode and built-in containers read by the code
     "memo", "shift_parts", "figures", "get", "parts", "hs", "digits", "origin", "originating",
     "kind", "facts", "value", "weight", "wholly_obtained", "path", "field", "append",
@@ -83,8 +84,9 @@ def vnm_bounds(good) -> tuple[Decimal, Decimal | None, list[str]]:
 class _Module:
     """The lines of one generated module and its constant table."""
 
-    def __init__(self, compiler):
+    def __init__(self, compiler, worlds: bool = False):
         self.compiler = compiler
+        self.worlds = worlds  # filters take assumptions about unknown facts (``compile_filter``)
         self.lines: list[str] = []
         self.consts: list[object] = []
         self._index: dict[int, int] = {}
@@ -329,20 +331,27 @@ class _Module:
         elif isinstance(node, ast.IsOriginating):
             put(depth, f"{var} = {'not ' if node.negated else ''}{p}.originating")
         elif isinstance(node, ast.OriginIn):
-            c = self.const(self.compiler.countries(node.countries))
+            codes = self.compiler.countries(node.countries)
+            c = self.const(codes)
             put(depth, f"{var} = None if {p}.origin is None else {p}.origin in {c}")
+            self._assume(var, ("origin", codes), depth)
         elif isinstance(node, ast.HsIn):
-            c = self.const(self.compiler.hs(node.hs))
+            codes = self.compiler.hs(node.hs)
+            c = self.const(codes)
             put(depth, f"{var} = None if {p}.hs is None else covers3({c}, {p}.hs)")
+            self._assume(var, ("hs", codes), depth)
         elif isinstance(node, ast.KindIn):
             c = self.const(frozenset(w.text for w in node.kinds.words))
             put(depth, f"{var} = {p}.kind in {c}")
         elif isinstance(node, ast.SameCode):
             put(depth, f"{var} = same_code({p}, {int(node.level)})[0]")
+            self._assume(var, ("same", int(node.level)), depth)
         elif isinstance(node, ast.FactIn):
-            c = self.const(self.compiler.countries(node.values))
+            words = self.compiler.countries(node.values)
+            c = self.const(words)
             put(depth, f"{var} = declared_word({p}.facts, {self.const(node.fact)})")
             put(depth, f"{var} = None if {var} is None else {var} in {c}")
+            self._assume(var, ("fact", node.fact, words), depth)
         elif isinstance(node, ast.Not):
             inner = self.filter(node.operand, p, depth)
             put(depth, f"{var} = None if {inner} is None else not {inner}")
@@ -355,6 +364,19 @@ class _Module:
         else:
             raise TypeError(f"not a material filter: {type(node).__name__}")
         return var
+
+    def _assume(self, var: str, key: tuple, depth: int) -> None:
+        """With ``worlds``: a leaf unknown for the material takes its value from the
+        assumption ``w[key]`` when given, else stays unknown and its key is put in ``q``.
+        The key names the fact (``("hs", set)``), so the same fact in two filters is one
+        variable."""
+        if not self.worlds:
+            return
+        k = self.const(key)
+        self.put(depth, f"if {var} is None:")
+        self.put(depth + 1, f"{var} = w.get({k})")
+        self.put(depth + 1, f"if {var} is None:")
+        self.put(depth + 2, f"q.append({k})")
 
     # ---- the module -------------------------------------------------------------------------------
 
@@ -439,6 +461,19 @@ def compile_policy(policy) -> Callable:
     fn = module.build()["forgives"]
     fn.source = "\n".join(module.lines) + "\n"
     return fn
+
+
+def compile_filter(compiler, node, worlds: bool = False) -> Callable:
+    """A material filter alone, compiled: ``match(p) -> True | False | None``; with ``worlds``,
+    ``match(p, w, q)`` (see :meth:`_Module._assume`; ``criteria.Compiler`` uses it to bound
+    two sums over the same materials together)."""
+    if node is None:
+        return (lambda p, w=None, q=None: True) if worlds else (lambda p: True)
+    module = _Module(compiler, worlds)
+    module.put(0, "def match(p, w, q):" if worlds else "def match(p):")
+    result = module.filter(node, "p", 1)
+    module.put(1, f"return {result}")
+    return module.build()["match"]
 
 
 def compile_lines(compiler, nodes) -> Callable:
