@@ -73,6 +73,7 @@ def compiled_sources(monkeypatch) -> list[str]:
         return compile(source, filename, mode, *args, **kwargs)
 
     monkeypatch.setattr(codegen, "compile", spy, raising=False)
+    monkeypatch.setattr(codegen, "_CODE", {})  # (code compiled by other tests is not compiled again)
     return seen
 
 
@@ -122,6 +123,12 @@ def test_each_generated_line_decides_as_its_explaining_closure():
     "v1 = good.__class__\n",     # an attribute outside them
     "v1 = 1.5\n",                # a number that is not an index or a digit count
     "v1 = 1  # note\n",          # a comment
+    "v1 = K[1j]\n",              # a complex number
+    "import v1\n",               # an import
+    "v1 = .5\n",                 # a float without its 0
+    "v1 = K[0]; v2 = K[1]\n",    # punctuation the generator never writes
+    "v1 = \uff4f\uff50\uff45\uff4e\n",  # `open` in full-width letters (NFKC-equal to `open`)
+    "@K\ndef v1(run):\n    return None\n",  # a decorator
     "def f(run):\n    return open\n",
 ])
 def test_source_check_refuses_anything_but_generated_tokens(source):
@@ -133,4 +140,4 @@ def test_source_check_accepts_the_generated_code():
     book = origin_rules.loads({"hostile.roo": HOSTILE})
     rule = book.plan(book.names[0]).index["870830"][0]
     codegen.check_source(rule.decide.source)  # (it was checked before it was compiled, too)
-    assert rule.decide.source.startswith("def decide(run):")
+    assert "def decide(run):" in rule.decide.source

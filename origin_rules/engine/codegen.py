@@ -10,10 +10,11 @@ templates; and, for tests, one such function per line (:func:`line_functions`).
 The source is built from the AST only. Every value that comes from a rule file (sets of
 codes or countries, percentages, fact names, kinds, the keys of memoised results) is put
 in the constant table ``K`` and read as ``K[i]``; numbers in the source are the indices
-of ``K`` and digit counts (``int``). Before it is compiled the source is tokenized and
-refused unless it consists of Python keywords, operators, the generated variable names
-(``v12``), a fixed list of helper and attribute names, and decimal integers: no string
-literal, no comment, no other name. Rule text (quotes, newlines, ``__import__``) therefore
+of ``K`` and digit counts (``int``). Before it is compiled the source is scanned and
+refused (:func:`check_source`) unless it is ASCII and holds nothing but the generator's
+keywords, the generated variables (``v12``), a fixed list of helper and attribute names,
+decimal integers and operators: no quote, ``#`` or backslash, so no string and no
+comment. Rule text (quotes, newlines, ``__import__``) therefore
 cannot reach :func:`compile`, whatever a rule file holds (tests/test_codegen.py).
 
 Criteria with no inline form here (``performed``, ``fact(...)``, a tariff shift with
@@ -24,10 +25,7 @@ weighing a part of each material) are called through ``K`` as the deciding closu
 
 from __future__ import annotations
 
-import io
-import keyword
 import re
-import tokenize
 from decimal import Decimal
 from typing import Callable
 
@@ -53,25 +51,35 @@ NAMES = frozenset({
     "kind", "facts", "value", "weight", "wholly_obtained", "path", "field", "append",
 })
 _VARIABLE = re.compile(r"[a-z]\d+\Z")
-_INTEGER = re.compile(r"\d+\Z")
+
+
+#: Compiled code by its source: the source of a rule holds its shape only, so the rules of a
+#: rulebook share a few hundred code objects, each run with its own constant table.
+_CODE: dict[str, object] = {}
 
 
 class UnsafeSource(ValueError):
     """Generated source that is not made of the allowed tokens only (a bug of the generator)."""
 
 
+_KEYWORDS = frozenset({"def", "return", "if", "elif", "else", "for", "in", "not", "and", "or", "is",
+                       "None", "True", "False", "continue"})
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|\.?[0-9][A-Za-z_0-9.]*|[^\sA-Za-z_0-9()\[\]:.,=<>!+*/-]")
+
+
 def check_source(source: str) -> None:
-    """Refuse source holding anything but keywords, operators, allowed names and integers."""
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.NAME:
-            if not (keyword.iskeyword(tok.string) or tok.string in NAMES or _VARIABLE.match(tok.string)):
-                raise UnsafeSource(f"name {tok.string!r} in generated source, line {tok.start[0]}")
-        elif tok.type == tokenize.NUMBER:
-            if not _INTEGER.match(tok.string):
-                raise UnsafeSource(f"number {tok.string!r} in generated source, line {tok.start[0]}")
-        elif tok.type not in (tokenize.OP, tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
-                              tokenize.DEDENT, tokenize.ENDMARKER):
-            raise UnsafeSource(f"{tokenize.tok_name[tok.type]} token {tok.string!r} in generated source, line {tok.start[0]}")
+    """Refuse (:class:`UnsafeSource`) source that is not ASCII or that holds anything but
+    the generator's keywords (:data:`_KEYWORDS`), allowed names (:data:`NAMES`, generated
+    variables ``v12``), decimal integers and the punctuation ``()[]:.,=<>!+*/-``: so no
+    quote (no string), no ``#`` (no comment), no backslash, no ``@``, no float."""
+    if not source.isascii():
+        raise UnsafeSource("a character that is not ASCII in generated source")
+    for word in _WORD.findall(source):
+        if word[0].isdigit():
+            if not word.isdigit():
+                raise UnsafeSource(f"number {word!r} in generated source")
+        elif not (word in _KEYWORDS or word in NAMES or _VARIABLE.match(word)):
+            raise UnsafeSource(f"{word!r} in generated source")
 
 
 def vnm_bounds(good) -> tuple[Decimal, Decimal | None, list[str]]:
@@ -88,6 +96,8 @@ class _Module:
         self.compiler = compiler
         self.worlds = worlds  # filters take assumptions about unknown facts (``compile_filter``)
         self.lines: list[str] = []
+        self.helpers: list[str] = []  # functions the others call (``_classifier``)
+        self._classifiers: dict[tuple, str] = {}
         self.consts: list[object] = []
         self._index: dict[int, int] = {}
         self._count = 0
@@ -148,62 +158,79 @@ class _Module:
             self.put(depth, f"{target} = {self.const(self.compiler.fast(node))}(run)")
 
     def _change(self, node: ast.Change, target: str, depth: int) -> None:
-        """A tariff shift by levels only (``change from any other heading[, ...]``), as
-        ``tariff_shift.compile_change`` classifies the materials (and memoises: the same
-        key, the same (failing, unknown, missing) lists), then de minimis."""
-        levels = [int(s.level) for s in node.sources]
-        finest = max(levels)
-        key = self.const(change_memo_key(node, None, ()))
-        m, gd, lg, qk, p, h, hd, u = (self.var() for _ in range(8))
-        fl, un, ms, s = (self.var() for _ in range(4))
+        """A tariff shift by levels only (``change from any other heading[, ...]``): the
+        materials classified by a function of the module (one per distinct shift), then de
+        minimis."""
+        classify = self._classifier(node)
+        m, s = self.var(), self.var()
         put = self.put
         put(depth, "if good.hs is None:")
         put(depth + 1, f"{target} = {self.const(self.compiler.fast(node))}(run)")
         put(depth, "else:")
         d = depth + 1
-        put(d, f"{m} = run.memo.get({key})")
-        put(d, f"if {m} is None:")
-        put(d + 1, f"{gd} = good.hs.digits")
-        put(d + 1, f"{lg} = len({gd})")
-        put(d + 1, f"{qk} = {gd}[:{finest}] if {lg} >= {finest} else None")
-        put(d + 1, f"{fl} = []")
-        put(d + 1, f"{un} = []")
-        put(d + 1, f"{ms} = []")
-        put(d + 1, f"for {p} in run.shift_parts():")
-        e = d + 2
-        put(e, f"{h} = {p}.hs")
-        put(e, f"if {h} is None:")
-        put(e + 1, f"{fl}.append({p})")
-        put(e + 1, "continue")
-        put(e, f"{hd} = {h}.digits")
-        put(e, f"if {qk} is not None and len({hd}) >= {finest} and {hd}[:{finest}] != {qk}:")
-        put(e + 1, "continue")
-        put(e, f"{u} = 0")  # 0: fails; 1: unknown for want of the good's code; 2: of the material's
-        passes = self.var()
-        put(e, f"{passes} = False")
-        for n in levels:
-            k = self.var()
-            put(e, f"if not {passes}:")
-            put(e + 1, f"{k} = min({n}, {lg}, len({hd}))")
-            put(e + 1, f"if {hd}[:{k}] != {gd}[:{k}]:")
-            put(e + 2, f"{passes} = True")
-            put(e + 1, f"elif {u} == 0 and {lg} < {n}:")
-            put(e + 2, f"{u} = 1")
-            put(e + 1, f"elif {u} == 0 and len({hd}) < {n}:")
-            put(e + 2, f"{u} = 2")
-        put(e, f"if {passes}:")
-        put(e + 1, "continue")
-        put(e, f"if {u} == 0:")
-        put(e + 1, f"{fl}.append({p})")
-        put(e, "else:")
-        put(e + 1, f"{un}.append({p})")
-        put(e + 1, f"{ms}.append(good.field({self.const('hs')}) if {u} == 1 else {p}.path + {self.const('.hs')})")
-        put(d + 1, f"{m} = run.memo[{key}] = ({fl}, {un}, {ms})")
+        put(d, f"{m} = {classify}(run, good)")
         put(d, f"if not {m}[0] and not {m}[1]:")
         put(d + 1, f"{target} = True")
         put(d, "else:")
         put(d + 1, f"{s} = de_minimis_fast(run, {m}[0], {m}[1], {m}[2])")
         put(d + 1, f"{target} = True if {s} is True else (False if {m}[0] and {s} is False else None)")
+
+    def _classifier(self, node: ast.Change) -> str:
+        """The name of a module function ``(run, good) -> (failing, unknown, missing)`` for a
+        good with a code, as ``tariff_shift.compile_change`` classifies the materials (and
+        memoises: the same key, the same lists); generated once per distinct shift."""
+        memo_key = change_memo_key(node, None, ())
+        name = self._classifiers.get(memo_key)
+        if name is not None:
+            return name
+        name = self._classifiers[memo_key] = f"c{len(self._classifiers)}"
+        levels = [int(s.level) for s in node.sources]
+        finest = max(levels)
+        key = self.const(memo_key)
+        m, gd, lg, qk, p, h, hd, u, fl, un, ms, passes = (self.var() for _ in range(12))
+        main, self.lines = self.lines, self.helpers
+        put = self.put
+        put(0, f"def {name}(run, good):")
+        put(1, f"{m} = run.memo.get({key})")
+        put(1, f"if {m} is not None:")
+        put(2, f"return {m}")
+        put(1, f"{gd} = good.hs.digits")
+        put(1, f"{lg} = len({gd})")
+        put(1, f"{qk} = {gd}[:{finest}] if {lg} >= {finest} else None")
+        put(1, f"{fl} = []")
+        put(1, f"{un} = []")
+        put(1, f"{ms} = []")
+        put(1, f"for {p} in run.shift_parts():")
+        put(2, f"{h} = {p}.hs")
+        put(2, f"if {h} is None:")
+        put(3, f"{fl}.append({p})")
+        put(3, "continue")
+        put(2, f"{hd} = {h}.digits")
+        put(2, f"if {qk} is not None and len({hd}) >= {finest} and {hd}[:{finest}] != {qk}:")
+        put(3, "continue")
+        put(2, f"{u} = 0")  # 0: fails; 1: unknown for want of the good's code; 2: of the material's
+        put(2, f"{passes} = False")
+        for n in levels:
+            k = self.var()
+            put(2, f"if not {passes}:")
+            put(3, f"{k} = min({n}, {lg}, len({hd}))")
+            put(3, f"if {hd}[:{k}] != {gd}[:{k}]:")
+            put(4, f"{passes} = True")
+            put(3, f"elif {u} == 0 and {lg} < {n}:")
+            put(4, f"{u} = 1")
+            put(3, f"elif {u} == 0 and len({hd}) < {n}:")
+            put(4, f"{u} = 2")
+        put(2, f"if {passes}:")
+        put(3, "continue")
+        put(2, f"if {u} == 0:")
+        put(3, f"{fl}.append({p})")
+        put(2, "else:")
+        put(3, f"{un}.append({p})")
+        put(3, f"{ms}.append(good.field({self.const('hs')}) if {u} == 1 else {p}.path + {self.const('.hs')})")
+        put(1, f"{m} = run.memo[{key}] = ({fl}, {un}, {ms})")
+        put(1, f"return {m}")
+        self.lines = main
+        return name
 
     def _percentage(self, node: ast.Comparison, target: str, depth: int) -> None:
         """``rvc(...) op N%`` (not build-up, not focused) and ``max_nom(B) op N%``: exact, by
@@ -388,14 +415,19 @@ class _Module:
         self.put(1, f"return {target}")
 
     def build(self) -> dict:
-        source = "\n".join(self.lines) + "\n"
-        check_source(source)
+        source = "\n".join(self.helpers + self.lines) + "\n"
+        code = _CODE.get(source)
+        if code is None:  # rules of the same shape have the same source (their values are in K)
+            check_source(source)
+            if len(_CODE) >= 4096:
+                _CODE.clear()
+            code = _CODE[source] = compile(source, "<rule>", "exec")
         namespace = {
             "__builtins__": {"len": len, "min": min}, "K": tuple(self.consts), "ZERO": ZERO, "HUNDRED": HUNDRED,
             "covers3": covers3, "same_code": same_code, "declared_word": declared_word,
             "traced_leaves": M.traced_leaves, "vnm_bounds": vnm_bounds, "de_minimis_fast": de_minimis_fast,
         }
-        exec(compile(source, "<rule>", "exec"), namespace)  # noqa: S102 - checked above: from the AST only
+        exec(code, namespace)  # noqa: S102 - checked before it was compiled: from the AST only
         namespace["__source__"] = source
         return namespace
 
