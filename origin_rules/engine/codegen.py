@@ -47,7 +47,7 @@ NAMES = frozenset({
     "vnm_bounds", "de_minimis_fast", "len", "min", "decide", "forgives", "failing", "unknown", "why",
     "match", "p", "w", "q",
     # attributes of Run, Good, Part, HsCode and built-in containers read by the code
-    "memo", "shift_parts", "figures", "get", "parts", "hs", "digits", "origin", "originating",
+    "memo", "non_originating", "figures", "get", "parts", "hs", "digits", "origin", "originating",
     "kind", "facts", "value", "weight", "wholly_obtained", "path", "field", "append",
 })
 _VARIABLE = re.compile(r"[a-z]\d+\Z")
@@ -98,6 +98,7 @@ class _Module:
         self.lines: list[str] = []
         self.helpers: list[str] = []  # functions the others call (``_classifier``)
         self._classifiers: dict[tuple, str] = {}
+        self._hoist: tuple[int, int] | None = None  # where constants read in a loop are put
         self.consts: list[object] = []
         self._index: dict[int, int] = {}
         self._count = 0
@@ -108,6 +109,12 @@ class _Module:
         if i is None:
             i = self._index[id(value)] = len(self.consts)
             self.consts.append(value)
+        if self._hoist is not None:  # in a loop: read once, before it
+            at, depth = self._hoist
+            var = self.var()
+            self.lines.insert(at, "    " * depth + f"{var} = K[{i}]")
+            self._hoist = (at + 1, depth)
+            return var
         return f"K[{i}]"
 
     def var(self) -> str:
@@ -200,7 +207,11 @@ class _Module:
         put(1, f"{fl} = []")
         put(1, f"{un} = []")
         put(1, f"{ms} = []")
-        put(1, f"for {p} in run.shift_parts():")
+        direct = self.var()
+        put(1, f"{direct} = {self.const('direct')}")
+        put(1, f"for {p} in run.non_originating():")  # (``Run.shift_parts``, without its list)
+        put(2, f"if {p}.kind != {direct}:")
+        put(3, "continue")
         put(2, f"{h} = {p}.hs")
         put(2, f"if {h} is None:")
         put(3, f"{fl}.append({p})")
@@ -290,8 +301,10 @@ class _Module:
         put(depth, f"{hi} = ZERO")
         put(depth, f"{bd} = True")
         source = "traced_leaves(good.parts)" if total.traced else "good.parts"
+        self._hoist = (len(self.lines), depth)
         put(depth, f"for {p} in {source}:")
         r = self.filter_or_skip(total.filter, p, depth + 1)
+        self._hoist = None
         put(depth + 1, f"{a} = {p}.{amount}")
         put(depth + 1, f"if {a} is None:")
         put(depth + 2, f"{bd} = False")

@@ -234,7 +234,14 @@ class Plan:
         self._finer_index: dict[str, set[str]] | None = None
         self._required: dict = {}
         self._policies_for: dict = {}
+        #: selections (``engine.select``) that depend on the code and date only, by both
+        self.selections: dict = {}
         self._compile(texts)
+
+    def remember_selection(self, key: tuple, selection) -> None:
+        if len(self.selections) > 8192:
+            self.selections.clear()
+        self.selections[key] = selection
 
     def _compiler(self, texts: Texts, placed) -> Compiler:
         """A compiler resolving set names in the scope of the layer that wrote the line."""

@@ -96,7 +96,7 @@ class Rulebook:
 
         code = HsCode.parse(hs)
         good = Good("query", "product", code, produced_in, {}, end_use, (), False, ())
-        return select(self.plan(under), good, on).rules
+        return list(select(self.plan(under), good, on).rules)  # (the plan may share the selection)
 
     def applicable(self, bom: BOM) -> list[str]:
         """Agreements and scenarios whose parties include the country of production, and
