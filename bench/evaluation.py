@@ -90,46 +90,56 @@ def bench_check(quick: bool) -> list[str]:
 def bench_engine(quick: bool) -> list[str]:
     lines = []
     book = origin_rules.loads({"bench.roo": rulebook(10)})
-    b20 = bom(20)
+    b20 = bom(20)  # Chinese content over 10%: the requirement fails (decided before the rule)
+    r20 = bom(20, china=False)  # no Chinese content: the rule itself decides
     verdict_run = lambda b: book.verdict(b, "Bench", AS_OF)  # noqa: E731
     plan_run = lambda b: book.outcome(b, "Bench", AS_OF)  # noqa: E731
     full_run = lambda b: book.evaluate(b, "Bench", AS_OF)  # noqa: E731
     # agree before timing
     for seed in range(30):
-        b = bom(20, seed=seed)
-        verdict, vnm, _, _ = hand_written(b)
-        out = book.outcome(b, "Bench", AS_OF)
-        assert out.verdict == verdict, (seed, out.verdict, verdict)
-        assert out.figures["vnm"] == vnm
-        assert book.verdict(b, "Bench", AS_OF) == verdict
+        for b in (bom(20, seed=seed), bom(20, seed=seed, china=False)):
+            verdict, vnm, _, _ = hand_written(b)
+            out = book.outcome(b, "Bench", AS_OF)
+            assert out.verdict == verdict, (seed, out.verdict, verdict)
+            assert out.figures["vnm"] == vnm
+            assert book.verdict(b, "Bench", AS_OF) == verdict
     repeat, rounds = (100, 10) if quick else (200, 40)
     t = compare(
         {"hand-written": hand_written, "compiled plan: verdict": verdict_run,
+         "hand-written, rule decides": hand_written, "verdict, rule decides": verdict_run,
          "compiled plan: explained": plan_run, "explained + Determination": full_run},
-        {"hand-written": b20, "compiled plan: verdict": b20, "compiled plan: explained": b20, "explained + Determination": b20},
+        {"hand-written": b20, "compiled plan: verdict": b20, "hand-written, rule decides": r20,
+         "verdict, rule decides": r20, "compiled plan: explained": b20, "explained + Determination": b20},
         repeat, rounds,
     )
     base = t["hand-written"]
     lines.append("20-material BOM, 8708.30 rule + China-content require (best round, per evaluation):")
     for name, sec in t.items():
         lines.append(f"  {name:<27} {sec * 1e6:8.1f} µs  {1 / sec:10.0f}/s  ratio {sec / base:5.2f}x")
-    lines.append("  target: compiled plan (verdict) within 3x of the hand-written function;")
-    lines.append("  'explained' also builds the explanation tree, figures and headroom")
+    verdict_ratio = t["compiled plan: verdict"] / base
+    rule_ratio = t["verdict, rule decides"] / t["hand-written, rule decides"]
+    lines.append(f"  verdict path / hand-written: {verdict_ratio:.2f}x (requirement fails), "
+                 f"{rule_ratio:.2f}x (the rule decides); target <= 1.5x")
+    lines.append(f"  full determination / verdict path: {t['explained + Determination'] / t['compiled plan: verdict']:.1f}x"
+                 f" (target <= 4x); explained outcome / verdict path: "
+                 f"{t['compiled plan: explained'] / t['compiled plan: verdict']:.1f}x")
+    lines.append("  'explained' also builds the explanation tree, figures and headroom; '+ Determination' the")
+    lines.append("  JSON model (pydantic), the plausibility findings and plain texts")
 
     big = origin_rules.loads({"bench-10000.roo": rulebook(10_000)})
     t = compare(
         {"10 rules": verdict_run, "10,000 rules": lambda b: big.verdict(b, "Bench", AS_OF)},
-        {"10 rules": b20, "10,000 rules": b20},
+        {"10 rules": r20, "10,000 rules": r20},
         repeat, rounds,
     )
     lines.append(
-        f"rulebook size: 10 rules {t['10 rules'] * 1e6:.1f} µs, 10,000 rules {t['10,000 rules'] * 1e6:.1f} µs"
-        f"  ratio {t['10,000 rules'] / t['10 rules']:.2f}x (target <= 1.3x)"
+        f"rulebook size (the rule decides): 10 rules {t['10 rules'] * 1e6:.1f} µs, 10,000 rules {t['10,000 rules'] * 1e6:.1f} µs"
+        f"  ratio {t['10,000 rules'] / t['10 rules']:.2f}x (target <= 1.1x)"
     )
-    b10, b1000 = bom(10), bom(1000)
+    b10, b1000 = bom(10, china=False), bom(1000, china=False)
     t = compare({"10": verdict_run, "1000": verdict_run}, {"10": b10, "1000": b1000}, max(repeat // 20, 20), rounds)
     lines.append(
-        f"BOM size: 10 materials {t['10'] * 1e6:.1f} µs, 1,000 materials {t['1000'] * 1e6:.1f} µs"
+        f"BOM size (the rule decides): 10 materials {t['10'] * 1e6:.1f} µs, 1,000 materials {t['1000'] * 1e6:.1f} µs"
         f"  ratio {t['1000'] / t['10']:.1f}x for 100x materials (linear: about 100x or less)"
     )
     return lines

@@ -61,8 +61,9 @@ def rulebook(n_rules: int, seed: int = 7) -> str:
     return "".join(parts)
 
 
-def bom(n_materials: int, seed: int = 11) -> BOM:
-    """A disc brake (8708.30) produced in MX with n materials, some Chinese, some originating."""
+def bom(n_materials: int, seed: int = 11, china: bool = True) -> BOM:
+    """A disc brake (8708.30) produced in MX with n materials, some originating, some Chinese
+    (with ``china=False`` none: the China-content requirement holds and the rule decides)."""
     rng = random.Random(seed)
     codes = ["7318.15", "4016.93", "6813.81", "8708.99", "7325.99", "8483.10", "3926.90", "8544.42"]
     materials = []
@@ -74,7 +75,7 @@ def bom(n_materials: int, seed: int = 11) -> BOM:
         materials.append({
             "id": f"M{i}",
             "hs": rng.choice(codes),
-            "origin": "MX" if originating else rng.choice(["CN", "DE", "JP", "CN"]),
+            "origin": "MX" if originating else rng.choice(["CN", "DE", "JP", "CN"] if china else ["DE", "JP"]),
             "originating": originating,
             "value": str(value),
         })

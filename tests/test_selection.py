@@ -121,3 +121,21 @@ def test_a_range_is_indexed_by_its_hs_2022_codes_and_still_covers_the_others():
     for code in ("8708.10", "8708.11", "8708.15", "8708.99", "8708.99.06"):
         assert _titles(book.rules_for("R", code, ON)) == ["Parts"], code
     assert book.rules_for("R", "8709.11", ON) == []
+
+
+def test_a_remembered_selection_is_the_same_and_not_the_callers_to_change():
+    """A selection that depends on the code and date only is remembered by the plan; one that
+    depends on a fact of the good (`when end_use in ...`) is not, and ``rules_for`` hands out
+    a copy: changing it changes nothing the evaluator selects."""
+    book = origin_rules.loads({"sel.roo": TEXT})
+    plan = book.plan("Sel")
+    first = book.rules_for("Sel", "3824.99", ON)
+    assert [r.node.title for r in first] == ["Chemical products"]
+    first.clear()
+    assert [r.node.title for r in book.rules_for("Sel", "3824.99", ON)] == ["Chemical products"]
+    assert ("382499", ON) in plan.selections
+    vehicle = book.rules_for("Sel", "8708.21", ON, end_use="passenger_vehicle")
+    other = book.rules_for("Sel", "8708.21", ON, end_use="aftermarket")
+    assert [r.node.title for r in vehicle] == ["Belts, for vehicles"]
+    assert [r.node.title for r in other] == ["Belts, other"]
+    assert ("870821", ON) not in plan.selections

@@ -16,10 +16,11 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import HsCode, HsSet, covers3
 from . import measures as M
+from .codegen import compile_filter
 from .percentages import compile_percentage
 from .tariff_shift import compile_change
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
-from .view import Good, Part, declared_word
+from .view import Good, Part, declared_word, same_code
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -99,25 +100,6 @@ def _joint(left: str, right: str) -> bool:
     the same amount (value and value, weight and weight), or a material's weight and its
     polymer content."""
     return left == right or {left, right} == {"weight", "polymer_weight"}
-
-
-def same_code(part, n: int) -> tuple[bool | None, str | None]:
-    """Whether a material is classified in its good's own code at ``n`` digits, or the field
-    whose absence leaves it open (the material's code, or the good's)."""
-    if part.hs is None:
-        return None, f"{part.path}.hs"
-    good = part.within
-    if good is None:
-        return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
-    a, b = part.hs.digits, good.digits
-    k = min(n, len(a), len(b))
-    if a[:k] != b[:k]:
-        return False, None
-    if len(a) >= n and len(b) >= n:
-        return True, None
-    if len(a) < n:
-        return None, f"{part.path}.hs"
-    return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
 
 
 class Compiler:
@@ -207,80 +189,12 @@ class Compiler:
         raise TypeError(f"not a material filter: {type(node).__name__}")
 
     def fast_filter(self, node, worlds: bool = False) -> Callable:
-        """The same filter returning only the three-valued result, compiled to one Python
-        function (generated source: each leaf a local, combined by three-valued and/or/not).
-
-        With ``worlds``, the function is ``match(p, w, q)``: a leaf that is unknown for the
-        material (its origin or HS code is missing) takes its value from the assumption
-        ``w[key]`` when given, else stays unknown and its key is appended to ``q``. The key
-        names the fact (``("hs", set)``), so the same fact in two filters is one variable."""
-        if node is None:
-            return (lambda part, w=None, q=None: True) if worlds else (lambda part: True)
-        lines: list[str] = []
-        consts: dict[str, object] = {"covers3": covers3}
-
-        def assume(var: str, key: object) -> None:
-            if worlds:
-                k = f"k{len(consts)}"
-                consts[k] = key
-                lines.append(f"if {var} is None:")
-                lines.append(f"    {var} = w.get({k})")
-                lines.append(f"    if {var} is None: q.append({k})")
-
-        def emit(n) -> str:
-            var = f"v{len(lines)}"
-            if isinstance(n, ast.IsOriginating):
-                lines.append(f"{var} = {'not ' if n.negated else ''}p.originating")
-            elif isinstance(n, ast.OriginIn):
-                c = f"c{len(consts)}"
-                consts[c] = self.countries(n.countries)
-                lines.append(f"{var} = None if p.origin is None else p.origin in {c}")
-                assume(var, ("origin", consts[c]))
-            elif isinstance(n, ast.HsIn):
-                c = f"c{len(consts)}"
-                consts[c] = self.hs(n.hs)
-                lines.append(f"{var} = None if p.hs is None else covers3({c}, p.hs)")
-                assume(var, ("hs", consts[c]))
-            elif isinstance(n, ast.KindIn):
-                c = f"c{len(consts)}"
-                consts[c] = frozenset(w.text for w in n.kinds.words)
-                lines.append(f"{var} = p.kind in {c}")
-            elif isinstance(n, ast.SameCode):
-                c = f"c{len(consts)}"
-                consts[c] = int(n.level)
-                consts["same_code"] = same_code
-                lines.append(f"{var} = same_code(p, {c})[0]")
-                assume(var, ("same", int(n.level)))
-            elif isinstance(n, ast.FactIn):
-                c, f = f"c{len(consts)}", f"f{len(consts)}"
-                consts[c] = self.countries(n.values)
-                consts[f] = n.fact
-                consts["declared_word"] = declared_word
-                lines.append(f"{var} = declared_word(p.facts, {f})")
-                lines.append(f"{var} = None if {var} is None else {var} in {c}")
-                assume(var, ("fact", n.fact, consts[c]))
-            elif isinstance(n, ast.Not):
-                inner = emit(n.operand)
-                var = f"v{len(lines)}"
-                lines.append(f"{var} = None if {inner} is None else not {inner}")
-            elif isinstance(n, (ast.And, ast.Or)):
-                vs = [emit(o) for o in n.operands]
-                var = f"v{len(lines)}"
-                stop = "False" if isinstance(n, ast.And) else "True"
-                other = "True" if stop == "False" else "False"
-                any_stop = " or ".join(f"{v} is {stop}" for v in vs)
-                any_none = " or ".join(f"{v} is None" for v in vs)
-                lines.append(f"{var} = {stop} if ({any_stop}) else (None if ({any_none}) else {other})")
-            else:
-                raise TypeError(f"not a material filter: {type(n).__name__}")
-            return var
-
-        result = emit(node)
-        head = "def match(p, w, q):\n" if worlds else "def match(p):\n"
-        source = head + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
-        namespace = dict(consts)
-        exec(compile(source, "<filter>", "exec"), namespace)  # noqa: S102 - generated from the AST only
-        return namespace["match"]
+        """The same filter returning only the three-valued result, generated as Python
+        source (``codegen.compile_filter``, the code the deciding functions inline). With
+        ``worlds``, ``match(p, w, q)``: a leaf unknown for the material (its origin or HS code
+        is missing) takes its value from the assumption ``w[key]`` when given, else stays
+        unknown and its key is appended to ``q``."""
+        return compile_filter(self, node, worlds)
 
     def fast_sum(self, node: ast.Sum):
         """``value(F)``/``weight(F)`` -> fn(good) -> (low, high or None when unbounded)."""
@@ -449,40 +363,9 @@ class Compiler:
         return found[0]
 
     def fast(self, node) -> Callable[[Run], bool | None]:
-        """The deciding closure: the same three-valued result, short-circuited, no traces."""
-        if isinstance(node, ast.And):
-            kids = [self.fast(o) for o in node.operands]
-
-            def all_of(run):
-                unknown = False
-                for k in kids:
-                    r = k(run)
-                    if r is False:
-                        return False
-                    if r is None:
-                        unknown = True
-                return None if unknown else True
-
-            return all_of
-        if isinstance(node, ast.Or):
-            kids = [self.fast(o) for o in node.operands]
-
-            def any_of(run):
-                unknown = False
-                for k in kids:
-                    r = k(run)
-                    if r is True:
-                        return True
-                    if r is None:
-                        unknown = True
-                return None if unknown else False
-
-            return any_of
-        if isinstance(node, ast.Not):
-            kid = self.fast(node.operand)
-            return lambda run: tri_not(kid(run))
-        if isinstance(node, ast.WhollyObtained):
-            return lambda run: run.good.wholly_obtained
+        """The deciding closure of a criterion that ``codegen`` does not inline (``performed``,
+        ``fact(...)``, a shift with ``except``, named sources or groups, a focused RVC, a sum
+        against a sum): the same three-valued result as the explaining one, without traces."""
         traced = self.criterion(node)
         return getattr(traced, "fast", None) or (lambda run: traced(run).result)
 

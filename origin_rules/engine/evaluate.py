@@ -451,28 +451,22 @@ def _collect_missing(node: Trace, seen: dict) -> None:
 # ---- deciding without explaining -------------------------------------------------------------
 
 
-def _all(fns, run) -> bool | None:
-    unknown = False
-    for fn in fns:
-        r = fn(run)
-        if r is False:
-            return False
-        if r is None:
-            unknown = True
-    return None if unknown else True
-
-
 def decide(plan: Plan, good: Good, as_of: date) -> str:
     """The verdict alone, by the same rules as ``evaluate`` but short-circuited and without
     traces, figures for display or margins: for batches and benchmarks. The test suite
     checks that it always agrees with ``evaluate``."""
-    return _exactly(_decide, plan, for_evaluation(good), as_of)
+    previous = getcontext()  # (``_exactly`` inlined: this is the verdict's whole path)
+    setcontext(EXACT)
+    try:
+        return _decide(plan, for_evaluation(good), as_of)
+    finally:
+        setcontext(previous)
 
 
 def _decide(plan: Plan, good: Good, as_of: date) -> str:
     if not plan.in_force(as_of):
         return "does_not_qualify"
-    verdict = _decide_ordinary(plan, good, as_of)
+    verdict = _decide_ordinary(plan, good, as_of) if good.subassemblies else _decide_good(plan, good, as_of)
     if good.prefix == "product" and plan.deemed and verdict != "qualifies":
         deemed = tri_or([tri_and([covered, d.when(good, as_of)[0]]) for d, covered in plan.deemed_for(good.hs, as_of)])
         if deemed is True:
@@ -510,7 +504,7 @@ def _fast_fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> bool | Non
         applies = tri_and([covered, fb.when(good, as_of)[0]])
         if applies is False:
             continue
-        results.append(tri_and([applies, _all(fb.fast, run)]))
+        results.append(tri_and([applies, fb.decide(run)]))
         if results[-1] is True:
             return True
     return tri_or(results)
@@ -524,12 +518,21 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     else:
         return "does_not_qualify"
     run = Run(good, plan, as_of)
-    required: list[bool | None] = []
+    required: list[bool | None] = []  # the requirements that do not surely hold
     for req, covered in plan.requires_for(good.hs, as_of):
-        applies = tri_and([covered, req.when(good, as_of)[0]])
+        when = req.when(good, as_of)[0]
+        applies = when if covered is True else tri_and([covered, when])
         if applies is False:
             continue
-        body = _all(req.fast, run)
+        body = req.decide(run)
+        if body is True:
+            continue
+        if body is False and applies is True:
+            # a requirement that surely fails: the good does not qualify, unless no rule
+            # covers its code at all (the verdict no_rule, as ``evaluate`` gives it)
+            if good.wholly_obtained or good.hs is None or (good.parts and not run.non_originating()):
+                return "does_not_qualify"
+            return "does_not_qualify" if select(plan, good, as_of).rules else "no_rule"
         required.append(tri_or([tri_not(applies), body]))
     if good.wholly_obtained or (good.parts and not run.non_originating()):
         origin: bool | None = True
@@ -540,7 +543,10 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         rules, settled = chosen.rules, chosen.settled
         if not rules:
             return "no_rule"
-        results = {_all(r.fast, run) for r in rules}
+        if len(rules) == 1:
+            results = {rules[0].decide(run)}
+        else:
+            results = {r.decide(run) for r in rules}
         if results != {True}:
             fallback = _fast_fallbacks(plan, good, as_of, run)
             results = {tri_or([r, fallback]) for r in results}
@@ -551,4 +557,6 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
             finals = {tri_and([territory, r, *required]) for r in results}
             return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
         origin = results.pop()
+    if territory is True and origin is True and not required:
+        return "qualifies"
     return VERDICT[tri_and([territory, origin, *required])]

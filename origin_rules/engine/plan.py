@@ -20,6 +20,7 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import HsCode, HsRange, HsSet, covers3, nomenclature
 from ..semantics.resolve import Program
+from .codegen import compile_lines, compile_policy, line_functions
 from .criteria import Compiler, Texts
 from .trace import tri_and, tri_not
 
@@ -48,23 +49,30 @@ def _subheadings_under(code: HsCode) -> list[HsCode]:
 
 
 class _LazyLines:
-    """Lines compiled only when a good first needs them (``criteria``: explaining, ``fast``:
-    deciding), so a rulebook of thousands of rules loads in the time of the few a BOM meets."""
+    """Lines compiled only when a good first needs them, so a rulebook of thousands of rules
+    loads in the time of the few a BOM meets: ``criteria``, the explaining closures (one per
+    line); ``decide``, the deciding function of all the lines, generated as Python source
+    (``engine.codegen``); ``fast``, the same generated code one function per line."""
 
     __slots__ = ()
 
     @property
     def criteria(self) -> list[Callable]:
-        return self._compiled()[0]
+        if self._built is None:
+            self._built = [self.compiler.criterion(n) for n in self.node.criteria]
+        return self._built
+
+    @property
+    def decide(self) -> Callable:
+        if self._decide is None:
+            self._decide = compile_lines(self.compiler, self.node.criteria)
+        return self._decide
 
     @property
     def fast(self) -> list[Callable]:
-        return self._compiled()[1]
-
-    def _compiled(self) -> tuple[list[Callable], list[Callable]]:
-        if self._built is None:
-            self._built = self.build()
-        return self._built
+        if self._fast is None:
+            self._fast = line_functions(self.compiler, self.node.criteria)
+        return self._fast
 
 
 @dataclass(slots=True)
@@ -77,9 +85,11 @@ class CompiledRule(_LazyLines):
     is_scenario: bool
     selector_of: Callable[[], str]  # the selector as written (needed only when the rule is shown)
     when: Callable
-    build: Callable[[], tuple[list[Callable], list[Callable]]]  # (criteria, fast paths)
+    compiler: Compiler  # compiles its lines (in the scope of its layer) when first needed
     order: int
-    _built: tuple[list[Callable], list[Callable]] | None = None
+    _built: list[Callable] | None = None
+    _decide: Callable | None = None
+    _fast: list[Callable] | None = None
     _selector_text: str | None = None
 
     @property
@@ -99,9 +109,11 @@ class CompiledRequire(_LazyLines):
     is_scenario: bool
     covers: HsSet | None
     when: Callable
-    build: Callable[[], tuple[list[Callable], list[Callable]]]
+    compiler: Compiler
     text: str
-    _built: tuple[list[Callable], list[Callable]] | None = None
+    _built: list[Callable] | None = None
+    _decide: Callable | None = None
+    _fast: list[Callable] | None = None
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)
@@ -115,9 +127,11 @@ class CompiledFallback(_LazyLines):
     covers: HsSet | None
     excepts: HsSet | None
     when: Callable
-    build: Callable[[], tuple[list[Callable], list[Callable]]]
+    compiler: Compiler
     text: str
-    _built: tuple[list[Callable], list[Callable]] | None = None
+    _built: list[Callable] | None = None
+    _decide: Callable | None = None
+    _fast: list[Callable] | None = None
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.node, on)
@@ -168,6 +182,15 @@ class CompiledDeMinimis:
     except_: HsSet | None
     exclude: Callable | None
     base_name: str
+    _forgives: Callable | None = None
+
+    @property
+    def forgives(self) -> Callable:
+        """``forgives(run, failing, unknown, why=())``: whether the line forgives the materials
+        that fail (or may fail) a shift, generated when first needed (``codegen.compile_policy``)."""
+        if self._forgives is None:
+            self._forgives = compile_policy(self)
+        return self._forgives
 
     def admits(self, hs: HsCode | None) -> bool | None:
         """Whether the line applies to a good of this code (unknown if the code is too coarse
@@ -185,10 +208,6 @@ class CompiledDeMinimis:
 
 def _selector_of(texts: Texts, c: Compiler, rule: ast.Rule) -> Callable[[], str]:
     return lambda: texts.of(rule.selector.span) or str(c.program.hs_set(rule.selector))
-
-
-def _builder(c: Compiler, item: ast.Rule | ast.Require | ast.Fallback) -> Callable[[], tuple[list[Callable], list[Callable]]]:
-    return lambda: ([c.criterion(n) for n in item.criteria], [c.fast(n) for n in item.criteria])
 
 
 class Plan:
@@ -215,7 +234,14 @@ class Plan:
         self._finer_index: dict[str, set[str]] | None = None
         self._required: dict = {}
         self._policies_for: dict = {}
+        #: selections (``engine.select``) that depend on the code and date only, by both
+        self.selections: dict = {}
         self._compile(texts)
+
+    def remember_selection(self, key: tuple, selection) -> None:
+        if len(self.selections) > 8192:
+            self.selections.clear()
+        self.selections[key] = selection
 
     def _compiler(self, texts: Texts, placed) -> Compiler:
         """A compiler resolving set names in the scope of the layer that wrote the line."""
@@ -231,7 +257,7 @@ class Plan:
                 is_scenario=placed.is_scenario,
                 selector_of=_selector_of(texts, c, rule),
                 when=c.condition(rule.when),
-                build=_builder(c, rule),
+                compiler=c,
                 order=order,
             )
             for item in c.program.hs_set(rule.selector).items:
@@ -246,7 +272,7 @@ class Plan:
                     is_scenario=placed.is_scenario,
                     covers=c.hs(req.for_),
                     when=c.condition(req.when),
-                    build=_builder(c, req),
+                    compiler=c,
                     text=texts.of(req.span).split("{")[0].strip() or "require",
                 )
             )
@@ -261,7 +287,7 @@ class Plan:
                     covers=c.hs(fb.for_),
                     excepts=c.hs(fb.except_),
                     when=c.condition(fb.when),
-                    build=_builder(c, fb),
+                    compiler=c,
                     text=texts.of(fb.span).split("{")[0].strip() or "fallback",
                 )
             )

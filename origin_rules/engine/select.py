@@ -35,11 +35,23 @@ def select(plan: Plan, good: Good, as_of: date) -> Selection:
     A code coarser than some rule (``8708.99`` where tariff item ``8708.99.06`` has a rule of
     its own, ``87`` where the rules are by subheading) never silently takes the looser rule:
     every rule that could apply to one of the finer codes is a candidate, and the good's
-    code is a missing fact."""
+    code is a missing fact.
+
+    A selection that depends on the code and the date only (a code no finer rule splits, whose
+    first rule has no `when`) is remembered by the plan and shared: callers read it, never
+    change it."""
     assert good.hs is not None
+    key = (good.hs.digits, as_of)
+    found = plan.selections.get(key)
+    if found is not None:
+        return found
     coarse = plan.candidate_groups(good.hs, as_of)
     if coarse is None:
-        return select_in(plan.rules_for(good.hs, as_of), good, as_of)
+        rules = plan.rules_for(good.hs, as_of)
+        found = select_in(rules, good, as_of)
+        if not rules or rules[0].node.when is None:  # the good's facts cannot change it
+            plan.remember_selection(key, found)
+        return found
     groups, finer = coarse
     out = Selection(facts=[good.field("hs")], settled=True, finer=finer)
     for group in groups:

@@ -164,7 +164,10 @@ def for_evaluation(good: Good) -> Good:
     so the evaluation's per-run state (whether a sub-assembly originates, its outcome) is
     never written into the cached view or into another evaluation's. A good without
     sub-assemblies is returned as it is (nothing of it is written)."""
-    if not any(p.parts for p in good.parts):
+    nested = good.memo.get("nested")
+    if nested is None:
+        nested = good.memo["nested"] = any(p.parts for p in good.parts)
+    if not nested:
         return good
     return replace(good, parts=tuple(_own_part(p) for p in good.parts), memo={})
 
@@ -230,3 +233,22 @@ def declared_word(facts: dict, name: str, as_of=None) -> str | None:
     if fact is None or not fact.in_force(as_of) or not isinstance(fact.value, str):
         return None
     return fact.value
+
+
+def same_code(part, n: int) -> tuple[bool | None, str | None]:
+    """Whether a material is classified in its good's own code at ``n`` digits, or the field
+    whose absence leaves it open (the material's code, or the good's)."""
+    if part.hs is None:
+        return None, f"{part.path}.hs"
+    good = part.within
+    if good is None:
+        return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
+    a, b = part.hs.digits, good.digits
+    k = min(n, len(a), len(b))
+    if a[:k] != b[:k]:
+        return False, None
+    if len(a) >= n and len(b) >= n:
+        return True, None
+    if len(a) < n:
+        return None, f"{part.path}.hs"
+    return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"

@@ -96,7 +96,7 @@ class Rulebook:
 
         code = HsCode.parse(hs)
         good = Good("query", "product", code, produced_in, {}, end_use, (), False, ())
-        return select(self.plan(under), good, on).rules
+        return list(select(self.plan(under), good, on).rules)  # (the plan may share the selection)
 
     def applicable(self, bom: BOM) -> list[str]:
         """Agreements and scenarios whose parties include the country of production, and
@@ -129,7 +129,7 @@ class Rulebook:
         _require_name(under)
         plan = self._plans.get(under) or self.plan(under)
         on = as_of or date.today()
-        return decide(plan, good_of_bom(self._resolved(bom, under, on)), on)
+        return decide(plan, good_of_bom(bom if _as_is(bom) else self._resolved(bom, under, on)), on)
 
     def evidence(self, bom: BOM, under: str, as_of: date | None = None) -> Paperwork:
         """What the materials' originating status and prices rest on under ``under`` on
@@ -232,6 +232,23 @@ class Paperwork:
     def bom(self, book: Rulebook, under: str) -> BOM:
         """The BOM as evaluated: prices converted, every material's status resolved."""
         return self.resolved.bom if self.resolved is not None else book._by_agreement(self.converted.bom, under)
+
+
+_AS_IS: dict[int, tuple[BOM, bool]] = {}
+
+
+def _as_is(bom: BOM) -> bool:
+    """Whether the BOM is evaluated as it is (no certifications, no price in another
+    currency, no per-agreement status): walked once per BOM object and remembered for the
+    last few (a BOM is immutable; the entry holds the BOM, so its id is not reused)."""
+    hit = _AS_IS.get(id(bom))
+    if hit is not None and hit[0] is bom:
+        return hit[1]
+    plain = not _special(bom) and not _per_agreement(bom.materials)
+    if len(_AS_IS) >= 256:
+        _AS_IS.clear()
+    _AS_IS[id(bom)] = (bom, plain)
+    return plain
 
 
 def _special(bom: BOM) -> bool:
