@@ -240,7 +240,9 @@ def good_of(bom: BOM) -> Good:
                if m.kind != "shipping_packing"],
         # the product's yes/no flags are facts that are never missing
         facts={**p.facts, "retail_set": DeclaredFact("yes" if p.retail_set else "no"),
-               "imported_unassembled": DeclaredFact("yes" if p.imported_unassembled else "no")},
+               "imported_unassembled": DeclaredFact("yes" if p.imported_unassembled else "no"),
+               "packaging_only": DeclaredFact("yes" if p.packaging_only else "no"),
+               "diluted_only": DeclaredFact("yes" if p.diluted_only else "no")},
         imported_from=p.imported_from,
     )
 
@@ -258,7 +260,8 @@ def good_of_item(item: Item, parent: Good) -> Good:
         items=item.children,
         where_field=f"{item.path}.origin",
         # a sub-assembly as a good: neither a retail set nor imported unassembled
-        facts={**m.facts, "retail_set": DeclaredFact("no"), "imported_unassembled": DeclaredFact("no")},
+        facts={**m.facts, "retail_set": DeclaredFact("no"), "imported_unassembled": DeclaredFact("no"),
+               "packaging_only": DeclaredFact("no"), "diluted_only": DeclaredFact("no")},
     )
 
 

@@ -1,6 +1,8 @@
 """The general rules of USMCA written beside the product-specific rules (rules/usmca/
 agreement.roo): retail sets and the "no change of classification possible" fallback
-(GN11(b)(iv)), with the product flags they read (`retail_set`, `imported_unassembled`)."""
+(GN11(b)(iv)), with the product flags they read (`retail_set`, `imported_unassembled`); and
+rules/usmca/general-rules-l.roo: goods only packaged or only diluted where they are declared
+produced (`packaging_only`, `diluted_only`: GN11(l)(xvi), Art. 4.13(a))."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import origin_rules
 from origin_rules.model import ast as A
 from origin_rules.model.bom import BOM, bom_json_schema
 from origin_rules.model.hs import HsCode, HsRange, HsSet
+from origin_rules.rulebook.explain import render
 
 import reference_evaluator as reference
 
@@ -158,9 +161,10 @@ def test_retail_set_rule_saves_a_set_whose_rule_fails(book):
 def test_the_flags_are_facts_that_are_never_missing(book):
     bom = _bom({"hs": "9605.00", "transaction_value": "1000.00"}, SET_GOODS)
     facts = bom.product.all_facts()
-    assert facts["retail_set"].value == "no" and facts["imported_unassembled"].value == "no"
+    flags = ("retail_set", "imported_unassembled", "packaging_only", "diluted_only")
+    assert all(facts[name].value == "no" for name in flags)
     det = book.evaluate(bom, under="USMCA", as_of=ON)
-    assert not any("retail_set" in m or "imported_unassembled" in m for m in det.missing)
+    assert not any(name in m for m in det.missing for name in flags)
 
 
 def test_a_flag_written_as_a_declared_fact_is_an_error_naming_the_field():
@@ -171,7 +175,7 @@ def test_a_flag_written_as_a_declared_fact_is_an_error_naming_the_field():
 
 def test_the_flags_are_in_the_schema_and_read_from_csv(tmp_path):
     props = bom_json_schema()["$defs"]["Product"]["properties"]
-    for name in ("retail_set", "imported_unassembled"):
+    for name in ("retail_set", "imported_unassembled", "packaging_only", "diluted_only"):
         assert {"type": "boolean"} in props[name]["anyOf"] and props[name]["default"] is False
         assert "rule" in props[name]["description"]
     path = tmp_path / "set.csv"
@@ -236,3 +240,47 @@ agreement "Z" {
         det = rules.evaluate(bom, under="Z", as_of=ON)
         ref = reference.evaluate(rules.parsed.programs, bom, "Z", ON)
         assert (det.verdict, ref.verdict) == (expected, expected)
+
+
+GLUE = {"id": "GLUE", "hs": "3506.91", "origin": "IN", "originating": False, "value": "400.00"}
+BLISTER = {"id": "BLISTER", "hs": "3923.90", "origin": "CN", "originating": False, "value": "30.00",
+           "kind": "retail_packaging"}
+
+
+@pytest.mark.parametrize("flag, glue, expected", [
+    # ch. 35 rule 4(A): 3506.91 -> 3506.10 is a change of subheading, the rule holds; the
+    # requirement of general-rules-l.roo: non-originating direct materials 400.00 > 0.00
+    ("packaging_only", GLUE, "does_not_qualify"),
+    ("diluted_only", GLUE, "does_not_qualify"),
+    (None, GLUE, "qualifies"),                                       # not declared: the rule decides
+    ("packaging_only", dict(GLUE, origin="US", originating=True), "qualifies"),  # 0.00 <= 0.00
+    ("packaging_only", {k: v for k, v in GLUE.items() if k != "value"}, "insufficient_data"),
+])
+def test_packaging_and_dilution_in_engine_and_reference(book, flag, glue, expected):
+    product = {"hs": "3506.10", "transaction_value": "1000.00", "net_cost": "800.00"}
+    if flag:
+        product[flag] = True
+    assert _both(book, _bom(product, [glue, BLISTER])) == (expected, expected)
+
+
+def test_packaging_only_names_the_requirement_and_the_missing_value(book):
+    bom = _bom({"hs": "3506.10", "transaction_value": "1000.00", "packaging_only": True},
+               [{k: v for k, v in GLUE.items() if k != "value"}, BLISTER])
+    det = book.evaluate(bom, under="USMCA", as_of=ON)
+    # the blister is retail packaging: its value is not asked for
+    assert det.verdict == "insufficient_data" and det.missing == ["materials[0].value"]
+    refused = book.evaluate(_bom({"hs": "3506.10", "transaction_value": "1000.00", "packaging_only": True},
+                                 [GLUE, BLISTER]), under="USMCA", as_of=ON)
+    assert refused.verdict == "does_not_qualify"
+    assert "Packaging or repackaging is not production" in render(refused)
+
+
+def test_a_subassembly_is_never_packaging_only(book):
+    """The flags are the product's: a sub-assembly, as a good, reads them as `no`."""
+    sub = {"id": "SUB", "hs": "3506.91", "origin": "MX", "value": "400.00",
+           "materials": [{"id": "RESIN", "hs": "3907.30", "origin": "CN", "originating": False, "value": "100.00"}]}
+    bom = _bom({"hs": "3506.10", "transaction_value": "1000.00", "packaging_only": True}, [sub])
+    det = book.evaluate(bom, under="USMCA", as_of=ON)
+    # the glue made in MX from Chinese resin (3907.30 -> 3506.91) originates by rule 4(A);
+    # the retail good is then made of originating contents only -> qualifies
+    assert det.verdict == "qualifies" and not det.missing

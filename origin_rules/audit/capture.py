@@ -21,6 +21,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..files.boms import BomRecord, read_boms, read_xlsx_boms
 from ..model.bom import BOM
+from ..model.currency import with_rates
 from ..model.determination import Determination
 from .store import NewRecord, Store
 
@@ -85,9 +86,11 @@ def _input_records(path: str) -> Iterator[tuple[BomRecord, str, str]]:
 
 
 def record_batch(store: Store, book, inputs: Sequence[str], *, names: Sequence[str] | None, as_of: date,
-                 requested_by: str, channel: str, request_id: str | None = None) -> int:
+                 requested_by: str, channel: str, request_id: str | None = None, rates: Sequence = ()) -> int:
     """Record every valid BOM of a batch's inputs under ``names`` (default: every applicable
-    agreement and scenario), as of ``as_of``; returns the number of records appended.
+    agreement and scenario), as of ``as_of``; returns the number of records appended. With
+    ``rates`` (``batch --rates``) each BOM is evaluated with them added, and a BOM they change
+    is recorded as evaluated (its JSON), so that its replay needs no rates file.
     A file that cannot be read at all was reported by the batch and is skipped here."""
     from ..model.bom import BomError
 
@@ -103,6 +106,10 @@ def record_batch(store: Store, book, inputs: Sequence[str], *, names: Sequence[s
                 if record.bom is None:
                     continue
                 bom = record.bom
+                if rates:
+                    rated = with_rates(bom, rates)
+                    if rated is not bom:
+                        bom, text, fmt = rated, rated.to_json(indent=None), "bom-json"
                 chosen = list(names) if names else book.applicable(bom)
                 dets = [book.evaluate(bom, under=n, as_of=as_of) for n in chosen]
                 pending.extend(new_records(bom, text, fmt, dets, "summary"))

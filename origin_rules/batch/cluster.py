@@ -81,7 +81,7 @@ def install(token: str, blob: bytes, args: dict[str, Any]) -> None:
     """Unpack a run's rules and make its setup (on a worker; also used by tests)."""
     book = Rulebook(unpack(blob))
     renderer = Renderer(args["fmt"], args["columns"])
-    _SETUPS[token] = Setup(book, args["names"], args["as_of"], renderer, args["figures"])
+    _SETUPS[token] = Setup(book, args["names"], args["as_of"], renderer, args["figures"], tuple(args.get("rates", ())))
 
 
 def run_chunk(token: str, jobs: list[tuple]) -> tuple[list[tuple], int]:
@@ -116,7 +116,7 @@ class ClusterPool:
             raise ClusterError(f"cannot reach the Dask scheduler at `{address}`: {err}") from None
         try:
             setup = {"names": options.names, "as_of": options.as_of, "fmt": options.fmt, "columns": columns,
-                     "figures": options.figures}
+                     "figures": options.figures, "rates": tuple(options.rates)}
             plugin = _plugin_class()(self.token, pack(book.parsed), setup)
             self.plugin = plugin.name
             replies = self.client.register_plugin(plugin)

@@ -55,6 +55,7 @@ class Options:
     rule_paths: list[str] = field(default_factory=list)  # for workers that are spawned, not forked
     cache: bool = False  # spawned workers read the rules through the rulebook cache, as load(cache=True)
     cluster: str | None = None  # a Dask scheduler's address, or "local:N" (batch.cluster); None: local workers
+    rates: tuple = ()  # --rates FILE: exchange rates added to every BOM (model.currency.with_rates)
 
     @property
     def output(self) -> str:
@@ -105,7 +106,7 @@ class _Pool:
             self.executor = ProcessPoolExecutor(
                 workers, mp_context=context, initializer=init_worker,
                 initargs=(os.getpid(), options.rule_paths, options.names, options.as_of, options.fmt, names_for_csv,
-                          options.figures, options.cache),
+                          options.figures, options.cache, options.rates),
             )
             gc.freeze()  # forked workers then share the compiled rulebook's pages instead of copying them
             try:
@@ -271,7 +272,7 @@ def run_batch(book, options: Options, progress: Callable[[int, int, int], None] 
     columns = list(options.names) if options.names else list(book.names)
     renderer = Renderer(options.fmt, columns)
     summary = Summary(book.digest, options.as_of, list(options.inputs), options.out, columns)
-    set_setup(Setup(book, options.names, options.as_of, renderer, options.figures))
+    set_setup(Setup(book, options.names, options.as_of, renderer, options.figures, options.rates))
     clock = time.perf_counter()
     summary.workers = max(1, options.workers)
     total = total_size(options.inputs)

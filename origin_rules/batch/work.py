@@ -36,6 +36,7 @@ from datetime import date
 from typing import Any
 
 from ..model.bom import BomError, loads_json
+from ..model.currency import with_rates
 from ..files.boms import BomRecord, bom_record, csv_group, json_problem, not_utf8, too_deep
 from .judge import judge, losses
 from .records import Renderer
@@ -54,6 +55,7 @@ class Setup:
     as_of: date
     renderer: Renderer
     figures: bool = True
+    rates: tuple = ()  # --rates: exchange rates added to every BOM (a rate the BOM declares wins)
     cache: "OrderedDict[bytes, tuple]" = field(default_factory=OrderedDict)
     key_prefix: Any = None
 
@@ -72,7 +74,7 @@ def set_setup(setup: Setup | None) -> None:
 
 
 def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str, columns: list[str],
-                figures: bool, cache: bool = True) -> None:
+                figures: bool, cache: bool = True, rates: tuple = ()) -> None:
     """Initializer of each worker: die with the parent (pid ``parent``), leave Ctrl-C to
     the parent, and load the rules when the worker was spawned rather than forked: from the
     rulebook cache (``cache``, which the parent's own load has just filled) rather than
@@ -83,7 +85,7 @@ def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str
         return
     from ..rulebook.book import load
 
-    set_setup(Setup(load(rule_paths, cache=cache), names, as_of, Renderer(fmt, columns), figures))
+    set_setup(Setup(load(rule_paths, cache=cache), names, as_of, Renderer(fmt, columns), figures, rates))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -143,6 +145,8 @@ def _problems(error: BomError, base: int | None) -> list[tuple[str, str, int | N
 def _judged(setup: Setup, record: BomRecord) -> tuple[tuple, bool]:
     """The ok-result for a valid record, and whether it had to be evaluated (cache miss)."""
     bom = record.bom
+    if setup.rates:  # the BOM as evaluated: the key sees the rates added
+        bom = with_rates(bom, setup.rates)
     hasher = setup.key_prefix.copy()
     hasher.update(bom.model_dump_json(exclude_defaults=True).encode())  # defaults left out: a third cheaper
     key = hasher.digest()

@@ -301,7 +301,7 @@ def record_batch_run(book, options, db: Optional[str] = None) -> None:
     store = open_store(db)
     try:
         count = record_batch(store, book, options.inputs, names=options.names, as_of=options.as_of,
-                             requested_by=cli_user(), channel="cli batch")
+                             requested_by=cli_user(), channel="cli batch", rates=options.rates)
     finally:
         store.close()
     err(f"recorded {count:,} determination{'s' if count != 1 else ''} in {store.shown_url}")

@@ -22,7 +22,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date, read_rates_option
 
 OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet")
 
@@ -171,6 +171,7 @@ def batch(
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for a local cluster of N worker processes (docs/scale.md). Default: local worker processes (--workers).", show_default=False)] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, hidden=True, help="Records per chunk sent to a worker.")] = 500,
     record_them: Annotated[bool, typer.Option("--record", help="Also append every determination to the audit store ($ORIGIN_RULES_DB, else the user's data directory; docs/service.md).")] = False,
+    rates: Annotated[Optional[Path], typer.Option("--rates", help="Exchange rates (YAML or JSON, docs/bom.md, Currencies) for materials priced in another currency than the product, added to every BOM; a rate a BOM declares itself wins.", show_default=False)] = None,
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Evaluate many BOMs (e.g. a year of shipments): one output record per input record, in input order."""
@@ -184,6 +185,7 @@ def batch(
     if summary is not None:
         _check_output(summary, files, "--summary")
     on = parse_date(as_of)
+    extra_rates = read_rates_option(rates)
     book = load_rules(rules, cache=not no_cache)
     for name in under or []:
         if name not in book.names:
@@ -201,7 +203,7 @@ def batch(
     count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     options = Options(inputs=files, out=str(out), names=list(dict.fromkeys(under)) if under else None, as_of=on,
                       workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules],
-                      cache=not no_cache, cluster=cluster)
+                      cache=not no_cache, cluster=cluster, rates=tuple(extra_rates))
     progress = _Progress(sys.stderr.isatty())
     try:
         with _terminate_as_interrupt():

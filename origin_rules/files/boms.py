@@ -22,7 +22,7 @@ Formats, by extension:
   ``product.net_cost``, ``product.total_cost``, ``product.fob``, ``product.ex_works``,
   ``product.weight_kg``, ``product.component_weight_kg``, ``product.wholly_obtained``, ``product.end_use``,
   ``product.facts``, ``product.processes``, ``product.retail_set``,
-  ``product.imported_unassembled``;
+  ``product.imported_unassembled``, ``product.packaging_only``, ``product.diluted_only``;
 
   ``material.id``, ``material.description``, ``material.hs``, ``material.origin``,
   ``material.originating``, ``material.value``, ``material.weight_kg``,

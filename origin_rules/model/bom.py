@@ -879,7 +879,7 @@ class Material(BaseModel):
     def own_facts(self) -> dict[str, "DeclaredFact"]:
         """The facts of this material as a good (a sub-assembly): its declared facts and the
         product flags, all `no` (a sub-assembly made in-house is neither a retail set nor
-        imported unassembled)."""
+        imported unassembled, and it is produced: it is not a good only packaged or diluted)."""
         return {**self.facts, **{name: _NO for name in FLAG_FACTS}}
 
 
@@ -918,6 +918,15 @@ class Product(BaseModel):
         "The good was imported in an unassembled or disassembled form and is classified as "
         "the assembled good by rule 2(a) of the General Rules; rules see it as the fact "
         "`imported_unassembled` (yes/no, default no)"))
+    packaging_only: Flag = Field(False, description=(
+        "The only operations performed on the good in the territory where it is declared "
+        "produced were packaging or repackaging it (filling, putting up for retail sale, "
+        "labelling, packing), which are not production (USMCA: HTSUS GN11(l)(xvi), CBP H318560, "
+        "H325287); rules see it as the fact `packaging_only` (yes/no, default no)"))
+    diluted_only: Flag = Field(False, description=(
+        "The only operation performed on the good there was mere dilution with water or another "
+        "substance that does not materially alter its characteristics (USMCA Art. 4.13(a)); "
+        "rules see it as the fact `diluted_only` (yes/no, default no)"))
 
     @field_validator("facts")
     @classmethod
@@ -931,7 +940,7 @@ class Product(BaseModel):
 
 # Fields that rules read as facts (`when retail_set in [yes]`, `provided_as_part in [yes]`):
 # unlike a declared fact, they are never missing (false unless the BOM says true).
-FLAG_FACTS = ("retail_set", "imported_unassembled")
+FLAG_FACTS = ("retail_set", "imported_unassembled", "packaging_only", "diluted_only")
 MATERIAL_FLAG_FACTS = ("provided_as_part",)
 
 
