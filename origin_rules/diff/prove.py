@@ -70,8 +70,8 @@ from .structural import Change
 __all__ = ["Proof", "Unsupported", "prove"]
 
 KINDS = ("direct", "indirect", "accessory", "retail_packaging")  # shipping packing is left out of a good
-FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight")
-FIGURE_FIELDS = {"weight": "weight_kg"}
+FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works", "weight", "component_weight")
+FIGURE_FIELDS = {"weight": "weight_kg", "component_weight": "component_weight_kg"}
 OUTSIDERS = ("JP", "KR", "DE", "BR", "IN", "VN", "TH", "GB", "FR", "IT", "ZA", "AU")
 OTHER_PROCESS = "other processing"
 
@@ -230,7 +230,8 @@ class Applies:
     requires: list[tuple[object, object]]
     fallbacks: list[tuple[object, object]]
     deemed: list[object]  # conditions (None: always)
-    policies: list[tuple[str, Decimal, str, object]]  # (measure, share, base, exclude)
+    # (measure, share, base, exclude, sub-limit: (flag, share, base) or None)
+    policies: list[tuple[str, Decimal, str, object, tuple | None]]
     ident: tuple = ()
 
     def content(self) -> tuple:
@@ -243,7 +244,7 @@ class Applies:
             yield when
             yield body
         yield from self.deemed
-        for *_, exclude in self.policies:
+        for *_, exclude, _ in self.policies:
             yield exclude
 
 
@@ -312,13 +313,15 @@ class SideRules:
         for p, admitted in plan.de_minimis_for(hs):
             if admitted is not True:
                 raise Unsupported(f"the good's code {dotted(good)} is coarser than a de minimis line's `for`")
-            if p.node.of_which is not None:
-                raise Unsupported("a de minimis line with `of which` (a sub-limit on flagged materials)")
-            if p.base_name == "component_weight":
-                raise Unsupported("a de minimis line `of component_weight`")
+            sub = p.node.of_which
+            if sub is not None:
+                sub_base = sub.base.name if isinstance(sub.base, ast.Figure) else p.base_name
+                if sub.flag != "elastomeric":
+                    raise Unsupported(f"a de minimis sub-limit `of which {sub.flag}` of {sub_base}")
+                sub = (sub.flag, sub.share.value, sub_base)
             placed = self._placed[id(p)]
             exclude = None if p.node.exclude is None else self._node(("x", id(p)), placed, lambda n: n.node(p.node.exclude))
-            policies.append((p.node.measure, p.node.share.value, p.base_name, exclude))
+            policies.append((p.node.measure, p.node.share.value, p.base_name, exclude, sub))
             ident.append(id(p))
         return Applies(plan.in_force(on), self.parties, rules, requires, fallbacks, deemed, policies, tuple(ident))
 
@@ -340,8 +343,8 @@ class Vocab:
         return self.values.index(value)
 
     def close(self) -> None:
-        spare = next(o for o in self.others if o not in self.values)
-        self.values.append(spare)
+        spares = (*self.others, *(f"{self.others[0]}_{k}" for k in range(1, len(self.values) + 2)))
+        self.values.append(next(o for o in spares if o not in self.values))
 
 
 class Encoder:
@@ -406,6 +409,8 @@ class Encoder:
         self.weight = [Z.Real(f"m{i}_weight") for i in range(materials)]
         self.kind = [Z.Int(f"m{i}_kind") for i in range(materials)]
         self.part = [Z.Bool(f"m{i}_provided_as_part") for i in range(materials)]
+        self.elastomeric = [Z.Bool(f"m{i}_elastomeric") for i in range(materials)]
+        self.in_component = [Z.Bool(f"m{i}_in_component") for i in range(materials)]
         self._code_memo: dict = {}
         self.verdicts = [self.verdict(a) for a in sides]
         self.countries.close()
@@ -463,7 +468,8 @@ class Encoder:
         for i in range(self.count):
             out += [(self.present[i], "bool", 2), (self.code[i], "choice", len(self.codes)),
                     (self.origin[i], "choice", n_c), (self.declared[i], "bool", 2), (self.value[i], "amount", 0),
-                    (self.weight[i], "amount", 0), (self.kind[i], "choice", len(KINDS)), (self.part[i], "bool", 2)]
+                    (self.weight[i], "amount", 0), (self.kind[i], "choice", len(KINDS)), (self.part[i], "bool", 2),
+                    (self.elastomeric[i], "bool", 2), (self.in_component[i], "bool", 2)]
             out += [(v[i], "choice", len(self.material_words[k].values)) for k, v in self.material_vars.items()]
         return out
 
@@ -635,12 +641,26 @@ class Encoder:
             fails = [Z.Or(fails[i], Z.And(several, tested[i], Z.Or([Z.And(u, ins[i]) for u, ins in zip(used, inside)])))
                      for i in range(self.count)]
         saved = []
-        for measure, share, base, exclude in side.policies:
+        for measure, share, base, exclude, sub in side.policies:
             amounts = self.value if measure == "value" else self.weight
+            if measure != "value":
+                self.uses.add("weight")
             blocked = Z.Or([Z.And(fails[i], self.filter(exclude, i)) for i in range(self.count)]) if exclude is not None \
                 else Z.BoolVal(False)
-            low = Z.Sum([Z.If(fails[i], amounts[i], 0) for i in range(self.count)]) if self.count else Z.RealVal(0)
-            saved.append(Z.And(Z.Not(blocked), low * 100 <= _q(Z, share) * self.figure(base)))
+            weighed = fails
+            if base == "component_weight":  # only the failing materials of the classifying component
+                self.uses.add("in_component")
+                weighed = [Z.And(fails[i], self.in_component[i]) for i in range(self.count)]
+                blocked = Z.Or([Z.And(weighed[i], self.filter(exclude, i)) for i in range(self.count)]) \
+                    if exclude is not None else Z.BoolVal(False)
+            low = Z.Sum([Z.If(weighed[i], amounts[i], 0) for i in range(self.count)]) if self.count else Z.RealVal(0)
+            within = [Z.Not(blocked), low * 100 <= _q(Z, share) * self.figure(base)]
+            if sub is not None:  # `of which elastomeric <= N%`: the flagged failing materials
+                self.uses.add("elastomeric")
+                flagged = Z.Sum([Z.If(Z.And(weighed[i], self.elastomeric[i]), amounts[i], 0) for i in range(self.count)]) \
+                    if self.count else Z.RealVal(0)
+                within.append(flagged * 100 <= _q(Z, sub[1]) * self.figure(sub[2]))
+            saved.append(Z.And(within))
         failing = Z.Or(fails) if fails else Z.BoolVal(False)
         return Z.Or(Z.Not(failing), *saved)
 
@@ -678,6 +698,8 @@ class Encoder:
         raise Unsupported(f"a measure `{text(node)}`")
 
     def sum(self, s: NSum):
+        if s.measure != "value":
+            self.uses.add("weight")
         amounts = self.value if s.measure == "value" else self.weight
         return self.total(amounts, lambda i: self.z3.And(self.present[i], self.filter(s.filter, i)))
 
@@ -758,12 +780,17 @@ class Encoder:
         for i in range(count):
             m = {"id": f"M{i + 1}", "hs": dotted(self.codes[model.eval(self.code[i], model_completion=True).as_long()]),
                  "origin": pick(self.origin[i], self.countries), "originating": true(self.declared[i]),
-                 "value": str(money[f"v{i}"]), "weight_kg": str(money[f"w{i}"])}
+                 "value": str(money[f"v{i}"])}
+            if "weight" in self.uses:
+                m["weight_kg"] = str(money[f"w{i}"])
             kind = KINDS[model.eval(self.kind[i], model_completion=True).as_long()]
             if kind != "direct":
                 m["kind"] = kind
             if true(self.part[i]):
                 m["provided_as_part"] = True
+            for flag in ("elastomeric", "in_component"):
+                if flag in self.uses:
+                    m[flag] = true(getattr(self, flag)[i])
             facts = {name: pick(variables[i], self.material_words[name]) for name, variables in self.material_vars.items()}
             if facts:
                 m["facts"] = facts
