@@ -667,6 +667,7 @@ class Encoder:
     def figure(self, name: str):
         if name not in self.figures:
             raise Unsupported(f"the figure `{name}`")
+        self.uses.add(name)
         return self.figures[name]
 
     def compare(self, node: NCompare):
@@ -755,8 +756,9 @@ class Encoder:
         money = {k: Decimal(v // common) for k, v in whole.items()}
         product: dict = {"id": "PRODUCT", "hs": dotted(self.good), "produced_in": pick(self.produced_in, self.countries),
                          "currency": "USD"}
-        for f in FIGURES:
-            product[FIGURE_FIELDS.get(f, f)] = str(money[f])
+        for f in FIGURES:  # the figures the rules read (the others change nothing)
+            if f in self.uses:
+                product[FIGURE_FIELDS.get(f, f)] = str(money[f])
         if "imported_from" in self.uses:
             product["imported_from"] = pick(self.imported_from, self.countries)
         if "end_use" in self.uses:
