@@ -343,3 +343,21 @@ def test_the_command_line_starts_without_z3():
             "print('z3' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# ---- the search's own corpus (tests/data/diff) -------------------------------------------------------------
+
+SEARCH_DATA = ROOT / "tests" / "data" / "diff"
+
+
+@pytest.mark.parametrize("edited_file, expected", [
+    ("raised.roo", "stricter"), ("lowered.roo", "looser"), ("alternative-removed.roo", "stricter"),
+    ("exception-added.roo", "stricter"), ("mixed.roo", "both"),
+])
+def test_the_search_corpus_is_proven_as_the_search_classifies_it(edited_file, expected):
+    a, b = origin_rules.load(SEARCH_DATA / "base.roo"), origin_rules.load(SEARCH_DATA / edited_file)
+    old, new = Side(a, "Demo", "base"), Side(b, "Demo", edited_file)
+    result = compare(old, new, on=ON, run_search=False, run_proof=True)
+    assert result.verdict == expected, result.verdict_text
+    for f in result.proof.findings:
+        assert direction(old.verdict(f.bom, f.as_of), new.verdict(f.bom, f.as_of)) == f.direction

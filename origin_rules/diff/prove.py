@@ -232,7 +232,6 @@ class Applies:
     deemed: list[object]  # conditions (None: always)
     # (measure, share, base, exclude, sub-limit: (flag, share, base) or None)
     policies: list[tuple[str, Decimal, str, object, tuple | None]]
-    ident: tuple = ()
 
     def content(self) -> tuple:
         """What the verdict depends on (normal nodes compare by meaning)."""
@@ -254,13 +253,12 @@ class SideRules:
         self.parties = frozenset(self.plan.parties)
         program = self.plan.program
         self._placed = {}
-        for kind, compiled, placed in (("rule", None, program.rules), ("require", self.plan.requires, program.requires),
-                                       ("fallback", self.plan.fallbacks, program.fallbacks),
-                                       ("deemed", self.plan.deemed, program.deemed),
-                                       ("policy", self.plan.policies, program.de_minimis)):
-            if compiled is not None:
-                for c, p in zip(compiled, placed):
-                    self._placed[id(c)] = p
+        # the placed line (its scope for set names) of each compiled requirement, fallback,
+        # deeming and policy: the plan compiles them in the program's order
+        for compiled, placed in ((self.plan.requires, program.requires), (self.plan.fallbacks, program.fallbacks),
+                                 (self.plan.deemed, program.deemed), (self.plan.policies, program.de_minimis)):
+            for c, p in zip(compiled, placed):
+                self._placed[id(c)] = p
         self._rule_placed = list(program.rules)
         self._memo: dict = {}
 
@@ -279,13 +277,11 @@ class SideRules:
         if plan.candidate_groups(hs, on) is not None:
             raise Unsupported(f"the good's code {dotted(good)} is coarser than some rule")
         rules = []
-        ident: list = [plan.in_force(on)]
         for r in plan.rules_for(hs, on):
             placed = self._rule_placed[r.order]
             when = None if r.node.when is None else self._node(("w", id(r)), placed, lambda n: n.node(r.node.when))
             body = self._node(("b", id(r)), placed, lambda n: n.body(r.node.criteria))
             rules.append((when, body))
-            ident.append(id(r))
         requires = []
         for req, covered in plan.requires_for(hs, on):
             if covered is not True:
@@ -293,7 +289,6 @@ class SideRules:
             placed = self._placed[id(req)]
             when = None if req.node.when is None else self._node(("w", id(req)), placed, lambda n: n.node(req.node.when))
             requires.append((when, self._node(("b", id(req)), placed, lambda n: n.body(req.node.criteria))))
-            ident.append(id(req))
         fallbacks = []
         for fb, covered in plan.fallbacks_for(hs, on):
             if covered is not True:
@@ -301,14 +296,12 @@ class SideRules:
             placed = self._placed[id(fb)]
             when = None if fb.node.when is None else self._node(("w", id(fb)), placed, lambda n: n.node(fb.node.when))
             fallbacks.append((when, self._node(("b", id(fb)), placed, lambda n: n.body(fb.node.criteria))))
-            ident.append(id(fb))
         deemed = []
         for dd, covered in plan.deemed_for(hs, on):
             if covered is not True:
                 raise Unsupported(f"the good's code {dotted(good)} is coarser than a deeming's `for`")
             placed = self._placed[id(dd)]
             deemed.append(None if dd.node.when is None else self._node(("w", id(dd)), placed, lambda n: n.node(dd.node.when)))
-            ident.append(id(dd))
         policies = []
         for p, admitted in plan.de_minimis_for(hs):
             if admitted is not True:
@@ -322,8 +315,7 @@ class SideRules:
             placed = self._placed[id(p)]
             exclude = None if p.node.exclude is None else self._node(("x", id(p)), placed, lambda n: n.node(p.node.exclude))
             policies.append((p.node.measure, p.node.share.value, p.base_name, exclude, sub))
-            ident.append(id(p))
-        return Applies(plan.in_force(on), self.parties, rules, requires, fallbacks, deemed, policies, tuple(ident))
+        return Applies(plan.in_force(on), self.parties, rules, requires, fallbacks, deemed, policies)
 
 
 # ---- the encoding -----------------------------------------------------------------------------------------
