@@ -330,6 +330,18 @@ def test_cli_prove_with_expect(tmp_path):
     assert usage.returncode == 2
 
 
+def test_cli_saves_counterexamples_that_evaluate_confirms(tmp_path):
+    new = edited(tmp_path, [("subheading and rvc(net_cost) >= 50%", "subheading and rvc(net_cost) >= 45%")])
+    out = _cli("diff", str(BASE), str(new), "--as-of", "2026-07-01", "--prove", "--save", str(tmp_path / "found"))
+    assert out.returncode == 0, out.stderr
+    files = sorted((tmp_path / "found").iterdir())
+    assert [f.name for f in files] == ["Demo-looser.yaml"]
+    for rules, verdict in ((BASE, "does_not_qualify"), (new, "qualifies")):
+        shown = _cli("evaluate", str(files[0]), "--rules", str(rules), "--under", "Demo", "--as-of", "2026-07-01",
+                     "--format", "json")
+        assert json.loads(shown.stdout)["verdict"] == verdict, shown.stdout
+
+
 def test_cli_prove_unknown_does_not_confirm_an_intent(tmp_path):
     new = edited(tmp_path, [("value(hs in steel)", "value(hs in steel, traced)")])
     out = _cli("diff", str(BASE), str(new), "--as-of", "2026-07-01", "--prove", "--expect", "equivalent")

@@ -109,6 +109,7 @@ def diff(
     prove: Annotated[bool, typer.Option("--prove", help="Prove with the z3 SMT solver instead of searching: equivalent, stricter, looser, both (with counterexamples) or unknown.")] = False,
     materials: Annotated[int, typer.Option("--materials", min=0, max=64, help="With --prove: the most materials of the BOMs it reasons about.")] = 8,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="With --prove: seconds before the answer is unknown.")] = 60.0,
+    save: Annotated[Optional[Path], typer.Option("--save", help="Write each counterexample to this folder as a BOM file (NAME-stricter.yaml, NAME-looser.yaml), ready for `evaluate`.", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for CI.")] = Format.text,
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
@@ -137,6 +138,14 @@ def diff(
     wanted = expect.value if expect else None
     render = render_json if format is Format.json else render_text
     typer.echo(render(comparisons, wanted, notes))
+    if save is not None:
+        from ..diff.report import counterexample_files
+        from ..files.atomic import write_text_atomically
+
+        save.mkdir(parents=True, exist_ok=True)
+        for name, text in counterexample_files(comparisons):
+            write_text_atomically(save / name, text)
+            err(f"wrote {save / name}")
     if bad_input:
         raise typer.Exit(EXIT_USAGE)
     held, _ = expectation(comparisons, wanted)

@@ -23,6 +23,7 @@ no stricter evidence was found; ``equivalent`` when no difference at all was fou
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 import yaml
@@ -83,6 +84,19 @@ def _bom_yaml(finding: Finding, c: Comparison) -> str:
             rules = " ".join(f"--rules {shlex.quote(p)}" for p in side.paths)
             lines.append(f"# evaluate ({word}): origin-rules evaluate FILE.yaml {rules} --under {shlex.quote(side.name)} --as-of {on}")
     return "\n".join(lines) + "\n" + body
+
+
+def counterexample_files(comparisons: list[Comparison]) -> list[tuple[str, str]]:
+    """(file name, YAML text) of every counterexample of the search or the proof, one file
+    per comparison and direction: ``NAME-stricter.yaml`` (the comments say how to evaluate it)."""
+    out: dict[str, str] = {}
+    for c in comparisons:
+        found = (c.proof.findings if c.proof is not None else []) + (c.search.findings if c.search is not None else [])
+        for f in found:
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "-", c.new.name).strip("-") or "rules"
+            name = f"{stem}-{f.direction}.yaml"
+            out.setdefault(name, _bom_yaml(f, c) + "\n")
+    return list(out.items())
 
 
 def _verdict(verdict: str, reason: str) -> str:
