@@ -20,17 +20,20 @@
    python -m bench.service [--quick] [--requests N] [--concurrency C] [--runs R]).
 9. The language server: diagnostics after an edit of a 2,000-line file, over stdio and in
    process (bench/lsp.py; alone: python -m bench.lsp [--edits N]).
+10. `diff --prove`: a threshold raised on each of 20 sampled shipped USMCA rules, each proven
+   against the original with z3; max and median seconds (bench/prove.py; alone: python -m
+   bench.prove [--n N]).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp] (docs/performance.md)
+Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp,prove] (docs/performance.md)
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import batch, cli, cluster, diff, evaluation, lsp, service
+from . import batch, cli, cluster, diff, evaluation, lsp, prove, service
 
-PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp")
+PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp", "prove")
 
 
 def _arguments(argv: list[str]):
@@ -60,7 +63,7 @@ if __name__ == "__main__":
     # each part's lines, in this order
     for part, lines in (("diff", diff.main), ("batch", batch.main), ("read_only", batch.bench_reading),
                         ("workers_only", batch.workers_only), ("cluster", cluster.main), ("cli", cli.main),
-                        ("service", service.main), ("lsp", lsp.main)):
+                        ("service", service.main), ("lsp", lsp.main), ("prove", prove.main)):
         if part in parts:
             for line in lines(quick):
                 print(line)

@@ -27,7 +27,9 @@ HELP = """Compare rules: what changed in meaning, which BOMs flip, and BOMs that
 
 The structural diff compares normalized rules: layout, comments, the order of rules, of `or` alternatives and of set items, and aliases (CTH) are no change in meaning. The counterexample search generates BOMs aimed at each change (hypothesis; reproducible with --seed) and shrinks what it finds. Verdicts are ordered qualifies > insufficient_data > does_not_qualify (= no_rule): a BOM whose verdict falls is stricter evidence, one whose verdict rises is looser evidence; both: mixed; none: equivalent (no difference found in N examples), never a proof.
 
---expect stricter fails when looser evidence is found; looser when stricter evidence is found; equivalent when any is. Exit codes: 0 ok, 1 --expect violated, 2 bad usage, rule files with errors or unreadable BOMs."""
+--prove decides instead of searching (the z3 SMT solver): `equivalent` (proven for BOMs of up to --materials materials with every fact given), `stricter` or `looser` (proven never the other way), `both`, each with a counterexample per direction that the engine confirms, or `unknown` with the reason (a construct it cannot encode, or --timeout).
+
+--expect stricter fails when looser evidence is found; looser when stricter evidence is found; equivalent when any is; with --prove, also when the answer is unknown. Exit codes: 0 ok, 1 --expect violated, 2 bad usage, rule files with errors or unreadable BOMs."""
 
 
 class Format(str, Enum):
@@ -104,6 +106,10 @@ def diff(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the search: the same seed gives the same run.")] = 0,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the determinations, YYYY-MM-DD. Default: today.")] = None,
     no_search: Annotated[bool, typer.Option("--no-search", help="Structural diff and portfolio impact only.")] = False,
+    prove: Annotated[bool, typer.Option("--prove", help="Prove with the z3 SMT solver instead of searching: equivalent, stricter, looser, both (with counterexamples) or unknown.")] = False,
+    materials: Annotated[int, typer.Option("--materials", min=0, max=64, help="With --prove: the most materials of the BOMs it reasons about.")] = 8,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="With --prove: seconds before the answer is unknown.")] = 60.0,
+    save: Annotated[Optional[Path], typer.Option("--save", help="Write each counterexample to this folder as a BOM file (NAME-stricter.yaml, NAME-looser.yaml), ready for `evaluate`.", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for CI.")] = Format.text,
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
@@ -111,6 +117,8 @@ def diff(
     from ..diff.report import expectation, render_json, render_text
 
     on = parse_date(as_of)
+    if prove and no_search:
+        fail_usage("--prove and --no-search exclude each other")
     pairs, notes = _sides(paths, under, list(vs or []), cache=not no_cache)
     records = None
     bad_input = False
@@ -123,12 +131,21 @@ def diff(
                 err(f"error: {record if isinstance(record, Exception) else record.error}")
                 bad_input = True
     comparisons = [
-        compare(old, new, boms=records, on=on, examples=examples, seed=seed, run_search=not no_search)
+        compare(old, new, boms=records, on=on, examples=examples, seed=seed, run_search=not no_search,
+                run_proof=prove, materials=materials, timeout=timeout)
         for old, new in pairs
     ]
     wanted = expect.value if expect else None
     render = render_json if format is Format.json else render_text
     typer.echo(render(comparisons, wanted, notes))
+    if save is not None:
+        from ..diff.report import counterexample_files
+        from ..files.atomic import write_text_atomically
+
+        save.mkdir(parents=True, exist_ok=True)
+        for name, text in counterexample_files(comparisons):
+            write_text_atomically(save / name, text)
+            err(f"wrote {save / name}")
     if bad_input:
         raise typer.Exit(EXIT_USAGE)
     held, _ = expectation(comparisons, wanted)

@@ -26,6 +26,7 @@ from typing import Iterable
 
 from .impact import Impact, Side, portfolio_impact
 from .normal import NormalProgram, normalize
+from .prove import Proof, prove
 from .search import SearchResult, classify, direction, from_portfolio, search
 from .structural import StructuralDiff, structural_diff
 
@@ -39,23 +40,37 @@ class Comparison:
     structural: StructuralDiff
     impact: Impact | None = None
     search: SearchResult | None = None
+    proof: Proof | None = None
 
     @property
     def directions(self) -> set[str]:
         found: set[str] = set()
         if self.search is not None:
             found |= {f.direction for f in self.search.findings}
+        if self.proof is not None:
+            found |= self.proof.directions
         if self.impact is not None:
             found |= {d for f in self.impact.flips if (d := direction(f.old_verdict, f.new_verdict))}
         return found
 
     @property
     def verdict(self) -> str:
-        return classify(self.directions)
+        found = self.directions
+        if self.proof is None:
+            return classify(found)
+        # a proof's words: `both` for a counterexample each way; `unknown` when it could not
+        # settle a direction it found no counterexample for
+        if {"stricter", "looser"} <= found:
+            return "both"
+        if self.proof.verdict == "unknown":
+            return "unknown"
+        return classify(found)
 
     @property
     def verdict_text(self) -> str:
         v = self.verdict
+        if self.proof is not None and v == self.proof.verdict:
+            return self.proof.text
         if v != "equivalent":
             return v
         if self.structural.same_meaning:
@@ -78,8 +93,11 @@ def normal_of(side: Side) -> NormalProgram:
 
 
 def compare(old: Side, new: Side, *, boms: Iterable | None = None, on: date | None = None,
-            examples: int = 200, seed: int = 0, run_search: bool = True) -> Comparison:
-    """Diff two sides; evaluate ``boms`` (BOM records) under both; search for counterexamples."""
+            examples: int = 200, seed: int = 0, run_search: bool = True, run_proof: bool = False,
+            materials: int = 8, timeout: float = 60.0) -> Comparison:
+    """Diff two sides; evaluate ``boms`` (BOM records) under both; search for counterexamples,
+    or with ``run_proof`` prove the sides equivalent or find counterexamples with z3
+    (:mod:`origin_rules.diff.prove`: up to ``materials`` materials, ``timeout`` seconds)."""
     on = on or date.today()
     old.book.plan(old.name)
     new.book.plan(new.name)
@@ -87,7 +105,10 @@ def compare(old: Side, new: Side, *, boms: Iterable | None = None, on: date | No
     result = Comparison(old, new, structural_diff(old_n, new_n))
     if boms is not None:
         result.impact = portfolio_impact(old, new, boms, on)
-    if run_search and result.structural.changes:
+    if run_proof and result.structural.changes:
+        result.proof = prove(result.structural.changes, old, new, old_n, new_n, on=on, materials=materials,
+                             timeout=timeout)
+    elif run_search and result.structural.changes:
         result.search = search(result.structural.changes, old, new, old_n, new_n, budget=examples, seed=seed, on=on)
         if result.impact is not None:
             from_portfolio(result.search, result.impact.flips, old, new, on)

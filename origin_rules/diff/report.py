@@ -23,6 +23,7 @@ no stricter evidence was found; ``equivalent`` when no difference at all was fou
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 import yaml
@@ -34,18 +35,31 @@ CONTRARY = {"stricter": {"looser"}, "looser": {"stricter"}, "equivalent": {"stri
 
 
 def overall(comparisons: list[Comparison]) -> str:
-    """The verdict over every comparison (``mixed`` as soon as both directions appear)."""
-    return classify(set().union(*(c.directions for c in comparisons)) if comparisons else set())
+    """The verdict over every comparison (``mixed`` as soon as both directions appear; with
+    proofs, ``both``, and ``unknown`` when a proof could not settle the rest)."""
+    found = set().union(*(c.directions for c in comparisons)) if comparisons else set()
+    if any(c.proof is not None for c in comparisons):
+        if {"stricter", "looser"} <= found:
+            return "both"
+        if any(c.verdict == "unknown" for c in comparisons):
+            return "unknown"
+    return classify(found)
 
 
 def expectation(comparisons: list[Comparison], expect: str | None) -> tuple[bool | None, str]:
-    """(held?, message); (None, "") when nothing was expected."""
+    """(held?, message); (None, "") when nothing was expected. With ``--prove`` the intent
+    holds only when it is proven: an unknown answer does not confirm it."""
     if expect is None:
         return None, ""
     found = set().union(*(c.directions for c in comparisons)) if comparisons else set()
     against = found & CONTRARY[expect]
     if against:
         return False, f"expected {expect}, but {' and '.join(sorted(against))} evidence was found (see above)"
+    unproven = [c for c in comparisons if c.proof is not None and c.verdict == "unknown"]
+    if unproven:
+        return False, f"expected {expect}, but it could not be proven: {unproven[0].proof.reason}"
+    if any(c.proof is not None for c in comparisons):
+        return True, f"expected {expect}: proven"
     note = ""
     if expect != "equivalent" and expect not in found:
         note = f" (no {expect} example was found either: the edit may change nothing)"
@@ -61,7 +75,7 @@ def _bom_yaml(finding: Finding, c: Comparison) -> str:
     on = finding.as_of.isoformat()
     lines = [
         f"# counterexample ({finding.direction}{'' if finding.shrunk else ', not shrunk'}) "
-        + (f"for: {finding.change}" if finding.origin == "search" else f"simplified from the {finding.change}"),
+        + (f"for: {finding.change}" if finding.origin in ("search", "prove") else f"simplified from the {finding.change}"),
         f"# old, {c.old.label}: {_verdict(finding.old_verdict, finding.old_reason)}",
         f"# new, {c.new.label}: {_verdict(finding.new_verdict, finding.new_reason)}",
     ]
@@ -70,6 +84,19 @@ def _bom_yaml(finding: Finding, c: Comparison) -> str:
             rules = " ".join(f"--rules {shlex.quote(p)}" for p in side.paths)
             lines.append(f"# evaluate ({word}): origin-rules evaluate FILE.yaml {rules} --under {shlex.quote(side.name)} --as-of {on}")
     return "\n".join(lines) + "\n" + body
+
+
+def counterexample_files(comparisons: list[Comparison]) -> list[tuple[str, str]]:
+    """(file name, YAML text) of every counterexample of the search or the proof, one file
+    per comparison and direction: ``NAME-stricter.yaml`` (the comments say how to evaluate it)."""
+    out: dict[str, str] = {}
+    for c in comparisons:
+        found = (c.proof.findings if c.proof is not None else []) + (c.search.findings if c.search is not None else [])
+        for f in found:
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "-", c.new.name).strip("-") or "rules"
+            name = f"{stem}-{f.direction}.yaml"
+            out.setdefault(name, _bom_yaml(f, c) + "\n")
+    return list(out.items())
 
 
 def _verdict(verdict: str, reason: str) -> str:
@@ -112,6 +139,12 @@ def render_comparison(c: Comparison) -> str:
             label = cs.verdict if cs.verdict != "equivalent" else f"no difference found in {cs.examples} examples"
             out.append(f"  {cs.change.summary}: {label}")
         for f in s.findings:
+            out.append("")
+            out.append(_bom_yaml(f, c))
+    if c.proof is not None:
+        out.append("")
+        out.append(f"Proof ({_proof_scope(c.proof)}): {c.proof.text}")
+        for f in c.proof.findings:
             out.append("")
             out.append(_bom_yaml(f, c))
     out.append("")
@@ -306,11 +339,35 @@ def render_grouped(comparisons: list[Comparison]) -> str:
                 head, _, body = doc.partition("\nproduct:")
                 doc = f"{head}\n# the same under {under(ns)}\nproduct:{body}" if body else doc
             out.append(doc)
+    proven = [c for c in comparisons if c.proof is not None]
+    if proven:
+        out.append("")
+        out.append(f"Proofs ({_proof_scope(proven[0].proof)}):")
+        for text, ns in _grouped((c.proof.text, c.new.name) for c in proven):
+            out.append(f"  {text} (under {under(ns)})")
+        shown: dict[tuple, tuple[Finding, Comparison, list[str]]] = {}
+        for c in proven:
+            for f in c.proof.findings:
+                shown.setdefault(_finding_key(f), (f, c, []))[2].append(c.new.name)
+        for f, c, ns in shown.values():
+            out.append("")
+            doc = _bom_yaml(f, c)
+            if len(ns) > 1:
+                head, _, body = doc.partition("\nproduct:")
+                doc = f"{head}\n# the same under {under(ns)}\nproduct:{body}" if body else doc
+            out.append(doc)
     out.append("")
     out.append("Verdicts:")
     for verdict, ns in _grouped((c.verdict_text, c.new.name) for c in comparisons):
         out.append(f"  {verdict}: under {under(ns)}")
     return "\n".join(out)
+
+
+def _proof_scope(p) -> str:
+    """What a proof covered: ``z3; up to 8 materials; 1 good; as of 2026-07-01``."""
+    days = ", ".join(d.isoformat() for d in p.dates[:4]) + (f" and {len(p.dates) - 4} more" if len(p.dates) > 4 else "")
+    return (f"z3; up to {p.materials} materials; {p.goods} good{'s' if p.goods != 1 else ''} checked"
+            + (f"; as of {days}" if days else ""))
 
 
 def _flip_key(f) -> tuple:
@@ -322,7 +379,8 @@ def render_text(comparisons: list[Comparison], expect: str | None = None, notes:
     tail: list[str] = list(notes or [])
     if len(comparisons) > 1:
         verdict = overall(comparisons)
-        if verdict == "equivalent" and any(c.search is None and not c.structural.same_meaning for c in comparisons):
+        if verdict == "equivalent" and any(c.search is None and c.proof is None and not c.structural.same_meaning
+                                           for c in comparisons):
             verdict = "not searched (run without --no-search to look for differences)"
         tail.append(f"Overall verdict: {verdict}")
     held, message = expectation(comparisons, expect)
@@ -349,6 +407,7 @@ def comparison_dict(c: Comparison, groups: dict[tuple, int] | None = None) -> di
         "wording": list(c.structural.wording),
         "impact": c.impact.to_dict() if c.impact is not None else None,
         "search": c.search.to_dict() if c.search is not None else None,
+        "proof": c.proof.to_dict() if c.proof is not None else None,
         "verdict": c.verdict,
         "verdict_text": c.verdict_text,
     }
