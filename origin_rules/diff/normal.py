@@ -39,6 +39,7 @@ from .nodes import (
 __all__ = [  # the node types and their helpers are part of this module's interface
     "Item", "NAll", "NAny", "NChange", "NCompare", "NFact", "NFactIn", "NFigure", "NHsIn", "NKindIn", "NMaxNom", "NNot",
     "NOriginating", "NOriginIn", "NPerformed", "NRvc", "NSame", "NSet", "NSum", "NWhollyObtained", "NormalDeMinimis",
+    "NormalFallback",
     "NormalEntry", "NormalProgram", "NormalRequire", "Normalizer", "combine", "item_text", "key", "level_words",
     "normalize", "nset", "nset_of", "pct", "share", "text", "walk", "words",
 ]
@@ -91,6 +92,23 @@ class NormalDeemed:
 
 
 @dataclass(frozen=True, slots=True)
+class NormalFallback:
+    """``fallback [TITLE] [for S] [except S] [when C] { ... }`` (GN11(n), GN11(b)(iv)): tried
+    when the good's rule does not hold."""
+
+    for_: NSet | None
+    except_: NSet | None
+    from_: date | None
+    until: date | None
+    when: object | None
+    body: object
+    title: str | None = field(default=None, compare=False)
+    cites: tuple[str, ...] = field(default=(), compare=False)
+    source: str = field(default="", compare=False)
+    layer: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class NormalDeMinimis:
     measure: str
     op: str
@@ -119,15 +137,17 @@ class NormalProgram:
     de_minimis: tuple[NormalDeMinimis, ...]
     program: Program
     deemed: tuple[NormalDeemed, ...] = ()
+    fallbacks: tuple[NormalFallback, ...] = ()
 
     def meaning(self) -> tuple:
         return (self.parties, self.effective, sorted(self.rules.items(), key=lambda kv: kv[0]),
-                self.requires, self.de_minimis, self.deemed)
+                self.requires, self.de_minimis, self.deemed, self.fallbacks)
 
     def same_meaning(self, other: "NormalProgram") -> bool:
         return (self.parties == other.parties and self.effective == other.effective
                 and self.rules == other.rules and self.requires == other.requires
-                and self.de_minimis == other.de_minimis and self.deemed == other.deemed)
+                and self.de_minimis == other.de_minimis and self.deemed == other.deemed
+                and self.fallbacks == other.fallbacks)
 
 
 # ---- building normal forms ------------------------------------------------------------------------------
@@ -270,6 +290,14 @@ def normalize(program: Program) -> NormalProgram:
             n.hs(dd.for_), n.hs(dd.except_), dd.from_, dd.until, None if dd.when is None else n.node(dd.when),
             dd.title, dd.cites, dd.span.where, placed.layer,
         ))
+    fallbacks = []
+    for placed in program.fallbacks:
+        fb: ast.Fallback = placed.node
+        n = Normalizer(program)
+        fallbacks.append(NormalFallback(
+            n.hs(fb.for_), n.hs(fb.except_), fb.from_, fb.until, None if fb.when is None else n.node(fb.when),
+            n.body(fb.criteria), fb.title, fb.cites, fb.span.where, placed.layer,
+        ))
     return NormalProgram(
         name=program.name,
         parties=tuple(sorted(program.parties)),
@@ -280,6 +308,8 @@ def normalize(program: Program) -> NormalProgram:
         program=program,
         deemed=tuple(sorted(deemed, key=lambda d: "|".join(
             [str(d.for_), str(d.except_), str(d.from_), str(d.until), key(d.when)]))),
+        # file order kept: fallbacks are tried in turn (the first that holds is reported)
+        fallbacks=tuple(fallbacks),
     )
 
 

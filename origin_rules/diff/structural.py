@@ -24,7 +24,8 @@ from decimal import Decimal
 from ..formatting.printer import quote
 from .describe import describe, filter_change, set_change, sort_phrases
 from .normal import (
-    Item, NormalDeemed, NormalDeMinimis, NormalEntry, NormalProgram, NormalRequire, NSet, item_text, pct, text,
+    Item, NormalDeemed, NormalDeMinimis, NormalEntry, NormalFallback, NormalProgram, NormalRequire, NSet, item_text,
+    pct, text,
 )
 
 
@@ -33,7 +34,8 @@ class Change:
     """One change in meaning.
 
     ``kind``: ``rule_added``, ``rule_removed``, ``rule_changed``, ``rules_reordered``,
-    ``require_added``, ``require_removed``, ``require_changed``, ``deemed_added``,
+    ``require_added``, ``require_removed``, ``require_changed``, ``fallback_added``,
+    ``fallback_removed``, ``fallback_changed``, ``deemed_added``,
     ``deemed_removed``, ``deemed_changed``, ``de_minimis_added``,
     ``de_minimis_removed``, ``de_minimis_changed``, ``parties_changed``, ``effective_changed``.
     ``old`` and ``new`` hold the normal entries involved (for the counterexample search);
@@ -107,6 +109,22 @@ def require_subject(r: NormalRequire) -> str:
     if r.when is not None:
         parts.append(f"when {text(r.when)}")
     window = window_text(r.from_, r.until)
+    if window:
+        parts.append(window)
+    return " ".join(parts)
+
+
+def fallback_subject(f: NormalFallback) -> str:
+    """``fallback "Title" for 28.01..40.17 except 3823 when ...``."""
+    parts = ["fallback"]
+    if f.title:
+        parts.append(quote(f.title))
+    parts.append(f"for {f.for_}" if f.for_ is not None else "for every good with a rule")
+    if f.except_ is not None:
+        parts.append(f"except {f.except_}")
+    if f.when is not None:
+        parts.append(f"when {text(f.when)}")
+    window = window_text(f.from_, f.until)
     if window:
         parts.append(window)
     return " ".join(parts)
@@ -305,6 +323,39 @@ def require_changes(old: NormalProgram, new: NormalProgram) -> tuple[list[Change
     return changes, wording
 
 
+def fallback_changes(old: NormalProgram, new: NormalProgram) -> tuple[list[Change], list[str]]:
+    """Fallbacks added, removed or changed: codes covered, exceptions, condition, dates and
+    body. Fallbacks are alternatives (any one that holds originates the good; the first in
+    file order is the one reported), so their order is wording, not meaning."""
+    matchers = [
+        lambda x, y: (x.for_, x.except_, x.when) == (y.for_, y.except_, y.when),
+        lambda x, y: x.title is not None and x.title == y.title,
+        lambda x, y: x.for_ == y.for_,
+    ]
+    changes: list[Change] = []
+    for x, y in _pairs(list(old.fallbacks), list(new.fallbacks), matchers):
+        if x is None:
+            changes.append(Change("fallback_added", fallback_subject(y), [text(y.body)], (), (y,), (), None, y.source))
+        elif y is None:
+            changes.append(Change("fallback_removed", fallback_subject(x), [text(x.body)], (x,), (), (), x.source, None))
+        else:
+            details = []
+            for word, a, b in (("covered code", x.for_, y.for_), ("exception", x.except_, y.except_)):
+                if a != b:
+                    details += set_change(word, a, b) if (a and b) else [f"{word}s {a or 'none'} -> {b or 'none'}"]
+            details = sort_phrases(details + pair_details(x, y))
+            changes.append(Change("fallback_changed", fallback_subject(x), details, (x,), (y,), (), x.source, y.source))
+    wording: list[str] = []
+    if not changes:
+        for x, y in zip(old.fallbacks, new.fallbacks):
+            if x != y:
+                wording.append("fallbacks: their order changed (the first that holds is the one reported)")
+                break
+            if x.title != y.title:
+                wording.append(f'{fallback_subject(x)}: title "{x.title or ""}" -> "{y.title or ""}"')
+    return sorted(changes, key=lambda c: (c.subject, c.summary)), wording
+
+
 def deemed_changes(old: NormalProgram, new: NormalProgram) -> list[Change]:
     """Deemings (``deemed originating``) added, removed or changed: their codes, exceptions,
     condition and dates."""
@@ -393,7 +444,9 @@ def structural_diff(old: NormalProgram, new: NormalProgram) -> StructuralDiff:
     requires.sort(key=lambda c: (c.subject, c.summary))
     policies = policy_changes(old, new)
     deemed = deemed_changes(old, new)
-    return StructuralDiff(old, new, changes + policies + deemed + rules + requires, wording + req_wording)
+    fallbacks, fb_wording = fallback_changes(old, new)
+    return StructuralDiff(old, new, changes + policies + deemed + rules + requires + fallbacks,
+                          wording + req_wording + fb_wording)
 
 
 __all__ = ["Change", "StructuralDiff", "structural_diff"]
