@@ -1174,11 +1174,32 @@ class _Slow(Exception):
 def _str_only(convert: Any) -> Any:
     """A text field's validator for the fast reader: a number in a text field keeps its
     source text only when read by :func:`loads_json`, so any other value goes the slow way."""
+    if convert is _to_text:
+        return _plain_text
+    if convert is _to_id:
+        return _plain_id
+
     def read(value: Any) -> Any:
         if type(value) is not str:
             raise _Slow
         return convert(value)
     return read
+
+
+def _plain_text(value: Any) -> str:
+    """:func:`_to_text` of text."""
+    if type(value) is str:
+        return value
+    raise _Slow
+
+
+def _plain_id(value: Any) -> str:
+    """:func:`_to_id` of text."""
+    if type(value) is str:
+        text = value.strip()
+        if text:
+            return text
+    raise _Slow
 
 
 def _pairs(value: Any) -> int:
@@ -1286,36 +1307,44 @@ def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
     return _Spec(model, plain, frozenset(nullable), structured, check)
 
 
-def _build(spec: _Spec, data: Any, count: list[int]) -> BaseModel:
-    if type(data) is not dict:
-        raise _Slow
-    values = spec.template.copy()
-    plain, nullable, structured = spec.plain, spec.nullable, spec.structured
-    for key, raw in data.items():
-        read = plain.get(key)
-        if read is None:
-            values[key] = structured[key](raw, count)  # KeyError: an unknown field
-        elif raw is None and key in nullable:
-            values[key] = None
-        else:
-            values[key] = read(raw)
-    count[0] += len(data)
-    if spec.check is not None:
-        spec.check(values)
-    made = _new_model(spec.model)
-    _SET_DICT(made, values)
-    _SET_FIELDS(made, set(data))
-    _SET_EXTRA(made, None)
-    _SET_PRIVATE(made, None)
-    return made
+def _builder(spec: _Spec) -> Any:
+    """The function building ``spec.model`` from a JSON mapping (its names bound once)."""
+    model, template, plain, nullable, structured, check = (
+        spec.model, spec.template, spec.plain, spec.nullable, spec.structured, spec.check)
+    new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
+    copy, find = template.copy, plain.get
+
+    def build(data: Any, count: list[int]) -> BaseModel:
+        if type(data) is not dict:
+            raise _Slow
+        values = copy()
+        for key, raw in data.items():
+            read = find(key)
+            if read is None:
+                values[key] = structured[key](raw, count)  # KeyError: an unknown field
+            elif raw is None and key in nullable:
+                values[key] = None
+            else:
+                values[key] = read(raw)
+        count[0] += len(data)
+        if check is not None:
+            check(values)
+        made = new(model)
+        set_dict(made, values)
+        set_fields(made, set(data))
+        set_extra(made, None)
+        set_private(made, None)
+        return made
+    return build
 
 
 _new_model = object.__new__
+_BUILDERS: dict[type[BaseModel], Any] = {}
 
 
 def _one(model: type[BaseModel]) -> Any:
     def read(value: Any, count: list[int]) -> BaseModel:
-        return _build(_SPECS[model], value, count)
+        return _BUILDERS[model](value, count)
     return read
 
 
@@ -1323,8 +1352,8 @@ def _many(model: type[BaseModel]) -> Any:
     def read(value: Any, count: list[int]) -> tuple[BaseModel, ...]:
         if type(value) is not list:
             raise _Slow
-        spec = _SPECS[model]
-        return tuple(_build(spec, item, count) for item in value)
+        build = _BUILDERS[model]
+        return tuple([build(item, count) for item in value])
     return read
 
 
@@ -1368,6 +1397,7 @@ def _specs() -> bool:
         if spec is None:
             return False
         _SPECS[model] = spec
+        _BUILDERS[model] = _builder(spec)
     return _SET_DICT is not None
 
 
@@ -1385,7 +1415,7 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     try:
         data = json.loads(text, parse_float=Decimal)
         count = [0]
-        bom = _build(_SPECS[BOM], data, count)
+        bom = _BUILDERS[BOM](data, count)
     except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
         return None
     colons = text.count(":" if isinstance(text, str) else b":")
