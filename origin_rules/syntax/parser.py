@@ -135,33 +135,35 @@ class _Fast:
         states, values = [self.start], []
         comments = []
         pos, line, line_start, size = 0, 1, 0, len(text)
-        while pos < size:
-            state = states[-1]
-            lexer = scanners.get(state) or self.scanner(state)
-            found = lexer[0](text, pos)
-            if found is None:
-                return None
-            kind, value, end = found.lastgroup, found.group(), found.end()
-            column = pos - line_start + 1
-            start_line = line
-            if kind in lexer[3]:
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = pos + value.rindex("\n") + 1
-            if kind in lexer[2]:
-                if kind == "COMMENT":
-                    comments.append(make(kind, value, pos, start_line, column, line, end - line_start + 1, end))
+        while True:
+            if pos < size:
+                lexer = scanners.get(states[-1]) or self.scanner(states[-1])
+                found = lexer[0](text, pos)
+                if found is None:
+                    return None
+                kind, value, end = found.lastgroup, found.group(), found.end()
+                column = pos - line_start + 1
+                start_line = line
+                if kind in lexer[3]:
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = pos + value.rindex("\n") + 1
+                if kind in lexer[2]:
+                    if kind == "COMMENT":
+                        comments.append(make(kind, value, pos, start_line, column, line, end - line_start + 1, end))
+                    pos = end
+                    continue
+                named = lexer[1].get(kind)
+                if named is not None:
+                    kind = named.get(value, kind)
+                token = make(kind, value, pos, start_line, column, line, end - line_start + 1, end)
                 pos = end
-                continue
-            named = lexer[1].get(kind)
-            if named is not None:
-                kind = named.get(value, kind)
-            token = make(kind, value, pos, start_line, column, line, end - line_start + 1, end)
-            pos = end
+            else:  # the end of the text: reduce until the start symbol is complete
+                kind, token = "$END", None
             while True:
                 step = actions[states[-1]].get(kind)
-                if step is None:
+                if step is None or (step[0] and token is None):
                     return None
                 if step[0]:
                     states.append(step[1])
@@ -176,21 +178,8 @@ class _Fast:
                     children = []
                 values.append(callback(children))
                 states.append(gotos[states[-1]][origin])
-        while True:  # the end of the text: reduce until the start symbol is complete
-            step = actions[states[-1]].get("$END")
-            if step is None or step[0]:
-                return None
-            _, count, callback, origin = step
-            if count:
-                children = values[-count:]
-                del states[-count:]
-                del values[-count:]
-            else:
-                children = []
-            values.append(callback(children))
-            states.append(gotos[states[-1]][origin])
-            if states[-1] == end_state:
-                return values[-1], comments
+                if token is None and states[-1] == end_state:
+                    return values[-1], comments
 
 
 @lru_cache(maxsize=1)
