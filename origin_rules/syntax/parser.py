@@ -90,11 +90,12 @@ class _Fast:
         # per state: terminal -> (True, next state) | (False, size, callback, rule name); rule name -> next state
         self.actions: dict[int, dict[str, tuple]] = {}
         self.gotos: dict[int, dict[str, int]] = {}
+        light = {rule: _light(rule.origin.name, callback) for rule, callback in callbacks.items()}
         for state, row in table.states.items():
             actions, gotos = {}, {}
             for symbol, (action, arg) in row.items():
                 if action is not Shift:
-                    actions[symbol] = (False, len(arg.expansion), callbacks[arg], arg.origin.name)
+                    actions[symbol] = (False, len(arg.expansion), light[arg], arg.origin.name)
                 elif symbol.isupper() or symbol == "$END":
                     actions[symbol] = (True, arg)
                 else:
@@ -180,6 +181,54 @@ class _Fast:
                 states.append(gotos[states[-1]][origin])
                 if token is None and states[-1] == end_state:
                     return values[-1], comments
+
+
+def _inlined(children: list) -> list:
+    """What an inlined rule (``_member``, ``_line``...) stands for: its children, which the
+    rule around it splices in."""
+    return children
+
+
+def _light(name: str, callback):
+    """The callback of a rule for the fast loop. Lark builds a parse-tree node for each inlined
+    rule (``_name``) only for the rule around it to take its children out again; here an
+    inlined rule gives the list of its children and the rules around it splice lists in. Every
+    other callback is Lark's own. ValueError for a callback of a kind this does not know."""
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders
+
+    def is_default(builder) -> bool:
+        return getattr(builder, "func", None) is not None and getattr(builder.func, "__name__", "") == "default_callback" \
+            and builder.args == (name,)
+
+    if type(callback) is ChildFilterLALR_NoPlaceholders:
+        builder = callback.node_builder
+        if name.startswith("_"):
+            if not is_default(builder):
+                raise ValueError(f"inlined rule {name} with a callback of its own")
+            builder = _inlined
+        return _splicer(callback.to_include, builder)
+    if name.startswith("_"):
+        if not is_default(callback):
+            raise ValueError(f"inlined rule {name} with a callback of its own")
+        return _inlined
+    return callback
+
+
+def _splicer(to_include: list[tuple[int, bool]], builder):
+    """Lark's child filter (``ChildFilterLALR_NoPlaceholders``) for children that are lists
+    where Lark's are trees: the children kept, the inlined rules' children spliced in."""
+    def build(children: list):
+        kept: list = []
+        for index, splice in to_include:
+            if splice:
+                if kept:
+                    kept += children[index]
+                else:  # left recursion: take the list over
+                    kept = children[index]
+            else:
+                kept.append(children[index])
+        return builder(kept)
+    return build
 
 
 @lru_cache(maxsize=1)
