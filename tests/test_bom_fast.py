@@ -169,3 +169,21 @@ def test_a_number_in_a_text_field_keeps_its_source_text_the_models_way():
     record = jsonl_record("f.jsonl", 1, '{"product":{"id":"P","description":1.50E1},"materials":[{"id":1E2,"value":"1"}]}')
     assert record.bom.product.description == "1.50E1"
     assert record.bom.materials[0].id == "1E2"
+
+
+def test_the_iso_codes_read_without_pycountry_are_pycountrys():
+    import pycountry
+
+    assert bom_module.COUNTRY_CODES == {c.alpha_2 for c in pycountry.countries}
+    assert bom_module.CURRENCY_CODES == {c.alpha_3 for c in pycountry.currencies}
+
+
+def test_reading_a_bom_does_not_import_pycountry():
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from origin_rules.batch.sample import product_bom; from origin_rules.files.boms import "
+            "jsonl_record; r = jsonl_record('f', 1, json.dumps(product_bom(3))); assert r.bom is not None; "
+            "print('pycountry' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr

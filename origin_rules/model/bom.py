@@ -22,7 +22,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Iterator, Literal, Mapping, Sequence
 
-import pycountry
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -170,7 +169,26 @@ def _read_hs(value: Any) -> str:
         raise _fail("hs_format", expected, value) from None
 
 
+def _iso_codes() -> tuple[frozenset[str], frozenset[str]]:
+    """The ISO 3166-1 alpha-2 country codes and ISO 4217 currency codes pycountry knows, from
+    ``origin_rules/data/iso-codes.txt`` (the same lists: checked by tests/test_bom_fast.py),
+    so that reading a BOM does not import pycountry, whose import reads package metadata."""
+    from importlib import resources
+
+    kinds = {}
+    for line in resources.files("origin_rules").joinpath("data/iso-codes.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            kind, *codes = line.split()
+            kinds[kind] = frozenset(codes)
+    return kinds["countries"], kinds["currencies"]
+
+
+COUNTRY_CODES, CURRENCY_CODES = _iso_codes()
+
+
 def _country_hint(text: str) -> str:
+    import pycountry
+
     found = None
     try:
         found = pycountry.countries.get(alpha_3=text.upper()) if len(text) == 3 else None
@@ -193,7 +211,7 @@ def _read_country(value: Any, expected: str) -> str:
     if not isinstance(value, str):
         raise _fail("country_type", message, value)
     code = value.strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+    if len(code) != 2 or code not in COUNTRY_CODES:
         hint = _country_hint(value.strip())
         raise PydanticCustomError("country_code", message + ", got {got}" + hint, {"got": _show(value)})
     return code
@@ -215,7 +233,7 @@ def _to_origin(value: Any) -> str:
 def _to_currency(value: Any) -> str:
     if isinstance(value, str):
         code = value.strip().upper()
-        if len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None:
+        if len(code) == 3 and code in CURRENCY_CODES:
             return code
     raise _fail("currency_code", 'expected an ISO 4217 currency code like "USD"', value)
 
@@ -505,7 +523,7 @@ def _one_of(codes: Any, *also: str) -> str:
     return r"^\s*(" + "|".join([*parts, *also]) + r")\s*$"
 
 
-_COUNTRIES = [c.alpha_2 for c in pycountry.countries]
+_COUNTRIES = sorted(COUNTRY_CODES)
 _TRUE, _FALSE = ("true", "yes", "y", "1"), ("false", "no", "n", "0")
 _TRUE_TEXT = _one_of((), *map(_any_case, _TRUE))
 _FLAG_TEXT = _one_of((), *map(_any_case, _TRUE + _FALSE))
@@ -522,7 +540,7 @@ Origin = Annotated[str, PlainValidator(_to_origin), _schema(
     type="string", pattern=_one_of(_COUNTRIES, _any_case("unknown")),
     description="an ISO 3166-1 alpha-2 country code, or unknown", examples=["CN"])]
 Currency = Annotated[str, PlainValidator(_to_currency), _schema(
-    type="string", pattern=_one_of(c.alpha_3 for c in pycountry.currencies),
+    type="string", pattern=_one_of(CURRENCY_CODES),
     description="an ISO 4217 currency code", examples=["USD"])]
 Flag = Annotated[bool, PlainValidator(_to_bool), _schema(
     anyOf=[{"type": "boolean"}, {"type": "string", "pattern": _FLAG_TEXT}], description="true or false (also yes/no)")]
