@@ -1427,7 +1427,9 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     same fields set) as ``bom_from_data(loads_json(text))``, built by the models' own
     validators without pydantic's machinery. None when the text is anything but a plain
     valid BOM (invalid JSON, a duplicate key, a number in a text field, any problem at all):
-    then take the models' way, which gives the error messages."""
+    then take the models' way, which gives the error messages. Duplicate keys are looked for
+    only when the text has more colons than the pairs read (a colon in a string, or a key
+    given twice and kept once)."""
     if not FAST_READER:
         return None
     try:
@@ -1436,7 +1438,10 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
         bom = _BUILDERS[BOM](data, count)
     except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
         return None
-    colons = text.count(":" if isinstance(text, str) else b":")
-    # every pair has its colon; a colon in a string or a duplicate key (kept once) makes
-    # the two differ, and then the models' way decides
-    return bom if colons == count[0] else None
+    if text.count(":" if isinstance(text, str) else b":") == count[0]:
+        return bom  # every pair has its colon: no key was given twice (and kept once)
+    try:  # a colon in a string, or a duplicate key: the exact reader tells
+        loads_json(text)
+    except (ValueError, RecursionError):
+        return None
+    return bom
