@@ -7,6 +7,7 @@ is still worded by the models (a JSON Lines record read either way is the same r
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 
@@ -100,7 +101,7 @@ def mutated(draw) -> str:
     for _ in range(draw(st.integers(0, 2))):
         where = draw(st.sampled_from(["product", "material", "material", "top"]))
         if where == "top":
-            data[draw(st.sampled_from(["rates", "extra", "materials"]))] = draw(ODD)
+            data[draw(st.sampled_from(["rates", "extra", "materials"]))] = copy.deepcopy(draw(ODD))
             continue
         materials = data["materials"] if isinstance(data["materials"], list) and data["materials"] else None
         if where == "material" and materials is None:
@@ -108,7 +109,7 @@ def mutated(draw) -> str:
         target = data["product"] if where == "product" else draw(st.sampled_from(materials))
         if not isinstance(target, dict):
             continue
-        target[draw(st.sampled_from(PRODUCT_FIELDS if where == "product" else FIELDS))] = draw(ODD)
+        target[draw(st.sampled_from(PRODUCT_FIELDS if where == "product" else FIELDS))] = copy.deepcopy(draw(ODD))
     text = json.dumps(data, separators=(",", ":"))
     edit = draw(st.sampled_from(["none", "none", "number", "duplicate", "colon"]))
     if edit == "number":  # a raw JSON number where a text was
