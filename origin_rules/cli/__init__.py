@@ -34,12 +34,17 @@ def register(modules: tuple[str, ...] = COMMAND_MODULES) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """``app``: the typer application with every command registered."""
+    """``app``: the typer application with every command registered (``Group``, its class of
+    command groups, as before ``root`` held them)."""
     if name == "app":
         register()
         from .root import app
 
         return app
+    if name == "Group":
+        from .root import Group
+
+        return Group
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
