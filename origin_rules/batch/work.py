@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..model.bom import BomError, loads_json
+from ..model.bom import BomError
 from ..model.currency import with_rates
-from ..files.boms import BomRecord, bom_record, csv_group, json_problem, not_utf8, too_deep
+from ..files.boms import BomRecord, bom_record, csv_group, jsonl_record, not_utf8
 from .judge import judge, losses
 from .records import Renderer
 
@@ -115,13 +115,7 @@ def _read(job: tuple) -> tuple[BomRecord, int | None]:
             text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError:
             return BomRecord(file, lineno, error=BomError(not_utf8(file, lineno)), line=lineno), lineno
-        try:
-            data = loads_json(text)
-        except ValueError as err:
-            return BomRecord(file, lineno, error=BomError(json_problem(err, file, lineno - 1)), line=lineno), lineno
-        except RecursionError:
-            return BomRecord(file, lineno, error=BomError(too_deep(file, lineno)), line=lineno), lineno
-        return bom_record(file, lineno, data, line=lineno), lineno
+        return jsonl_record(file, lineno, text), lineno
     if kind == "rows":
         _, file, columns, rows, repeated_key = job
         seen = {repeated_key} if repeated_key is not None else set()

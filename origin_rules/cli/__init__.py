@@ -9,70 +9,51 @@ from __future__ import annotations
 
 import gc
 import importlib
-
-import typer
-from typer.core import TyperGroup
-
-
-class Group(TyperGroup):
-    """Lists each command with the whole first paragraph of its help, wrapped (click would
-    cut it at the first full stop or at one line: "Evaluate many BOMs (e.g.")."""
-
-    def format_commands(self, ctx, formatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is None or command.hidden:
-                continue
-            text = command.short_help or (command.help or "").split("\n\n")[0]
-            rows.append((name, " ".join(text.split())))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-app = typer.Typer(
-    name="origin-rules",
-    cls=Group,
-    help="Rules of origin as code: check, format and test rule files; evaluate bills of materials.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help and usage errors: rich's help renderer alone costs more than 150 ms at start
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-def _show_version(value: bool) -> None:
-    if value:
-        from .. import __version__
-
-        typer.echo(f"origin-rules {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _options(
-    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    pass
-
+import os
+import sys
+from typing import Any
 
 # Each module defines its command(s) with @app.command(); order is the order in --help.
 COMMAND_MODULES = ("check", "fmt", "evaluate", "batch", "report", "certify", "diff", "schema", "test_cmd", "rulebook", "serve",
                    "audit", "lsp")
-
-for _name in COMMAND_MODULES:
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as exc:  # a command still being written must not break the others
-        if exc.name != f"{__name__}.{_name}":
-            raise
+#: The command each module defines, where its name is not the module's.
+_COMMAND_NAMES = {"test_cmd": "test"}
 
 
-from .common import install_help_names  # noqa: E402
+def register(modules: tuple[str, ...] = COMMAND_MODULES) -> None:
+    """Import command modules, each registering its command(s) on the application."""
+    for name in modules:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:  # a command still being written must not break the others
+            if exc.name != f"{__name__}.{name}":
+                raise
+    from .common import install_help_names
 
-install_help_names()
+    install_help_names()
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the typer application with every command registered (``Group``, its class of
+    command groups, as before ``root`` held them)."""
+    if name == "app":
+        register()
+        from .root import app
+
+        return app
+    if name == "Group":
+        from .root import Group
+
+        return Group
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _command_modules(argv: list[str]) -> tuple[str, ...]:
+    """The module of the command ``argv`` runs, or every module (``--help``, ``--version``,
+    no command, a misspelt one: the group's help and suggestions name them all)."""
+    by_name = {_COMMAND_NAMES.get(module, module): module for module in COMMAND_MODULES}
+    first = argv[0] if argv else ""
+    return (by_name[first],) if first in by_name else COMMAND_MODULES
 
 
 #: The collector's thresholds for a command's process (:func:`tune_gc`): a young collection
@@ -90,5 +71,12 @@ def tune_gc() -> None:
 
 
 def main() -> None:
+    """The console script: registers only the command it runs (importing and converting the
+    others' options is a tenth of a warm ``evaluate``), and leaves pydantic's plugins
+    unloaded unless asked for (finding them reads every installed package's metadata)."""
     tune_gc()
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    register(_command_modules(sys.argv[1:]))
+    from .root import app
+
     app()

@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
+from .root import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules
 from .serve import DB_HELP, open_store
 

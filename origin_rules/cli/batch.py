@@ -21,7 +21,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
+from .root import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date, read_rates_option
 
 OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet")

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from .root import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fail_usage, no_cache_option
 
 

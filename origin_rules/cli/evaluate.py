@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
+from .root import app
 from .common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, load_rules, no_cache_option, parse_date, read_rates_option,
                      read_records)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from .root import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from .root import app
 from .common import fail_usage
 
 

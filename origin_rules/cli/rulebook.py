@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import Group, app
+from .root import Group, app
 from .common import EXIT_FINDINGS, EXIT_OK, err, fail_usage
 
 rulebook_app = typer.Typer(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from .root import app
 
 
 #: The JSON Schema dialect of both schemas (pydantic writes draft 2020-12: ``$defs``,

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
+from .root import app
 from .common import EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules
 
 LOOPBACK = ("127.0.0.1", "localhost")

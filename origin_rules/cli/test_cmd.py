@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
+from .root import app
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, no_cache_option
 
 HELP = """Run the rule tests: `*.test.yaml` files beside the rules (docs/testing-rules.md).

@@ -22,7 +22,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Iterator, Literal, Mapping, Sequence
 
-import pycountry
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -170,7 +169,26 @@ def _read_hs(value: Any) -> str:
         raise _fail("hs_format", expected, value) from None
 
 
+def _iso_codes() -> tuple[frozenset[str], frozenset[str]]:
+    """The ISO 3166-1 alpha-2 country codes and ISO 4217 currency codes pycountry knows, from
+    ``origin_rules/data/iso-codes.txt`` (the same lists: checked by tests/test_bom_fast.py),
+    so that reading a BOM does not import pycountry, whose import reads package metadata."""
+    from importlib import resources
+
+    kinds = {}
+    for line in resources.files("origin_rules").joinpath("data/iso-codes.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            kind, *codes = line.split()
+            kinds[kind] = frozenset(codes)
+    return kinds["countries"], kinds["currencies"]
+
+
+COUNTRY_CODES, CURRENCY_CODES = _iso_codes()
+
+
 def _country_hint(text: str) -> str:
+    import pycountry
+
     found = None
     try:
         found = pycountry.countries.get(alpha_3=text.upper()) if len(text) == 3 else None
@@ -193,7 +211,7 @@ def _read_country(value: Any, expected: str) -> str:
     if not isinstance(value, str):
         raise _fail("country_type", message, value)
     code = value.strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+    if len(code) != 2 or code not in COUNTRY_CODES:
         hint = _country_hint(value.strip())
         raise PydanticCustomError("country_code", message + ", got {got}" + hint, {"got": _show(value)})
     return code
@@ -215,7 +233,7 @@ def _to_origin(value: Any) -> str:
 def _to_currency(value: Any) -> str:
     if isinstance(value, str):
         code = value.strip().upper()
-        if len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None:
+        if len(code) == 3 and code in CURRENCY_CODES:
             return code
     raise _fail("currency_code", 'expected an ISO 4217 currency code like "USD"', value)
 
@@ -505,7 +523,7 @@ def _one_of(codes: Any, *also: str) -> str:
     return r"^\s*(" + "|".join([*parts, *also]) + r")\s*$"
 
 
-_COUNTRIES = [c.alpha_2 for c in pycountry.countries]
+_COUNTRIES = sorted(COUNTRY_CODES)
 _TRUE, _FALSE = ("true", "yes", "y", "1"), ("false", "no", "n", "0")
 _TRUE_TEXT = _one_of((), *map(_any_case, _TRUE))
 _FLAG_TEXT = _one_of((), *map(_any_case, _TRUE + _FALSE))
@@ -522,7 +540,7 @@ Origin = Annotated[str, PlainValidator(_to_origin), _schema(
     type="string", pattern=_one_of(_COUNTRIES, _any_case("unknown")),
     description="an ISO 3166-1 alpha-2 country code, or unknown", examples=["CN"])]
 Currency = Annotated[str, PlainValidator(_to_currency), _schema(
-    type="string", pattern=_one_of(c.alpha_3 for c in pycountry.currencies),
+    type="string", pattern=_one_of(CURRENCY_CODES),
     description="an ISO 4217 currency code", examples=["USD"])]
 Flag = Annotated[bool, PlainValidator(_to_bool), _schema(
     anyOf=[{"type": "boolean"}, {"type": "string", "pattern": _FLAG_TEXT}], description="true or false (also yes/no)")]
@@ -1171,3 +1189,268 @@ def loads_json(text: str | bytes | bytearray) -> Any:
     ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error."""
     return json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
                       object_pairs_hook=_no_duplicates)
+
+
+# ---------------------------------------------------------------------------- fast JSON reading
+
+
+class _Slow(Exception):
+    """The fast reader met something it leaves to the models (:func:`bom_from_json`)."""
+
+
+def _str_only(convert: Any) -> Any:
+    """A text field's validator for the fast reader: a number in a text field keeps its
+    source text only when read by :func:`loads_json`, so any other value goes the slow way."""
+    if convert is _to_text:
+        return _plain_text
+    if convert is _to_id:
+        return _plain_id
+
+    def read(value: Any) -> Any:
+        if type(value) is not str:
+            raise _Slow
+        return convert(value)
+    return read
+
+
+def _plain_text(value: Any) -> str:
+    """:func:`_to_text` of text."""
+    if type(value) is str:
+        return value
+    raise _Slow
+
+
+def _plain_id(value: Any) -> str:
+    """:func:`_to_id` of text."""
+    if type(value) is str:
+        text = value.strip()
+        if text:
+            return text
+    raise _Slow
+
+
+def _pairs(value: Any) -> int:
+    """How many key/value pairs ``value`` holds at any depth (JSON's ``:`` separators)."""
+    if type(value) is dict:
+        return len(value) + sum(_pairs(v) for v in value.values())
+    if type(value) is list:
+        return sum(_pairs(v) for v in value)
+    return 0
+
+
+def _counted(convert: Any, texts_only: bool = False) -> Any:
+    """A structured field (facts, originating, certifications, rates) for the fast reader:
+    its pairs counted; with ``texts_only``, only text, booleans and nulls inside (numbers
+    in them are text fields that would lose their source form)."""
+    def read(value: Any, count: list[int]) -> Any:
+        if texts_only and _has_number(value):
+            raise _Slow
+        count[0] += _pairs(value)
+        return convert(value)
+    return read
+
+
+def _has_number(value: Any) -> bool:
+    if type(value) is dict:
+        return any(_has_number(v) for v in value.values())
+    if type(value) is list:
+        return any(_has_number(v) for v in value)
+    return not (value is None or type(value) is str or type(value) is bool)
+
+
+class _Spec:
+    """How the fast reader builds one model: its fields' defaults in order, the validators
+    of its plain fields, the readers of its structured ones, and its checks across fields."""
+
+    def __init__(self, model: type[BaseModel], plain: dict[str, Any], nullable: frozenset[str],
+                 structured: dict[str, Any], check: Any) -> None:
+        self.model = model
+        self.template = {name: info.default for name, info in model.model_fields.items()}
+        self.plain = plain
+        self.nullable = nullable
+        self.structured = structured
+        self.check = check
+
+
+def _plain_originating(value: Any) -> Any:
+    """``originating`` as true, false or null (what :func:`_to_originating` returns for
+    them); a list or a mapping is left to the models' way."""
+    if value is True or value is False or value is None:
+        return value
+    raise _Slow
+
+
+_TEXT_VALIDATORS = {_to_text, _to_id, _to_word}
+_PLAIN_READERS = {_to_originating: _plain_originating}
+_STRUCTURED_VALIDATORS = {_to_facts: False, _to_certifications: True, _to_rates: True}
+
+
+def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
+    """The PlainValidator's function of a field and whether None is accepted without it."""
+    from typing import Union, get_args, get_origin
+
+    nullable = False
+    if get_origin(annotation) is Union and type(None) in get_args(annotation) and len(get_args(annotation)) == 2:
+        nullable = True
+        inner = next(a for a in get_args(annotation) if a is not type(None))
+        metadata = list(getattr(inner, "__metadata__", ())) + list(metadata)
+    found = [m.func for m in metadata if isinstance(m, PlainValidator)]
+    return (found[0] if len(found) == 1 else None), nullable
+
+
+_SPECS: dict[type[BaseModel], _Spec] = {}
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__ if "__dict__" in BaseModel.__dict__ else None
+_SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
+    """The model's :class:`_Spec`, or None when a field is of a kind the fast reader does not know."""
+    from typing import get_args, get_origin
+
+    plain: dict[str, Any] = {}
+    nullable: set[str] = set()
+    structured: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            structured[name] = _one(annotation)
+            continue
+        if get_origin(annotation) is tuple and len(get_args(annotation)) == 2 and get_args(annotation)[1] is Ellipsis:
+            item = get_args(annotation)[0]
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                structured[name] = _many(item)
+                continue
+        func, optional = _validator_of(annotation, info.metadata)
+        if func is None:
+            return None
+        if func in _STRUCTURED_VALIDATORS:
+            structured[name] = _counted(func, _STRUCTURED_VALIDATORS[func])
+        else:
+            plain[name] = _str_only(func) if func in _TEXT_VALIDATORS else _PLAIN_READERS.get(func, func)
+        if optional:
+            nullable.add(name)
+    return _Spec(model, plain, frozenset(nullable), structured, check)
+
+
+def _builder(spec: _Spec) -> Any:
+    """The function building ``spec.model`` from a JSON mapping (its names bound once)."""
+    model, template, plain, nullable, structured, check = (
+        spec.model, spec.template, spec.plain, spec.nullable, spec.structured, spec.check)
+    new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
+    copy, find = template.copy, plain.get
+
+    def build(data: Any, count: list[int]) -> BaseModel:
+        if type(data) is not dict:
+            raise _Slow
+        values = copy()
+        for key, raw in data.items():
+            read = find(key)
+            if read is None:
+                values[key] = structured[key](raw, count)  # KeyError: an unknown field
+            elif raw is None and key in nullable:
+                values[key] = None
+            else:
+                values[key] = read(raw)
+        count[0] += len(data)
+        if check is not None:
+            check(values)
+        made = new(model)
+        set_dict(made, values)
+        set_fields(made, set(data))
+        set_extra(made, None)
+        set_private(made, None)
+        return made
+    return build
+
+
+_new_model = object.__new__
+_BUILDERS: dict[type[BaseModel], Any] = {}
+
+
+def _one(model: type[BaseModel]) -> Any:
+    def read(value: Any, count: list[int]) -> BaseModel:
+        return _BUILDERS[model](value, count)
+    return read
+
+
+def _many(model: type[BaseModel]) -> Any:
+    def read(value: Any, count: list[int]) -> tuple[BaseModel, ...]:
+        if type(value) is not list:
+            raise _Slow
+        build = _BUILDERS[model]
+        return tuple([build(item, count) for item in value])
+    return read
+
+
+def _check_product(values: dict[str, Any]) -> None:
+    if values["facts"]:
+        _no_flag_facts(values["facts"], FLAG_FACTS, "product")
+
+
+def _check_material(values: dict[str, Any]) -> None:
+    if values["materials"]:
+        _unique_ids(values["materials"])
+    if values["facts"]:
+        _no_flag_facts(values["facts"], MATERIAL_FLAG_FACTS, "material")
+    polymer = values["polymer_weight_kg"]
+    if polymer is not None and values["weight_kg"] is not None and polymer > values["weight_kg"]:
+        raise _Slow
+
+
+def _check_bom(values: dict[str, Any]) -> None:
+    if values["materials"]:
+        _unique_ids(values["materials"])
+
+
+#: The checks across fields that the fast reader repeats, by model and by the names of the
+#: models' own validators: a model given another validator is left to pydantic.
+_CHECKS = {
+    BOM: (_check_bom, {"check_unique_ids"}),
+    Product: (_check_product, {"check_flag_facts"}),
+    Material: (_check_material, {"check_unique_ids", "check_flag_facts", "check_polymer_weight"}),
+    Process: (None, set()),
+}
+
+
+def _specs() -> bool:
+    for model, (check, validators) in _CHECKS.items():
+        decorators = model.__pydantic_decorators__
+        if (set(decorators.field_validators) != validators or decorators.model_validators or decorators.validators
+                or decorators.root_validators or model.__private_attributes__ or model.__pydantic_post_init__):
+            return False
+        spec = _spec(model, check)
+        if spec is None:
+            return False
+        _SPECS[model] = spec
+        _BUILDERS[model] = _builder(spec)
+    return _SET_DICT is not None
+
+
+FAST_READER = _specs()  # False: bom_from_json always takes the models' way
+
+
+def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
+    """One BOM from its JSON text, read fast: the same :class:`BOM` (the same values, the
+    same fields set) as ``bom_from_data(loads_json(text))``, built by the models' own
+    validators without pydantic's machinery. None when the text is anything but a plain
+    valid BOM (invalid JSON, a duplicate key, a number in a text field, any problem at all):
+    then take the models' way, which gives the error messages. Duplicate keys are looked for
+    only when the text has more colons than the pairs read (a colon in a string, or a key
+    given twice and kept once)."""
+    if not FAST_READER:
+        return None
+    try:
+        data = json.loads(text, parse_float=Decimal)
+        count = [0]
+        bom = _BUILDERS[BOM](data, count)
+    except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
+        return None
+    if text.count(":" if isinstance(text, str) else b":") == count[0]:
+        return bom  # every pair has its colon: no key was given twice (and kept once)
+    try:  # a colon in a string, or a duplicate key: the exact reader tells
+        loads_json(text)
+    except (ValueError, RecursionError):
+        return None
+    return bom

@@ -188,14 +188,17 @@ def check_bom(bom: BOM, *, has_materials_key: bool | None = None) -> list[Findin
     out.extend(_code_findings(product.hs, "product.hs", product=True))
     out.extend(_figure_findings(product, bom.materials, "product"))
     if any(material.materials for material in bom.materials):
-        walked: Iterable[tuple[str, Material]] = sorted(bom.walk(), key=lambda item: _path_key(item[0]))
+        for path, material in sorted(bom.walk(), key=lambda item: _path_key(item[0])):
+            out.extend(_code_findings(material.hs, f"{path}.hs", product=False))
+            if material.materials:
+                out.extend(_figure_findings(material, material.materials, path))
     else:  # no sub-assemblies: the materials in order are the walk in field order
-        walked = ((f"materials[{index}]", material) for index, material in enumerate(bom.materials))
-    for path, material in walked:
-        out.extend(_code_findings(material.hs, f"{path}.hs", product=False))
-        if material.materials:
-            out.extend(_figure_findings(material, material.materials, path))
-    return sorted(out, key=lambda f: (not f.is_error,))
+        known = _CODE_MEMO.get
+        for index, material in enumerate(bom.materials):
+            text = material.hs
+            if text and known((text, False)) != ():  # a code already known to be sound needs no path
+                out.extend(_code_findings(text, f"materials[{index}].hs", product=False))
+    return sorted(out, key=lambda f: (not f.is_error,)) if out else out
 
 
 def _path_key(path: str) -> list:

@@ -31,6 +31,11 @@ FACTS = ("end_use", "produced_in", "imported_from")
 INVALID_DATE = date(1900, 1, 1)
 
 
+#: The levels as written (``tariff item`` is two tokens, joined by a space).
+_LEVELS = {"chapter": Level.CHAPTER, "heading": Level.HEADING, "subheading": Level.SUBHEADING,
+           "tariff item": Level.TARIFF_ITEM}
+
+
 def _unquote(text: str) -> str:
     return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
 
@@ -51,17 +56,17 @@ class Builder(Transformer):
 
     def span(self, where) -> ast.Span:
         """The span of a token, or a span already computed by :meth:`extent`."""
-        if isinstance(where, ast.Span):
+        if type(where) is ast.Span:
             return where
         return ast.Span(self.file, where.line, where.column, where.end_line, where.end_column)
 
     @staticmethod
     def _ends(item) -> tuple | None:
         """(line, column, end_line, end_column) of a child, or None if it has no position."""
-        if isinstance(item, Token):
+        if type(item) is Token:
             return (item.line, item.column, item.end_line, item.end_column)
         span = getattr(item, "span", None)
-        if isinstance(span, ast.Span):
+        if type(span) is ast.Span:
             return (span.line, span.column, span.end_line, span.end_column) if span.line else None
         if isinstance(item, tuple):
             found = [e for e in map(Builder._ends, item) if e is not None]
@@ -74,20 +79,27 @@ class Builder(Transformer):
     def extent(self, children) -> ast.Span:
         """The span from the first to the last positioned child (spans are computed here,
         not by Lark's position tracking, which would double the parse time)."""
+        ends = Builder._ends
         first = last = None
         for child in children:
-            ends = self._ends(child)
-            if ends is not None:
-                first = ends
+            if type(child) is Token:  # the usual first child: a keyword
+                first = (child.line, child.column)
                 break
-        for child in reversed(children):
-            ends = self._ends(child)
-            if ends is not None:
-                last = ends
+            found = ends(child)
+            if found is not None:
+                first = found
                 break
-        if first is None or last is None:
+        if first is None:
             return ast.Span(self.file, 0, 0, 0, 0)
-        return ast.Span(self.file, first[0], first[1], last[2], last[3])
+        for child in reversed(children):
+            if type(child) is Token:  # the usual last child: a closing brace or a code
+                last = (child.end_line, child.end_column)
+                break
+            found = ends(child)
+            if found is not None:
+                last = found[2:]
+                break
+        return ast.Span(self.file, first[0], first[1], last[0], last[1])
 
     def error(self, code: str, message: str, where, help: str | None = None) -> None:
         span = where if isinstance(where, ast.Span) else self.span(where)
@@ -95,12 +107,12 @@ class Builder(Transformer):
 
     @staticmethod
     def _nodes(children) -> list:
-        return [c for c in children if not isinstance(c, Token)]
+        return [c for c in children if type(c) is not Token]
 
     @staticmethod
     def _tok(children, *types: str) -> Token | None:
         for c in children:
-            if isinstance(c, Token) and c.type in types:
+            if type(c) is Token and c.type in types:
                 return c
         return None
 
@@ -348,7 +360,8 @@ class Builder(Transformer):
 
     def level(self, children):
         """(Level, its tokens): the tokens give the span of `any other heading` its end."""
-        return (Level.from_word(" ".join(str(c) for c in children)), *children)
+        words = children[0] if len(children) == 1 else " ".join(children)
+        return (_LEVELS.get(words) or Level.from_word(str(words)), *children)
 
     def comparator(self, children):
         tok = children[0]

@@ -1,0 +1,196 @@
+"""The fast JSON reader of BOMs (issue 14 item 3): ``bom_from_json`` builds a BOM without
+pydantic's machinery, from the models' own validators. It must give exactly the BOM the
+models give (the same values of the same types, the same fields set, the fields in the same
+order) or None, and None whenever the models would refuse the text, so that every problem
+is still worded by the models (a JSON Lines record read either way is the same record).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from origin_rules.batch.sample import product_bom
+from origin_rules.files.boms import bom_record, json_problem, jsonl_record
+from origin_rules.model import bom as bom_module
+from origin_rules.model.bom import BOM, BomError, bom_from_data, bom_from_json, loads_json
+from origin_rules.testing.bom_strategies import boms
+
+from conftest import examples
+
+
+def same(fast, slow, where="bom") -> None:
+    """``fast`` is ``slow`` down to the types of its values and the fields it was given."""
+    assert type(fast) is type(slow), where
+    if isinstance(slow, BaseModel):
+        assert list(fast.__dict__) == list(slow.__dict__), where
+        assert fast.__pydantic_fields_set__ == slow.__pydantic_fields_set__, where
+        assert fast.__pydantic_extra__ == slow.__pydantic_extra__, where
+        assert fast.__pydantic_private__ == slow.__pydantic_private__, where
+        for name, value in slow.__dict__.items():
+            same(fast.__dict__[name], value, f"{where}.{name}")
+        assert fast == slow
+    elif isinstance(slow, (tuple, list)):
+        assert len(fast) == len(slow), where
+        for i, (a, b) in enumerate(zip(fast, slow)):
+            same(a, b, f"{where}[{i}]")
+    elif isinstance(slow, dict):
+        assert list(fast) == list(slow), where
+        for key in slow:
+            same(fast[key], slow[key], f"{where}.{key}")
+    else:
+        assert fast == slow, where
+        if isinstance(slow, Decimal):
+            assert str(fast) == str(slow), where  # the same exponent: 1.50 stays 1.50
+
+
+def models_way(text: str):
+    try:
+        return bom_from_data(loads_json(text))
+    except (BomError, ValueError, RecursionError):
+        return None
+
+
+def test_the_fast_reader_is_on():
+    assert bom_module.FAST_READER  # a model given a validator it does not repeat turns it off
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 123, 4567])
+def test_sample_boms_are_read_fast_and_identical(seed):
+    text = json.dumps(product_bom(seed), separators=(",", ":"))
+    fast = bom_from_json(text)
+    assert fast is not None
+    same(fast, bom_from_data(loads_json(text)))
+    assert bom_from_json(text.encode()) is not None  # bytes as read from a file
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(bom=boms(max_depth=3))
+def test_generated_boms_read_fast_are_the_models_boms(bom):
+    text = bom.to_json(indent=None)
+    fast = bom_from_json(text)
+    assert fast is not None  # a plain valid BOM is read fast (with or without colons in its texts)
+    same(fast, bom_from_data(loads_json(text)))
+
+
+# Values put in place of a field of a sample BOM: good, bad, and of the kinds the fast reader
+# leaves to the models (numbers in text fields, exponents, floats' specials, nesting).
+ODD = st.sampled_from([
+    None, True, False, 0, 7, -1, "", " ", "MX", "mx", " CN ", "XX", "unknown", "8708.30", "870830", "8708.3",
+    "12.50", "1e2", "-0", "-0.00", "NaN", [], {}, ["USMCA"], {"USMCA": True}, {"x": 1}, "yes", "direct",
+    "Retail-Packaging", "passenger_vehicle", "two words", "2026-01-01", [{"name": "welding", "country": "MX"}],
+    {"good": "body_stamping"}, {"retail_set": "yes"}, {"lvc": {"value": "41.5", "from": "2026-01-01"}},
+])
+RAW = st.sampled_from(["1.50", "1E2", "0E0", "12.5e-1", "007.5", "1e999", "-0", "NaN", "Infinity", "870830", "8708.30"])
+FIELDS = ["id", "description", "hs", "origin", "originating", "value", "weight_kg", "polymer_weight_kg", "quantity",
+          "kind", "wholly_obtained", "end_use", "facts", "processes", "provided_as_part", "in_component", "currency",
+          "materials", "certifications", "unknown_field", "price"]
+PRODUCT_FIELDS = ["id", "description", "hs", "produced_in", "imported_from", "currency", "transaction_value",
+                  "net_cost", "weight_kg", "wholly_obtained", "end_use", "facts", "retail_set", "processes", "color"]
+
+
+@st.composite
+def mutated(draw) -> str:
+    data = product_bom(draw(st.integers(0, 50)))
+    for _ in range(draw(st.integers(0, 2))):
+        where = draw(st.sampled_from(["product", "material", "material", "top"]))
+        if where == "top":
+            data[draw(st.sampled_from(["rates", "extra", "materials"]))] = copy.deepcopy(draw(ODD))
+            continue
+        materials = data["materials"] if isinstance(data["materials"], list) and data["materials"] else None
+        if where == "material" and materials is None:
+            continue
+        target = data["product"] if where == "product" else draw(st.sampled_from(materials))
+        if not isinstance(target, dict):
+            continue
+        target[draw(st.sampled_from(PRODUCT_FIELDS if where == "product" else FIELDS))] = copy.deepcopy(draw(ODD))
+    text = json.dumps(data, separators=(",", ":"))
+    edit = draw(st.sampled_from(["none", "none", "number", "duplicate", "colon"]))
+    if edit == "number":  # a raw JSON number where a text was
+        text = text.replace('"value":"', '"value":', 1).replace('","', ',"', 1) if '"value":"' in text else text
+        field = draw(st.sampled_from(["id", "hs", "value", "description"]))
+        text = text.replace(f'"{field}":"', f'"{field}":{draw(RAW)},"_":"', 1)
+    elif edit == "duplicate":
+        text = text.replace('"origin":', '"origin":"US","origin":', 1)
+    elif edit == "colon":
+        text = text.replace('"description":"', '"description":"a: b ', 1)
+    return text
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(text=mutated())
+def test_a_mutated_bom_is_read_as_the_models_read_it_or_left_to_them(text):
+    slow = models_way(text)
+    fast = bom_from_json(text)
+    if slow is None:
+        assert fast is None  # every refusal is the models' to word
+    elif fast is not None:
+        same(fast, slow)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(text=mutated())
+def test_a_json_lines_record_is_the_record_of_the_models_way(text):
+    try:
+        record = bom_record("f.jsonl", 3, loads_json(text), line=3)
+    except ValueError as err:
+        expected = ("error", str(BomError(json_problem(err, "f.jsonl", 2))))
+    else:
+        expected = ("error", str(record.error)) if record.error else ("ok", record.product_id)
+    got = jsonl_record("f.jsonl", 3, text)
+    assert (("error", str(got.error)) if got.error else ("ok", got.product_id)) == expected
+    if got.bom is not None:
+        same(got.bom, record.bom)
+
+
+@pytest.mark.parametrize("text", [
+    '{"product":{"id":"P","id":"Q"},"materials":[]}',                       # a duplicate key
+    '{"product":{"id":"P","description":"a: b","id":"Q"},"materials":[]}',  # a duplicate key and a colon
+    '{"product":{"id":12.50},"materials":[]}',                             # a number as an id: "12.50" either way
+    '{"product":{"id":"P","description":1E2},"materials":[]}',             # its source text is kept: "1E2"
+    '{"product":{"id":"P"},"materials":[{"id":"M","value":1e999}]}',       # out of range
+    '{"product":{"id":"P"},"materials":[{"id":"M","value":NaN}]}',         # not finite
+    '{"product":{"id":"P"},"materials":[{"id":"M"},{"id":"M"}]}',          # ids twice
+    '{"product":{"id":"P"},"materials":[{"id":"M","weight_kg":"1","polymer_weight_kg":"2"}]}',
+    '{"product":{"id":"P","facts":{"retail_set":"yes"}},"materials":[]}',  # a flag as a fact
+    '[1,2]', '"text"', '{"product":{"id":"P"}', '',
+])
+def test_what_the_fast_reader_leaves_to_the_models(text):
+    assert bom_from_json(text) is None
+
+
+def test_a_colon_in_a_text_does_not_stop_the_fast_reader():
+    text = '{"product":{"id":"P","description":"Brake: front, 10:30"},"materials":[{"id":"M","value":"1"}]}'
+    fast = bom_from_json(text)
+    assert fast is not None and fast.product.description == "Brake: front, 10:30"
+    same(fast, bom_from_data(loads_json(text)))
+
+
+def test_a_number_in_a_text_field_keeps_its_source_text_the_models_way():
+    record = jsonl_record("f.jsonl", 1, '{"product":{"id":"P","description":1.50E1},"materials":[{"id":1E2,"value":"1"}]}')
+    assert record.bom.product.description == "1.50E1"
+    assert record.bom.materials[0].id == "1E2"
+
+
+def test_the_iso_codes_read_without_pycountry_are_pycountrys():
+    import pycountry
+
+    assert bom_module.COUNTRY_CODES == {c.alpha_2 for c in pycountry.countries}
+    assert bom_module.CURRENCY_CODES == {c.alpha_3 for c in pycountry.currencies}
+
+
+def test_reading_a_bom_does_not_import_pycountry():
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from origin_rules.batch.sample import product_bom; from origin_rules.files.boms import "
+            "jsonl_record; r = jsonl_record('f', 1, json.dumps(product_bom(3))); assert r.bom is not None; "
+            "print('pycountry' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
