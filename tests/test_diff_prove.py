@@ -151,8 +151,9 @@ EDITS = [
      {"de_minimis_changed"}, "looser"),
     ("de minimis exclusion widened", [("exclude origin in [CN]", "exclude origin in [CN, RU]")],
      {"de_minimis_changed"}, "stricter"),
-    ("party removed", [("parties = [US, MX, CA]", "parties = [US, MX]")], {"parties_changed", "rule_changed"},
-     "stricter"),
+    # the rule's and the fallback's `in parties` now mean [MX, US]: both changed too
+    ("party removed", [("parties = [US, MX, CA]", "parties = [US, MX]")],
+     {"parties_changed", "rule_changed", "fallback_changed"}, "stricter"),
     ("effective earlier", [("effective = 2020-07-01", "effective = 2019-07-01")], {"effective_changed"}, "looser"),
     ("deeming narrowed", [("when imported_from in [CA, MX]", "when imported_from in [CA]")], {"deemed_changed"},
      "stricter"),
