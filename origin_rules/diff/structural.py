@@ -101,49 +101,36 @@ def entry_subject(selector: str, e: NormalEntry) -> str:
     return " ".join(parts)
 
 
-def require_subject(r: NormalRequire) -> str:
-    parts = ["requirement"]
-    if r.title:
-        parts.append(f'"{r.title}"')
-    parts.append(f"for {r.for_}" if r.for_ is not None else "for every good")
-    if r.when is not None:
-        parts.append(f"when {text(r.when)}")
-    window = window_text(r.from_, r.until)
+def _statement_subject(word: str, line, for_text: str) -> str:
+    """A requirement, fallback or deeming in words: ``WORD "Title" for S [except S] [when C]
+    [window]`` (``for_text`` when the line has no ``for``)."""
+    parts = [word]
+    if line.title:
+        parts.append(quote(line.title))
+    parts.append(f"for {line.for_}" if line.for_ is not None else for_text)
+    if getattr(line, "except_", None) is not None:
+        parts.append(f"except {line.except_}")
+    if line.when is not None:
+        parts.append(f"when {text(line.when)}")
+    window = window_text(line.from_, line.until)
     if window:
         parts.append(window)
     return " ".join(parts)
+
+
+def require_subject(r: NormalRequire) -> str:
+    """``requirement "Title" for 84, 85 when ...``."""
+    return _statement_subject("requirement", r, "for every good")
 
 
 def fallback_subject(f: NormalFallback) -> str:
-    """``fallback "Title" for 28.01..40.17 except 3823 when ...``."""
-    parts = ["fallback"]
-    if f.title:
-        parts.append(quote(f.title))
-    parts.append(f"for {f.for_}" if f.for_ is not None else "for every good with a rule")
-    if f.except_ is not None:
-        parts.append(f"except {f.except_}")
-    if f.when is not None:
-        parts.append(f"when {text(f.when)}")
-    window = window_text(f.from_, f.until)
-    if window:
-        parts.append(window)
-    return " ".join(parts)
+    """``fallback "Title" for 28.01..40.17 except 38.23 when ...``."""
+    return _statement_subject("fallback", f, "for every good with a rule")
 
 
 def deemed_subject(d: NormalDeemed) -> str:
     """``deemed originating "Title" for 8471.30, 8471.41 when imported_from in [CA, MX]``."""
-    parts = ["deemed originating"]
-    if d.title:
-        parts.append(f'"{d.title}"')
-    parts.append(f"for {d.for_}")
-    if d.except_ is not None:
-        parts.append(f"except {d.except_}")
-    if d.when is not None:
-        parts.append(f"when {text(d.when)}")
-    window = window_text(d.from_, d.until)
-    if window:
-        parts.append(window)
-    return " ".join(parts)
+    return _statement_subject("deemed originating", d, "")
 
 
 def policy_subject(p: NormalDeMinimis) -> str:
