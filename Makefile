@@ -22,10 +22,12 @@ demo: $(STAMP)
 	@echo "== every example BOM under every agreement and scenario that applies =="
 	$(BIN)/origin-rules evaluate examples/boms/ --rules rules/ --as-of 2026-07-01
 
-# The slow end-to-end tests (marked slow) are queued first by tests/conftest.py; with
-# `--maxschedchunk 1` xdist hands tests out one at a time as a worker frees up (its default
-# first hands each worker a quarter of the queue, all the slow tests to one), so both workers
-# start on the slow tests at once and the quick ones fill in after. PYTHONDONTWRITEBYTECODE is
+# The queue (tests/conftest.py): the tests that took a second or more in the last run, longest
+# first (their durations are kept in .cache/test-durations.json; on a fresh clone the tests
+# marked slow come first), then the others in their collected order. With `--maxschedchunk 1`
+# xdist hands tests out one at a time as a worker frees up (its default first hands each
+# worker a quarter of the queue, all the long tests to one), so both workers share out the
+# long tests and the quick ones even out the end. PYTHONDONTWRITEBYTECODE is
 # cleared so that the many `origin-rules` processes the tests start reuse compiled bytecode
 # (some machines set it; each process would recompile the package).
 test: $(STAMP) browser editor-tools

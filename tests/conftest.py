@@ -15,9 +15,13 @@
 Also here: the shipped rulebook parsed once per test process (:func:`shipped_rulebook`); the
 collector's thresholds of an ``origin-rules`` process (:func:`origin_rules.cli.tune_gc`) set
 for the test processes too, which run most commands in process (typer's CliRunner), as the
-console script runs them; and the tests marked ``slow`` (end to end) queued first, so that
-``make test``'s two xdist workers (``--maxschedchunk 1``: one test at a time to a free worker)
-both start on them and the quick tests fill in after.
+console script runs them; the app's click command built once per test process, as the
+console script builds it once per process (:func:`_command_built_once`); and the order of the
+queue (:func:`pytest_collection_modifyitems`): the tests that took a second or more in the
+last run (their durations are kept in ``.cache/test-durations.json``), longest first, then the
+others in their collected order (the tests marked ``slow`` first when no duration is known,
+as on a fresh clone), so that ``make test``'s two xdist workers (``--maxschedchunk 1``: one
+test at a time to a free worker) share out the long tests and the quick ones fill in after.
 
 A test sets only what is its own (``max_examples`` through :func:`examples`, health checks);
 it never sets ``derandomize`` or ``database``: a minimal example found once is pinned with
@@ -26,6 +30,7 @@ it never sets ``derandomize`` or ``database``: a minimal example found once is p
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -96,6 +101,104 @@ def shipped_rulebook():
     return origin_rules.load([ROOT / "rules"], cache=True)
 
 
+def _command_built_once() -> None:
+    """typer's ``CliRunner.invoke`` builds the app's click command (every command, option and
+    help text: about 20 ms) on each call; the console script builds it once per process. Here
+    the test process builds it once per app too (again when commands are added to the app),
+    and every invocation still parses its arguments and runs the command afresh."""
+    import typer.main
+    import typer.testing
+
+    if not hasattr(typer.testing, "_get_command"):  # another typer: each call builds it, as before
+        return
+    build = typer.main.get_command
+    built: dict[int, tuple] = {}
+
+    def get_command(typer_instance):
+        shape = (tuple(map(id, typer_instance.registered_commands)), tuple(map(id, typer_instance.registered_groups)),
+                 id(typer_instance.registered_callback))
+        kept = built.get(id(typer_instance))
+        if kept is None or kept[0] is not typer_instance or kept[1] != shape:
+            kept = built[id(typer_instance)] = (typer_instance, shape, build(typer_instance))
+        return kept[2]
+
+    typer.testing._get_command = get_command
+
+
+_command_built_once()
+
+
+# ---- the order of the queue ---------------------------------------------------------------------
+
+#: Each test's duration in the last run that ran it (seconds: setup, call and teardown), written
+#: by the run (the xdist controller), read by the next one to order its queue.
+DURATIONS = ROOT / ".cache" / "test-durations.json"
+#: The tests that took this long or more are queued first, longest first; the others after
+#: them in their collected order (a module's tests together, its fixtures made once).
+LONG = 1.0
+_WORKER_INPUT = "origin_rules_durations"
+
+
+def _read_durations() -> dict[str, float]:
+    try:
+        data = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist's controller hands every worker the same durations (read once), so that both
+    order their collection alike (xdist requires it)."""
+    node.workerinput[_WORKER_INPUT] = _read_durations()
+
+
 def pytest_collection_modifyitems(config, items):
-    """The tests marked ``slow`` first (in their collected order), then the others."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The long tests of the last run first, longest first (a new test marked ``slow`` counts
+    as long, before them); then the others in their collected order."""
+    workerinput = getattr(config, "workerinput", None)
+    known = workerinput.get(_WORKER_INPUT, {}) if workerinput is not None else _read_durations()
+
+    def duration(item) -> float:
+        if item.nodeid in known:
+            return known[item.nodeid]
+        return float("inf") if item.get_closest_marker("slow") is not None else 0.0
+
+    long = sorted((item for item in items if duration(item) >= LONG), key=duration, reverse=True)
+    chosen = set(map(id, long))
+    items[:] = long + [item for item in items if id(item) not in chosen]
+
+
+class _Durations:
+    """The controller's (or a lone process's) record of each test's duration, merged into
+    :data:`DURATIONS` at the end of the run; a skipped test keeps its last duration."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self.skipped: set[str] = set()
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self.seen[report.nodeid] = self.seen.get(report.nodeid, 0.0) + report.duration
+        if report.skipped:
+            self.skipped.add(report.nodeid)
+
+    def pytest_sessionfinish(self, session) -> None:
+        fresh = {k: round(v, 3) for k, v in self.seen.items() if k not in self.skipped}
+        if not fresh:
+            return
+        merged = {**_read_durations(), **fresh}
+        try:
+            DURATIONS.parent.mkdir(parents=True, exist_ok=True)
+            tmp = DURATIONS.with_name(f"{DURATIONS.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(merged, indent=0, sort_keys=True), encoding="utf-8")
+            tmp.replace(DURATIONS)
+        except OSError:  # a read-only checkout: the next run orders as a fresh clone does
+            pass
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_Durations(), "origin-rules-durations")

@@ -22,8 +22,12 @@ Conventions of a page's fenced blocks (CONTRIBUTING.md, "Documentation"):
   up a machine (``make``, ``pip``, ``git``, ``cd``, ``pre-commit``, ``python3 -m venv``) are
   never run.
 
-Each page runs in its own sandbox: a temporary copy of ``rules/``, ``examples/`` and ``docs/``
-(and README.md, cli.py), with the commands run from its root in order, ``origin-rules``
+Each page runs in its own sandbox: a fresh copy of ``rules/``, ``examples/`` and ``docs/``
+(and README.md, cli.py) in a folder of its own that is the same from one run to the next
+(``.cache/docs-sandboxes/``: emptied before the test, removed after), so that the rulebook
+cache's entries for the page's commands (one per working folder and rule files) are read back
+by the next run instead of each run parsing the rulebook anew and leaving one more entry
+behind; the commands are run from its root in order, ``origin-rules``
 resolved to this virtualenv's console script. Plain ``origin-rules ...`` commands run in
 process (typer's CliRunner: the same app, much faster), and so does a plain command whose
 stdout is sent to a file (``origin-rules test rules/ --format junit > rule-tests.xml``: the
@@ -336,6 +340,27 @@ def output_matches(expected: list[str], actual: list[str]) -> bool:
     return re.fullmatch(pattern, "".join(line + "\n" for line in actual)) is not None
 
 
+SANDBOXES = ROOT / ".cache" / "docs-sandboxes"
+
+
+@pytest.fixture
+def sandbox_home(request) -> Path:
+    """The test's own folder under :data:`SANDBOXES`, named after the test (the same in every
+    run), empty; locked while the test runs (another test session in the same checkout waits);
+    removed after."""
+    name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")[:100]
+    SANDBOXES.mkdir(parents=True, exist_ok=True)
+    with open(SANDBOXES / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = SANDBOXES / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def make_sandbox(tmp: Path) -> Path:
     box = tmp / "repo"
     box.mkdir()
@@ -447,8 +472,8 @@ def run_page(page: Path, tmp: Path) -> PageRun:
 
 @pytest.mark.slow  # every command of the page, several of them over the whole rulebook
 @pytest.mark.parametrize("page", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_examples_run_as_shown(page, tmp_path):
-    run = run_page(page, tmp_path)
+def test_page_examples_run_as_shown(page, sandbox_home):
+    run = run_page(page, sandbox_home)
     assert not run.problems, "\n\n".join(run.problems)
 
 
@@ -509,7 +534,7 @@ def test_harness_reads_console_sh_titles_and_exits():
         "evaluate", "b.yaml", "--under", "USMCA review 2026: China content cap"]
 
 
-def test_a_page_that_lies_fails(tmp_path, monkeypatch):
+def test_a_page_that_lies_fails(tmp_path, sandbox_home, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "UPDATE", False)
     page = tmp_path / "lie.md"
     page.write_text("\n".join([
@@ -520,7 +545,7 @@ def test_a_page_that_lies_fails(tmp_path, monkeypatch):
         "...",
         "```",
     ]), encoding="utf-8")
-    run = PageRun(page, make_sandbox(tmp_path))
+    run = PageRun(page, make_sandbox(sandbox_home))
     for block in blocks(page.read_text()):
         for cmd in console_commands(block):
             run.command(cmd)
@@ -614,11 +639,11 @@ def _png_text(path: Path) -> dict[str, str]:
     return out
 
 
-def test_screenshot_shows_the_current_output(tmp_path):
+def test_screenshot_shows_the_current_output(sandbox_home):
     shot = _script("screenshot")
     meta = _png_text(ROOT / shot.PNG)
     assert meta.get("origin-rules-command") == shot.COMMAND_TEXT, "run `.venv/bin/python scripts/screenshot.py`"
-    code, output = run_command(shot.COMMAND_TEXT, make_sandbox(tmp_path))
+    code, output = run_command(shot.COMMAND_TEXT, make_sandbox(sandbox_home))
     assert code == 0
     assert meta.get("origin-rules-output-sha256") == shot.fingerprint(shot.screen_text(output)), (
         "the screenshot no longer shows what the command prints: run `.venv/bin/python scripts/screenshot.py` "
@@ -670,11 +695,11 @@ def test_hooks_offer_check_fmt_and_test():
 
 
 @pytest.mark.slow  # the CI files' commands: check, test and diff of the whole rulebook
-def test_ci_examples_use_commands_that_exist(tmp_path):
+def test_ci_examples_use_commands_that_exist(sandbox_home):
     """Every `origin-rules ...` line of the example CI files runs, on clean rules, with exit 0."""
     import yaml
 
-    box = make_sandbox(tmp_path)
+    box = make_sandbox(sandbox_home)
     shutil.copytree(box / "rules", box / "base" / "rules")  # the base branch, checked out into base/
     (box / "boms").symlink_to(box / "examples" / "boms")  # a portfolio of BOMs
     problems = []
