@@ -292,3 +292,31 @@ def test_loading_leaves_garbage_collection_as_it_found_it(cache_dir, small):
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_the_cache_keeps_the_most_recently_used_rulebooks_and_drops_the_rest(cache_dir, tmp_path, monkeypatch, parses):
+    """One cache file per rulebook location: rules in ever-new folders would pile up, so the
+    folder keeps MOST_ENTRIES files, the least recently used (read or written) going first."""
+    monkeypatch.setattr(cache_module, "MOST_ENTRIES", 3)
+    folders = []
+    for index in range(5):
+        folder = tmp_path / f"rules-{index}"
+        folder.mkdir()
+        shutil.copy(RULES / "cptpp.roo", folder / "cptpp.roo")
+        folders.append(folder)
+    stamp = 1_000_000_000
+    for folder in folders[:3]:
+        origin_rules.load([str(folder)], cache=True)
+        # the file just written, set apart in time from the others (whatever the clock's grain)
+        os.utime(max(cache_dir.glob("*" + cache_module.SUFFIX), key=os.path.getmtime), (stamp, stamp))
+        stamp += 10
+    assert len(list(cache_dir.glob("*" + cache_module.SUFFIX))) == 3 and len(parses) == 3
+    origin_rules.load([str(folders[0])], cache=True)  # a hit: folder 0 becomes the most recent
+    assert len(parses) == 3
+    origin_rules.load([str(folders[3])], cache=True)  # a fourth location: the oldest (folder 1) goes
+    assert len(list(cache_dir.glob("*" + cache_module.SUFFIX))) == 3
+    origin_rules.load([str(folders[0])], cache=True)
+    origin_rules.load([str(folders[2])], cache=True)
+    assert len(parses) == 4  # folders 0 and 2 were kept
+    origin_rules.load([str(folders[1])], cache=True)
+    assert len(parses) == 5  # folder 1 was dropped: parsed again

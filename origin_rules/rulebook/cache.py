@@ -46,6 +46,7 @@ from ..semantics import resolve
 from .sources import Parsed, discover, parse_paths, parse_texts
 
 MAGIC = b"origin-rules rulebook cache 1\n"
+MOST_ENTRIES = 64  # cache files kept per cache folder (one per rulebook location)
 ENV_DIR = "ORIGIN_RULES_CACHE_DIR"
 SUFFIX = ".rulebook"
 
@@ -89,13 +90,46 @@ def _parse_cached(paths: list[str | Path], directory: Path | None) -> Parsed:
     slot = directory / (_slot_name(files) + SUFFIX)
     parsed = _read(slot, key, files)
     if parsed is not None:
+        _touch(slot)
         return parsed
     texts = _texts(contents)
     if texts is None:  # not UTF-8: the cold parse reports it (ROO000)
         return parse_paths(paths)
     parsed = parse_texts(texts)
     _write(slot, key, parsed)
+    _prune(directory, keep=slot)
     return parsed
+
+
+def _touch(slot: Path) -> None:
+    """Mark a cache file as just used (its modification time), for :func:`_prune`."""
+    try:
+        os.utime(slot)
+    except OSError:
+        pass
+
+
+def _prune(directory: Path, keep: Path, most: int | None = None) -> int:
+    """Keep at most ``most`` (:data:`MOST_ENTRIES`) cache files in ``directory``: the
+    least recently used go first, never ``keep``. Each rulebook location has a file of its
+    own, so rules checked in ever-new folders (temporary checkouts, CI workspaces) would
+    otherwise pile up. Returns how many were removed; a file that cannot be removed is left."""
+    most = MOST_ENTRIES if most is None else most
+    try:
+        entries = []
+        for entry in os.scandir(directory):
+            if entry.name.endswith(SUFFIX) and entry.is_file() and entry.path != str(keep):
+                entries.append((entry.stat().st_mtime_ns, entry.path))
+    except OSError:
+        return 0
+    removed = 0
+    for _, path in sorted(entries)[:max(0, len(entries) + 1 - most)]:
+        try:
+            os.unlink(path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 @contextmanager
