@@ -271,6 +271,19 @@ class SideRules:
             found = self._memo[key] = fn(self._normal(placed))
         return found
 
+    def _lines(self, found, what: str, good: str) -> list[tuple[object, object]]:
+        """(condition or None, body) as normal nodes, for the requirements or fallbacks that
+        cover the good (``found``: the plan's ``requires_for``/``fallbacks_for``)."""
+        out = []
+        for line, covered in found:
+            if covered is not True:
+                raise Unsupported(f"the good's code {dotted(good)} is coarser than {what}'s `for`")
+            placed = self._placed[id(line)]
+            when = None if line.node.when is None else self._node(
+                ("w", id(line)), placed, lambda n, line=line: n.node(line.node.when))
+            out.append((when, self._node(("b", id(line)), placed, lambda n, line=line: n.body(line.node.criteria))))
+        return out
+
     def applies(self, good: str, on: date) -> Applies:
         plan = self.plan
         hs = HsCode(good)
@@ -282,20 +295,8 @@ class SideRules:
             when = None if r.node.when is None else self._node(("w", id(r)), placed, lambda n: n.node(r.node.when))
             body = self._node(("b", id(r)), placed, lambda n: n.body(r.node.criteria))
             rules.append((when, body))
-        requires = []
-        for req, covered in plan.requires_for(hs, on):
-            if covered is not True:
-                raise Unsupported(f"the good's code {dotted(good)} is coarser than a requirement's `for`")
-            placed = self._placed[id(req)]
-            when = None if req.node.when is None else self._node(("w", id(req)), placed, lambda n: n.node(req.node.when))
-            requires.append((when, self._node(("b", id(req)), placed, lambda n: n.body(req.node.criteria))))
-        fallbacks = []
-        for fb, covered in plan.fallbacks_for(hs, on):
-            if covered is not True:
-                raise Unsupported(f"the good's code {dotted(good)} is coarser than a fallback's `for`")
-            placed = self._placed[id(fb)]
-            when = None if fb.node.when is None else self._node(("w", id(fb)), placed, lambda n: n.node(fb.node.when))
-            fallbacks.append((when, self._node(("b", id(fb)), placed, lambda n: n.body(fb.node.criteria))))
+        requires = self._lines(plan.requires_for(hs, on), "a requirement", good)
+        fallbacks = self._lines(plan.fallbacks_for(hs, on), "a fallback", good)
         deemed = []
         for dd, covered in plan.deemed_for(hs, on):
             if covered is not True:

@@ -82,6 +82,17 @@ def check_source(source: str) -> None:
             raise UnsafeSource(f"{word!r} in generated source")
 
 
+def _three_valued(put, depth: int, target: str, holds: str, fails: str) -> None:
+    """Emit ``target = True`` when ``holds``, else ``False`` when ``fails``, else ``None``
+    (unknown: a value is missing)."""
+    put(depth, f"if {holds}:")
+    put(depth + 1, f"{target} = True")
+    put(depth, f"elif {fails}:")
+    put(depth + 1, f"{target} = False")
+    put(depth, "else:")
+    put(depth + 1, f"{target} = None")
+
+
 def vnm_bounds(good) -> tuple[Decimal, Decimal | None, list[str]]:
     """VNM as an interval (low, high or None when a value is missing, missing fields): the
     same tuple ``percentages`` memoises under ``vnm_bounds`` (shared within one run)."""
@@ -275,17 +286,11 @@ class _Module:
         put(d, f"{lowest} = {dl if direct else dh}")
         put(d, f"{highest} = {dh if direct else dl}")
         if op in (">=", ">"):
-            put(d, f"if {lowest} is not None and {lowest} {'>' if op == '>' else '>='} 0:")
-            put(d + 1, f"{target} = True")
-            put(d, f"elif {highest} is not None and {highest} {'<=' if op == '>' else '<'} 0:")
-            put(d + 1, f"{target} = False")
+            _three_valued(put, d, target, f"{lowest} is not None and {lowest} {'>' if op == '>' else '>='} 0",
+                          f"{highest} is not None and {highest} {'<=' if op == '>' else '<'} 0")
         else:
-            put(d, f"if {highest} is not None and {highest} {'<' if op == '<' else '<='} 0:")
-            put(d + 1, f"{target} = True")
-            put(d, f"elif {lowest} is not None and {lowest} {'>=' if op == '<' else '>'} 0:")
-            put(d + 1, f"{target} = False")
-        put(d, "else:")
-        put(d + 1, f"{target} = None")
+            _three_valued(put, d, target, f"{highest} is not None and {highest} {'<' if op == '<' else '<='} 0",
+                          f"{lowest} is not None and {lowest} {'>=' if op == '<' else '>'} 0")
 
     def _sum(self, node: ast.Comparison, target: str, depth: int) -> None:
         """``value(F)``/``weight(F) op N% [of FIGURE]``: the filter inlined in one loop over
@@ -325,17 +330,9 @@ class _Module:
         put(depth, f"{llo} = {ratio} * {blo}")
         put(depth, f"{lhi} = None if {bhi} is None else {ratio} * {bhi}")
         if ceiling:
-            put(depth, f"if {bd} and {hi} {op} {llo}:")
-            put(depth + 1, f"{target} = True")
-            put(depth, f"elif {lhi} is not None and not ({lo} {op} {lhi}):")
-            put(depth + 1, f"{target} = False")
+            _three_valued(put, depth, target, f"{bd} and {hi} {op} {llo}", f"{lhi} is not None and not ({lo} {op} {lhi})")
         else:
-            put(depth, f"if {lhi} is not None and {lo} {op} {lhi}:")
-            put(depth + 1, f"{target} = True")
-            put(depth, f"elif {bd} and not ({hi} {op} {llo}):")
-            put(depth + 1, f"{target} = False")
-        put(depth, "else:")
-        put(depth + 1, f"{target} = None")
+            _three_valued(put, depth, target, f"{lhi} is not None and {lo} {op} {lhi}", f"{bd} and not ({hi} {op} {llo})")
 
     # ---- material filters ----------------------------------------------------------------------
 

@@ -70,7 +70,7 @@ __all__ = [
     "BomRecord", "read_bom", "read_boms", "loads_bom",
     # the pieces batch and the rule tests reuse, so they report exactly what read_boms reports
     "csv_group", "csv_header", "json_problem", "jsonl_record", "node_lines", "not_utf8", "product_key", "bom_record", "too_deep",
-    "yaml_documents", "raw_records",
+    "yaml_documents", "yaml_file", "raw_records",
 ]
 
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -230,6 +230,24 @@ def yaml_documents(text: str, file: str, *, empty_ok: bool = False) -> list[Docu
     if not empty_ok and (not docs or all(data is None for data, _ in docs)):
         raise BomError(BomProblem("the file holds no BOM (it is empty)", "", file))
     return docs
+
+
+def yaml_file(path: str | os.PathLike[str], what: str, holding: str | None = None) -> tuple[str, Any, Any]:
+    """The one YAML (or JSON) document of a settings file (rates, a certifier's profile):
+    ``(file, data, node)``; BomError naming ``what`` when the file is unreadable, or
+    ``holding`` (default ``what``) when it holds another number of documents."""
+    file = os.fspath(path)
+    try:
+        with open(file, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BomError(BomProblem(f"cannot read the {what}: {err.strerror if isinstance(err, OSError) else err}",
+                                  "", file)) from None
+    docs = yaml_documents(text, file)
+    if len(docs) != 1:
+        raise BomError(BomProblem(f"expected one YAML document holding the {holding or what}", "", file))
+    data, node = docs[0]
+    return file, data, node
 
 
 def _reader_problem(err: yaml.reader.ReaderError, text: str, file: str, *, in_bytes: bool = False) -> BomError:

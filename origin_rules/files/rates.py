@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..model.bom import BomError, BomProblem, Rate, Rates
-from .boms import yaml_documents
+from .boms import yaml_file
 
 __all__ = ["read_rates", "rates_from_data"]
 
@@ -35,15 +35,5 @@ def rates_from_data(data: Any, file: str, line: int | None = None) -> tuple[Rate
 
 def read_rates(path: str | os.PathLike[str]) -> tuple[Rate, ...]:
     """The rates in a YAML or JSON file (JSON is YAML); BomError when unreadable or invalid."""
-    file = os.fspath(path)
-    try:
-        with open(file, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BomError(BomProblem(f"cannot read the rates file: {err.strerror if isinstance(err, OSError) else err}",
-                                  "", file)) from None
-    docs = yaml_documents(text, file)
-    if len(docs) != 1:
-        raise BomError(BomProblem("expected one YAML document holding the rates", "", file))
-    data, node = docs[0]
+    file, data, node = yaml_file(path, "rates file", "rates")
     return rates_from_data(data, file, node.start_mark.line + 1 if node is not None else None)

@@ -17,7 +17,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..files.boms import node_lines, yaml_documents
+from ..files.boms import node_lines, yaml_file
 from ..model.bom import BomError, BomProblem, Country, Text, problems_from_validation
 
 __all__ = ["Party", "Period", "Profile", "STATEMENTS", "profile_from_data", "read_profile"]
@@ -115,15 +115,5 @@ def _plain(problems: list[BomProblem]) -> list[BomProblem]:
 
 def read_profile(path: str | os.PathLike[str]) -> Profile:
     """The profile in a YAML (or JSON) file; BomError when unreadable or invalid."""
-    file = os.fspath(path)
-    try:
-        with open(file, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BomError(BomProblem(f"cannot read the profile: {err.strerror if isinstance(err, OSError) else err}",
-                                  "", file)) from None
-    docs = yaml_documents(text, file)
-    if len(docs) != 1:
-        raise BomError(BomProblem("expected one YAML document holding the profile", "", file))
-    data, node = docs[0]
+    file, data, node = yaml_file(path, "profile")
     return profile_from_data(data, file, node_lines(node) if node is not None else None)
