@@ -224,7 +224,7 @@ def test_cluster_addresses_are_checked():
 def test_an_unreachable_scheduler_is_a_clear_error(shipped_rulebook, tmp_path):
     options = Options(inputs=[], out=str(tmp_path / "o.jsonl"), as_of=ON)
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
-        ClusterPool("tcp://127.0.0.1:9", shipped_rulebook, options, shipped_rulebook.names, timeout="2s")
+        ClusterPool("tcp://127.0.0.1:9", shipped_rulebook, options, shipped_rulebook.names, timeout="0.5s")  # refused: it only waits
 
 
 # ---------------------------------------------------------------------------- a real cluster
