@@ -25,6 +25,7 @@ from origin_rules.batch import Options, run_batch
 from origin_rules.batch.cluster import ClusterError, ClusterPool, parse_address
 from origin_rules.cli import app
 from origin_rules.rulebook.cache import pack, unpack
+from processes import PYTHON_CLI, alive, descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = str(ROOT / "rules")
@@ -161,7 +162,21 @@ def test_a_nested_parquet_table_reads_like_the_same_json_lines(tmp_path):
 # ---------------------------------------------------------------------------- Parquet out
 
 
-def test_parquet_results_hold_the_json_lines_records_and_the_report_reads_them(tmp_path):
+class _FixedClock:
+    """``datetime`` for the report's page, its ``now`` one fixed instant: two pages rendered
+    either side of a minute's turn show the same time."""
+
+    @staticmethod
+    def now(tz=None):
+        import datetime as real
+
+        return real.datetime(2026, 7, 1, 12, 0, tzinfo=tz)
+
+
+def test_parquet_results_hold_the_json_lines_records_and_the_report_reads_them(tmp_path, monkeypatch):
+    import origin_rules.report.page
+
+    monkeypatch.setattr(origin_rules.report.page, "datetime", _FixedClock)
     src = shipments(tmp_path / "in.jsonl", 3)
     assert run(str(src), "--out", str(tmp_path / "out.jsonl"), "-j", "1").exit_code == 2
     assert run(str(src), "--out", str(tmp_path / "out.parquet"), "-j", "1").exit_code == 2
@@ -180,7 +195,7 @@ def test_parquet_results_hold_the_json_lines_records_and_the_report_reads_them(t
         result = runner.invoke(app, ["report", str(tmp_path / name), "--html", str(html), "--title", "T"])
         assert result.exit_code == 0, result.output
         pages.append(html.read_text(encoding="utf-8").replace(name, "RESULTS"))
-    assert pages[0] == pages[1]
+    assert pages[0] == pages[1] and "2026-07-01 12:00 UTC" in pages[0]
 
 
 def test_a_parquet_file_that_is_not_batch_output_is_refused_by_the_report(tmp_path):
@@ -224,7 +239,7 @@ def test_cluster_addresses_are_checked():
 def test_an_unreachable_scheduler_is_a_clear_error(shipped_rulebook, tmp_path):
     options = Options(inputs=[], out=str(tmp_path / "o.jsonl"), as_of=ON)
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
-        ClusterPool("tcp://127.0.0.1:9", shipped_rulebook, options, shipped_rulebook.names, timeout="2s")
+        ClusterPool("tcp://127.0.0.1:9", shipped_rulebook, options, shipped_rulebook.names, timeout="0.5s")  # refused: it only waits
 
 
 # ---------------------------------------------------------------------------- a real cluster
@@ -281,7 +296,7 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
     src = tmp_path / "in.jsonl"
     write_jsonl(str(src), 6_000, products=6_000, variants=1, seed=5)  # distinct BOMs: a long run
     out = tmp_path / "results.parquet"
-    args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
+    args = [sys.executable, "-c", PYTHON_CLI, "batch", str(src), "--rules", RULES,
             "--as-of", AS_OF, "--out", str(out), "--cluster", "local:2", "--chunk-size", "20"]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
@@ -295,7 +310,7 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
     else:
         process.kill()
         pytest.fail("the batch wrote nothing within 180 s")
-    tree = _descendants(process.pid)
+    tree = descendants(process.pid)
     assert len(tree) >= 2, tree  # the local cluster's scheduler side and worker processes
     process.send_signal(signal.SIGINT)
     code = process.wait(timeout=90)
@@ -305,29 +320,6 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
     assert not out.exists()
     assert list(tmp_path.glob(".*.part")) == []
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(_alive(p) for p in tree):
+    while time.monotonic() < deadline and any(alive(p) for p in tree):
         time.sleep(0.2)
-    assert [p for p in tree if _alive(p)] == [], "cluster processes outlived the interrupted batch"
-
-
-def _descendants(pid: int) -> list[int]:
-    out, stack = [], [pid]
-    while stack:
-        p = stack.pop()
-        children = []
-        for task in Path(f"/proc/{p}/task").glob("*"):  # every thread: Dask starts processes from its own
-            try:
-                children += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        out.extend(children)
-        stack.extend(children)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    assert [p for p in tree if alive(p)] == [], "cluster processes outlived the interrupted batch"

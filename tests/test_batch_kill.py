@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from origin_rules.batch.sample import write_jsonl
+from processes import PYTHON_CLI, Proc, children, wait_gone
 
 pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run first by tests/conftest.py
 
@@ -32,45 +33,20 @@ def slow_input(tmp_path_factory) -> Path:
     return path
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _start_and_wait_for_partial_output(src: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
-    args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
+def _start_and_wait_for_partial_output(src: Path, out: Path) -> tuple[subprocess.Popen, list[Proc]]:
+    args = [sys.executable, "-c", PYTHON_CLI, "batch", str(src), "--rules", RULES,
             "--as-of", "2026-07-01", "--out", str(out), "--workers", "2", "--chunk-size", "50"]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         parts = list(out.parent.glob(f".{out.name}.*.part"))
         if parts and parts[0].stat().st_size > 10_000:
-            return process, _children(process.pid)
+            return process, children(process.pid)
         if process.poll() is not None:
             pytest.fail(f"the batch ended before it could be interrupted: {process.stderr.read().decode()}")
         time.sleep(0.05)
     process.kill()
     pytest.fail("the batch wrote nothing within 120 s")
-
-
-def _wait_gone(pids: list[int], seconds: float = 15) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        alive = [p for p in pids if _alive(p)]
-        if not alive:
-            return []
-        time.sleep(0.1)
-    return [p for p in pids if _alive(p)]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc to find the worker processes")
@@ -83,7 +59,7 @@ def test_sigkill_leaves_no_output_and_no_workers(slow_input, tmp_path):
     assert not out.exists()
     (part,) = tmp_path.glob(".results.jsonl.*.part")  # the partial file is clearly not the output
     assert part.stat().st_size > 0
-    assert _wait_gone(workers) == [], "worker processes outlived the killed batch"
+    assert wait_gone(workers) == [], "worker processes outlived the killed batch"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -99,4 +75,4 @@ def test_sigterm_and_ctrl_c_clean_up(slow_input, tmp_path, signum):
     assert "Traceback" not in stderr
     assert out.read_text(encoding="utf-8") == "an earlier complete run\n"
     assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*.part")) == []
-    assert _wait_gone(workers) == []
+    assert wait_gone(workers) == []

@@ -310,13 +310,23 @@ def test_a_threshold_change_on_a_shipped_usmca_rule_is_classified_with_a_confirm
 # ---- the command line ------------------------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, cwd=ROOT)
+def _cli(*args: str, process: bool = False) -> subprocess.CompletedProcess:
+    """``origin-rules ARGS`` run from the top of the repository: in this process (typer's
+    CliRunner), or with ``process`` as its own process, as a user runs it."""
+    if process:
+        return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, cwd=ROOT)
+    from typer.testing import CliRunner
+
+    from origin_rules.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def test_cli_prove_with_expect(tmp_path):
     new = edited(tmp_path, [("rvc(transaction_value) >= 60%", "rvc(transaction_value) >= 65%")])
-    ok = _cli("diff", str(BASE), str(new), "--as-of", "2026-07-01", "--prove", "--expect", "stricter")
+    ok = _cli("diff", str(BASE), str(new), "--as-of", "2026-07-01", "--prove", "--expect", "stricter", process=True)
     assert ok.returncode == 0, ok.stderr
     assert "Proof (z3; up to 8 materials; 1 good checked; as of 2026-07-01): stricter (never looser" in ok.stdout
     assert "OK: expected stricter: proven" in ok.stdout

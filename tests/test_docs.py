@@ -27,9 +27,11 @@ Each page runs in its own sandbox: a fresh copy of ``rules/``, ``examples/`` and
 (``.cache/docs-sandboxes/``: emptied before the test, removed after), so that the rulebook
 cache's entries for the page's commands (one per working folder and rule files) are read back
 by the next run instead of each run parsing the rulebook anew and leaving one more entry
-behind; the commands are run from its root in order, ``origin-rules``
+behind (their rulebook cache is a folder of its own, ``.cache/docs-rulebooks/``, see
+:data:`DOCS_RULEBOOKS`); the commands are run from its root in order, ``origin-rules``
 resolved to this virtualenv's console script. Plain ``origin-rules ...`` commands run in
-process (typer's CliRunner: the same app, much faster), and so does a plain command whose
+process (typer's CliRunner: the same app, much faster), with the variables of a leading
+``VAR=value`` set for the command as a shell sets them, and so does a plain command whose
 stdout is sent to a file (``origin-rules test rules/ --format junit > rule-tests.xml``: the
 file gets stdout, the page's output is stderr, as in a terminal); anything else with shell
 syntax runs under bash (tests/test_precommit.py and a few pages run the console script
@@ -68,7 +70,14 @@ EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 TITLE = re.compile(r'title="([^"]+)"')
 SKIP = "<!-- docs-test: skip -->"
-ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+#: The rulebook cache of the pages' commands: a folder of their own, so that the rest of the
+#: suite (which checks rules in ever-new temporary folders, each an entry of the shared cache,
+#: .cache/rulebooks/, which keeps the 64 most recently used) does not push their entries out
+#: between runs. An entry is keyed by the rule files' paths and bytes (the sandboxes are the
+#: same folders from one run to the next, see :func:`sandbox_home`).
+DOCS_RULEBOOKS = ROOT / ".cache" / "docs-rulebooks"
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "ORIGIN_RULES_CACHE_DIR": str(DOCS_RULEBOOKS)}
+LEADING_ENV = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[\w./:@%+,=-]*)\s+")
 
 
 def doc_pages() -> list[Path]:
@@ -194,6 +203,18 @@ def _in_process_argv(command: str) -> list[str] | None:
     return None
 
 
+def _leading_env(command: str) -> tuple[dict[str, str], str]:
+    """``VAR=value ... origin-rules ARGS``: the variables a shell would set for the one command,
+    and the rest of the command (``({}, command)`` when it sets none). Only plain values
+    (no quotes, no ``$``): anything else is left to bash."""
+    env: dict[str, str] = {}
+    rest = command.lstrip()
+    while m := LEADING_ENV.match(rest):
+        env[m["name"]] = m["value"]
+        rest = rest[m.end():]
+    return env, rest
+
+
 def _commands() -> set[str]:
     import typer.main
 
@@ -224,8 +245,9 @@ def _redirected(command: str) -> tuple[list[str], str] | None:
     return (argv, m["file"]) if argv is not None else None
 
 
-def _invoke(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
-    """The app run in process from ``cwd``: exit code, stdout+stderr interleaved, stdout, stderr."""
+def _invoke(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str, str]:
+    """The app run in process from ``cwd`` (with ``env`` set for the command, as ``VAR=value``
+    before it in a shell): exit code, stdout+stderr interleaved, stdout, stderr."""
     from typer.testing import CliRunner
 
     from origin_rules.cli import app
@@ -233,7 +255,7 @@ def _invoke(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        result = CliRunner().invoke(app, argv, env=ENV, catch_exceptions=True)
+        result = CliRunner().invoke(app, argv, env={**ENV, **(env or {})}, catch_exceptions=True)
     finally:
         os.chdir(old)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -264,7 +286,7 @@ def _inputs_digest(box: Path, argv: list[str]) -> str:
     return h.hexdigest()
 
 
-def _remembered(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
+def _remembered(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str, str]:
     """:func:`_invoke` for a command that only reads files, run once per session for the same
     arguments on the same files (every file of the sandbox, by content) and then reused.
 
@@ -275,9 +297,9 @@ def _remembered(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
     a file shared by the xdist workers, written under a lock, so two workers do not both run it.
     """
     if MEMO is None or argv[0] not in REMEMBERED:
-        return _invoke(argv, cwd)
+        return _invoke(argv, cwd, env)
     box = str(cwd.resolve())
-    key = hashlib.sha256(json.dumps([argv, ENV, _inputs_digest(cwd, argv)]).encode()).hexdigest()[:32]
+    key = hashlib.sha256(json.dumps([argv, ENV, env or {}, _inputs_digest(cwd, argv)]).encode()).hexdigest()[:32]
     MEMO.mkdir(parents=True, exist_ok=True)
     with open(MEMO / f"{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -285,7 +307,7 @@ def _remembered(argv: list[str], cwd: Path) -> tuple[int, str, str, str]:
         if saved.exists():
             code, *texts = json.loads(saved.read_text(encoding="utf-8"))
             return code, *(text.replace("\0BOX\0", box) for text in texts)
-        code, *texts = _invoke(argv, cwd)
+        code, *texts = _invoke(argv, cwd, env)
         tmp = saved.with_suffix(".tmp")
         tmp.write_text(json.dumps([code, *(text.replace(box, "\0BOX\0") for text in texts)]), encoding="utf-8")
         tmp.replace(saved)
@@ -304,15 +326,16 @@ def memo(tmp_path_factory):
 
 def run_command(command: str, cwd: Path) -> tuple[int, str]:
     """Run one command as the docs show it; the exit code and stdout+stderr interleaved."""
-    argv = _in_process_argv(command)
+    env, plain = _leading_env(command)
+    argv = _in_process_argv(plain)
     if argv is not None:
-        code, output, _, _ = _remembered(argv, cwd)
+        code, output, _, _ = _remembered(argv, cwd, env)
         return code, output
-    redirect = _redirected(command)
+    redirect = _redirected(plain)
     if redirect is not None and (cwd / redirect[1]).resolve().parent.is_dir() \
             and (cwd / redirect[1]).resolve().is_relative_to(cwd.resolve()):
         argv, file = redirect
-        code, _, stdout, stderr = _remembered(argv, cwd)
+        code, _, stdout, stderr = _remembered(argv, cwd, env)
         (cwd / file).write_text(stdout, encoding="utf-8")
         return code, stderr
     env = {**os.environ, **ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(BIN.parent)}
@@ -532,6 +555,18 @@ def test_harness_reads_console_sh_titles_and_exits():
         assert _redirected(shell) is None, shell
     assert _in_process_argv('origin-rules evaluate b.yaml --under "USMCA review 2026: China content cap"') == [
         "evaluate", "b.yaml", "--under", "USMCA review 2026: China content cap"]
+    assert _leading_env("ORIGIN_RULES_DB=audit.sqlite3 A=1 origin-rules audit list") == (
+        {"ORIGIN_RULES_DB": "audit.sqlite3", "A": "1"}, "origin-rules audit list")
+    for shell in ('DB="a b" origin-rules audit list', "DB=$HOME/a origin-rules audit list", "origin-rules check A=1"):
+        assert _leading_env(shell) == ({}, shell), shell
+
+
+def test_a_leading_variable_is_set_for_the_command_run_in_process(tmp_path):
+    box = make_sandbox(tmp_path)
+    code, shown = run_command("ORIGIN_RULES_DB=mine.sqlite3 origin-rules audit token create a@example.com --role analyst", box)
+    assert code == 0, shown
+    assert (box / "mine.sqlite3").is_file()
+    assert os.environ.get("ORIGIN_RULES_DB") != "mine.sqlite3"  # for that command only
 
 
 def test_a_page_that_lies_fails(tmp_path, sandbox_home, monkeypatch):
@@ -567,7 +602,7 @@ def test_a_redirected_command_writes_stdout_to_the_file_and_shows_stderr(tmp_pat
 def test_a_remembered_command_runs_again_when_an_input_changes(tmp_path, monkeypatch):
     calls = []
     real = _invoke
-    monkeypatch.setattr(sys.modules[__name__], "_invoke", lambda argv, cwd: calls.append(argv) or real(argv, cwd))
+    monkeypatch.setattr(sys.modules[__name__], "_invoke", lambda argv, cwd, env=None: calls.append(argv) or real(argv, cwd, env))
     box = tmp_path / "box"
     shutil.copytree(ROOT / "tests" / "data" / "testrunner" / "sample", box / "t")
     first = run_command("origin-rules test t/ --quiet", box)
@@ -583,6 +618,8 @@ def test_a_remembered_command_runs_again_when_an_input_changes(tmp_path, monkeyp
     (box / "report.xml").write_text("<x/>")
     run_command("origin-rules test t/ --quiet", box)
     assert len(calls) == 4  # a file outside both (another command's output): the same inputs
+    run_command("NO_COLOR=0 origin-rules test t/ --quiet", box)
+    assert len(calls) == 5  # a variable set for the command: run again
 
 
 # ---------------------------------------------------------------------------- generated pages

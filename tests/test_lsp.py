@@ -106,11 +106,29 @@ def as_cli(diagnostic: types.Diagnostic, file: str, text: str) -> dict:
     }
 
 
-def check_json(cwd: Path, *paths: str) -> list[dict]:
-    run = subprocess.run([sys.executable, str(ROOT / "cli.py"), "check", *paths, "--format", "json", "--max-errors", "0",
-                          "--no-cache"], cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert run.returncode in (0, 1), run.stderr
-    return json.loads(run.stdout)["diagnostics"]
+def check_json(cwd: Path, *paths: str, process: bool = False) -> list[dict]:
+    """The diagnostics of `origin-rules check PATHS --format json` run from ``cwd``: in this
+    process (typer's CliRunner), or with ``process`` as its own process, as a user runs it."""
+    argv = ["check", *paths, "--format", "json", "--max-errors", "0", "--no-cache"]
+    if process:
+        run = subprocess.run([sys.executable, str(ROOT / "cli.py"), *argv], cwd=cwd, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        code, stdout, stderr = run.returncode, run.stdout, run.stderr
+    else:
+        from typer.testing import CliRunner
+
+        from origin_rules.cli import app
+
+        old = Path.cwd()
+        os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(app, argv)
+        finally:
+            os.chdir(old)
+        code, stdout, stderr = result.exit_code, result.stdout, result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert code in (0, 1), stderr
+    return json.loads(stdout)["diagnostics"]
 
 
 def published(client: LanguageClient, folder: Path, files: list[Path]) -> list[dict]:
@@ -140,8 +158,9 @@ async def test_opening_the_shipped_rules_publishes_what_check_prints(fresh: Lang
     await until(lambda: all(uri(f) in fresh.diagnostics for f in files), "diagnostics for every shipped rule file")
     expected = check_json(folder, ".")
     assert published(fresh, folder, files) == expected
-    # and the same named as from the top of the repository (`check rules/`)
-    assert [{**d, "file": f"rules/{d['file']}"} for d in expected] == check_json(ROOT, "rules/")
+    # and the same named as from the top of the repository (`check rules/`), by the command
+    # run as its own process
+    assert [{**d, "file": f"rules/{d['file']}"} for d in expected] == check_json(ROOT, "rules/", process=True)
 
 
 @pytest.mark.slow

@@ -14,10 +14,21 @@ virtualenv for the hooks and pip-installs the package and its dependencies into 
 needs a package index: the test is skipped, saying so, only when pre-commit cannot reach one.
 pip is told not to byte-compile what it installs (``PIP_COMPILE=0``, as ``pip install
 --no-compile``), which changes no file it installs but the ``.pyc`` caches.
+
+The hooks' environment is kept from one run to the next in ``.cache/pre-commit/``: pre-commit's
+home and the snapshot it was built from, in a folder named by the digest of what decides what
+pre-commit builds (pyproject.toml: the package and its dependencies; .pre-commit-hooks.yaml:
+the hooks; the Python running pre-commit). pre-commit builds it the first time, and again
+(the old folder removed) whenever one of those changes. When only the package's code changed
+since, the package alone is installed again into that environment from a snapshot of this
+checkout (``pip install --no-deps``, as pre-commit installs it, minus the unchanged
+dependencies), so the hooks always run this checkout's code.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -31,6 +42,9 @@ pytestmark = pytest.mark.slow  # end to end (registered in pyproject.toml): run 
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ("origin_rules", "pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml")
+#: What decides the environment pre-commit builds for the hooks (the rest is the package's code).
+BUILD_INPUTS = ("pyproject.toml", ".pre-commit-hooks.yaml")
+CACHE = ROOT / ".cache" / "pre-commit"
 NETWORK = re.compile(
     r"Could not find a version that satisfies|No matching distribution found|Failed to establish a new connection"
     r"|Temporary failure in name resolution|Network is unreachable|Max retries exceeded|ProxyError"
@@ -78,15 +92,29 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def snapshot(dest: Path) -> str:
-    """A one-commit git repository of this checkout's installable files; its commit id."""
+def installable_files() -> list[str]:
+    """The files this checkout would commit of :data:`SNAPSHOT` (relative paths, sorted)."""
     listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "--", *SNAPSHOT).splitlines()
-    dest.mkdir()
-    for name in listed:
-        src = ROOT / name
-        if src.is_file() and "__pycache__" not in src.parts:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+    return sorted(name for name in listed if (ROOT / name).is_file() and "__pycache__" not in Path(name).parts)
+
+
+def digest(names) -> str:
+    h = hashlib.sha256()
+    for name in names:
+        h.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def copy_files(names: list[str], dest: Path) -> None:
+    dest.mkdir(parents=True)
+    for name in names:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+
+
+def snapshot(dest: Path, names: list[str]) -> str:
+    """A one-commit git repository of this checkout's installable files; its commit id."""
+    copy_files(names, dest)
     git(dest, "init", "-q")
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "snapshot")
@@ -125,11 +153,52 @@ def hook_status(output: str) -> dict[str, str]:
     return {m.group(1).strip(): m.group(2) for m in re.finditer(r"^(origin-rules [^.\n]*?)\.{2,}(Passed|Failed|Skipped)", output, re.M)}
 
 
-def test_hooks_reject_bad_and_unformatted_rule_files_then_accept_the_fixes(tmp_path):
+def skip_without_an_index(output: str) -> None:
+    found = NETWORK.search(output)
+    if found:
+        pytest.skip(f"pre-commit could not reach a package index to build the hook environment: {found.group(0)}")
+
+
+@pytest.fixture
+def kept_environment():
+    """The folder of the hooks' environment (:data:`CACHE`), locked while the test runs: its
+    name is the digest of :data:`BUILD_INPUTS` and the Python; the folders of other digests
+    (an older pyproject.toml) are removed, and so is one whose environment was never finished."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{digest(BUILD_INPUTS)}".encode()).hexdigest()[:16]
+    with open(CACHE / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for old in CACHE.iterdir():
+            if old.is_dir() and (old.name != key or not (old / "built").exists()):
+                shutil.rmtree(old)
+        yield CACHE / key
+
+
+def install_the_package_again(home: Path, names: list[str], tmp_path: Path) -> None:
+    """This checkout's package into the hooks' environment, its dependencies as they are."""
+    pythons = sorted(home.glob("repo*/py_env-*/bin/python"))
+    assert len(pythons) == 1, pythons
+    copy_files(names, tmp_path / "package")
+    env = {**os.environ, "PIP_COMPILE": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    run = subprocess.run([str(pythons[0]), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
+                          str(tmp_path / "package")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=600)
+    if run.returncode != 0:
+        skip_without_an_index(run.stdout)
+    assert run.returncode == 0, run.stdout[-5000:]
+
+
+def test_hooks_reject_bad_and_unformatted_rule_files_then_accept_the_fixes(tmp_path, kept_environment):
     pytest.importorskip("pre_commit", reason="pre-commit is in the dev extra: pip install -e '.[dev]'")
-    hooks_repo = tmp_path / "origin-rules"
-    rev = snapshot(hooks_repo)
-    home = tmp_path / "pre-commit-home"
+    names = installable_files()
+    kept = kept_environment
+    hooks_repo, home = kept / "origin-rules", kept / "pre-commit-home"
+    if not kept.exists():
+        kept.mkdir()
+        (kept / "rev").write_text(snapshot(hooks_repo, names))
+        (kept / "installed").write_text(digest(names))
+    rev = (kept / "rev").read_text()
 
     user = tmp_path / "trade-rules"
     (user / "rules").mkdir(parents=True)
@@ -140,11 +209,14 @@ def test_hooks_reject_bad_and_unformatted_rule_files_then_accept_the_fixes(tmp_p
     git(user, "init", "-q")
     git(user, "add", "-A")
 
-    install = pre_commit(user, home, "install-hooks")
-    if install.returncode != 0 and NETWORK.search(install.stdout):
-        pytest.skip(f"pre-commit could not reach a package index to build the hook environment: "
-                    f"{NETWORK.search(install.stdout).group(0)}")
+    install = pre_commit(user, home, "install-hooks")  # builds the environment unless kept
+    if install.returncode != 0:
+        skip_without_an_index(install.stdout)
     assert install.returncode == 0, install.stdout[-5000:]
+    (kept / "built").touch()
+    if (kept / "installed").read_text() != digest(names):  # the package's code changed since
+        install_the_package_again(home, names, tmp_path)
+        (kept / "installed").write_text(digest(names))
 
     first = pre_commit(user, home, "run", "--all-files")
     assert first.returncode == 1, first.stdout

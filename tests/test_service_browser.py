@@ -158,7 +158,7 @@ def test_a_batch_upload_runs_to_the_report_in_a_real_browser(server, driver, tmp
 
     base, _ = server
     shipments = tmp_path / "shipments.jsonl"
-    write_jsonl(str(shipments), 1500, products=200)
+    write_jsonl(str(shipments), 1000, products=200)
     driver.get(base + "/")
     driver.find_element(By.ID, "batch-file").send_keys(str(shipments))
     driver.execute_script("document.getElementById('batch-as-of').value = '2026-07-01';")
@@ -166,7 +166,7 @@ def test_a_batch_upload_runs_to_the_report_in_a_real_browser(server, driver, tmp
     _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#batch-links a"), timeout=300)
     bar = driver.find_element(By.ID, "batch-progress")
     assert bar.get_attribute("value") == bar.get_attribute("max") == str(shipments.stat().st_size)
-    assert driver.find_element(By.ID, "batch-status").text == "done: 1500 records"
+    assert driver.find_element(By.ID, "batch-status").text == "done: 1000 records"
     links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#batch-links a")}
     assert set(links) == {"results (JSON Lines)", "report"}
     driver.execute_script("document.getElementById('batch-progress').scrollIntoView();")
@@ -175,7 +175,7 @@ def test_a_batch_upload_runs_to_the_report_in_a_real_browser(server, driver, tmp
     assert shot.read_bytes()[:8] == PNG
     driver.get(links["report"])
     _wait(driver, lambda d: d.find_elements(By.TAG_NAME, "h1"))
-    assert "1,500 shipments" in driver.find_element(By.TAG_NAME, "body").text
+    assert "1,000 shipments" in driver.find_element(By.TAG_NAME, "body").text
     shot = tmp_path / "service-batch-report.png"  # checked, not kept in the docs
     driver.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == PNG and shot.stat().st_size > 20_000
