@@ -166,10 +166,13 @@ def traced_leaves(parts: tuple[Part, ...]) -> list[Part]:
 
 def money(value: Decimal) -> str:
     """Amounts with at least two decimals, exactly: 10 -> 10.00, 390.5 -> 390.50,
-    12.345 -> 12.345, 12.3450 -> 12.345."""
-    if value.as_tuple().exponent >= -2:
-        return str(value.quantize(QUANTUM[2], context=DISPLAY))
-    text = format(value, "f")
-    whole, _, decimals = text.partition(".")
+    12.345 -> 12.345, 12.3450 -> 12.345; any size (1E+40 -> 1 and 40 zeros, .00).
+    NaN and infinities raise ValueError: they are no amount."""
+    exponent = value.as_tuple().exponent
+    if type(exponent) is not int:  # 'n', 'N' or 'F'
+        raise ValueError(f"an amount must be a finite number, got {value}")
+    if exponent >= -2:  # two decimals or fewer: padded with zeros, nothing rounded
+        return format(value, ".2f")
+    whole, _, decimals = format(value, "f").partition(".")
     decimals = decimals.rstrip("0")
     return f"{whole}.{decimals.ljust(2, '0')}"
