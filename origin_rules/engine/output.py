@@ -26,33 +26,43 @@ from .trace import Trace
 
 RESULT = {True: "true", False: "false", None: "unknown"}
 _AMOUNTS = frozenset({"vnm", "vom", "fvnm"})
+_PERCENTAGES = ("rvc", "max_nom")
+_KIND: dict[str, bool] = {}  # figure name -> whether it is shown as an amount (money)
 
 
 def _figures(figures: dict) -> dict[str, str]:
+    """Figures as the text a determination shows: amounts with at least two decimals,
+    percentages as computed; text figures (names) are left out."""
     out = {}
     for name, value in figures.items():
         if isinstance(value, str):
             continue
-        out[name] = money(value) if name in _AMOUNTS or not name.startswith(("rvc", "max_nom")) else decimal_text(value)
+        amount = _KIND.get(name)
+        if amount is None:
+            if len(_KIND) >= 4096:
+                _KIND.clear()
+            amount = _KIND[name] = name in _AMOUNTS or not name.startswith(_PERCENTAGES)
+        out[name] = money(value) if amount else decimal_text(value)
     return out
 
 
-def _text(text: str, plain: bool) -> str:
-    return text.replace("`", "") if plain and "`" in text else text
-
-
 def _node(t: Trace, layers: dict[str, bool], full: bool, plain: bool, depth: int = 0) -> ExplanationNode:
-    children = t.children if full or depth == 0 else [c for c in t.children if _decisive(t, c)]
+    children = t.children
+    if children and not full and depth:
+        children = [c for c in children if _decisive(t, c)]
     text = t.text if not t.note else f"{t.text} ({t.note})"
+    if plain and "`" in text:
+        text = text.replace("`", "")
+    layer = t.layer
     return assemble(ExplanationNode, {
-        "text": _text(text, plain),
+        "text": text,
         "source": t.source,
         "result": RESULT[t.result],
         "figures": _figures(t.figures) if t.figures else {},
         "materials": list(t.materials),
-        "children": [_node(c, layers, full, plain, depth + 1) for c in children],
-        "sub_determination": to_determination(t.sub, full=full, plain=plain) if t.sub is not None else None,
-        "origin": None if t.layer is None else ("scenario" if layers.get(t.layer) else "agreement"),
+        "children": [_node(c, layers, full, plain, depth + 1) for c in children] if children else [],
+        "sub_determination": None if t.sub is None else to_determination(t.sub, full=full, plain=plain),
+        "origin": None if layer is None else ("scenario" if layers.get(layer) else "agreement"),
     })
 
 
@@ -108,7 +118,7 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
         "headroom": headroom,
         "explanation": _node(out.trace, layers, full, plain),
         "missing": list(out.missing),
-        "failed_materials": [assemble(FailedMaterial, {"id": f.id, "hs": f.hs, "reason": _text(f.reason, plain)})
+        "failed_materials": [assemble(FailedMaterial, {"id": f.id, "hs": f.hs, "reason": f.reason.replace("`", "") if plain else f.reason})
                              for f in out.failures],
         "rules_digest": out.digest,
     })

@@ -42,9 +42,12 @@ _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
 def decimal_text(value: Decimal) -> str:
     """A Decimal as the exact positional text a determination holds (``Decimal('1E+2')``
     -> ``"100"``); NaN and infinities raise ValueError."""
-    if not value.is_finite():
-        raise ValueError(f"expected a finite decimal, got {value}")
-    return format(value, "f")
+    text = str(value)  # positional unless the exponent is positive or the number tiny
+    if "E" in text or "e" in text or "N" in text or "n" in text:  # exponent notation, NaN, Infinity
+        if not value.is_finite():
+            raise ValueError(f"expected a finite decimal, got {value}")
+        text = format(value, "f")
+    return text
 
 
 def _decimal_text(value: Any) -> str:

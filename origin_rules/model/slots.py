@@ -32,21 +32,22 @@ SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
-#: model class -> ((field name, whether it has a default, the default), ...) in declared order.
-_LAYOUTS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
+#: model class -> (its field names in declared order, ((field name, whether it has a
+#: default, the default), ...) in the same order).
+_LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, bool, Any], ...]]] = {}
 
 
-def _layout(cls: type[BaseModel]) -> tuple[tuple[str, bool, Any], ...]:
+def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[tuple[str, bool, Any], ...]]:
     if cls.__pydantic_decorators__.model_validators or cls.__private_attributes__ or cls.__pydantic_post_init__:
         raise TypeError(f"{cls.__name__} has validators across fields or private attributes: build it with validation")
     if cls.model_config.get("extra") == "allow":
         raise TypeError(f"{cls.__name__} allows extra fields: build it with validation")
-    layout = []
+    fields = []
     for name, info in cls.model_fields.items():
         if info.default_factory is not None:
             raise TypeError(f"{cls.__name__}.{name} has a default factory: build it with validation")
-        layout.append((name, not info.is_required(), info.default))
-    _LAYOUTS[cls] = found = tuple(layout)
+        fields.append((name, not info.is_required(), info.default))
+    _LAYOUTS[cls] = found = (tuple(cls.model_fields), tuple(fields))
     return found
 
 
@@ -57,19 +58,22 @@ def assemble(cls: type[_Model], values: dict[str, Any]) -> _Model:
     (they take it, and are not in ``model_fields_set``, as with ``cls(**values)``); each
     value must be what validation would have made of it. A name ``cls`` does not have
     raises TypeError. Mutable defaults (``[]``, ``{}``) are copied, as pydantic does."""
-    layout = _LAYOUTS.get(cls) or _layout(cls)
+    names, fields = _LAYOUTS.get(cls) or _layout(cls)
     if SET_DICT is None:
         return cls(**values)
-    state = {}
-    for name, has_default, default in layout:
-        if name in values:
-            state[name] = values[name]
-        elif has_default:
-            state[name] = default.copy() if type(default) in (list, dict, set) else default
-        else:
-            raise TypeError(f"{cls.__name__}: no value for the required field {name!r}")
-    if not values.keys() <= state.keys():
-        raise TypeError(f"{cls.__name__} has no field {sorted(values.keys() - state.keys())[0]!r}")
+    if tuple(values) == names:  # every field, in declared order (the evaluator's way)
+        state = values.copy()
+    else:
+        state = {}
+        for name, has_default, default in fields:
+            if name in values:
+                state[name] = values[name]
+            elif has_default:
+                state[name] = default.copy() if type(default) in (list, dict, set) else default
+            else:
+                raise TypeError(f"{cls.__name__}: no value for the required field {name!r}")
+        if not values.keys() <= state.keys():
+            raise TypeError(f"{cls.__name__} has no field {sorted(values.keys() - state.keys())[0]!r}")
     made = object.__new__(cls)
     SET_DICT(made, state)
     SET_FIELDS(made, set(values))
