@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 from .bom import BOM, Material, Product
 from .hs import HsCode, nomenclature
@@ -231,46 +231,43 @@ def originating_under(material: Material, chain: Sequence[str]) -> bool | None:
     return None
 
 
-def _walk(bom: BOM) -> Iterable[tuple[str, int, Material]]:
-    """``BOM.walk`` in its order, with the path in two parts (``materials[1].materials``, 0):
-    most materials need none, so none is made up front."""
-    stack: list[tuple[str, tuple[Material, ...]]] = [("materials", bom.materials)]
-    while stack:
-        prefix, items = stack.pop()
-        for index, material in enumerate(items):
-            yield prefix, index, material
-            if material.materials:
-                stack.append((f"{prefix}[{index}].materials", material.materials))
-
-
 _NOT_PRODUCED = ("indirect", "shipping_packing")
 
 
 def check_under(bom: BOM, name: str, chain: Sequence[str], parties: frozenset[str], known: Sequence[str]) -> list[Finding]:
     """Findings that depend on the agreement: per-agreement originating status naming an
     agreement the rulebook does not have (BOM105, first), and originating materials from
-    non-parties (BOM104); one walk over the materials."""
+    non-parties (BOM104). One walk over the materials, in the order of ``BOM.walk``; a field
+    path is made only for a finding."""
     unknown: list[Finding] = []
     foreign: list[Finding] = []
     lowered: set[str] | None = None
-    for prefix, index, material in _walk(bom):
-        declared = material.originating
-        if isinstance(declared, (tuple, dict)):
-            if lowered is None:
-                lowered = {k.lower() for k in known}
-            path = f"{prefix}[{index}].originating"
-            for agreement in dict.fromkeys(declared):
-                if agreement.lower() not in lowered:
-                    unknown.append(Finding("BOM105", f"`originating` names `{agreement}`, which is no agreement or "
-                                           f"scenario of the rules used; known: {', '.join(known)}", path, "warning"))
-        origin = material.origin
-        if (not parties or origin is None or origin == "unknown" or origin in parties
-                or material.kind in _NOT_PRODUCED or declared is None or declared is False):
-            continue
-        if originating_under(material, chain) is True:
-            foreign.append(Finding("BOM104", f"declared originating under {name} but its origin {origin} is not a party "
-                                   f"({', '.join(sorted(parties))}): possible when marking rules give a non-party origin "
-                                   "to an originating good, but rare: confirm it", f"{prefix}[{index}].originating", "warning"))
+    stack: list[tuple[str, tuple[Material, ...]]] = [("materials", bom.materials)]
+    while stack:
+        prefix, items = stack.pop()
+        for index, material in enumerate(items):
+            if material.materials:
+                stack.append((f"{prefix}[{index}].materials", material.materials))
+            declared = material.originating
+            if declared is None or declared is False:
+                continue  # neither names an agreement nor is declared originating
+            if declared is not True:  # a list or a mapping of agreement names
+                if lowered is None:
+                    lowered = {k.lower() for k in known}
+                for agreement in dict.fromkeys(declared):
+                    if agreement.lower() not in lowered:
+                        unknown.append(Finding("BOM105", f"`originating` names `{agreement}`, which is no agreement or "
+                                               f"scenario of the rules used; known: {', '.join(known)}",
+                                               f"{prefix}[{index}].originating", "warning"))
+            origin = material.origin
+            if (not parties or origin is None or origin == "unknown" or origin in parties
+                    or material.kind in _NOT_PRODUCED):
+                continue
+            if originating_under(material, chain) is True:
+                foreign.append(Finding("BOM104", f"declared originating under {name} but its origin {origin} is not a "
+                                       f"party ({', '.join(sorted(parties))}): possible when marking rules give a "
+                                       "non-party origin to an originating good, but rare: confirm it",
+                                       f"{prefix}[{index}].originating", "warning"))
     return unknown + foreign
 
 
