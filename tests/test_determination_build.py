@@ -364,3 +364,23 @@ def boms_declaring_per_agreement(draw) -> BOM:
 def test_check_under_in_one_walk_is_the_former_two(bom, chain, parties):
     known = ["USMCA", "Review", "CPTPP"]
     assert check_under(bom, chain[0], chain, parties, known) == former_check_under(bom, chain[0], chain, parties, known)
+
+
+# ---- check_bom once per BOM object ---------------------------------------------------------------------
+
+
+def test_findings_remembered_per_bom_are_the_same_every_time(shipped_rulebook):
+    """``check_bom`` runs once per BOM object (rulebook/book.py ``_checked``): a second
+    evaluation, under every agreement, and a copy of the BOM (another object) give the same
+    warnings, and adding to one determination's findings does not reach the next."""
+    bom = read_bom(ROOT / "examples" / "boms" / "bumper.yaml")
+    first = [d.warnings for d in shipped_rulebook.evaluate_all(bom, as_of=date(2026, 1, 1))]
+    assert any(first)  # BOM103, materials heavier than the good: else this test shows nothing
+    again = [d.warnings for d in shipped_rulebook.evaluate_all(bom, as_of=date(2026, 1, 1))]
+    copy = bom.model_copy(deep=True)
+    assert copy is not bom
+    fresh = [d.warnings for d in shipped_rulebook.evaluate_all(copy, as_of=date(2026, 1, 1))]
+    assert first == again == fresh
+    found = shipped_rulebook.findings(bom)
+    found.append(Finding("BOM999", "added by the caller", "product", "warning"))
+    assert "BOM999" not in {f.code for f in shipped_rulebook.findings(bom)}
