@@ -17,6 +17,7 @@ Used by the BOM fast reader (:mod:`origin_rules.model.bom`) and by determination
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -57,7 +58,7 @@ def assemble(cls: type[_Model], values: dict[str, Any]) -> _Model:
     ``values`` must hold every required field and may leave out fields with a default
     (they take it, and are not in ``model_fields_set``, as with ``cls(**values)``); each
     value must be what validation would have made of it. A name ``cls`` does not have
-    raises TypeError. Mutable defaults (``[]``, ``{}``) are copied, as pydantic does."""
+    raises TypeError. Defaults are copied (``[]``, ``{}``), as pydantic does."""
     names, fields = _LAYOUTS.get(cls) or _layout(cls)
     if SET_DICT is None:
         return cls(**values)
@@ -68,8 +69,8 @@ def assemble(cls: type[_Model], values: dict[str, Any]) -> _Model:
         for name, has_default, default in fields:
             if name in values:
                 state[name] = values[name]
-            elif has_default:
-                state[name] = default.copy() if type(default) in (list, dict, set) else default
+            elif has_default:  # a copy, as pydantic's (deepcopy gives immutable values back as they are)
+                state[name] = deepcopy(default)
             else:
                 raise TypeError(f"{cls.__name__}: no value for the required field {name!r}")
         if not values.keys() <= state.keys():
