@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from ..model.bom import BOM, Material
@@ -32,6 +32,18 @@ from ..model.evidence import Resolved, has_certifications, resolve
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
 from .sources import Parsed, parse_texts
 
+
+
+def _day(as_of: date | None) -> date:
+    """The date of a determination: ``as_of`` (a ``datetime`` counts as its calendar day, so
+    that it compares with the rules' dates), or today when it is None."""
+    if as_of is None:
+        return date.today()
+    if isinstance(as_of, datetime):
+        return as_of.date()
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a date (datetime.date), not {type(as_of).__name__}: {as_of!r}")
+    return as_of
 
 class UnknownAgreement(KeyError):
     """``under=`` names no agreement or scenario of the rulebook."""
@@ -114,7 +126,7 @@ class Rulebook:
         """The internal result (cheap: no JSON models built). ``evaluate`` wraps it."""
         _require_name(under)
         plan = self.plan(under)
-        on = as_of or date.today()
+        on = _day(as_of)
         if _as_is(bom):
             return evaluate(plan, good_of_bom(bom), on)
         if not _special(bom):
@@ -130,7 +142,7 @@ class Rulebook:
         """The verdict alone, fast (no explanation built): always the verdict ``evaluate`` gives."""
         _require_name(under)
         plan = self._plans.get(under) or self.plan(under)
-        on = as_of or date.today()
+        on = _day(as_of)
         return decide(plan, good_of_bom(bom if _as_is(bom) else self._resolved(bom, under, on)), on)
 
     def evidence(self, bom: BOM, under: str, as_of: date | None = None) -> Paperwork:
@@ -139,7 +151,7 @@ class Rulebook:
         conversions (:mod:`origin_rules.model.currency`), as ``evaluate`` applies them."""
         _require_name(under)
         self.plan(under)  # an unknown name raises UnknownAgreement
-        return self._paperwork(bom, under, as_of or date.today())
+        return self._paperwork(bom, under, _day(as_of))
 
     def evaluate(self, bom: BOM, under: str, as_of: date | None = None, explain: str = "summary") -> Determination:
         """Determine whether the product of ``bom`` originates under one agreement or scenario.
@@ -158,7 +170,7 @@ class Rulebook:
         Python is evaluated directly, so that no verdict on such input comes unflagged.
         """
         _require_name(under)
-        on = as_of or date.today()
+        on = _day(as_of)
         det = to_determination(self.outcome(bom, under, on), full=explain == "full", plain=True)
         papers = None if _as_is(bom) or not _special(bom) else self._paperwork(bom, under, on)
         findings = self.findings(bom if papers is None else papers.converted.bom, under)
