@@ -1266,6 +1266,7 @@ class _Spec:
                  structured: dict[str, Any], check: Any) -> None:
         self.model = model
         self.template = {name: info.default for name, info in model.model_fields.items()}
+        self.required = tuple(name for name, info in model.model_fields.items() if info.is_required())
         self.plain = plain
         self.nullable = nullable
         self.structured = structured
@@ -1336,14 +1337,17 @@ def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
 
 def _builder(spec: _Spec) -> Any:
     """The function building ``spec.model`` from a JSON mapping (its names bound once)."""
-    model, template, plain, nullable, structured, check = (
-        spec.model, spec.template, spec.plain, spec.nullable, spec.structured, spec.check)
+    model, template, required, plain, nullable, structured, check = (
+        spec.model, spec.template, spec.required, spec.plain, spec.nullable, spec.structured, spec.check)
     new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
     copy, find = template.copy, plain.get
 
     def build(data: Any, count: list[int]) -> BaseModel:
         if type(data) is not dict:
             raise _Slow
+        for name in required:
+            if name not in data:
+                raise _Slow  # the models say "missing required field" with its path
         values = copy()
         for key, raw in data.items():
             read = find(key)
