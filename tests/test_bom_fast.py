@@ -292,3 +292,12 @@ def test_the_full_bom_is_read_fast():
     fast = bom_from_json(text)
     assert fast is not None
     same(fast, bom_from_data(loads_json(text)))
+
+
+@pytest.mark.parametrize("number", ["12.50", "1E2", "0.1", "12.5e-1", "100", "0", "-0", "-0.0", "3.000000000000000000001"])
+def test_a_json_number_is_read_fast_as_an_exact_decimal_never_a_float(number):
+    text = f'{{"product":{{"id":"P","transaction_value":{number}}},"materials":[{{"id":"M","value":{number}}}]}}'
+    fast = bom_from_json(text)
+    assert fast is not None
+    same(fast, bom_from_data(loads_json(text)))
+    assert fast.materials[0].value == Decimal(number) and type(fast.materials[0].value) is Decimal

@@ -33,7 +33,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import PydanticCustomError, core_schema, from_json
 
 from origin_rules.model.hs import HsCode
 
@@ -1435,6 +1435,27 @@ def _specs() -> bool:
 FAST_READER = _specs()  # False: bom_from_json always takes the models' way
 
 
+def _read_fast(parse: Any, text: str | bytes | bytearray) -> tuple[BOM, int] | None:
+    """The BOM built from ``parse(text)`` and the number of key/value pairs read, or None."""
+    count = [0]
+    try:
+        return _BUILDERS[BOM](parse(text), count), count[0]
+    except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
+        return None
+
+
+def _parse_keys_cached(text: str | bytes | bytearray) -> Any:
+    """JSON as pydantic-core parses it (in Rust, the keys interned): a number with a
+    fraction or an exponent is a binary float here, which every validator of the fast
+    reader refuses, so such a text is read again by :func:`_parse_exact`."""
+    return from_json(text, cache_strings="keys")
+
+
+def _parse_exact(text: str | bytes | bytearray) -> Any:
+    """JSON with every number exact: ``Decimal`` straight from its source text."""
+    return json.loads(text, parse_float=Decimal)
+
+
 def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     """One BOM from its JSON text, read fast: the same :class:`BOM` (the same values, the
     same fields set) as ``bom_from_data(loads_json(text))``, built by the models' own
@@ -1442,16 +1463,19 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     valid BOM (invalid JSON, a duplicate key, a number in a text field, any problem at all):
     then take the models' way, which gives the error messages. Duplicate keys are looked for
     only when the text has more colons than the pairs read (a colon in a string, or a key
-    given twice and kept once)."""
+    given twice and kept once).
+
+    The text is parsed by pydantic-core first, and by ``json.loads`` with exact decimals
+    only when that fails: numbers are exact either way, as a binary float (a JSON number
+    with a fraction or an exponent, as pydantic-core reads it) is refused by every validator
+    of the fast reader and never reaches a BOM."""
     if not FAST_READER:
         return None
-    try:
-        data = json.loads(text, parse_float=Decimal)
-        count = [0]
-        bom = _BUILDERS[BOM](data, count)
-    except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
+    read = _read_fast(_parse_keys_cached, text) or _read_fast(_parse_exact, text)
+    if read is None:
         return None
-    if text.count(":" if isinstance(text, str) else b":") == count[0]:
+    bom, pairs = read
+    if text.count(":" if isinstance(text, str) else b":") == pairs:
         return bom  # every pair has its colon: no key was given twice (and kept once)
     try:  # a colon in a string, or a duplicate key: the exact reader tells
         loads_json(text)
