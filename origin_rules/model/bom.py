@@ -1271,6 +1271,15 @@ class _Spec:
         self.nullable = nullable
         self.structured = structured
         self.check = check
+        #: the memos of what the validators of memoised fields accepted (:func:`_remember`),
+        #: read here without calling the validator
+        self.memos = {name: _MEMOS[read] for name, read in plain.items() if read in _MEMOS}
+        #: the fields whose being given calls for more than their plain validators: the
+        #: structured ones, and those the models' own field validators check (which pydantic
+        #: runs only for a field given, as ``check`` acts only on them)
+        validated = {name for found in model.__pydantic_decorators__.field_validators.values()
+                     for name in found.info.fields}
+        self.watched = frozenset(structured) | validated
 
 
 def _plain_originating(value: Any) -> Any:
@@ -1300,6 +1309,7 @@ def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
 
 
 _SPECS: dict[type[BaseModel], _Spec] = {}
+_MEMOS = {_to_hs: _CODES, _to_country: _COUNTRY_CODES, _to_origin: _COUNTRY_CODES, _to_decimal: _DECIMALS}
 _SET_DICT = BaseModel.__dict__["__dict__"].__set__ if "__dict__" in BaseModel.__dict__ else None
 _SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
@@ -1337,10 +1347,11 @@ def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
 
 def _builder(spec: _Spec) -> Any:
     """The function building ``spec.model`` from a JSON mapping (its names bound once)."""
-    model, template, required, plain, nullable, structured, check = (
-        spec.model, spec.template, spec.required, spec.plain, spec.nullable, spec.structured, spec.check)
+    model, template, required, plain, nullable, structured, check, watched = (
+        spec.model, spec.template, spec.required, spec.plain, spec.nullable, spec.structured, spec.check,
+        spec.watched)
     new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-    copy, find = template.copy, plain.get
+    copy, find, memo_of = template.copy, plain.get, spec.memos.get
 
     def build(data: Any, count: list[int]) -> BaseModel:
         if type(data) is not dict:
@@ -1350,6 +1361,13 @@ def _builder(spec: _Spec) -> Any:
                 raise _Slow  # the models say "missing required field" with its path
         values = copy()
         for key, raw in data.items():
+            if type(raw) is str:
+                memo = memo_of(key)
+                if memo is not None:
+                    known = memo.get(raw)
+                    if known is not None:  # what the field's validator returned for this text
+                        values[key] = known
+                        continue
             read = find(key)
             if read is None:
                 values[key] = structured[key](raw, count)  # KeyError: an unknown field
@@ -1357,9 +1375,9 @@ def _builder(spec: _Spec) -> Any:
                 values[key] = None
             else:
                 values[key] = read(raw)
-        count[0] += len(data)
-        if check is not None:
+        if check is not None and not watched.isdisjoint(data):
             check(values)
+        count[0] += len(data)
         made = new(model)
         set_dict(made, values)
         set_fields(made, set(data))
@@ -1393,9 +1411,15 @@ def _check_product(values: dict[str, Any]) -> None:
         _no_flag_facts(values["facts"], FLAG_FACTS, "product")
 
 
+def _check_ids(materials: tuple[BaseModel, ...]) -> None:
+    """:func:`_unique_ids` in one pass of C loops: a repeated id is left to the models."""
+    if len({material.id for material in materials}) != len(materials):
+        raise _Slow
+
+
 def _check_material(values: dict[str, Any]) -> None:
     if values["materials"]:
-        _unique_ids(values["materials"])
+        _check_ids(values["materials"])
     if values["facts"]:
         _no_flag_facts(values["facts"], MATERIAL_FLAG_FACTS, "material")
     polymer = values["polymer_weight_kg"]
@@ -1405,7 +1429,7 @@ def _check_material(values: dict[str, Any]) -> None:
 
 def _check_bom(values: dict[str, Any]) -> None:
     if values["materials"]:
-        _unique_ids(values["materials"])
+        _check_ids(values["materials"])
 
 
 #: The checks across fields that the fast reader repeats, by model and by the names of the
