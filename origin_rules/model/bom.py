@@ -1271,9 +1271,9 @@ class _Spec:
         self.nullable = nullable
         self.structured = structured
         self.check = check
-        #: the memos of what the validators of memoised fields accepted (:func:`_remember`),
-        #: read here without calling the validator
-        self.memos = {name: _MEMOS[read] for name, read in plain.items() if read in _MEMOS}
+        #: each plain field's memo of what its validator accepted (:func:`_remember`; read
+        #: without calling the validator), its validator, and whether it may be null
+        self.fields = {name: (_MEMOS.get(read), read, name in nullable) for name, read in plain.items()}
         #: the fields whose being given calls for more than their plain validators: the
         #: structured ones, and those the models' own field validators check (which pydantic
         #: runs only for a field given, as ``check`` acts only on them)
@@ -1347,11 +1347,10 @@ def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
 
 def _builder(spec: _Spec) -> Any:
     """The function building ``spec.model`` from a JSON mapping (its names bound once)."""
-    model, template, required, plain, nullable, structured, check, watched = (
-        spec.model, spec.template, spec.required, spec.plain, spec.nullable, spec.structured, spec.check,
-        spec.watched)
+    model, template, required, structured, check, watched = (
+        spec.model, spec.template, spec.required, spec.structured, spec.check, spec.watched)
     new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-    copy, find, memo_of = template.copy, plain.get, spec.memos.get
+    copy, find = template.copy, spec.fields.get
 
     def build(data: Any, count: list[int]) -> BaseModel:
         if type(data) is not dict:
@@ -1361,20 +1360,17 @@ def _builder(spec: _Spec) -> Any:
                 raise _Slow  # the models say "missing required field" with its path
         values = copy()
         for key, raw in data.items():
-            if type(raw) is str:
-                memo = memo_of(key)
-                if memo is not None:
-                    known = memo.get(raw)
-                    if known is not None:  # what the field's validator returned for this text
-                        values[key] = known
-                        continue
-            read = find(key)
-            if read is None:
+            field = find(key)
+            if field is None:
                 values[key] = structured[key](raw, count)  # KeyError: an unknown field
-            elif raw is None and key in nullable:
-                values[key] = None
-            else:
-                values[key] = read(raw)
+                continue
+            memo, read, nullable = field
+            if memo is not None and type(raw) is str:
+                known = memo.get(raw)
+                if known is not None:  # what the field's validator returned for this text
+                    values[key] = known
+                    continue
+            values[key] = None if raw is None and nullable else read(raw)
         if check is not None and not watched.isdisjoint(data):
             check(values)
         count[0] += len(data)
