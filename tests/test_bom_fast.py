@@ -165,6 +165,9 @@ def test_a_json_lines_record_is_the_record_of_the_models_way(text):
     '{"product":{"id":"P"},"materials":[{"id":"M"},{"id":"M"}]}',          # ids twice
     '{"product":{"id":"P"},"materials":[{"id":"M","weight_kg":"1","polymer_weight_kg":"2"}]}',
     '{"product":{"id":"P","facts":{"retail_set":"yes"}},"materials":[]}',  # a flag as a fact
+    '{"product":{"id":"P"},"materials":[{"id":"A","materials":[{"id":"M"},{"id":" M "}]}]}',  # ids twice, nested
+    '{"product":{"id":"P"},"materials":[{"id":"M","facts":{"provided_as_part":"yes"}}]}',    # a material's flag
+    '{"product":{"id":"P"},"materials":[{"id":"M","polymer_weight_kg":"2","weight_kg":"1"}]}',  # either order
     '[1,2]', '"text"', '{"product":{"id":"P"}', '',
 ])
 def test_what_the_fast_reader_leaves_to_the_models(text):
