@@ -1293,6 +1293,8 @@ def _plain_originating(value: Any) -> Any:
 _TEXT_VALIDATORS = {_to_text, _to_id, _to_word}
 _PLAIN_READERS = {_to_originating: _plain_originating}
 _STRUCTURED_VALIDATORS = {_to_facts: False, _to_certifications: True, _to_rates: True}
+#: The memos of the validators that keep one (:func:`_remember`), read by the fast reader.
+_MEMOS = {_to_hs: _CODES, _to_country: _COUNTRY_CODES, _to_origin: _COUNTRY_CODES, _to_decimal: _DECIMALS}
 
 
 def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
@@ -1309,7 +1311,6 @@ def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
 
 
 _SPECS: dict[type[BaseModel], _Spec] = {}
-_MEMOS = {_to_hs: _CODES, _to_country: _COUNTRY_CODES, _to_origin: _COUNTRY_CODES, _to_decimal: _DECIMALS}
 _SET_DICT = BaseModel.__dict__["__dict__"].__set__ if "__dict__" in BaseModel.__dict__ else None
 _SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
