@@ -23,6 +23,7 @@ from origin_rules.model.bom import BOM, BomError, bom_from_data, bom_from_json, 
 from origin_rules.testing.bom_strategies import boms
 
 from conftest import examples
+from edits import DROP, put
 
 
 def same(fast, slow, where="bom") -> None:
@@ -218,18 +219,9 @@ FULL = {
 }
 
 
-def _edited(path: tuple, value=KeyError) -> str:
+def _edited(path: tuple, value=DROP) -> str:
     """``FULL`` as JSON with the field at ``path`` removed (``value`` left out) or replaced."""
-    data = copy.deepcopy(FULL)
-    *parents, last = path
-    target = data
-    for part in parents:
-        target = target[part]
-    if value is KeyError:
-        del target[last]
-    else:
-        target[last] = value
-    return json.dumps(data, separators=(",", ":"))
+    return json.dumps(put(copy.deepcopy(FULL), path, value), separators=(",", ":"))
 
 
 REQUIRED = [  # each required field of each model: the path removed and the problem's path
