@@ -59,6 +59,7 @@ class Builder(Transformer):
         """Start a new file (the parser reuses one builder, under a lock)."""
         self.file = file
         self.diagnostics: list[Diagnostic] = []
+        self._codes: dict[str, HsCode] = {}  # the text of a well-written code -> its code (codes are frozen)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -75,9 +76,10 @@ class Builder(Transformer):
         first for its start and the second for its end."""
         if type(item) is Token:
             return item, item
-        span = getattr(item, "span", None)
-        if type(span) is ast.Span:
-            return (span, span) if span.line else None
+        if type(item) is not tuple:  # a node (a tuple has no span: asking an enum in it would raise inside)
+            span = getattr(item, "span", None)
+            if type(span) is ast.Span:
+                return (span, span) if span.line else None
         if isinstance(item, tuple):  # a clause, a level: its earliest start and its latest end
             found = [b for b in map(Builder._bounds, item) if b is not None]
             if found:
@@ -132,8 +134,12 @@ class Builder(Transformer):
     def _code(self, tok: Token) -> ast.HsCodeLit:
         text = str(tok)
         span = self.span(tok)
+        code = self._codes.get(text)
+        if code is not None:
+            return ast.HsCodeLit(code, span)
         try:
-            return ast.HsCodeLit(HsCode.parse(text, strict_dots=True), span)
+            code = self._codes[text] = HsCode.parse(text, strict_dots=True)
+            return ast.HsCodeLit(code, span)
         except ValueError:
             pass
         plain = text.replace(".", "")
