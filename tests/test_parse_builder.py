@@ -13,8 +13,10 @@ no terminal but whitespace can begin with a whitespace character:
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
+import pickle
 import random
 
 import pytest
@@ -24,6 +26,7 @@ from lark import Token
 
 from origin_rules.formatting.printer import format_module
 from origin_rules.model import ast as A
+from origin_rules.syntax import build
 from origin_rules.syntax import parser as P
 from origin_rules.syntax.build import Builder
 from origin_rules.testing import modules
@@ -195,3 +198,45 @@ def test_the_grammar_passes_the_whitespace_check():
 ])
 def test_whitespace_and_lines_as_lark_reads_them(text):
     assert same_as_lark(text)  # the fast loop parsed it, as Lark did
+
+
+def test_the_builders_spans_are_spans():
+    """Spans made through the slots' setters are the spans the dataclass makes."""
+    made = build._new_span("f.roo", 1, 2, 3, 4)
+    plain = A.Span("f.roo", 1, 2, 3, 4)
+    assert type(made) is A.Span
+    assert (made == plain, hash(made) == hash(plain), repr(made), str(made)) == (True, True, repr(plain), str(plain))
+    assert pickle.loads(pickle.dumps(made)) == plain
+    assert made != A.Span("f.roo", 1, 2, 3, 5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.line = 5  # type: ignore[misc]
+
+
+def tokens_seen(text: str, fast: bool) -> list[tuple]:
+    """Every token the builder is given a span of or an extent from, with all its fields."""
+    seen: list[tuple] = []
+    fields = ("type", "value", "start_pos", "line", "column", "end_line", "end_column", "end_pos")
+
+    def note(things):
+        seen.extend(tuple(getattr(t, f) for f in fields) for t in things if type(t) is Token)
+
+    span, extent, saved = Builder.span, Builder.extent, P._fast
+    Builder.span = lambda self, where: (note([where]), span(self, where))[1]
+    Builder.extent = lambda self, children: (note(children), extent(self, children))[1]
+    if not fast:
+        P._fast = lambda: None
+    try:
+        P.parse(text, "t.roo")
+    finally:
+        Builder.span, Builder.extent, P._fast = span, extent, saved
+    return seen
+
+
+@pytest.mark.parametrize("path", ROO_FILES[:12], ids=lambda p: os.path.relpath(p, ROOT))
+def test_the_fast_loops_tokens_are_larks(path):
+    """The loop makes its tokens itself (not through ``Token._future_new``): every field of
+    every token the builder reads is what Lark's lexer gives it."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    fast = tokens_seen(text, fast=True)
+    assert fast and fast == tokens_seen(text, fast=False)

@@ -77,7 +77,6 @@ class Builder(Transformer):
         """Start a new file (the parser reuses one builder, under a lock)."""
         self.file = file
         self.diagnostics: list[Diagnostic] = []
-        self._codes: dict[str, HsCode] = {}  # the text of a well-written code -> its code (codes are frozen)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -159,12 +158,8 @@ class Builder(Transformer):
     def _code(self, tok: Token) -> ast.HsCodeLit:
         text = str(tok)
         span = self.span(tok)
-        code = self._codes.get(text)
-        if code is not None:
-            return ast.HsCodeLit(code, span)
         try:
-            code = self._codes[text] = HsCode.parse(text, strict_dots=True)
-            return ast.HsCodeLit(code, span)
+            return ast.HsCodeLit(HsCode.parse(text, strict_dots=True), span)
         except ValueError:
             pass
         plain = text.replace(".", "")

@@ -86,11 +86,14 @@ class _Fast:
     only changes the state: its value is its child's, as Lark's ``ExpandSingleChild`` gives."""
 
     def __init__(self, lark: Lark) -> None:
+        from lark import Token
         from lark.lexer import PatternStr, UnlessCallback
         from lark.parse_tree_builder import ExpandSingleChild
         from lark.parsers.lalr_analysis import Shift
 
         self._PatternStr, self._UnlessCallback = PatternStr, UnlessCallback
+        if Token.__slots__ != ("type", "start_pos", "value", "line", "column", "end_line", "end_column", "end_pos"):
+            raise ValueError("a Token this loop does not know how to make")
         frontend = lark.parser
         self.lexers = frontend.lexer.lexers  # parser state -> its basic lexer (states share them)
         self._by_lexer: dict[int, tuple] = {}  # id of a basic lexer -> its scanner
@@ -174,7 +177,7 @@ class _Fast:
         """The items of the file and its comments (as tokens), or None: ask Lark."""
         from lark import Token
 
-        make = Token._future_new
+        make, new_str = Token._future_new, str.__new__
         actions, gotos, scanners = self.actions, self.gotos, self.scanners
         states, values = [self.start], []
         comments = []
@@ -211,7 +214,10 @@ class _Fast:
             named = lexer[1].get(kind)
             if named is not None:
                 kind = named.get(value, kind)
-            token = make(kind, value, start, start_line, column, line, end - line_start + 1, end)
+            token = new_str(Token, value)  # what Token._future_new does, without the call
+            token.type, token.start_pos, token.value = kind, start, value
+            token.line, token.column, token.end_line, token.end_column, token.end_pos = \
+                start_line, column, line, end - line_start + 1, end
             while True:
                 step = actions[state].get(kind)
                 if step is None:
