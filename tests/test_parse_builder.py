@@ -8,7 +8,10 @@ and damaged rule files are parsed must give what it gives.
 
 The scanner skips whitespace as a prefix of each state's expression, which is exact only if
 no terminal but whitespace can begin with a whitespace character:
-``_may_begin_with_whitespace`` decides that from each terminal's expression.
+``_may_begin_with_whitespace`` decides that from each terminal's expression. The fast loop
+makes its tokens itself and the builder its spans through the slots' setters: every field
+of the tokens the builder reads is compared with Lark's lexer's, and the spans with the
+dataclass's own.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import glob
 import os
 import pickle
 import random
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -78,10 +82,10 @@ def reference_extent(file: str, children) -> A.Span:
     return A.Span(file, first[0], first[1], last[0], last[1])
 
 
-@pytest.fixture
-def checked_extent(monkeypatch):
-    """Every ``extent`` of the parses in the test compared with the reference; the number of
-    calls compared (so a test cannot pass by comparing nothing)."""
+@contextmanager
+def extents_checked():
+    """Every ``extent`` of the parses inside compared with the reference; yields the number
+    of calls compared (so that a test cannot pass by comparing nothing)."""
     calls = [0]
     new_extent = Builder.extent
 
@@ -91,8 +95,11 @@ def checked_extent(monkeypatch):
         calls[0] += 1
         return span
 
-    monkeypatch.setattr(Builder, "extent", extent)
-    return calls
+    Builder.extent = extent
+    try:
+        yield calls
+    finally:
+        Builder.extent = new_extent
 
 
 def parse_both_ways(text: str, file: str = "t.roo"):
@@ -103,29 +110,19 @@ def parse_both_ways(text: str, file: str = "t.roo"):
 
 
 @pytest.mark.parametrize("path", ROO_FILES, ids=lambda p: os.path.relpath(p, ROOT))
-def test_spans_of_every_roo_file_are_the_old_ones(path, checked_extent):
+def test_spans_of_every_roo_file_are_the_old_ones(path):
     with open(path, encoding="utf-8") as handle:
-        module, _ = parse_both_ways(handle.read(), path)
-    assert module is None or not module.items or checked_extent[0] > 0
+        text = handle.read()
+    with extents_checked() as calls:
+        module, _ = parse_both_ways(text, path)
+    assert module is None or not module.items or calls[0] > 0
 
 
 @settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(module=modules())
 def test_spans_of_generated_modules_are_the_old_ones(module):
-    calls = [0]
-    new_extent = Builder.extent
-
-    def extent(self, children):
-        span = new_extent(self, children)
-        assert span == reference_extent(self.file, children), children
-        calls[0] += 1
-        return span
-
-    Builder.extent = extent  # hypothesis runs the body many times: no function-scoped fixture
-    try:
+    with extents_checked() as calls:
         parsed, diagnostics = parse_both_ways(format_module(module))
-    finally:
-        Builder.extent = new_extent
     assert parsed is not None, diagnostics
     assert not parsed.items or calls[0] > 0
 
@@ -133,25 +130,15 @@ def test_spans_of_generated_modules_are_the_old_ones(module):
 @settings(max_examples=examples(100), deadline=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(0, 2**32 - 1))
 def test_spans_of_damaged_rule_files_are_the_old_ones(seed):
-    """Whitespace, comments and line breaks moved around: spans on other lines and columns."""
+    """Whitespace, comments and line breaks put in: spans on other lines and columns."""
     rnd = random.Random(seed)
     with open(rnd.choice(ROO_FILES), encoding="utf-8") as handle:
         text = handle.read()[:3000]
     for _ in range(3):
         i = rnd.randrange(len(text) + 1)
         text = text[:i] + rnd.choice([" ", "\n", "\t", "\r\n", "  # note\n", "\x0c", "\n\n   "]) + text[i:]
-    new_extent = Builder.extent
-
-    def extent(self, children):
-        span = new_extent(self, children)
-        assert span == reference_extent(self.file, children), children
-        return span
-
-    Builder.extent = extent
-    try:
+    with extents_checked():
         parse_both_ways(text)
-    finally:
-        Builder.extent = new_extent
 
 
 def test_a_lone_childs_span_is_shared():

@@ -81,9 +81,11 @@ class _Fast:
 
     Whitespace is not a token of its own here: each state's expression starts with a
     possessive run of it (``[ \\t\\f\\r\\n]*+``), which is what Lark's lexer does in one
-    more step, since no other terminal can begin with whitespace (checked on the grammar,
-    see :func:`_may_begin_with_whitespace`). A reduction by a ``?rule`` of one symbol (``?c_or: c_and``)
-    only changes the state: its value is its child's, as Lark's ``ExpandSingleChild`` gives."""
+    more step, since no other terminal can begin with whitespace (checked on the grammar by
+    :func:`_may_begin_with_whitespace`). A reduction by a ``?rule`` of one symbol
+    (``?c_or: c_and``) only changes the state: its value is its child's, as Lark's
+    ``ExpandSingleChild`` gives. Tokens are made in the loop, field by field, as
+    ``Token._future_new`` makes them (a Token with other fields: no fast loop)."""
 
     def __init__(self, lark: Lark) -> None:
         from lark import Token
@@ -183,84 +185,76 @@ class _Fast:
         comments = []
         pos, line, line_start, size = 0, 1, 0, len(text)
         count, rindex = text.count, text.rindex
-        while pos < size:
-            state = states[-1]
-            lexer = scanners[state] or self.scanner(state)
-            found = lexer[0](text, pos)
-            if found is None:
-                if text[pos:].strip(" \t\x0c\r\n"):
-                    return None
-                break  # whitespace to the end
-            kind = found.lastgroup
-            value = found[kind]
-            end = found.end()
-            start = end - len(value)
-            if start != pos:  # whitespace first
-                newlines = count("\n", pos, start)
-                if newlines:
-                    line += newlines
-                    line_start = rindex("\n", pos, start) + 1
-            column = start - line_start + 1
-            start_line = line
-            if kind in lexer[2]:
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = start + value.rindex("\n") + 1
-            pos = end
-            if kind == "COMMENT":
-                comments.append(make(kind, value, start, start_line, column, line, end - line_start + 1, end))
-                continue
-            named = lexer[1].get(kind)
-            if named is not None:
-                kind = named.get(value, kind)
-            token = new_str(Token, value)  # what Token._future_new does, without the call
-            token.type, token.start_pos, token.value = kind, start, value
-            token.line, token.column, token.end_line, token.end_column, token.end_pos = \
-                start_line, column, line, end - line_start + 1, end
+        end_state, state = self.end, self.start
+        while True:
+            if pos < size:
+                lexer = scanners[state] or self.scanner(state)
+                found = lexer[0](text, pos)
+                if found is None:
+                    if text[pos:].strip(" \t\x0c\r\n"):
+                        return None
+                    pos = size  # whitespace to the end
+                    continue
+                kind = found.lastgroup
+                value = found[kind]
+                end = found.end()
+                start = end - len(value)
+                if start != pos:  # whitespace first
+                    newlines = count("\n", pos, start)
+                    if newlines:
+                        line += newlines
+                        line_start = rindex("\n", pos, start) + 1
+                column = start - line_start + 1
+                start_line = line
+                if kind in lexer[2]:
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = start + value.rindex("\n") + 1
+                pos = end
+                if kind == "COMMENT":
+                    comments.append(make(kind, value, start, start_line, column, line, end - line_start + 1, end))
+                    continue
+                named = lexer[1].get(kind)
+                if named is not None:
+                    kind = named.get(value, kind)
+                token = new_str(Token, value)  # what Token._future_new does, without the call
+                token.type, token.start_pos, token.value = kind, start, value
+                token.line, token.column, token.end_line, token.end_column, token.end_pos = \
+                    start_line, column, line, end - line_start + 1, end
+            else:  # the end of the text: reduce until the start symbol is complete
+                kind, token = "$END", None
             while True:
                 step = actions[state].get(kind)
                 if step is None:
                     return None
                 if step[0]:
-                    states.append(step[1])
+                    if token is None:
+                        return None
+                    state = step[1]
+                    states.append(state)
                     values.append(token)
                     break
-                _, count_, callback, origin = step
+                _, length, callback, origin = step
                 if callback is None:  # `?rule: child`: the child is the value
                     del states[-1]
-                elif count_:
-                    children = values[-count_:]
-                    del states[-count_:]
-                    del values[-count_:]
+                elif length:
+                    children = values[-length:]
+                    del states[-length:]
+                    del values[-length:]
                     values.append(callback(children))
                 else:
                     values.append(callback([]))
                 state = gotos[states[-1]][origin]
                 states.append(state)
-        while True:  # the end of the text: reduce until the start symbol is complete
-            step = actions[states[-1]].get("$END")
-            if step is None or step[0]:
-                return None
-            _, count_, callback, origin = step
-            if callback is None:
-                del states[-1]
-            elif count_:
-                children = values[-count_:]
-                del states[-count_:]
-                del values[-count_:]
-                values.append(callback(children))
-            else:
-                values.append(callback([]))
-            states.append(gotos[states[-1]][origin])
-            if states[-1] == self.end:
-                return values[-1], comments
+                if token is None and state == end_state:
+                    return values[-1], comments
 
 
 def _may_begin_with_whitespace(regexp: str) -> bool:
-    """Can a match of ``regexp`` begin with a whitespace character (or be empty)? True when
-    in doubt: the scanner may skip whitespace before a token only if no terminal says False
-    here... that is, only if every other terminal says False."""
+    """Can a match of ``regexp`` begin with a whitespace character (or be empty)? True when in
+    doubt. The scanner skips whitespace before a token only if this is False for every
+    terminal but whitespace itself; otherwise Lark parses everything."""
     try:
         from re import _constants as c, _parser as sre
     except ImportError:  # before Python 3.11
