@@ -628,6 +628,15 @@ def compile_percentage_test(op: str, direct: bool, threshold: Decimal) -> Callab
     return module.build()["judge"]
 
 
+def compile_classifier(compiler, node: ast.Change) -> Callable:
+    """``classify(run, good) -> (failing, unknown, missing)`` for a tariff shift by levels
+    only and a good with a code: the function the deciding code calls
+    (:meth:`_Module._classifier`), for ``tariff_shift.compile_change`` (same memo key)."""
+    module = _Module(compiler)
+    name = module._classifier(node)
+    return module.build()[name]
+
+
 def compile_lines(compiler, nodes) -> Callable:
     """``decide(run)``: the conjunction of the lines, every criterion inlined."""
     module = _Module(compiler)

@@ -16,7 +16,7 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import HsSet
 from . import measures as M
-from .codegen import compile_filter, compile_sum
+from .codegen import compile_classifier, compile_filter, compile_sum
 from .percentages import compile_percentage
 from .tariff_shift import compile_change
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
@@ -131,6 +131,11 @@ class Compiler:
         """``value(F)``/``weight(F)`` -> fn(good) -> (low, high or None when unbounded): the
         loop the deciding functions inline (``codegen.compile_sum``)."""
         return compile_sum(self, node)
+
+    def classifier(self, node: ast.Change) -> Callable:
+        """A tariff shift by levels only, for a good with a code: ``fn(run, good) -> (failing,
+        unknown, missing)``, generated (``codegen.compile_classifier``)."""
+        return compile_classifier(self, node)
 
     def _correlated(self, left: ast.Sum, right: ast.Sum, ratio: Decimal, op: str):
         """``SUM(F) op r x SUM(G)`` over the same materials, with the unknown facts of each

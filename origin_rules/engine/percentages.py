@@ -20,6 +20,7 @@ from decimal import Decimal
 from ..model import ast
 from ..model.hs import covers3
 from . import measures as M
+from .codegen import compile_percentage_test
 from .trace import Margin, Trace
 
 HUNDRED = Decimal(100)
@@ -72,31 +73,8 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
                 high += p.value
         return low, high, missing
 
-    def judge(whole: Decimal, low: Decimal, high: Decimal | None) -> bool | None:
-        """Three-valued comparison of the percentage over the amount's interval, exactly:
-        the figure rises with the amount (max_nom, build_up) or falls (the others)."""
-        def diff(amount: Decimal) -> Decimal:  # sign of (percentage - threshold)
-            return (amount if direct else whole - amount) * HUNDRED - threshold * whole
-
-        d_low = diff(low)
-        d_high = diff(high) if high is not None else None  # None: +inf if direct, -inf if not
-        if direct:
-            lowest, highest = d_low, d_high
-        else:
-            lowest, highest = d_high, d_low
-        if op in (">=", ">"):
-            strict = op == ">"
-            if lowest is not None and (lowest > 0 if strict else lowest >= 0):
-                return True
-            if highest is not None and (highest <= 0 if strict else highest < 0):
-                return False
-            return None
-        strict = op == "<"
-        if highest is not None and (highest < 0 if strict else highest <= 0):
-            return True
-        if lowest is not None and (lowest >= 0 if strict else lowest > 0):
-            return False
-        return None
+    # three-valued, exactly, over the amount's interval: the test the deciding functions inline
+    judge = compile_percentage_test(op, direct, threshold)
 
     def run_fn(run) -> Trace:
         good = run.good
