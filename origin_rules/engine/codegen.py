@@ -312,7 +312,6 @@ class _Module:
         the materials, the sum an interval (a missing amount leaves it unbounded above)."""
         total = node.measure
         op = _OPS[node.op]
-        ceiling = op in ("<=", "<")
         ratio = self.const(node.share.value / HUNDRED)  # exact: only the exponent moves
         lo, hi, bd, p, a, b, blo, bhi, llo, lhi = (self.var() for _ in range(10))
         put = self.put
@@ -327,9 +326,18 @@ class _Module:
         put(depth, "else:")
         put(depth + 1, f"{blo} = {b}")
         put(depth + 1, f"{bhi} = {b}")
+        self.sum_test(depth, target, op, ratio, lo, hi, bd, blo, bhi, llo, lhi)
+
+    def sum_test(self, depth: int, target: str, op: str, ratio: str, lo: str, hi: str, bd: str, blo: str, bhi: str,
+                 llo: str, lhi: str) -> None:
+        """``target`` = whether a sum in ``[lo, hi]`` (``hi`` meaningful when ``bd``) stands
+        ``op`` the share ``ratio`` of a base in ``[blo, bhi]`` (``bhi`` None: unbounded): the
+        one judge of a sum comparison, inlined here and compiled alone for the explaining
+        closure (:func:`compile_sum_test`)."""
+        put = self.put
         put(depth, f"{llo} = {ratio} * {blo}")
         put(depth, f"{lhi} = None if {bhi} is None else {ratio} * {bhi}")
-        if ceiling:
+        if op in ("<=", "<"):
             _three_valued(put, depth, target, f"{bd} and {hi} {op} {llo}", f"{lhi} is not None and not ({lo} {op} {lhi})")
         else:
             _three_valued(put, depth, target, f"{lhi} is not None and {lo} {op} {lhi}", f"{bd} and not ({hi} {op} {llo})")
@@ -624,6 +632,18 @@ def compile_percentage_test(op: str, direct: bool, threshold: Decimal) -> Callab
     module.put(0, f"def judge({w}, {lo}, {hi}):")
     names = tuple(module.var() for _ in range(5))
     module.percentage_test(1, target, _OPS[op], direct, module.const(threshold), w, lo, hi, names)
+    module.put(1, f"return {target}")
+    return module.build()["judge"]
+
+
+def compile_sum_test(op: str, share: Decimal) -> Callable:
+    """``judge(low, high, bounded, base_low, base_high) -> True | False | None``: the test of
+    :meth:`_Module.sum_test` alone (``high`` read only when ``bounded``; ``base_high`` None
+    when unbounded)."""
+    module = _Module(None)
+    lo, hi, bd, blo, bhi, target, llo, lhi = (module.var() for _ in range(8))
+    module.put(0, f"def judge({lo}, {hi}, {bd}, {blo}, {bhi}):")
+    module.sum_test(1, target, _OPS[op], module.const(share / HUNDRED), lo, hi, bd, blo, bhi, llo, lhi)
     module.put(1, f"return {target}")
     return module.build()["judge"]
 

@@ -16,7 +16,7 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import HsSet
 from . import measures as M
-from .codegen import compile_classifier, compile_filter, compile_sum
+from .codegen import compile_classifier, compile_filter, compile_sum, compile_sum_test
 from .percentages import compile_percentage
 from .tariff_shift import compile_change
 from .trace import Margin, Trace, tri_and, tri_not, tri_or
@@ -344,7 +344,7 @@ class Compiler:
         share = node.share.value
         op = node.op
         ceiling = op in ("<=", "<")
-        strict = op in ("<", ">")
+        judge = compile_sum_test(op, share)  # the test the deciding functions inline
         label = M.amount_kind(node.measure.measure, node.measure.part)
         layer = self.layer
         base_name = node.base.name if isinstance(node.base, ast.Figure) else None
@@ -352,15 +352,9 @@ class Compiler:
         base_label = (f"base_{M.amount_kind(node.base.measure, node.base.part)}"
                       if isinstance(node.base, ast.Sum) and node.base.part is not None else None)
 
-        def holds(amount: Decimal, limit: Decimal) -> bool:
-            if ceiling:
-                return amount < limit if strict else amount <= limit
-            return amount > limit if strict else amount >= limit
-
         fast_total = self.fast_sum(node.measure)
         if isinstance(node.base, ast.Sum):
-            fast_base_sum = self.fast_sum(node.base)
-            fast_base = fast_base_sum
+            fast_base = self.fast_sum(node.base)
         else:
             figure_name = node.base.name if node.base is not None else None
             fast_base = lambda good: (good.figures.get(figure_name),) * 2  # noqa: E731
@@ -379,19 +373,7 @@ class Compiler:
                 b_lo, b_hi = ZERO, (ZERO if share == 0 else None)
             if correlated is not None and (hi != lo or b_hi != b_lo):
                 return correlated(good)
-            limit_lo = ratio * b_lo
-            limit_hi = ratio * b_hi if b_hi is not None else None
-            if ceiling:
-                if hi is not None and holds(hi, limit_lo):
-                    return True
-                if limit_hi is not None and not holds(lo, limit_hi):
-                    return False
-                return None
-            if limit_hi is not None and holds(lo, limit_hi):
-                return True
-            if hi is not None and not holds(hi, limit_lo):
-                return False
-            return None
+            return judge(lo, hi, hi is not None, b_lo, b_hi)
 
         def compare(run: Run) -> Trace:
             good = run.good
@@ -402,24 +384,14 @@ class Compiler:
             if not known_base:  # an unknown figure is some amount >= 0 (0% of it is 0): a
                 # total of 0 is within any share of it, and above none
                 b_lo, b_hi = ZERO, (ZERO if share == 0 else None)
-            # exact: share x base / 100 only shifts the exponent of an exact product
+            # (for the margin) exact: share x base / 100 only shifts the exponent of an exact product
             limit_lo = share * b_lo / HUNDRED
-            limit_hi = share * b_hi / HUNDRED if b_hi is not None else None
             t.figures[label] = lo if hi == lo else f"{lo}..{'?' if hi is None else hi}"
             if base_name is not None and known_base:
                 t.figures[base_name] = b_lo
             if base_label is not None:
                 t.figures[base_label] = b_lo if b_hi == b_lo else f"{b_lo}..{'?' if b_hi is None else b_hi}"
-            if ceiling:
-                if hi is not None and holds(hi, limit_lo):
-                    t.result = True
-                elif limit_hi is not None and not holds(lo, limit_hi):
-                    t.result = False
-            else:
-                if limit_hi is not None and holds(lo, limit_hi):
-                    t.result = True
-                elif hi is not None and not holds(hi, limit_lo):
-                    t.result = False
+            t.result = judge(lo, hi, hi is not None, b_lo, b_hi)
             if t.result is None and correlated is not None:
                 t.result = correlated(good)
                 if t.result is not None:
