@@ -550,20 +550,22 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         rules, settled = chosen.rules, chosen.settled
         if not rules:
             return "no_rule"
-        if len(rules) == 1:
-            results = {rules[0].decide(run)}
+        if len(rules) == 1 and settled:  # the common case: one rule surely applies
+            origin = rules[0].decide(run)
+            if origin is not True:
+                origin = tri_or([origin, _fast_fallbacks(plan, good, as_of, run)])
         else:
             results = {r.decide(run) for r in rules}
-        if results != {True}:
-            fallback = _fast_fallbacks(plan, good, as_of, run)
-            results = {tri_or([r, fallback]) for r in results}
-        if not settled:  # maybe no rule applies (no_rule): decided only when no rule that could apply holds
-            return "does_not_qualify" if results == {False} or tri_and([territory, *required]) is False \
-                else "insufficient_data"
-        if len(results) > 1:  # the rules disagree: decided only if the verdict is the same for each
-            finals = {tri_and([territory, r, *required]) for r in results}
-            return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
-        origin = results.pop()
+            if results != {True}:
+                fallback = _fast_fallbacks(plan, good, as_of, run)
+                results = {tri_or([r, fallback]) for r in results}
+            if not settled:  # maybe no rule applies (no_rule): decided only when no rule that could apply holds
+                return "does_not_qualify" if results == {False} or tri_and([territory, *required]) is False \
+                    else "insufficient_data"
+            if len(results) > 1:  # the rules disagree: decided only if the verdict is the same for each
+                finals = {tri_and([territory, r, *required]) for r in results}
+                return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
+            origin = results.pop()
     if territory is True and origin is True and not required:
         return "qualifies"
     return VERDICT[tri_and([territory, origin, *required])]
