@@ -1299,10 +1299,8 @@ def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
 
 
 _SPECS: dict[type[BaseModel], _Spec] = {}
-_SET_DICT = BaseModel.__dict__["__dict__"].__set__ if "__dict__" in BaseModel.__dict__ else None
-_SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
-_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+from origin_rules.model.slots import SET_DICT as _SET_DICT, SET_EXTRA as _SET_EXTRA, SET_FIELDS as _SET_FIELDS  # noqa: E402
+from origin_rules.model.slots import SET_PRIVATE as _SET_PRIVATE  # noqa: E402
 
 
 def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
