@@ -7,6 +7,16 @@ short-circuited, every criterion inlined (the filters of a sum, the tariff shift
 RVC and MaxNOM), compiled once with :func:`compile` as a template engine compiles its
 templates; and, for tests, one such function per line (:func:`line_functions`).
 
+It is the one compiler of a criterion's meaning: the explaining closures of
+``engine.criteria`` (and ``percentages``, ``tariff_shift``) call what the same emitters
+generate alone, with what is missing beside the result: the material filter
+(:func:`compile_filter` with ``explain``: the field that leaves it unknown), the sum
+(:func:`compile_sum` with ``explain``: the materials counted and the fields missing), the
+test of a sum against its share (:func:`compile_sum_test`), the RVC/MaxNOM test
+(:func:`compile_percentage_test`) and the tariff shift by levels
+(:func:`compile_classifier`). So the two paths cannot drift apart
+(tests/test_explain_compiler.py).
+
 The source is built from the AST only. Every value that comes from a rule file (sets of
 codes or countries, percentages, fact names, kinds, the keys of memoised results) is put
 in the constant table ``K`` and read as ``K[i]``; numbers in the source are the indices
