@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable
 
 from ..model import ast
@@ -634,6 +635,7 @@ def compile_sum(compiler, node: ast.Sum, explain: bool = False) -> Callable:
     return module.build()["total"]
 
 
+@lru_cache(maxsize=1024)
 def compile_percentage_test(op: str, direct: bool, threshold: Decimal) -> Callable:
     """``judge(whole, low, high) -> True | False | None``: the percentage test of
     :meth:`_Module.percentage_test` alone, for ``percentages`` (whole not zero)."""
@@ -646,6 +648,7 @@ def compile_percentage_test(op: str, direct: bool, threshold: Decimal) -> Callab
     return module.build()["judge"]
 
 
+@lru_cache(maxsize=1024)  # (a few shares and thresholds recur across a rulebook)
 def compile_sum_test(op: str, share: Decimal) -> Callable:
     """``judge(low, high, bounded, base_low, base_high) -> True | False | None``: the test of
     :meth:`_Module.sum_test` alone (``high`` read only when ``bounded``; ``base_high`` None
@@ -662,9 +665,16 @@ def compile_classifier(compiler, node: ast.Change) -> Callable:
     """``classify(run, good) -> (failing, unknown, missing)`` for a tariff shift by levels
     only and a good with a code: the function the deciding code calls
     (:meth:`_Module._classifier`), for ``tariff_shift.compile_change`` (same memo key)."""
-    module = _Module(compiler)
-    name = module._classifier(node)
-    return module.build()[name]
+    key = change_memo_key(node, None, ())
+    found = _CLASSIFIERS.get(key)
+    if found is None:  # it depends on the levels only, which its memo key names
+        module = _Module(compiler)
+        name = module._classifier(node)
+        found = _CLASSIFIERS[key] = module.build()[name]
+    return found
+
+
+_CLASSIFIERS: dict[tuple, Callable] = {}  # by memo key: a few levels of shift in all
 
 
 def compile_lines(compiler, nodes) -> Callable:
