@@ -428,7 +428,8 @@ def _finish(out: Outcome, run: Run) -> None:
     for name in PRODUCT_FIGURES:
         if good.figures.get(name) is not None:
             figures[name] = good.figures[name]
-    vnm, _ = M.vnm(good)
+    bounds = run.memo.get("vnm_bounds")  # (low, exact value or None, missing), when a criterion needed it
+    vnm = bounds[1] if bounds is not None else M.vnm(good)[0]
     vom, _ = M.vom(good)
     if vnm is not None:
         figures["vnm"] = vnm

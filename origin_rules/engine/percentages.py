@@ -80,7 +80,7 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         good = run.good
         t = Trace(None, text, source, layer)
         whole, missing = M.figure(good, basis)
-        low, high, more = amount_of(good)
+        low, high, more = bounds(run)
         if high == low:  # exact (materials of unknown code are worth 0.00): what they lack cannot matter
             more = []
         missing = missing + more
@@ -130,14 +130,18 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         whole = good.figures.get(basis)
         if not whole:
             return None
-        if method == "build_up" or focus is not None:
-            low, high, _ = amount_of(good)
-        else:
-            found = run.memo.get("vnm_bounds")
-            if found is None:
-                found = run.memo["vnm_bounds"] = amount_of(good)
-            low, high, _ = found
+        low, high, _ = bounds(run)
         return judge(whole, low, high)
+
+    def bounds(run) -> tuple[Decimal, Decimal | None, list[str]]:
+        """``amount_of`` the run's good; plain VNM once per run, shared by every criterion
+        (``vnm_bounds``, as the generated code memoises it) and by the outcome's figures."""
+        if method == "build_up" or focus is not None:
+            return amount_of(run.good)
+        found = run.memo.get("vnm_bounds")
+        if found is None:
+            found = run.memo["vnm_bounds"] = amount_of(run.good)
+        return found
 
     run_fn.fast = fast_fn
     return run_fn
