@@ -87,10 +87,10 @@ def test_hostile_rule_text_never_reaches_compile(compiled_sources):
     owners = [*plan.index["870830"], *plan.requires]
     for owner in owners:
         assert owner.fast  # one generated function per line, too
-    # each owner's `decide` and per-line functions, and the filters of the sums, compiled
-    # for the explaining closures' own bounds
+    # each owner's `decide` and per-line functions, and the sums with their filters, compiled
+    # for the explaining closures (the same loop, the materials and missing fields beside it)
     assert len(owners) == 2 and len(compiled_sources) >= 2 * len(owners)
-    assert sum(s.startswith("def match(p)") for s in compiled_sources) >= 2
+    assert sum(s.startswith("def total(good)") for s in compiled_sources) >= 2
     for source in compiled_sources:
         for text in FORBIDDEN:
             assert text not in source, (text, source)

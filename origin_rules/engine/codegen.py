@@ -7,6 +7,16 @@ short-circuited, every criterion inlined (the filters of a sum, the tariff shift
 RVC and MaxNOM), compiled once with :func:`compile` as a template engine compiles its
 templates; and, for tests, one such function per line (:func:`line_functions`).
 
+It is the one compiler of a criterion's meaning: the explaining closures of
+``engine.criteria`` (and ``percentages``, ``tariff_shift``) call what the same emitters
+generate alone, with what is missing beside the result: the material filter
+(:func:`compile_filter` with ``explain``: the field that leaves it unknown), the sum
+(:func:`compile_sum` with ``explain``: the materials counted and the fields missing), the
+test of a sum against its share (:func:`compile_sum_test`), the RVC/MaxNOM test
+(:func:`compile_percentage_test`) and the tariff shift by levels
+(:func:`compile_classifier`). So the two paths cannot drift apart
+(tests/test_explain_compiler.py).
+
 The source is built from the AST only. Every value that comes from a rule file (sets of
 codes or countries, percentages, fact names, kinds, the keys of memoised results) is put
 in the constant table ``K`` and read as ``K[i]``; numbers in the source are the indices
@@ -27,6 +37,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable
 
 from ..model import ast
@@ -45,10 +56,10 @@ NAMES = frozenset({
     # the arguments, the constant table, helpers of this module
     "run", "good", "K", "ZERO", "HUNDRED", "covers3", "same_code", "declared_word", "traced_leaves",
     "vnm_bounds", "de_minimis_fast", "len", "min", "decide", "forgives", "failing", "unknown", "why",
-    "match", "p", "w", "q",
+    "match", "total", "judge", "p", "w", "q", "good",
     # attributes of Run, Good, Part, HsCode and built-in containers read by the code
     "memo", "non_originating", "figures", "get", "parts", "hs", "digits", "origin", "originating",
-    "kind", "facts", "value", "weight", "wholly_obtained", "path", "field", "append",
+    "kind", "facts", "value", "weight", "polymer_weight", "wholly_obtained", "path", "field", "append", "id",
 })
 _VARIABLE = re.compile(r"[a-z]\d+\Z")
 
@@ -103,9 +114,12 @@ def vnm_bounds(good) -> tuple[Decimal, Decimal | None, list[str]]:
 class _Module:
     """The lines of one generated module and its constant table."""
 
-    def __init__(self, compiler, worlds: bool = False):
+    def __init__(self, compiler, worlds: bool = False, explain: bool = False):
         self.compiler = compiler
         self.worlds = worlds  # filters take assumptions about unknown facts (``compile_filter``)
+        self.explain = explain  # filters and sums also say what is missing (the explaining path)
+        self.missing_of: dict[str, str] = {}  # with ``explain``: a filter's variable -> the
+        # expression of the field whose absence leaves it unknown (None when it is decided)
         self.lines: list[str] = []
         self.helpers: list[str] = []  # functions the others call (``_classifier``)
         self._classifiers: dict[tuple, str] = {}
@@ -279,6 +293,18 @@ class _Module:
         put(d + 1, f"{f} = run.memo[{key}] = vnm_bounds(good)")
         put(d, f"{lo} = {f}[0]")
         put(d, f"{hi} = {f}[1]")
+        self.percentage_test(d, target, op, direct, threshold, w, lo, hi, (tw, dl, dh, lowest, highest))
+
+    def percentage_test(self, d: int, target: str, op: str, direct: bool, threshold: str, w: str, lo: str, hi: str,
+                        names: tuple[str, ...]) -> None:
+        """``target`` = whether the percentage of the amount in ``[lo, hi]`` (``hi`` None:
+        unbounded) in the whole ``w`` (not zero) stands ``op`` the threshold, by
+        cross-multiplication: the figure rises with the amount when ``direct`` (MaxNOM,
+        build-up: amount / whole), falls otherwise ((whole - amount) / whole). The one
+        judge of RVC and MaxNOM, inlined here and compiled alone for
+        ``percentages`` (:func:`compile_percentage_test`)."""
+        put = self.put
+        tw, dl, dh, lowest, highest = names
         put(d, f"{tw} = {threshold} * {w}")
         amount = (lambda a: a) if direct else (lambda a: f"({w} - {a})")
         put(d, f"{dl} = {amount(lo)} * HUNDRED - {tw}")
@@ -296,27 +322,11 @@ class _Module:
         """``value(F)``/``weight(F) op N% [of FIGURE]``: the filter inlined in one loop over
         the materials, the sum an interval (a missing amount leaves it unbounded above)."""
         total = node.measure
-        amount = "value" if total.measure == "value" else "weight"
         op = _OPS[node.op]
-        ceiling = op in ("<=", "<")
         ratio = self.const(node.share.value / HUNDRED)  # exact: only the exponent moves
         lo, hi, bd, p, a, b, blo, bhi, llo, lhi = (self.var() for _ in range(10))
         put = self.put
-        put(depth, f"{lo} = ZERO")
-        put(depth, f"{hi} = ZERO")
-        put(depth, f"{bd} = True")
-        source = "traced_leaves(good.parts)" if total.traced else "good.parts"
-        self._hoist = (len(self.lines), depth)
-        put(depth, f"for {p} in {source}:")
-        r = self.filter_or_skip(total.filter, p, depth + 1)
-        self._hoist = None
-        put(depth + 1, f"{a} = {p}.{amount}")
-        put(depth + 1, f"if {a} is None:")
-        put(depth + 2, f"{bd} = False")
-        put(depth + 2, "continue")
-        put(depth + 1, f"if {r}:")
-        put(depth + 2, f"{lo} += {a}")
-        put(depth + 1, f"{hi} += {a}")
+        self.sum_loop(total, depth, lo, hi, bd, p, a)
         if node.base is not None:
             put(depth, f"{b} = good.figures.get({self.const(node.base.name)})")
         else:
@@ -327,12 +337,72 @@ class _Module:
         put(depth, "else:")
         put(depth + 1, f"{blo} = {b}")
         put(depth + 1, f"{bhi} = {b}")
+        self.sum_test(depth, target, op, ratio, lo, hi, bd, blo, bhi, llo, lhi)
+
+    def sum_test(self, depth: int, target: str, op: str, ratio: str, lo: str, hi: str, bd: str, blo: str, bhi: str,
+                 llo: str, lhi: str) -> None:
+        """``target`` = whether a sum in ``[lo, hi]`` (``hi`` meaningful when ``bd``) stands
+        ``op`` the share ``ratio`` of a base in ``[blo, bhi]`` (``bhi`` None: unbounded): the
+        one judge of a sum comparison, inlined here and compiled alone for the explaining
+        closure (:func:`compile_sum_test`)."""
+        put = self.put
         put(depth, f"{llo} = {ratio} * {blo}")
         put(depth, f"{lhi} = None if {bhi} is None else {ratio} * {bhi}")
-        if ceiling:
+        if op in ("<=", "<"):
             _three_valued(put, depth, target, f"{bd} and {hi} {op} {llo}", f"{lhi} is not None and not ({lo} {op} {lhi})")
         else:
             _three_valued(put, depth, target, f"{lhi} is not None and {lo} {op} {lhi}", f"{bd} and not ({hi} {op} {llo})")
+
+    def sum_loop(self, total: ast.Sum, depth: int, lo: str, hi: str, bd: str, p: str, a: str) -> tuple[str, str]:
+        """The sum of ``value(F)``/``weight(F)``/``weight(polymer of F)`` as an interval: one
+        loop over the materials leaving ``lo`` (what surely counts), ``hi`` (what may count,
+        meaningful when ``bd``: no amount is unbounded). With ``explain``, also the lists of
+        the materials counted or perhaps counted and of the fields missing, returned as
+        their variables. The one sum of both paths: the deciding functions inline it, and
+        ``criteria`` compiles it alone (:func:`compile_sum`)."""
+        put = self.put
+        kind = M.amount_kind(total.measure, total.part)
+        put(depth, f"{lo} = ZERO")
+        put(depth, f"{hi} = ZERO")
+        put(depth, f"{bd} = True")
+        ids = missing = ""
+        if self.explain:
+            ids, missing = self.var(), self.var()
+            put(depth, f"{ids} = []")
+            put(depth, f"{missing} = []")
+        source = "traced_leaves(good.parts)" if total.traced else "good.parts"
+        self._hoist = (len(self.lines), depth)
+        put(depth, f"for {p} in {source}:")
+        r = self.filter_or_skip(total.filter, p, depth + 1)
+        self._hoist = None
+        d = depth + 1
+        if self.explain:
+            why = self.missing_of[r]
+            if why != "None":
+                put(d, f"if {r} is None:")
+                put(d + 1, f"{missing}.append({why})")
+            put(d, f"{ids}.append({p}.id)")
+        put(d, f"{a} = {p}.{kind}")
+        put(d, f"if {a} is None:")
+        if kind == "polymer_weight":  # not declared: between 0 and the material's weight
+            whole = self.var()
+            put(d + 1, f"{whole} = {p}.weight")
+            if self.explain:
+                put(d + 1, f"if {whole} != ZERO:")  # (a material weighing 0 has no part to ask for)
+                put(d + 2, f"{missing}.append({p}.path + {self.const('.' + M.AMOUNT_FIELDS[kind])})")
+            put(d + 1, f"if {whole} is None:")
+            put(d + 2, f"{bd} = False")
+            put(d + 1, "else:")
+            put(d + 2, f"{hi} += {whole}")
+        else:
+            if self.explain:
+                put(d + 1, f"{missing}.append({p}.path + {self.const('.' + M.AMOUNT_FIELDS[kind])})")
+            put(d + 1, f"{bd} = False")
+        put(d + 1, "continue")
+        put(d, f"if {r}:")
+        put(d + 1, f"{lo} += {a}")
+        put(d, f"{hi} += {a}")
+        return ids, missing
 
     # ---- material filters ----------------------------------------------------------------------
 
@@ -356,6 +426,7 @@ class _Module:
             self.put(depth, f"{var} = None if ({' or '.join(f'{v} is None' for v in unknowns)}) else True")
         else:
             self.put(depth, f"{var} = True")
+        self._first_missing(var, unknowns, depth)
         return var
 
     def filter(self, node, p: str, depth: int) -> str:
@@ -363,6 +434,7 @@ class _Module:
         material ``p``; returns the variable (``criteria.Compiler.filter`` is its explaining form)."""
         var = self.var()
         put = self.put
+        self.missing_of[var] = "None"  # (with ``explain``; a filter that is never unknown)
         if node is None:
             put(depth, f"{var} = True")
         elif isinstance(node, ast.IsOriginating):
@@ -372,16 +444,22 @@ class _Module:
             c = self.const(codes)
             put(depth, f"{var} = None if {p}.origin is None else {p}.origin in {c}")
             self._assume(var, ("origin", codes), depth)
+            self._missing(var, p, ".origin", depth)
         elif isinstance(node, ast.HsIn):
             codes = self.compiler.hs(node.hs)
             c = self.const(codes)
             put(depth, f"{var} = None if {p}.hs is None else covers3({c}, {p}.hs)")
             self._assume(var, ("hs", codes), depth)
+            self._missing(var, p, ".hs", depth)
         elif isinstance(node, ast.KindIn):
             c = self.const(frozenset(w.text for w in node.kinds.words))
             put(depth, f"{var} = {p}.kind in {c}")
         elif isinstance(node, ast.SameCode):
-            put(depth, f"{var} = same_code({p}, {int(node.level)})[0]")
+            if self.explain:  # the field is the material's code or its good's
+                why = self.missing_of[var] = self.var()
+                put(depth, f"{var}, {why} = same_code({p}, {int(node.level)})")
+            else:
+                put(depth, f"{var} = same_code({p}, {int(node.level)})[0]")
             self._assume(var, ("same", int(node.level)), depth)
         elif isinstance(node, ast.FactIn):
             words = self.compiler.countries(node.values)
@@ -389,18 +467,40 @@ class _Module:
             put(depth, f"{var} = declared_word({p}.facts, {self.const(node.fact)})")
             put(depth, f"{var} = None if {var} is None else {var} in {c}")
             self._assume(var, ("fact", node.fact, words), depth)
+            self._missing(var, p, f".facts.{node.fact}", depth)
         elif isinstance(node, ast.Not):
             inner = self.filter(node.operand, p, depth)
             put(depth, f"{var} = None if {inner} is None else not {inner}")
+            self.missing_of[var] = self.missing_of[inner]  # (None whenever the operand is decided)
         elif isinstance(node, (ast.And, ast.Or)):
             vs = [self.filter(o, p, depth) for o in node.operands]
             stop, other = ("False", "True") if isinstance(node, ast.And) else ("True", "False")
             any_stop = " or ".join(f"{v} is {stop}" for v in vs)
             any_none = " or ".join(f"{v} is None" for v in vs)
             put(depth, f"{var} = {stop} if ({any_stop}) else (None if ({any_none}) else {other})")
+            self._first_missing(var, vs, depth)
         else:
             raise TypeError(f"not a material filter: {type(node).__name__}")
         return var
+
+    def _missing(self, var: str, p: str, field: str, depth: int) -> None:
+        """With ``explain``: the field of ``p`` whose absence leaves the leaf ``var`` unknown."""
+        if self.explain:
+            why = self.missing_of[var] = self.var()
+            self.put(depth, f"{why} = None if {var} is not None else {p}.path + {self.const(field)}")
+
+    def _first_missing(self, var: str, operands: list[str], depth: int) -> None:
+        """With ``explain``: what leaves a conjunction or disjunction ``var`` unknown, the
+        missing field of its first unknown operand."""
+        self.missing_of[var] = "None"
+        whys = [(v, self.missing_of[v]) for v in operands if self.missing_of[v] != "None"]
+        if not self.explain or not whys:
+            return
+        first = "None"
+        for v, why in reversed(whys):
+            first = f"({why} if {v} is None else {first})"
+        why = self.missing_of[var] = self.var()
+        self.put(depth, f"{why} = None if {var} is not None else {first}")
 
     def _assume(self, var: str, key: tuple, depth: int) -> None:
         """With ``worlds``: a leaf unknown for the material takes its value from the
@@ -505,17 +605,76 @@ def compile_policy(policy) -> Callable:
     return fn
 
 
-def compile_filter(compiler, node, worlds: bool = False) -> Callable:
+def compile_filter(compiler, node, worlds: bool = False, explain: bool = False) -> Callable:
     """A material filter alone, compiled: ``match(p) -> True | False | None``; with ``worlds``,
     ``match(p, w, q)`` (see :meth:`_Module._assume`; ``criteria.Compiler`` uses it to bound
-    two sums over the same materials together)."""
+    two sums over the same materials together); with ``explain``, ``match(p) -> (True |
+    False | None, the missing field that leaves it unknown or None)``, the filter of the
+    explaining path (the same code, the field beside it)."""
     if node is None:
+        if explain:
+            return lambda p: (True, None)
         return (lambda p, w=None, q=None: True) if worlds else (lambda p: True)
-    module = _Module(compiler, worlds)
+    module = _Module(compiler, worlds, explain)
     module.put(0, "def match(p, w, q):" if worlds else "def match(p):")
     result = module.filter(node, "p", 1)
-    module.put(1, f"return {result}")
+    module.put(1, f"return {result}, {module.missing_of[result]}" if explain else f"return {result}")
     return module.build()["match"]
+
+
+def compile_sum(compiler, node: ast.Sum, explain: bool = False) -> Callable:
+    """``value(F)``/``weight(F)``/``weight(polymer of F)`` alone, compiled (the loop the
+    deciding functions inline, :meth:`_Module.sum_loop`): ``total(good) -> (low, high or
+    None when unbounded)``; with ``explain``, ``(low, high, ids of the materials counted or
+    perhaps counted, missing fields)``."""
+    module = _Module(compiler, explain=explain)
+    lo, hi, bd, p, a = (module.var() for _ in range(5))
+    module.put(0, "def total(good):")
+    ids, missing = module.sum_loop(node, 1, lo, hi, bd, p, a)
+    module.put(1, f"return {lo}, ({hi} if {bd} else None)" + (f", {ids}, {missing}" if explain else ""))
+    return module.build()["total"]
+
+
+@lru_cache(maxsize=1024)
+def compile_percentage_test(op: str, direct: bool, threshold: Decimal) -> Callable:
+    """``judge(whole, low, high) -> True | False | None``: the percentage test of
+    :meth:`_Module.percentage_test` alone, for ``percentages`` (whole not zero)."""
+    module = _Module(None)
+    w, lo, hi, target = (module.var() for _ in range(4))
+    module.put(0, f"def judge({w}, {lo}, {hi}):")
+    names = tuple(module.var() for _ in range(5))
+    module.percentage_test(1, target, _OPS[op], direct, module.const(threshold), w, lo, hi, names)
+    module.put(1, f"return {target}")
+    return module.build()["judge"]
+
+
+@lru_cache(maxsize=1024)  # (a few shares and thresholds recur across a rulebook)
+def compile_sum_test(op: str, share: Decimal) -> Callable:
+    """``judge(low, high, bounded, base_low, base_high) -> True | False | None``: the test of
+    :meth:`_Module.sum_test` alone (``high`` read only when ``bounded``; ``base_high`` None
+    when unbounded)."""
+    module = _Module(None)
+    lo, hi, bd, blo, bhi, target, llo, lhi = (module.var() for _ in range(8))
+    module.put(0, f"def judge({lo}, {hi}, {bd}, {blo}, {bhi}):")
+    module.sum_test(1, target, _OPS[op], module.const(share / HUNDRED), lo, hi, bd, blo, bhi, llo, lhi)
+    module.put(1, f"return {target}")
+    return module.build()["judge"]
+
+
+def compile_classifier(compiler, node: ast.Change) -> Callable:
+    """``classify(run, good) -> (failing, unknown, missing)`` for a tariff shift by levels
+    only and a good with a code: the function the deciding code calls
+    (:meth:`_Module._classifier`), for ``tariff_shift.compile_change`` (same memo key)."""
+    key = change_memo_key(node, None, ())
+    found = _CLASSIFIERS.get(key)
+    if found is None:  # it depends on the levels only, which its memo key names
+        module = _Module(compiler)
+        name = module._classifier(node)
+        found = _CLASSIFIERS[key] = module.build()[name]
+    return found
+
+
+_CLASSIFIERS: dict[tuple, Callable] = {}  # by memo key: a few levels of shift in all
 
 
 def compile_lines(compiler, nodes) -> Callable:

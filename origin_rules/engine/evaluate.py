@@ -13,6 +13,7 @@ that matters makes the verdict ``insufficient_data`` and names the missing field
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import product
 from datetime import date
@@ -121,13 +122,12 @@ def _deemings(plan: Plan, good: Good, as_of: date) -> tuple[bool | None, list[tu
         return False, []
     nodes: list[tuple[CompiledDeemed, Trace]] = []
     for d, covered in plan.deemed_for(good.hs, as_of):
-        when, miss = d.when(good, as_of)
-        result = tri_and([covered, when])
+        result, miss = _applies(d, covered, good, as_of)
         node = Trace(result, f"notwithstanding the other provisions, {d.text}", d.node.span.where, d.layer)
         if d.node.cites:
             node.note = "; ".join(d.node.cites)
         missing = [good.field("hs")] if covered is None else []
-        if when is None:
+        if miss is not None:  # (its ``when`` is unknown)
             missing.append(miss)
         node.missing = missing
         node.kind = "deemed"
@@ -170,13 +170,7 @@ def _evaluate_ordinary(plan: Plan, good: Good, as_of: date) -> Outcome:
     doubtful = [p for p in good.subassemblies if p.sub.verdict == "insufficient_data"]
     if not doubtful:
         return _evaluate_good(plan, good, as_of, sub_nodes)
-    outcomes = []
-    for flags in _assumptions(len(doubtful)):
-        for part, flag in zip(doubtful, flags):
-            part.originating = flag
-        outcomes.append(_evaluate_good(plan, good, as_of, sub_nodes))
-    for part in doubtful:
-        part.originating = False
+    outcomes = [_evaluate_good(plan, good, as_of, sub_nodes) for _ in _each_assumption(doubtful)]
     first = outcomes[0]  # every undetermined sub-assembly counted as non-originating
     if len({o.verdict for o in outcomes}) == 1 and len(doubtful) <= MAX_UNDETERMINED:
         first.trace.children.insert(len(sub_nodes), Trace(
@@ -200,6 +194,28 @@ def _assumptions(n: int) -> list[tuple[bool, ...]]:
     if n <= MAX_UNDETERMINED:
         return list(product((False, True), repeat=n))
     return [(False,) * n]
+
+
+def _each_assumption(doubtful: list) -> Iterator[None]:
+    """Count the undetermined sub-assemblies as originating or not, one combination of
+    :func:`_assumptions` at each step (both paths evaluate the good at each); afterwards,
+    as non-originating again."""
+    try:
+        for flags in _assumptions(len(doubtful)):
+            for part, flag in zip(doubtful, flags):
+                part.originating = flag
+            yield
+    finally:
+        for part in doubtful:
+            part.originating = False
+
+
+def _applies(item, covered: bool | None, good: Good, as_of: date) -> tuple[bool | None, str | None]:
+    """Whether a requirement, fallback or deeming that covers the good's code (``covered``:
+    ``None`` when the code is too coarse to tell) applies to it, with its ``when``; and the
+    field whose absence leaves the ``when`` unknown. The one test of both paths."""
+    when, miss = item.when(good, as_of)
+    return (when if covered is True else tri_and([covered, when])), miss
 
 
 def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) -> Outcome:
@@ -229,8 +245,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     required_nodes: list[Trace] = []
     worlds: list[Trace] = []  # the rules that could apply, when more than one could (or maybe none)
     for req, covered in plan.requires_for(good.hs, as_of):
-        applies, miss = req.when(good, as_of)
-        applies = tri_and([covered, applies])
+        applies, miss = _applies(req, covered, good, as_of)
         if applies is False:  # not evaluated: its figures are not the good's
             continue
         kids = [c(run) for c in req.criteria]
@@ -370,8 +385,7 @@ def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | No
     holds, and each that may apply with its node."""
     nodes: list[tuple[CompiledFallback, Trace]] = []
     for fb, covered in plan.fallbacks_for(good.hs, as_of):
-        when, miss = fb.when(good, as_of)
-        applies = tri_and([covered, when])
+        applies, miss = _applies(fb, covered, good, as_of)
         if applies is False:
             continue
         kids = [c(run) for c in fb.criteria]
@@ -414,7 +428,8 @@ def _finish(out: Outcome, run: Run) -> None:
     for name in PRODUCT_FIGURES:
         if good.figures.get(name) is not None:
             figures[name] = good.figures[name]
-    vnm, _ = M.vnm(good)
+    bounds = run.memo.get("vnm_bounds")  # (low, exact value or None, missing), when a criterion needed it
+    vnm = bounds[1] if bounds is not None else M.vnm(good)[0]
     vom, _ = M.vom(good)
     if vnm is not None:
         figures["vnm"] = vnm
@@ -468,7 +483,7 @@ def _decide(plan: Plan, good: Good, as_of: date) -> str:
         return "does_not_qualify"
     verdict = _decide_ordinary(plan, good, as_of) if good.subassemblies else _decide_good(plan, good, as_of)
     if good.prefix == "product" and plan.deemed and verdict != "qualifies":
-        deemed = tri_or([tri_and([covered, d.when(good, as_of)[0]]) for d, covered in plan.deemed_for(good.hs, as_of)])
+        deemed = tri_or([_applies(d, covered, good, as_of)[0] for d, covered in plan.deemed_for(good.hs, as_of)])
         if deemed is True:
             return "qualifies"
         if deemed is None:
@@ -488,20 +503,14 @@ def _decide_ordinary(plan: Plan, good: Good, as_of: date) -> str:
             doubtful.append(part)
     if not doubtful:
         return _decide_good(plan, good, as_of)
-    verdicts = set()
-    for flags in _assumptions(len(doubtful)):
-        for part, flag in zip(doubtful, flags):
-            part.originating = flag
-        verdicts.add(_decide_good(plan, good, as_of))
-    for part in doubtful:
-        part.originating = False
+    verdicts = {_decide_good(plan, good, as_of) for _ in _each_assumption(doubtful)}
     return verdicts.pop() if len(verdicts) == 1 and len(doubtful) <= MAX_UNDETERMINED else "insufficient_data"
 
 
 def _fast_fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> bool | None:
     results = []
     for fb, covered in plan.fallbacks_for(good.hs, as_of):
-        applies = tri_and([covered, fb.when(good, as_of)[0]])
+        applies = _applies(fb, covered, good, as_of)[0]
         if applies is False:
             continue
         results.append(tri_and([applies, fb.decide(run)]))
@@ -520,8 +529,7 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     run = Run(good, plan, as_of)
     required: list[bool | None] = []  # the requirements that do not surely hold
     for req, covered in plan.requires_for(good.hs, as_of):
-        when = req.when(good, as_of)[0]
-        applies = when if covered is True else tri_and([covered, when])
+        applies = _applies(req, covered, good, as_of)[0]
         if applies is False:
             continue
         body = req.decide(run)
@@ -543,20 +551,22 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
         rules, settled = chosen.rules, chosen.settled
         if not rules:
             return "no_rule"
-        if len(rules) == 1:
-            results = {rules[0].decide(run)}
+        if len(rules) == 1 and settled:  # the common case: one rule surely applies
+            origin = rules[0].decide(run)
+            if origin is not True:
+                origin = tri_or([origin, _fast_fallbacks(plan, good, as_of, run)])
         else:
             results = {r.decide(run) for r in rules}
-        if results != {True}:
-            fallback = _fast_fallbacks(plan, good, as_of, run)
-            results = {tri_or([r, fallback]) for r in results}
-        if not settled:  # maybe no rule applies (no_rule): decided only when no rule that could apply holds
-            return "does_not_qualify" if results == {False} or tri_and([territory, *required]) is False \
-                else "insufficient_data"
-        if len(results) > 1:  # the rules disagree: decided only if the verdict is the same for each
-            finals = {tri_and([territory, r, *required]) for r in results}
-            return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
-        origin = results.pop()
+            if results != {True}:
+                fallback = _fast_fallbacks(plan, good, as_of, run)
+                results = {tri_or([r, fallback]) for r in results}
+            if not settled:  # maybe no rule applies (no_rule): decided only when no rule that could apply holds
+                return "does_not_qualify" if results == {False} or tri_and([territory, *required]) is False \
+                    else "insufficient_data"
+            if len(results) > 1:  # the rules disagree: decided only if the verdict is the same for each
+                finals = {tri_and([territory, r, *required]) for r in results}
+                return VERDICT[finals.pop()] if len(finals) == 1 else "insufficient_data"
+            origin = results.pop()
     if territory is True and origin is True and not required:
         return "qualifies"
     return VERDICT[tri_and([territory, origin, *required])]

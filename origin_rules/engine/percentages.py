@@ -20,6 +20,7 @@ from decimal import Decimal
 from ..model import ast
 from ..model.hs import covers3
 from . import measures as M
+from .codegen import compile_percentage_test
 from .trace import Margin, Trace
 
 HUNDRED = Decimal(100)
@@ -72,37 +73,14 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
                 high += p.value
         return low, high, missing
 
-    def judge(whole: Decimal, low: Decimal, high: Decimal | None) -> bool | None:
-        """Three-valued comparison of the percentage over the amount's interval, exactly:
-        the figure rises with the amount (max_nom, build_up) or falls (the others)."""
-        def diff(amount: Decimal) -> Decimal:  # sign of (percentage - threshold)
-            return (amount if direct else whole - amount) * HUNDRED - threshold * whole
-
-        d_low = diff(low)
-        d_high = diff(high) if high is not None else None  # None: +inf if direct, -inf if not
-        if direct:
-            lowest, highest = d_low, d_high
-        else:
-            lowest, highest = d_high, d_low
-        if op in (">=", ">"):
-            strict = op == ">"
-            if lowest is not None and (lowest > 0 if strict else lowest >= 0):
-                return True
-            if highest is not None and (highest <= 0 if strict else highest < 0):
-                return False
-            return None
-        strict = op == "<"
-        if highest is not None and (highest < 0 if strict else highest <= 0):
-            return True
-        if lowest is not None and (lowest >= 0 if strict else lowest > 0):
-            return False
-        return None
+    # three-valued, exactly, over the amount's interval: the test the deciding functions inline
+    judge = compile_percentage_test(op, direct, threshold)
 
     def run_fn(run) -> Trace:
         good = run.good
         t = Trace(None, text, source, layer)
         whole, missing = M.figure(good, basis)
-        low, high, more = amount_of(good)
+        low, high, more = bounds(run)
         if high == low:  # exact (materials of unknown code are worth 0.00): what they lack cannot matter
             more = []
         missing = missing + more
@@ -152,14 +130,18 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         whole = good.figures.get(basis)
         if not whole:
             return None
-        if method == "build_up" or focus is not None:
-            low, high, _ = amount_of(good)
-        else:
-            found = run.memo.get("vnm_bounds")
-            if found is None:
-                found = run.memo["vnm_bounds"] = amount_of(good)
-            low, high, _ = found
+        low, high, _ = bounds(run)
         return judge(whole, low, high)
+
+    def bounds(run) -> tuple[Decimal, Decimal | None, list[str]]:
+        """``amount_of`` the run's good; plain VNM once per run, shared by every criterion
+        (``vnm_bounds``, as the generated code memoises it) and by the outcome's figures."""
+        if method == "build_up" or focus is not None:
+            return amount_of(run.good)
+        found = run.memo.get("vnm_bounds")
+        if found is None:
+            found = run.memo["vnm_bounds"] = amount_of(run.good)
+        return found
 
     run_fn.fast = fast_fn
     return run_fn

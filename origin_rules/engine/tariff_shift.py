@@ -60,9 +60,8 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     )
 
     any_levels = [n for kind, n, _ in tests if kind == "any"]
-    # "any other chapter, any other heading" is passed by a change of heading: the finest level
-    pure = excepted is None and len(any_levels) == len(tests)
-    finest = max(any_levels) if pure else 0
+    # by levels only: the materials classified by the generated code the deciding path calls
+    by_levels = compiler.classifier(node) if excepted is None and len(any_levels) == len(tests) else None
     groups = [(compiler.hs(g), _group_text(compiler, g)) for g in node.except_groups]
     memo_key = change_memo_key(node, excepted, [g for g, _ in groups])
 
@@ -155,12 +154,9 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
                     missing.append(sourced[0] if not any_levels and sourced else good.field("hs"))
             memo = run.memo[memo_key] = (failing, unknown, missing)
             return memo
-        gd = good.hs.digits
-        quick = gd[:finest] if pure and len(gd) >= finest else None
+        if by_levels is not None:
+            return by_levels(run, good)
         for part in run.shift_parts():
-            hs = part.hs
-            if quick is not None and hs is not None and len(hs.digits) >= finest and hs.digits[:finest] != quick:
-                continue
             ok, miss = judge(good.hs, part)
             if ok is False:
                 failing.append(part)
