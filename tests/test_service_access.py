@@ -70,8 +70,8 @@ def _page(path: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([str(ROOT / "rules")])
+def book(shipped_rulebook):
+    return shipped_rulebook  # the shipped rules, loaded once per test process (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

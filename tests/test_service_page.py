@@ -20,8 +20,8 @@ BRAKE = ROOT / "examples" / "boms" / "brake-assembly.yaml"
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([str(ROOT / "rules")])
+def book(shipped_rulebook):
+    return shipped_rulebook  # the shipped rules, loaded once per test process (tests/conftest.py)
 
 
 @pytest.fixture
