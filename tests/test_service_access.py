@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-import origin_rules
 from origin_rules.audit import Store, create_token, list_tokens, revoke_token
 from origin_rules.cli import app as cli_app
 from origin_rules.service import Settings, create_app

@@ -11,7 +11,6 @@ import html5lib
 import pytest
 from fastapi.testclient import TestClient
 
-import origin_rules
 from origin_rules.audit import Store
 from origin_rules.service import Settings, create_app
 
