@@ -7,7 +7,8 @@
   ``print_blob`` so a failure prints the ``@reproduce_failure`` line that replays it anywhere.
 * ``dev`` -- the default elsewhere: the same, without the blob.
 * ``nightly`` -- five times the examples of every property test that counts its examples with
-  :func:`examples` (2,500 for the differential test): ``make nightly`` or
+  :func:`examples`, or the count it names for the nightly run (2,500 for the differential
+  test, 300 in ``make test``): ``make nightly`` or
   ``HYPOTHESIS_PROFILE=nightly pytest tests/test_differential.py``.
 
 ``HYPOTHESIS_PROFILE`` names the profile explicitly and wins over the defaults.
@@ -82,10 +83,15 @@ def pytest_report_header(config) -> str:
     return f"hypothesis profile: {PROFILE} (examples x{settings.default.max_examples // UNIT}, database {DATABASE.path})"
 
 
-def examples(n: int) -> int:
-    """``n`` examples under ``ci`` and ``dev``, five times ``n`` under ``nightly``: the count a
-    property test passes to ``settings(max_examples=...)``."""
-    return n * settings.default.max_examples // UNIT
+def examples(n: int, nightly: int | None = None) -> int:
+    """``n`` examples under ``ci`` and ``dev``, ``nightly`` under ``nightly`` (five times ``n``
+    when not given): the count a property test passes to ``settings(max_examples=...)``. A
+    test whose examples are costly runs fewer in every ``make test`` and keeps its long run
+    for the nightly profile."""
+    factor = settings.default.max_examples // UNIT
+    if factor == 1:
+        return n
+    return nightly if nightly is not None else n * factor
 
 
 @pytest.fixture(scope="session")

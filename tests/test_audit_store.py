@@ -33,8 +33,8 @@ IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([str(ROOT / "rules")])
+def book(shipped_rulebook):
+    return shipped_rulebook  # the shipped rules, loaded once per test process (tests/conftest.py)
 
 
 def _pg_database():

@@ -40,7 +40,7 @@ import reference_evaluator as reference
 from conftest import examples
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = settings(max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(max_examples=examples(40, nightly=300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 #: How far a verdict lets a good in: not qualifying < undecided < qualifying.
 RANK = {"does_not_qualify": 0, "no_rule": 0, "insufficient_data": 1, "qualifies": 2}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from functools import cache
 from pathlib import Path
 from typing import Callable
 
@@ -68,11 +69,14 @@ def nested(depth: int) -> dict:
             "materials": [material]}
 
 
-def many_materials() -> dict:
+@cache
+def many_materials() -> str:
+    """The JSON text of a BOM of :data:`MANY` materials (made once per test process: seven
+    payloads are made of it)."""
     materials = [{"id": f"M{i}", "hs": "7318.15", "origin": "CN", "originating": False, "value": "1.00"}
                  for i in range(MANY)]
-    return {"product": {"id": "BIG", "hs": "8708.30", "produced_in": "MX", "transaction_value": "100000"},
-            "materials": materials}
+    return json.dumps({"product": {"id": "BIG", "hs": "8708.30", "produced_in": "MX", "transaction_value": "100000"},
+                       "materials": materials})
 
 
 def _cut(text: str) -> bytes:
@@ -91,7 +95,7 @@ def bom_yaml(kind: str) -> bytes:
         "alias_bomb": lambda: LAUGHS.encode(),
         "huge_numbers": lambda: BOM_YAML.replace('"1000"', "1e999999").replace('"100"', HUGE_INT)
                                         .replace('"200"', "-1e-999999").encode(),
-        "many_materials": lambda: json.dumps(many_materials()).encode(),  # JSON is YAML too
+        "many_materials": lambda: many_materials().encode(),  # JSON is YAML too
         "truncated": lambda: _cut(BOM_YAML),
         "utf16": lambda: BOM_YAML.encode("utf-16"),
         "latin1": lambda: BOM_YAML.encode("latin-1"),
@@ -109,7 +113,7 @@ def bom_json(kind: str) -> bytes:
         "subassemblies": lambda: json.dumps(nested(150)).encode(),
         "alias_bomb": lambda: LAUGHS.encode(),  # not JSON at all
         "huge_numbers": lambda: text.replace('"1000"', "1e999999").replace('"100"', HUGE_INT).encode(),
-        "many_materials": lambda: json.dumps(many_materials()).encode(),
+        "many_materials": lambda: many_materials().encode(),
         "truncated": lambda: _cut(text),
         "utf16": lambda: text.encode("utf-16"),
         "latin1": lambda: text.encode("latin-1"),
@@ -119,7 +123,7 @@ def bom_json(kind: str) -> bytes:
 def bom_jsonl(kind: str) -> bytes:
     line = json.dumps(BOM_DATA, ensure_ascii=False)
     if kind == "many_materials":
-        return json.dumps(many_materials()).encode() + b"\n"
+        return many_materials().encode() + b"\n"
     if kind in ("deep", "deep_block", "alias_bomb", "huge_numbers", "nul_in_string", "deep_subassemblies", "subassemblies"):
         return line.encode() + b"\n" + bom_json(kind).replace(b"\n", b" ") + b"\n" + line.encode() + b"\n"
     if kind == "truncated":
@@ -339,7 +343,7 @@ def test_rule_files(tmp_path, rules, kind):
 
 @pytest.mark.parametrize("kind", list(TEST_VARIANTS))
 def test_rule_test_files(tmp_path, rules, kind):
-    (rules.parent / "big.json").write_text(json.dumps(many_materials()), encoding="utf-8")
+    (rules.parent / "big.json").write_text(many_materials(), encoding="utf-8")
     path = write(rules.parent, "a.test.yaml", TEST_VARIANTS[kind]())
     calm(invoke("test", str(path)))
     calm(invoke("test", str(rules.parent), "--format", "junit", "--coverage"))

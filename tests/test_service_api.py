@@ -25,8 +25,8 @@ SCENARIO = "USMCA review 2026: China content cap"
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([str(ROOT / "rules")])
+def book(shipped_rulebook):
+    return shipped_rulebook  # the shipped rules, loaded once per test process (tests/conftest.py)
 
 
 @pytest.fixture

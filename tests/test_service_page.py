@@ -11,7 +11,6 @@ import html5lib
 import pytest
 from fastapi.testclient import TestClient
 
-import origin_rules
 from origin_rules.audit import Store
 from origin_rules.service import Settings, create_app
 
@@ -20,8 +19,8 @@ BRAKE = ROOT / "examples" / "boms" / "brake-assembly.yaml"
 
 
 @pytest.fixture(scope="module")
-def book():
-    return origin_rules.load([str(ROOT / "rules")])
+def book(shipped_rulebook):
+    return shipped_rulebook  # the shipped rules, loaded once per test process (tests/conftest.py)
 
 
 @pytest.fixture
