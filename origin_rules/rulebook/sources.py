@@ -31,6 +31,22 @@ class Parsed:
         return any(d.is_error for d in self.diagnostics)
 
 
+def _modules(parsed: Parsed) -> list[ast.Module]:
+    modules = parsed.__dict__["_modules"]
+    if not isinstance(modules, list):  # read when first asked for (rulebook.cache: a function)
+        modules = parsed.__dict__["_modules"] = modules()
+    return modules
+
+
+def _set_modules(parsed: Parsed, modules) -> None:
+    parsed.__dict__["_modules"] = modules
+
+
+# ``modules`` holds the list, or a function giving it: a rulebook read from the cache reads
+# its modules only for the commands that use them (a warm `evaluate` or `check` does not).
+Parsed.modules = property(_modules, _set_modules, doc="The modules that parsed, in rulebook order.")  # type: ignore[assignment]
+
+
 def discover(paths: list[str | Path]) -> tuple[list[str], list[Diagnostic]]:
     """Expand folders into their ``.roo`` files; a missing path is a diagnostic (ROO000)."""
     files: list[str] = []
