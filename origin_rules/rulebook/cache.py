@@ -271,50 +271,65 @@ def unpack(blob: bytes) -> Parsed:
         raise ValueError(f"not a packed rulebook: {err}") from None
 
 
-# ---- two parts, the second read when needed ------------------------------------------------
+# ---- parts, each read when needed --------------------------------------------------------------
 #
-# A warm `evaluate` needs the programs, `check` only the diagnostics and the texts; neither
-# needs the modules (the language server, `diff` and the rule tests do). So the payload is
-# two pickles written one after the other by one pickler: the programs, diagnostics, sources
-# and digest, then the modules. The modules' agreements are the programs' nodes: the second
-# pickle refers to them by their index in the pickler's memo, and is read by the very
-# unpickler that read the first (its memo kept), when the modules are first asked for, so
-# every value is the same object wherever it is reached from, as in one pickle.
+# `check` needs the diagnostics and the texts only, a warm `evaluate` the programs too, and
+# the language server, `diff` and the rule tests the modules as well. So the payload is three
+# pickles written one after the other by one pickler: the diagnostics, sources and digest;
+# the programs; the modules. A later part refers to the values of an earlier one by their
+# index in the pickler's memo, and is read by the very unpickler that read the earlier ones
+# (its memo kept), when first asked for, so every value is the same object wherever it is
+# reached from, as in one pickle (the modules' agreements are the programs' nodes).
 
 
 def _dump(parsed: Parsed) -> bytes:
     buffer = io.BytesIO()
     pickler = _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dump((dict(parsed.programs), list(parsed.diagnostics), dict(parsed.sources), parsed.digest))
+    pickler.dump((list(parsed.diagnostics), dict(parsed.sources), parsed.digest))
+    pickler.dump(dict(parsed.programs))
     pickler.dump(list(parsed.modules))
     return buffer.getvalue()
 
 
 def _load(payload: bytes) -> Parsed:
-    """The first part now, the modules when first asked for."""
-    unpickler = _Unpickler(io.BytesIO(payload))
-    head = unpickler.load()
-    if not (isinstance(head, tuple) and len(head) == 4):
+    """The first part now, the programs and the modules when first asked for."""
+    later = _Later(_Unpickler(io.BytesIO(payload)))
+    head = later.unpickler.load()
+    if not (isinstance(head, tuple) and len(head) == 3):
         raise pickle.UnpicklingError("cache: not a rulebook")
-    programs, diagnostics, sources, digest = head
-    if not (isinstance(programs, dict) and all(isinstance(p, resolve.Program) for p in programs.values())
-            and isinstance(diagnostics, list) and isinstance(sources, dict) and isinstance(digest, str)):
+    found, sources, digest = head
+    if not (isinstance(found, list) and all(isinstance(d, diagnostics.Diagnostic) for d in found)
+            and isinstance(sources, dict) and isinstance(digest, str)):
         raise pickle.UnpicklingError("cache: not a rulebook")
-    return Parsed(modules=_ModulesLater(unpickler), programs=programs, diagnostics=diagnostics,  # type: ignore[arg-type]
+    return Parsed(modules=later.modules, programs=later.programs, diagnostics=found,  # type: ignore[arg-type]
                   sources=sources, digest=digest)
 
 
-class _ModulesLater:
-    """The modules of a cached rulebook, read when first asked for (``Parsed.modules``)."""
+class _Later:
+    """The programs and the modules of a cached rulebook, in the order they were stored,
+    each read when first asked for (``Parsed.programs``, ``Parsed.modules``). A damaged part
+    (its digest was checked: only a file crafted with a matching digest) raises
+    ``pickle.UnpicklingError`` then."""
 
     def __init__(self, unpickler: _Unpickler):
         self.unpickler = unpickler
+        self.read: dict | None = None
 
-    def __call__(self) -> list[ast.Module]:
+    def programs(self) -> dict[str, resolve.Program]:
+        if self.read is None:
+            with _gc_paused():
+                programs = self.unpickler.load()
+            if not (isinstance(programs, dict) and all(isinstance(p, resolve.Program) for p in programs.values())):
+                raise pickle.UnpicklingError("cache: not the programs of a rulebook")
+            self.read = programs
+        return self.read
+
+    def modules(self) -> list[ast.Module]:
+        self.programs()  # the modules refer to the programs' values
         with _gc_paused():
             modules = self.unpickler.load()
         if not (isinstance(modules, list) and all(isinstance(m, ast.Module) for m in modules)):
-            raise pickle.UnpicklingError("cache: not a list of modules")
+            raise pickle.UnpicklingError("cache: not the modules of a rulebook")
         return modules
 
 

@@ -31,20 +31,27 @@ class Parsed:
         return any(d.is_error for d in self.diagnostics)
 
 
-def _modules(parsed: Parsed) -> list[ast.Module]:
-    modules = parsed.__dict__["_modules"]
-    if not isinstance(modules, list):  # read when first asked for (rulebook.cache: a function)
-        modules = parsed.__dict__["_modules"] = modules()
-    return modules
+def _deferred(name: str, doc: str) -> property:
+    """A field of :class:`Parsed` that may hold, instead of its value, a function giving it
+    (a rulebook read from the cache: rulebook.cache), called when the value is first read."""
+    key = "_" + name
+
+    def get(parsed: Parsed):
+        value = parsed.__dict__[key]
+        if callable(value):
+            value = parsed.__dict__[key] = value()
+        return value
+
+    def put(parsed: Parsed, value) -> None:
+        parsed.__dict__[key] = value
+
+    return property(get, put, doc=doc)
 
 
-def _set_modules(parsed: Parsed, modules) -> None:
-    parsed.__dict__["_modules"] = modules
-
-
-# ``modules`` holds the list, or a function giving it: a rulebook read from the cache reads
-# its modules only for the commands that use them (a warm `evaluate` or `check` does not).
-Parsed.modules = property(_modules, _set_modules, doc="The modules that parsed, in rulebook order.")  # type: ignore[assignment]
+# Read from the cache, the programs are read for the commands that evaluate and the modules
+# for those that use them (`diff`, the rule tests): `check` needs neither, `evaluate` no module.
+Parsed.programs = _deferred("programs", "The agreements and scenarios, by name.")  # type: ignore[assignment]
+Parsed.modules = _deferred("modules", "The modules that parsed, in rulebook order.")  # type: ignore[assignment]
 
 
 def discover(paths: list[str | Path]) -> tuple[list[str], list[Diagnostic]]:
