@@ -212,3 +212,30 @@ def test_the_rulebook_package_names_only_its_public_names():
     assert rulebook.Rulebook.__module__ == "origin_rules.rulebook.book"
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         rulebook.nothing  # noqa: B018
+
+
+def test_a_loaded_rulebook_is_kept_out_of_the_collectors_sight(tmp_path, small, monkeypatch):
+    """`load_rules` (the CLI's) freezes the rulebook, programs included, before collection
+    resumes; on bad rules it freezes nothing; the collector is left enabled as it was."""
+    import gc
+
+    import typer
+
+    from origin_rules.cli.common import load_rules
+
+    monkeypatch.setenv(cache_module.ENV_DIR, str(tmp_path / "cache"))
+    load_rules([small])  # stores the cache
+    gc.unfreeze()
+    try:
+        book = load_rules([small])
+        assert gc.isenabled()
+        assert deferred(book.parsed) == {"modules"}  # the programs were read inside, then frozen
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        with pytest.raises(typer.Exit):
+            load_rules([empty])
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
