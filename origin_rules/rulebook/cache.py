@@ -16,9 +16,11 @@ bytes that were hashed, so an edit during the run cannot be stored under the old
 
 Trust: a cache file is ``MAGIC | key | SHA-256 of the payload | payload``. The payload's
 digest is checked before it is read, so a truncated or flipped file is rebuilt. The payload
-is a pickle read by :class:`_Unpickler`, which resolves only the project's own AST and model
-classes and ``Decimal``/``date``; a pickle naming anything else (``os.system``...) is
-refused before any of it runs, and the rulebook is parsed again. Writes are atomic
+is three pickles (the diagnostics and texts; the programs; the modules: the last two read
+when first asked for, see "parts" below) read by :class:`_Unpickler`, which resolves only
+the project's own AST and model classes and ``Decimal``/``date``; a pickle naming anything
+else (``os.system``...) is refused before any of it runs, and the rulebook is parsed again
+(a part read later, in a file crafted with a matching digest: refused when it is read). Writes are atomic
 (``files.atomic``): two processes storing at once leave one whole file.
 """
 
