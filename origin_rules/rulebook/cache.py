@@ -381,17 +381,27 @@ for (_modname, _), _cls in list(_ALLOWED.items()):
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _FAST}
 
 
+_MAKERS: dict[int, object] = {}  # number of fields -> a function making builders of that many
+
+
 def _builder(cls: type, setters: tuple, name: str):
     """A function building one ``cls`` from its field values, ``build(v0, v1, ...)``, without
     its ``__init__``: a new object and each slot set, written out (no loop, no lookup of the
     class: the unpickler calls it for each of tens of thousands of values). A call with the
-    wrong number of values is a TypeError, and the cache is rebuilt."""
-    values = ", ".join(f"v{i}" for i in range(len(setters)))
-    body = "".join(f"    s{i}(o, v{i})\n" for i in range(len(setters)))
-    namespace = {"new": object.__new__, "cls": cls, **{f"s{i}": setter for i, setter in enumerate(setters)}}
-    exec(f"def {name}({values}):\n    o = new(cls)\n{body}    return o\n", namespace)  # noqa: S102 - names only
-    build = namespace[name]
-    build.__module__, build.__qualname__ = __name__, name
+    wrong number of values is a TypeError, and the cache is rebuilt. The source is written
+    once per number of fields (compiling one per class cost more than it saved)."""
+    n = len(setters)
+    make = _MAKERS.get(n)
+    if make is None:
+        slots = "".join(f", s{i}" for i in range(n))
+        values = ", ".join(f"v{i}" for i in range(n))
+        body = "".join(f"        s{i}(o, v{i})\n" for i in range(n))
+        namespace: dict = {}
+        exec(f"def make(new, cls{slots}):\n    def build({values}):\n        o = new(cls)\n{body}"  # noqa: S102
+             f"        return o\n    return build\n", namespace)
+        make = _MAKERS[n] = namespace["make"]
+    build = make(object.__new__, cls, *setters)  # type: ignore[operator]
+    build.__module__, build.__name__, build.__qualname__ = __name__, name, name
     return build
 
 
