@@ -239,3 +239,14 @@ def test_a_loaded_rulebook_is_kept_out_of_the_collectors_sight(tmp_path, small, 
         assert gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+
+
+def test_threads_asking_together_get_the_same_programs_and_modules(tmp_path, small):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache_module.parse_cached([str(small)], tmp_path / "cache")
+    hit = cache_module.parse_cached([str(small)], tmp_path / "cache")
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: hit.modules if i % 2 else hit.programs, range(8)))
+    assert all(g is hit.programs for g in got[::2]) and all(g is hit.modules for g in got[1::2])
+    assert hit.modules == sources.parse_paths([str(small)]).modules

@@ -33,6 +33,7 @@ import io
 import os
 import pickle
 import sys
+import threading
 import types
 from contextlib import contextmanager
 from datetime import date
@@ -309,30 +310,36 @@ def _load(payload: bytes) -> Parsed:
 
 class _Later:
     """The programs and the modules of a cached rulebook, in the order they were stored,
-    each read when first asked for (``Parsed.programs``, ``Parsed.modules``). A damaged part
-    (its digest was checked: only a file crafted with a matching digest) raises
-    ``pickle.UnpicklingError`` then."""
+    each read when first asked for (``Parsed.programs``, ``Parsed.modules``), once, by one
+    thread at a time (a service's threads may ask together). A damaged part (its digest was
+    checked: only a file crafted with a matching digest) raises ``pickle.UnpicklingError``
+    then."""
 
     def __init__(self, unpickler: _Unpickler):
         self.unpickler = unpickler
-        self.read: dict | None = None
+        self.lock = threading.Lock()
+        self.read: list = []  # the parts read so far: the programs, then the modules
 
     def programs(self) -> dict[str, resolve.Program]:
-        if self.read is None:
-            with _gc_paused():
-                programs = self.unpickler.load()
-            if not (isinstance(programs, dict) and all(isinstance(p, resolve.Program) for p in programs.values())):
-                raise pickle.UnpicklingError("cache: not the programs of a rulebook")
-            self.read = programs
-        return self.read
+        return self._part(0)
 
     def modules(self) -> list[ast.Module]:
-        self.programs()  # the modules refer to the programs' values
-        with _gc_paused():
-            modules = self.unpickler.load()
-        if not (isinstance(modules, list) and all(isinstance(m, ast.Module) for m in modules)):
-            raise pickle.UnpicklingError("cache: not the modules of a rulebook")
-        return modules
+        return self._part(1)
+
+    # what each part is: {name: Program}, then [Module]
+    SHAPES = ((dict, resolve.Program), (list, ast.Module))
+
+    def _part(self, index: int):
+        with self.lock:
+            while len(self.read) <= index:  # the modules refer to the programs' values: in order
+                with _gc_paused():
+                    part = self.unpickler.load()
+                container, value = self.SHAPES[len(self.read)]
+                values = part.values() if isinstance(part, dict) else part
+                if not (isinstance(part, container) and all(isinstance(v, value) for v in values)):
+                    raise pickle.UnpicklingError("cache: not the programs and modules of a rulebook")
+                self.read.append(part)
+            return self.read[index]
 
 
 # ---- pickling, restricted ----------------------------------------------------------------------
