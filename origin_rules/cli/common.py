@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Iterator
@@ -43,6 +44,24 @@ def no_cache_option():
     return typer.Option("--no-cache", help=NO_CACHE_HELP)
 
 
+@contextmanager
+def kept() -> Iterator[None]:
+    """For what is built inside and lives as long as the command (a rulebook: tens of
+    thousands of objects): no cyclic garbage collection while it is built, then frozen out of
+    the collector's sight (``gc.freeze``) before collection resumes. Otherwise each collection
+    walks them again (while the plans are compiled from them too) and never frees one, and
+    the first one after ``gc.enable`` walks them all: this halves a one-BOM `evaluate`
+    (docs/performance.md). Frozen on success only; the collector is left as it was found."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_rules(paths: list[Path], cache: bool = True):
     """Load a rulebook (from the rulebook cache unless ``cache`` is false), or print every
     diagnostic and exit 2."""
@@ -50,25 +69,18 @@ def load_rules(paths: list[Path], cache: bool = True):
     from ..model.render import render_text, summary_line
     from ..rulebook.book import load
 
-    # The rulebook is tens of thousands of objects that live as long as the command: the
-    # cyclic collector would walk them again and again while they are built (and while the
-    # plans are compiled from them) and never free one. Off while loading; then frozen out
-    # of its sight (gc.freeze), which halves a one-BOM `evaluate` (docs/performance.md).
-    gc.disable()
-    try:
-        book = load([str(p) for p in paths], cache=cache)
-    except RulebookError as exc:
-        err(render_text(exc.diagnostics, exc.sources))
-        err(f"\nthe rule files have problems ({summary_line(exc.diagnostics)}); run `origin-rules check` on them")
-        raise typer.Exit(EXIT_USAGE)
-    finally:
-        gc.enable()
-    if not book.parsed.sources:
-        shown = ", ".join(f"`{p}`" for p in paths)
-        fail_usage(f"no rule file (`*.roo`) found in {shown}: give rule files or folders holding them with --rules")
-    if not book.names:
-        fail_usage(f"the rule files in {', '.join(f'`{p}`' for p in paths)} define no agreement or scenario")
-    gc.freeze()
+    with kept():
+        try:
+            book = load([str(p) for p in paths], cache=cache)
+        except RulebookError as exc:
+            err(render_text(exc.diagnostics, exc.sources))
+            err(f"\nthe rule files have problems ({summary_line(exc.diagnostics)}); run `origin-rules check` on them")
+            raise typer.Exit(EXIT_USAGE)
+        if not book.parsed.sources:
+            shown = ", ".join(f"`{p}`" for p in paths)
+            fail_usage(f"no rule file (`*.roo`) found in {shown}: give rule files or folders holding them with --rules")
+        if not book.names:  # (from the cache: the programs are read here)
+            fail_usage(f"the rule files in {', '.join(f'`{p}`' for p in paths)} define no agreement or scenario")
     return book
 
 

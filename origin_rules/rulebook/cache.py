@@ -16,9 +16,11 @@ bytes that were hashed, so an edit during the run cannot be stored under the old
 
 Trust: a cache file is ``MAGIC | key | SHA-256 of the payload | payload``. The payload's
 digest is checked before it is read, so a truncated or flipped file is rebuilt. The payload
-is a pickle read by :class:`_Unpickler`, which resolves only the project's own AST and model
-classes and ``Decimal``/``date``; a pickle naming anything else (``os.system``...) is
-refused before any of it runs, and the rulebook is parsed again. Writes are atomic
+is three pickles (the diagnostics and texts; the programs; the modules: the last two read
+when first asked for, see "parts" below) read by :class:`_Unpickler`, which resolves only
+the project's own AST and model classes and ``Decimal``/``date``; a pickle naming anything
+else (``os.system``...) is refused before any of it runs, and the rulebook is parsed again
+(a part read later, in a file crafted with a matching digest: refused when it is read). Writes are atomic
 (``files.atomic``): two processes storing at once leave one whole file.
 """
 
@@ -31,6 +33,7 @@ import io
 import os
 import pickle
 import sys
+import threading
 import types
 from contextlib import contextmanager
 from datetime import date
@@ -45,7 +48,7 @@ from ..model import ast, diagnostics, hs
 from ..semantics import resolve
 from .sources import Parsed, discover, parse_paths, parse_texts
 
-MAGIC = b"origin-rules rulebook cache 1\n"
+MAGIC = b"origin-rules rulebook cache 2\n"
 MOST_ENTRIES = 64  # cache files kept per cache folder (one per rulebook location)
 ENV_DIR = "ORIGIN_RULES_CACHE_DIR"
 SUFFIX = ".rulebook"
@@ -227,10 +230,10 @@ def _read(slot: Path, key: bytes, files: list[str]) -> Parsed | None:
     if hashlib.sha256(payload).digest() != blob[len(MAGIC) + 32:head]:
         return None
     try:
-        parsed = _Unpickler(io.BytesIO(payload)).load()
+        parsed = _load(payload)
     except Exception:  # refused or malformed: rebuilt by the caller
         return None
-    if not isinstance(parsed, Parsed) or list(parsed.sources) != files:
+    if list(parsed.sources) != files:
         return None
     return parsed
 
@@ -238,11 +241,9 @@ def _read(slot: Path, key: bytes, files: list[str]) -> Parsed | None:
 def _write(slot: Path, key: bytes, parsed: Parsed) -> None:
     """Store the bundle; a cache that cannot be written is no error (the run goes on)."""
     try:
-        buffer = io.BytesIO()
-        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(parsed)
+        payload = _dump(parsed)
     except (RecursionError, pickle.PicklingError, TypeError, AttributeError):
         return
-    payload = buffer.getvalue()
     blob = MAGIC + key + hashlib.sha256(payload).digest() + payload
     try:
         slot.parent.mkdir(parents=True, exist_ok=True)
@@ -254,9 +255,7 @@ def _write(slot: Path, key: bytes, parsed: Parsed) -> None:
 def pack(parsed: Parsed) -> bytes:
     """The parsed and checked rule files as bytes, to ship to another process or machine
     (a batch on a cluster): the cache's restricted format, with its digest."""
-    buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(parsed)
-    payload = buffer.getvalue()
+    payload = _dump(parsed)
     return MAGIC + code_digest() + hashlib.sha256(payload).digest() + payload
 
 
@@ -270,12 +269,77 @@ def unpack(blob: bytes) -> Parsed:
         raise ValueError("the rulebook was packed by another version of origin-rules (or of Python or Lark): "
                          "install the same version on every machine")
     try:
-        parsed = _Unpickler(io.BytesIO(payload)).load()
+        return _load(payload)
     except Exception as err:  # noqa: BLE001 - refused or malformed
         raise ValueError(f"not a packed rulebook: {err}") from None
-    if not isinstance(parsed, Parsed):
-        raise ValueError("not a packed rulebook")
-    return parsed
+
+
+# ---- parts, each read when needed --------------------------------------------------------------
+#
+# `check` needs the diagnostics and the texts only, a warm `evaluate` the programs too, and
+# the language server, `diff` and the rule tests the modules as well. So the payload is three
+# pickles written one after the other by one pickler: the diagnostics, sources and digest;
+# the programs; the modules. A later part refers to the values of an earlier one by their
+# index in the pickler's memo, and is read by the very unpickler that read the earlier ones
+# (its memo kept), when first asked for, so every value is the same object wherever it is
+# reached from, as in one pickle (the modules' agreements are the programs' nodes).
+
+
+def _dump(parsed: Parsed) -> bytes:
+    buffer = io.BytesIO()
+    pickler = _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dump((list(parsed.diagnostics), dict(parsed.sources), parsed.digest))
+    pickler.dump(dict(parsed.programs))
+    pickler.dump(list(parsed.modules))
+    return buffer.getvalue()
+
+
+def _load(payload: bytes) -> Parsed:
+    """The first part now, the programs and the modules when first asked for."""
+    later = _Later(_Unpickler(io.BytesIO(payload)))
+    head = later.unpickler.load()
+    if not (isinstance(head, tuple) and len(head) == 3):
+        raise pickle.UnpicklingError("cache: not a rulebook")
+    found, sources, digest = head
+    if not (isinstance(found, list) and all(isinstance(d, diagnostics.Diagnostic) for d in found)
+            and isinstance(sources, dict) and isinstance(digest, str)):
+        raise pickle.UnpicklingError("cache: not a rulebook")
+    return Parsed(modules=later.modules, programs=later.programs, diagnostics=found,  # type: ignore[arg-type]
+                  sources=sources, digest=digest)
+
+
+class _Later:
+    """The programs and the modules of a cached rulebook, in the order they were stored,
+    each read when first asked for (``Parsed.programs``, ``Parsed.modules``), once, by one
+    thread at a time (a service's threads may ask together). A damaged part (its digest was
+    checked: only a file crafted with a matching digest) raises ``pickle.UnpicklingError``
+    then."""
+
+    def __init__(self, unpickler: _Unpickler):
+        self.unpickler = unpickler
+        self.lock = threading.Lock()
+        self.read: list = []  # the parts read so far: the programs, then the modules
+
+    def programs(self) -> dict[str, resolve.Program]:
+        return self._part(0)
+
+    def modules(self) -> list[ast.Module]:
+        return self._part(1)
+
+    # what each part is: {name: Program}, then [Module]
+    SHAPES = ((dict, resolve.Program), (list, ast.Module))
+
+    def _part(self, index: int):
+        with self.lock:
+            while len(self.read) <= index:  # the modules refer to the programs' values: in order
+                with _gc_paused():
+                    part = self.unpickler.load()
+                container, value = self.SHAPES[len(self.read)]
+                values = part.values() if isinstance(part, dict) else part
+                if not (isinstance(part, container) and all(isinstance(v, value) for v in values)):
+                    raise pickle.UnpicklingError("cache: not the programs and modules of a rulebook")
+                self.read.append(part)
+            return self.read[index]
 
 
 # ---- pickling, restricted ----------------------------------------------------------------------
@@ -312,8 +376,9 @@ for _cls in (resolve.Program, resolve.Placed, Parsed):
 _ALLOWED[("decimal", "Decimal")] = Decimal
 _ALLOWED[("datetime", "date")] = date
 
-# Trees of frozen values (no cycles possible) are stored as (class, field values) and built
-# by _build; Program and Placed (a scope refers back to its program) are pickled as usual.
+# Trees of frozen values (no cycles possible) are stored as a call of a builder of their
+# class with their field values; Program and Placed (a scope refers back to its program) are
+# pickled as usual.
 _FAST: dict[type, tuple] = {}
 for (_modname, _), _cls in list(_ALLOWED.items()):
     if _modname in (ast.__name__, hs.__name__, diagnostics.__name__):
@@ -321,72 +386,54 @@ for (_modname, _), _cls in list(_ALLOWED.items()):
         if _set is not None:
             _FAST[_cls] = _set  # type: ignore[index]
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _FAST}
-_new = object.__new__
 
 
-def _builder(cls: type, setters: tuple):
-    """A function building one ``cls`` from its field values: unrolled for the usual one to
-    five fields (a third less time than a loop, over tens of thousands of nodes)."""
+_MAKERS: dict[int, object] = {}  # number of fields -> a function making builders of that many
+
+
+def _builder(cls: type, setters: tuple, name: str):
+    """A function building one ``cls`` from its field values, ``build(v0, v1, ...)``, without
+    its ``__init__``: a new object and each slot set, written out (no loop, no lookup of the
+    class: the unpickler calls it for each of tens of thousands of values). A call with the
+    wrong number of values is a TypeError, and the cache is rebuilt. The source is written
+    once per number of fields (compiling one per class cost more than it saved)."""
     n = len(setters)
-    if n == 1:
-        (s0,) = setters
-
-        def build(v):
-            o = _new(cls); s0(o, v[0]); return o  # noqa: E702
-    elif n == 2:
-        s0, s1 = setters
-
-        def build(v):
-            o = _new(cls); s0(o, v[0]); s1(o, v[1]); return o  # noqa: E702
-    elif n == 3:
-        s0, s1, s2 = setters
-
-        def build(v):
-            o = _new(cls); s0(o, v[0]); s1(o, v[1]); s2(o, v[2]); return o  # noqa: E702
-    elif n == 4:
-        s0, s1, s2, s3 = setters
-
-        def build(v):
-            o = _new(cls); s0(o, v[0]); s1(o, v[1]); s2(o, v[2]); s3(o, v[3]); return o  # noqa: E702
-    elif n == 5:
-        s0, s1, s2, s3, s4 = setters
-
-        def build(v):
-            o = _new(cls); s0(o, v[0]); s1(o, v[1]); s2(o, v[2]); s3(o, v[3]); s4(o, v[4]); return o  # noqa: E702
-    else:
-        def build(v):
-            o = _new(cls)
-            for setter, value in zip(setters, v):
-                setter(o, value)
-            return o
+    make = _MAKERS.get(n)
+    if make is None:
+        slots = "".join(f", s{i}" for i in range(n))
+        values = ", ".join(f"v{i}" for i in range(n))
+        body = "".join(f"        s{i}(o, v{i})\n" for i in range(n))
+        namespace: dict = {}
+        exec(f"def make(new, cls{slots}):\n    def build({values}):\n        o = new(cls)\n{body}"  # noqa: S102
+             f"        return o\n    return build\n", namespace)
+        make = _MAKERS[n] = namespace["make"]
+    build = make(object.__new__, cls, *setters)  # type: ignore[operator]
+    build.__module__, build.__name__, build.__qualname__ = __name__, name, name
     return build
 
 
-_BUILDERS = {cls: (len(setters), _builder(cls, setters)) for cls, setters in _FAST.items()}
-
-
-def _build(cls: type, values: tuple) -> object:
-    """A frozen AST or model value from its field values (the reverse of ``_Pickler``)."""
-    found = _BUILDERS.get(cls)
-    if found is None or type(values) is not tuple or len(values) != found[0]:
-        raise pickle.UnpicklingError(f"cache: cannot build {cls!r}")
-    return found[1](values)
-
-
-_ALLOWED[(__name__, "_build")] = _build
+# Each builder is a global of this module (the pickle names it), and allowed.
+_BUILDERS: dict[type, object] = {}
+for _cls, _set in _FAST.items():
+    _name = f"_build_{_cls.__module__.rpartition('.')[2]}_{_cls.__name__}"
+    _BUILDERS[_cls] = globals()[_name] = _builder(_cls, _set, _name)
+    _ALLOWED[(__name__, _name)] = _BUILDERS[_cls]
 
 
 # Each frozen value's fields as a tuple, read in C (attrgetter); one field: wrapped in _Pickler.
-_GETTERS = {cls: (attrgetter(*names), len(names) == 1) for cls, names in _FIELDS.items() if names}
+_GETTERS = {cls: (_BUILDERS[cls], attrgetter(*names), len(names) == 1) for cls, names in _FIELDS.items() if names}
+_EMPTY = {cls: _BUILDERS[cls] for cls, names in _FIELDS.items() if not names}
 
 
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj):
         found = _GETTERS.get(type(obj))
         if found is None:
-            return NotImplemented
-        values = found[0](obj)
-        return _build, (type(obj), (values,) if found[1] else values)
+            build = _EMPTY.get(type(obj))
+            return NotImplemented if build is None else (build, ())
+        build, fields, single = found
+        values = fields(obj)
+        return build, (values,) if single else values
 
 
 class _Unpickler(pickle.Unpickler):

@@ -31,6 +31,29 @@ class Parsed:
         return any(d.is_error for d in self.diagnostics)
 
 
+def _deferred(name: str, doc: str) -> property:
+    """A field of :class:`Parsed` that may hold, instead of its value, a function giving it
+    (a rulebook read from the cache: rulebook.cache), called when the value is first read."""
+    key = "_" + name
+
+    def get(parsed: Parsed):
+        value = parsed.__dict__[key]
+        if callable(value):
+            value = parsed.__dict__[key] = value()
+        return value
+
+    def put(parsed: Parsed, value) -> None:
+        parsed.__dict__[key] = value
+
+    return property(get, put, doc=doc)
+
+
+# Read from the cache, the programs are read for the commands that evaluate and the modules
+# for those that use them (`diff`, the rule tests): `check` needs neither, `evaluate` no module.
+Parsed.programs = _deferred("programs", "The agreements and scenarios, by name.")  # type: ignore[assignment]
+Parsed.modules = _deferred("modules", "The modules that parsed, in rulebook order.")  # type: ignore[assignment]
+
+
 def discover(paths: list[str | Path]) -> tuple[list[str], list[Diagnostic]]:
     """Expand folders into their ``.roo`` files; a missing path is a diagnostic (ROO000)."""
     files: list[str] = []
