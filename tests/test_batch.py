@@ -327,6 +327,32 @@ def test_same_bom_written_differently_is_evaluated_once(tmp_path, book):
     assert first["determinations"] == second["determinations"]
 
 
+def test_boms_alike_in_their_fingerprint_are_told_apart(tmp_path, book):
+    """The workers' cheap fingerprint leaves out most fields: BOMs equal in it but not in
+    content are each evaluated, and a later copy of either (written differently, so the main
+    process does not reuse it) takes its own result."""
+    from origin_rules.batch.work import fingerprint
+    from origin_rules.model.bom import bom_from_data
+
+    bom = product_bom(5)
+    flipped = json.loads(json.dumps(bom))
+    for material in flipped["materials"]:
+        material["originating"] = not material["originating"]
+    assert fingerprint(bom_from_data(bom)) == fingerprint(bom_from_data(flipped))
+    again = dict(flipped, product=dict(flipped["product"], hs=flipped["product"]["hs"].replace(".", "")))
+    src = tmp_path / "alike.jsonl"
+    src.write_text("".join(json.dumps(b) + "\n" for b in (bom, flipped, again, bom)), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    summary = run_batch(book, Options(inputs=[str(src)], out=str(out), names=["USMCA"], as_of=ON, workers=1))
+    assert summary.evaluated == 2
+    first, second, third, fourth = read_jsonl(out)
+    assert first["determinations"] != second["determinations"]
+    assert second["determinations"] == third["determinations"] and first["determinations"] == fourth["determinations"]
+    for record, expected in ((first, bom), (second, flipped)):
+        verdict = book.evaluate(bom_from_data(expected), "USMCA", ON).verdict
+        assert record["determinations"][0]["verdict"] == verdict
+
+
 def test_verdicts_only_gives_the_same_verdicts(tmp_path):
     src = _portfolio(tmp_path, 120)
     full, fast = tmp_path / "full.jsonl", tmp_path / "fast.jsonl"
