@@ -88,11 +88,19 @@ def test_every_record_in_order_with_position_and_same_verdicts_as_evaluate(tmp_p
 # BOM102 (15,000 of materials against a price of 1,000) and BOM104 (CN is no USMCA party).
 ODD = ('{"product": {"id": "ODD-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000"}, '
        '"materials": [{"id": "M", "hs": "7325.99", "origin": "CN", "originating": true, "value": "15000"}]}')
+# Originating status per agreement: a name no rulebook has (BOM105, under every agreement),
+# Chinese steel originating under USMCA alone and a Japanese bolt under CPTPP alone (BOM104
+# under the agreements, and their scenarios, that list them, and only there).
+NAMED = ('{"product": {"id": "NAMED-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000", '
+         '"end_use": "passenger_vehicle"}, "materials": ['
+         '{"id": "A", "hs": "7325.99", "origin": "CN", "originating": ["USMCA", "Nowhere FTA"], "value": "100"}, '
+         '{"id": "B", "hs": "7318.15", "origin": "JP", "originating": {"CPTPP": true}, "value": "50"}, '
+         '{"id": "C", "hs": "7318.15", "origin": "MX", "originating": true, "value": "50"}]}')
 
 
 @pytest.mark.parametrize("figures", ["--figures", "--verdicts-only"])
 def test_warnings_are_carried_as_evaluate_gives_them(tmp_path, book, figures):
-    lines = example_lines() + [ODD]
+    lines = example_lines() + [NAMED, ODD]
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
