@@ -174,12 +174,20 @@ class _Shared:
 
     def __init__(self, book, bom: BOM):
         self.found = check_bom(convert(bom).bom)
-        self.unnamed = check_under(bom, "", (), frozenset(), book.names)  # no parties: BOM105 only
-        self.origins = {  # of the materials that may be declared originating under some agreement
-            m.origin for _, m in bom.walk()
-            if m.kind not in ("indirect", "shipping_packing") and m.origin is not None and m.origin != "unknown"
-            and m.originating is not None and m.originating is not False
-        }
+        self.origins: set[str] = set()  # of the materials that may be declared originating under some agreement
+        named = False  # whether a material's originating status names agreements
+        stack = [bom.materials]
+        while stack:
+            for m in stack.pop():
+                declared = m.originating
+                if declared is not None and declared is not False:
+                    named = named or not isinstance(declared, bool)
+                    if m.kind not in ("indirect", "shipping_packing") and m.origin is not None and m.origin != "unknown":
+                        self.origins.add(m.origin)
+                if m.materials:
+                    stack.append(m.materials)
+        # no parties: the BOM105 findings alone
+        self.unnamed = check_under(bom, "", (), frozenset(), book.names) if named else []
         self.certified = has_certifications(bom.materials)
 
     def under(self, book, bom: BOM, name: str, chain: list[str]) -> list[Finding]:
