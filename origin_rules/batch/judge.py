@@ -140,10 +140,9 @@ def _cause(material: Material, reason: str | None) -> dict[str, Any]:
     return cause
 
 
-def _causes(bom: BOM, det: Determination | _Outcome) -> list[dict[str, Any]]:
-    by_id: dict[str, Material] = {}
-    for _, material in bom.walk():
-        by_id.setdefault(material.id, material)
+def _causes(bom: BOM, det: Determination | _Outcome, by_id: dict[str, Material]) -> list[dict[str, Any]]:
+    """The materials behind a failure; ``by_id``: every material of ``bom`` by id (the
+    first of an id, at any depth)."""
     reasons = {f.id: f.reason for f in det.failed_materials}
     ids = list(reasons)
     if det.explanation is not None:
@@ -163,14 +162,15 @@ def _causes(bom: BOM, det: Determination | _Outcome) -> list[dict[str, Any]]:
 
 class _Shared:
     """What one BOM's warnings need whatever the agreement, worked out once for all the
-    names it is judged under: the findings on the BOM itself (``check_bom``, prices in the
+    names it is judged under: the materials by id (for the causes of a failure), the
+    findings on the BOM itself (``check_bom``, prices in the
     product's currency), the ``BOM105`` findings of ``check_under`` (they depend only on
     the rulebook's names), the origins of the materials that could make a ``BOM104``
     finding (a material declared originating, or originating under some agreement), and whether
     any material cites a supplier certification (without one, ``book.evidence`` finds
     nothing)."""
 
-    __slots__ = ("found", "unnamed", "origins", "certified")
+    __slots__ = ("found", "unnamed", "origins", "certified", "_by_id")
 
     def __init__(self, book, bom: BOM):
         self.found = check_bom(convert(bom).bom)
@@ -189,6 +189,15 @@ class _Shared:
         # no parties: the BOM105 findings alone
         self.unnamed = check_under(bom, "", (), frozenset(), book.names) if named else []
         self.certified = has_certifications(bom.materials)
+        self._by_id: dict[str, Material] | None = None
+
+    def by_id(self, bom: BOM) -> dict[str, Material]:
+        """Every material by id (the first of an id, at any depth), for the causes of a failure."""
+        if self._by_id is None:
+            self._by_id = {}
+            for _, material in bom.walk():
+                self._by_id.setdefault(material.id, material)
+        return self._by_id
 
     def under(self, book, bom: BOM, name: str, chain: list[str]) -> list[Finding]:
         """``check_under``'s findings for ``name``: worked out only when a material that may
@@ -270,7 +279,7 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) 
         if det.missing:
             entry["missing"] = list(det.missing)
         if verdict == "does_not_qualify":
-            causes = _causes(bom, det)
+            causes = _causes(bom, det, shared.by_id(bom))
             if causes:
                 entry["causes"] = causes
     return entry
