@@ -9,7 +9,10 @@
    Also: the same with ``--verdicts-only``, and a worst case where no two BOMs are alike.
 2. Workers: the same batch with one worker and with two, one scenario (target: two at
    least 1.7x faster), on the sample file and on one where no two BOMs are alike; wall
-   times, so read them with the load average printed beside them.
+   times, so read them with the load average printed beside them; then two workers under
+   every applicable agreement (target: at most 4x ``json.loads``), and where a worker's
+   time goes (:func:`bench_shares`: reading, the engine, the rest of the judging, the
+   rendering, per distinct BOM, CPU in process).
 3. Reading: BOM reading + validation (``loads_json``, the pydantic models) and the whole
    reading of a batch record (that and the plausibility checks, as ``read_boms`` and the
    batch workers do) against ``json.loads`` of the same lines, CPU time in this process,
@@ -196,6 +199,12 @@ def bench_workers(folder: Path, quick: bool) -> list[str]:
                      f" main {m2:5.2f} s, workers {c2 - m2:5.2f} s): {w1 / w2:4.2f}x faster, {low:4.2f}x-{high:4.2f}x by"
                      f" the CPU split (target >= 1.7x); 2 workers = {w2 / parse:5.1f}x json.loads (target <= 2.5x);"
                      f" load average {min(loads):.1f}-{max(loads):.1f}")
+    parse, parse_cpu = parse_seconds(src)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    wall, _, _, cpu = run_batch(src, out, "--workers", "2")
+    lines.append(f"  {n:,} shipments, every applicable agreement (7 for MX), 2 workers {wall:6.2f} s (CPU {cpu:6.2f} s:"
+                 f" main {LAST_MAIN_CPU[0]:5.2f} s): {wall / parse:5.1f}x json.loads (target <= 4x), CPU"
+                 f" {cpu / parse_cpu:5.1f}x json.loads' CPU; load average {load:.1f}")
     src.unlink()
     distinct.unlink()
     return lines
