@@ -361,6 +361,27 @@ def test_boms_alike_in_their_fingerprint_are_told_apart(tmp_path, book):
         assert record["determinations"][0]["verdict"] == verdict
 
 
+def test_raw_records_kept_for_their_key_are_bounded_by_materials(book, monkeypatch):
+    """A worker keeps the raw records of BOMs met once (to key them if a copy comes) within
+    a budget of materials: large BOMs are keyed at once, and copies are still reused."""
+    from origin_rules.batch import work
+    from origin_rules.batch.records import Renderer
+
+    monkeypatch.setattr(work, "MET_MATERIALS", 100)  # 20-material BOMs: 5 kept; over 12 keyed at once
+    setup = work.Setup(book, ["USMCA"], ON, Renderer("jsonl", ["USMCA"]))
+    boms = [product_bom(i) for i in range(12)]
+    small = [dict(b, materials=b["materials"][:10]) for b in boms[:6]]  # 10 materials: kept
+    raw = [json.dumps(b).encode() for b in small + boms]
+    again = [json.dumps(b, indent=1).replace("\n", "").encode() for b in small + boms]  # the same BOMs, written differently
+    results, evaluated = work.run_jobs([("jsonl", "in.jsonl", 2 + i, r) for i, r in enumerate(raw + again)], setup)
+    assert evaluated == len(raw)
+    assert results[len(raw):] == results[:len(raw)]
+    more = [json.dumps(dict(b, materials=b["materials"][:10])).encode() for b in map(product_bom, range(20, 32))]
+    work.run_jobs([("jsonl", "in.jsonl", 2 + i, r) for i, r in enumerate(more)], setup)  # 120 materials met: the oldest go
+    kept = [v for v in setup.met.values() if v is not None]
+    assert len(kept) == 10 and setup.met_materials == sum(v[2] for v in kept) == 100
+
+
 def test_verdicts_only_gives_the_same_verdicts(tmp_path):
     src = _portfolio(tmp_path, 120)
     full, fast = tmp_path / "full.jsonl", tmp_path / "fast.jsonl"

@@ -48,6 +48,7 @@ from .records import Renderer
 __all__ = ["Setup", "init_worker", "run_jobs", "set_setup"]
 
 CACHE_SIZE = 4096
+MET_MATERIALS = 200_000  # raw records kept for their canonical key, in materials (see _judged)
 
 
 @dataclass
@@ -61,7 +62,8 @@ class Setup:
     figures: bool = True
     rates: tuple = ()  # --rates: exchange rates added to every BOM (a rate the BOM declares wins)
     cache: "OrderedDict[bytes, tuple]" = field(default_factory=OrderedDict)  # canonical key -> result
-    met: "OrderedDict[tuple, tuple | None]" = field(default_factory=OrderedDict)  # see _judged
+    met: "OrderedDict[int, tuple | None]" = field(default_factory=OrderedDict)  # see _judged
+    met_materials: int = 0  # the materials of the raw records kept in ``met``
     key_prefix: Any = None
 
     def __post_init__(self) -> None:
@@ -147,12 +149,13 @@ def _problems(error: BomError, base: int | None) -> list[tuple[str, str, int | N
 # ---------------------------------------------------------------------------- judging
 
 
-def fingerprint(bom) -> tuple:
-    """A cheap summary of a BOM, equal for BOMs with the same canonical JSON (the converse
-    need not hold: it only tells BOMs met for the first time apart, see :func:`_judged`)."""
+def fingerprint(bom) -> int:
+    """A cheap summary of a BOM (a hash: its size does not grow with the BOM's), equal for
+    BOMs with the same canonical JSON; the converse need not hold: it only tells BOMs met
+    for the first time apart (see :func:`_judged`)."""
     p = bom.product
-    return (p.id, p.hs, p.produced_in, p.transaction_value, p.net_cost, len(bom.materials),
-            tuple((m.id, m.hs, m.origin, m.value) for m in bom.materials))
+    return hash((p.id, p.hs, p.produced_in, p.transaction_value, p.net_cost, len(bom.materials),
+                 tuple((m.id, m.hs, m.origin, m.value) for m in bom.materials)))
 
 
 def _as_evaluated(setup: Setup, bom):
@@ -162,23 +165,34 @@ def _as_evaluated(setup: Setup, bom):
 def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
     """The ok-result for a valid record, and whether it had to be evaluated (cache miss).
 
-    ``setup.met`` maps the fingerprints of the BOMs judged to ``(job, result)`` while no
-    other BOM with that fingerprint was met (no canonical key worked out: the first BOM of a
-    fingerprint is surely new), then to ``None`` once both are in ``setup.cache`` under their
-    canonical keys."""
+    ``setup.met`` maps the fingerprints of the BOMs judged to ``(job, result, materials)``
+    while no other BOM with that fingerprint was met (no canonical key worked out: the first
+    BOM of a fingerprint is surely new), then to ``None`` once both are in ``setup.cache``
+    under their canonical keys. The raw records kept are bounded by their materials
+    (:data:`MET_MATERIALS`), so a batch of very large BOMs keeps few of them; a BOM too large
+    to keep goes under its canonical key at once."""
     bom = _as_evaluated(setup, record.bom)
     mark = fingerprint(bom)
     met, cache = setup.met, setup.cache
     if mark not in met:
         result = _evaluated(setup, bom)
-        met[mark] = (job, result)
-        if len(met) > CACHE_SIZE:
-            met.popitem(last=False)
+        size = _count(bom.materials)
+        if size > MET_MATERIALS // 8:
+            met[mark] = None
+            _remember(cache, setup.bom_key(bom), result)
+        else:
+            met[mark] = (job, result, size)
+            setup.met_materials += size
+        while len(met) > CACHE_SIZE or setup.met_materials > MET_MATERIALS:
+            _, dropped = met.popitem(last=False)
+            if dropped is not None:
+                setup.met_materials -= dropped[2]
         return result, True
     met.move_to_end(mark)
     first = met[mark]
     if first is not None:  # the fingerprint's first BOM goes under its canonical key now
         met[mark] = None
+        setup.met_materials -= first[2]
         earlier, _ = _read(first[0])
         _remember(cache, setup.bom_key(_as_evaluated(setup, earlier.bom)), first[1])
     key = setup.bom_key(bom)
@@ -189,6 +203,10 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
     result = _evaluated(setup, bom)
     _remember(cache, key, result)
     return result, True
+
+
+def _count(materials) -> int:
+    return len(materials) + sum(_count(m.materials) for m in materials if m.materials)
 
 
 def _remember(cache: "OrderedDict[bytes, tuple]", key: bytes, result: tuple) -> None:
