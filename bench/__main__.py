@@ -24,16 +24,19 @@
    against the original with z3; max and median seconds (bench/prove.py; alone: python -m
    bench.prove [--n N]).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp,prove] (docs/performance.md)
+11. A full determination against the verdict path, part by part (bench/determination.py; alone:
+   python -m bench.determination [--quick] [--against REF]).
+
+Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp,prove,determination] (docs/performance.md)
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import batch, cli, cluster, diff, evaluation, lsp, prove, service
+from . import batch, cli, cluster, determination, diff, evaluation, lsp, prove, service
 
-PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp", "prove")
+PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp", "prove", "determination")
 
 
 def _arguments(argv: list[str]):
@@ -63,7 +66,8 @@ if __name__ == "__main__":
     # each part's lines, in this order
     for part, lines in (("diff", diff.main), ("batch", batch.main), ("read_only", batch.bench_reading),
                         ("workers_only", batch.workers_only), ("cluster", cluster.main), ("cli", cli.main),
-                        ("service", service.main), ("lsp", lsp.main), ("prove", prove.main)):
+                        ("service", service.main), ("lsp", lsp.main), ("prove", prove.main),
+                        ("determination", determination.main)):
         if part in parts:
             for line in lines(quick):
                 print(line)

@@ -23,6 +23,7 @@ from origin_rules.model.bom import BOM, BomError, bom_from_data, bom_from_json, 
 from origin_rules.testing.bom_strategies import boms
 
 from conftest import examples
+from edits import DROP, put
 
 
 def same(fast, slow, where="bom") -> None:
@@ -99,14 +100,20 @@ PRODUCT_FIELDS = ["id", "description", "hs", "produced_in", "imported_from", "cu
 def mutated(draw) -> str:
     data = product_bom(draw(st.integers(0, 50)))
     for _ in range(draw(st.integers(0, 2))):
-        where = draw(st.sampled_from(["product", "material", "material", "top"]))
+        where = draw(st.sampled_from(["product", "material", "material", "top", "remove"]))
+        if where == "remove":  # a field left out, required or not
+            materials = data.get("materials")
+            target = draw(st.sampled_from([data, data.get("product"), *(materials if isinstance(materials, list) else [])]))
+            if isinstance(target, dict) and target:
+                del target[draw(st.sampled_from(sorted(target)))]
+            continue
         if where == "top":
             data[draw(st.sampled_from(["rates", "extra", "materials"]))] = copy.deepcopy(draw(ODD))
             continue
-        materials = data["materials"] if isinstance(data["materials"], list) and data["materials"] else None
+        materials = data.get("materials") if isinstance(data.get("materials"), list) and data["materials"] else None
         if where == "material" and materials is None:
             continue
-        target = data["product"] if where == "product" else draw(st.sampled_from(materials))
+        target = data.get("product") if where == "product" else draw(st.sampled_from(materials))
         if not isinstance(target, dict):
             continue
         target[draw(st.sampled_from(PRODUCT_FIELDS if where == "product" else FIELDS))] = copy.deepcopy(draw(ODD))
@@ -159,6 +166,9 @@ def test_a_json_lines_record_is_the_record_of_the_models_way(text):
     '{"product":{"id":"P"},"materials":[{"id":"M"},{"id":"M"}]}',          # ids twice
     '{"product":{"id":"P"},"materials":[{"id":"M","weight_kg":"1","polymer_weight_kg":"2"}]}',
     '{"product":{"id":"P","facts":{"retail_set":"yes"}},"materials":[]}',  # a flag as a fact
+    '{"product":{"id":"P"},"materials":[{"id":"A","materials":[{"id":"M"},{"id":" M "}]}]}',  # ids twice, nested
+    '{"product":{"id":"P"},"materials":[{"id":"M","facts":{"provided_as_part":"yes"}}]}',    # a material's flag
+    '{"product":{"id":"P"},"materials":[{"id":"M","polymer_weight_kg":"2","weight_kg":"1"}]}',  # either order
     '[1,2]', '"text"', '{"product":{"id":"P"}', '',
 ])
 def test_what_the_fast_reader_leaves_to_the_models(text):
@@ -194,3 +204,95 @@ def test_reading_a_bom_does_not_import_pycountry():
             "print('pycountry' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+# A BOM with every model in it (product, material, sub-assembly, processes), each required
+# field of which is removed in turn below, and other ways of making it invalid.
+FULL = {
+    "product": {"id": "P", "hs": "8708.30", "produced_in": "MX", "transaction_value": "100",
+                "processes": [{"name": "welding", "country": "MX"}]},
+    "materials": [
+        {"id": "M1", "hs": "7326.90", "origin": "CN", "value": "12.50", "processes": [{"name": "cutting"}],
+         "materials": [{"id": "S1", "hs": "7208.10", "origin": "US", "value": "3"}]},
+        {"id": "M2", "hs": "4016.93", "origin": "MX", "value": "1.25"},
+    ],
+}
+
+
+def _edited(path: tuple, value=DROP) -> str:
+    """``FULL`` as JSON with the field at ``path`` removed (``value`` left out) or replaced."""
+    return json.dumps(put(copy.deepcopy(FULL), path, value), separators=(",", ":"))
+
+
+REQUIRED = [  # each required field of each model: the path removed and the problem's path
+    (("product",), "product"),
+    (("product", "id"), "product.id"),
+    (("product", "processes", 0, "name"), "product.processes[0].name"),
+    (("materials", 0, "id"), "materials[0].id"),
+    (("materials", 1, "id"), "materials[1].id"),
+    (("materials", 0, "processes", 0, "name"), "materials[0].processes[0].name"),
+    (("materials", 0, "materials", 0, "id"), "materials[0].materials[0].id"),
+]
+
+
+@pytest.mark.parametrize(("path", "shown"), REQUIRED, ids=[shown for _, shown in REQUIRED])
+def test_a_missing_required_field_is_refused_as_the_models_refuse_it(path, shown):
+    text = _edited(path)
+    assert bom_from_json(text) is None  # never a BOM holding pydantic's "undefined"
+    record = jsonl_record("f.jsonl", 3, text)
+    assert record.bom is None
+    assert str(record.error) == str(bom_record("f.jsonl", 3, loads_json(text), line=3).error)
+    name = shown.rsplit(".", 1)[-1]
+    assert f"f.jsonl:3: {shown}: missing required field `{name}`" in str(record.error).splitlines()
+
+
+INVALID = [  # other ways of being invalid, each refused by the models
+    (("product", "id"), None), (("product", "id"), ""), (("product", "id"), ["P"]),
+    (("product",), "P"), (("product",), None), (("materials",), {"id": "M"}), (("materials", 0), "M1"),
+    (("product", "hs"), "8708.3"), (("product", "hs"), "87x8"), (("materials", 1, "hs"), True),
+    (("product", "produced_in"), "XX"), (("product", "produced_in"), "MEX"), (("materials", 0, "origin"), 52),
+    (("materials", 0, "value"), "-1"), (("materials", 0, "value"), "NaN"), (("materials", 0, "value"), "1e999"),
+    (("materials", 0, "value"), "twelve"), (("materials", 0, "value"), True), (("product", "transaction_value"), "-0.5"),
+    (("product", "color"), "red"), (("materials", 0, "price"), "1"), (("materials", 0, "materials", 0, "extra"), 1),
+    (("product", "processes", 0, "shift"), "night"), (("materials", 0, "kind"), "directly"),
+    (("materials", 0, "wholly_obtained"), "maybe"), (("materials", 1, "id"), "M1"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), INVALID, ids=[f"{'.'.join(map(str, p))}={v!r}" for p, v in INVALID])
+def test_an_invalid_bom_is_refused_as_the_models_refuse_it(path, value):
+    text = _edited(path, value)
+    assert models_way(text) is None
+    assert bom_from_json(text) is None
+    record = jsonl_record("f.jsonl", 3, text)
+    assert record.bom is None
+    assert str(record.error) == str(bom_record("f.jsonl", 3, loads_json(text), line=3).error)
+
+
+@pytest.mark.parametrize("text", [
+    '{"product":{"id":"P"},"materials":[{"id":"M","value":NaN}]}',
+    '{"product":{"id":"P"},"materials":[{"id":"M","value":-Infinity}]}',
+    '{"product":{"id":"P"},"materials":[{"id":"M","value":-1.5}]}',
+    '{"product":{"id":"P"},"materials":[{"id":"M","weight_kg":-0.001}]}',
+])
+def test_a_negative_or_not_finite_number_is_refused_as_the_models_refuse_it(text):
+    assert bom_from_json(text) is None
+    record = jsonl_record("f.jsonl", 3, text)
+    assert record.bom is None
+    assert str(record.error) == str(bom_record("f.jsonl", 3, loads_json(text), line=3).error)
+
+
+def test_the_full_bom_is_read_fast():
+    text = json.dumps(FULL)
+    fast = bom_from_json(text)
+    assert fast is not None
+    same(fast, bom_from_data(loads_json(text)))
+
+
+@pytest.mark.parametrize("number", ["12.50", "1E2", "0.1", "12.5e-1", "100", "0", "-0", "-0.0", "3.000000000000000000001"])
+def test_a_json_number_is_read_fast_as_an_exact_decimal_never_a_float(number):
+    text = f'{{"product":{{"id":"P","transaction_value":{number}}},"materials":[{{"id":"M","value":{number}}}]}}'
+    fast = bom_from_json(text)
+    assert fast is not None
+    same(fast, bom_from_data(loads_json(text)))
+    assert fast.materials[0].value == Decimal(number) and type(fast.materials[0].value) is Decimal

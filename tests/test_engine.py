@@ -155,3 +155,16 @@ def test_evaluation_never_writes_into_its_input(book):
         assert _parts_state(view.parts) == before
         assert all(p.sub is None for p in view.parts)
         assert {name: _plan_state(plan) for name, plan in plans.items()} == plan_before
+
+
+def test_a_datetime_as_of_is_its_calendar_day_and_anything_else_is_refused(book):
+    from datetime import datetime
+
+    bom = example_boms()[0]
+    name = book.applicable(bom)[0]
+    on = date(2026, 7, 1)
+    moment = datetime(2026, 7, 1, 23, 59)
+    assert book.evaluate(bom, under=name, as_of=moment).to_json() == book.evaluate(bom, under=name, as_of=on).to_json()
+    assert book.verdict(bom, under=name, as_of=moment) == book.verdict(bom, under=name, as_of=on)
+    with pytest.raises(TypeError, match="as_of must be a date"):
+        book.evaluate(bom, under=name, as_of="2026-07-01")

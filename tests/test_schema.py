@@ -32,6 +32,7 @@ from origin_rules.cli import app
 from origin_rules.model.plausibility import check_bom
 
 from conftest import examples
+from edits import DROP, put
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = bom_json_schema()
@@ -227,28 +228,6 @@ def base() -> dict:
                        "kind": "direct", "processes": [{"name": "cut", "country": "CN"}]}],
     }
 
-
-def put(data: dict, path: str, value: Any) -> dict:
-    """``data`` with ``path`` (``materials.0.hs``) set to ``value``; a value of DROP removes it."""
-    *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
-    node: Any = data
-    for part in parents:
-        node = node[part]
-    if value is DROP:
-        del node[last]
-    else:
-        node[last] = value
-    return data
-
-
-class _Drop:
-    """The field left out (a stable repr, so that test ids agree between workers)."""
-
-    def __repr__(self) -> str:
-        return "DROP"
-
-
-DROP = _Drop()
 
 HOSTILE = [
     ("product.hs", "87.0830"), ("product.hs", "870830."), ("product.hs", "8708.3"), ("product.hs", "8708 30"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from ..model.determination import decimal_text
 from .view import Good, Part
 
 HUNDRED = Decimal(100)
@@ -166,10 +167,12 @@ def traced_leaves(parts: tuple[Part, ...]) -> list[Part]:
 
 def money(value: Decimal) -> str:
     """Amounts with at least two decimals, exactly: 10 -> 10.00, 390.5 -> 390.50,
-    12.345 -> 12.345, 12.3450 -> 12.345."""
-    if value.as_tuple().exponent >= -2:
-        return str(value.quantize(QUANTUM[2], context=DISPLAY))
-    text = format(value, "f")
-    whole, _, decimals = text.partition(".")
-    decimals = decimals.rstrip("0")
-    return f"{whole}.{decimals.ljust(2, '0')}"
+    12.345 -> 12.345, 12.3450 -> 12.345; any size (1E+40 -> 1 and 40 zeros, .00).
+    NaN and infinities raise ValueError: they are no amount."""
+    text = decimal_text(value)
+    point = text.find(".")
+    if point < 0:
+        return text + ".00"
+    if len(text) - point > 3:  # more than two decimals: only the trailing zeros go
+        text = text.rstrip("0")
+    return text + "0" * (3 - (len(text) - point))

@@ -2,41 +2,72 @@
 
 In: an :class:`~origin_rules.engine.evaluate.Outcome`. Out: a
 :class:`~origin_rules.model.determination.Determination` (docs/bom.md), with the explanation tree
-(``summary``: the decisive path; ``full``: every node) and headroom for each threshold.
+(``summary``: the decisive path; ``full``: every node) and headroom for each threshold;
+``plain=True``: its explanation texts and failure reasons as plain text (the engine's texts
+quote codes and ids with Markdown backticks, which a JSON consumer and a terminal would
+show literally).
+
+The models are built with :func:`~origin_rules.model.determination.assemble`: every value
+below is made in the form the models' validators would give it (text, decimals as exact
+text, lists, the literals), so validating it again would only repeat the work
+(``tests/test_determination_build.py`` compares the two over generated outcomes).
 """
 
 from __future__ import annotations
 
-from ..model.determination import Determination, ExplanationNode, FailedMaterial, Headroom, RuleRef
+from datetime import date
+
+from ..model.determination import (
+    Determination, ExplanationNode, FailedMaterial, Headroom, RuleRef, assemble, decimal_text,
+)
 from .evaluate import Outcome
 from .measures import money
 from .trace import Trace
 
 RESULT = {True: "true", False: "false", None: "unknown"}
+_AMOUNTS = frozenset({"vnm", "vom", "fvnm"})
+_PERCENTAGES = ("rvc", "max_nom")
+_KIND: dict[str, bool] = {}  # figure name -> whether it is shown as an amount (money)
 
 
 def _figures(figures: dict) -> dict[str, str]:
+    """Figures as the text a determination shows: amounts with at least two decimals,
+    percentages as computed; text figures (names) are left out."""
     out = {}
     for name, value in figures.items():
         if isinstance(value, str):
             continue
-        out[name] = money(value) if name in ("vnm", "vom", "fvnm") or not name.startswith(("rvc", "max_nom")) else format(value, "f")
+        amount = _KIND.get(name)
+        if amount is None:
+            if len(_KIND) >= 4096:
+                _KIND.clear()
+            amount = _KIND[name] = name in _AMOUNTS or not name.startswith(_PERCENTAGES)
+        out[name] = money(value) if amount else decimal_text(value)
     return out
 
 
-def _node(t: Trace, layers: dict[str, bool], full: bool, depth: int = 0) -> ExplanationNode:
-    children = t.children if full or depth == 0 else [c for c in t.children if _decisive(t, c)]
+def _node(t: Trace, layers: dict[str, bool], full: bool, plain: bool, depth: int = 0) -> ExplanationNode:
+    children = t.children
+    if children and not full and depth:
+        children = [c for c in children if _decisive(t, c)]
     text = t.text if not t.note else f"{t.text} ({t.note})"
-    return ExplanationNode(
-        text=text,
-        source=t.source,
-        result=RESULT[t.result],
-        figures=_figures(t.figures),
-        materials=list(t.materials),
-        children=[_node(c, layers, full, depth + 1) for c in children],
-        sub_determination=to_determination(t.sub, full=full) if t.sub is not None else None,
-        origin=None if t.layer is None else ("scenario" if layers.get(t.layer) else "agreement"),
-    )
+    if plain and "`" in text:
+        text = text.replace("`", "")
+    layer = t.layer
+    return assemble(ExplanationNode, {
+        "text": text,
+        "source": t.source,
+        "result": RESULT[t.result],
+        "figures": _figures(t.figures) if t.figures else {},
+        "materials": list(t.materials),
+        "children": [_node(c, layers, full, plain, depth + 1) for c in children] if children else [],
+        "sub_determination": None if t.sub is None else to_determination(t.sub, full=full, plain=plain),
+        "origin": None if layer is None else ("scenario" if layers.get(layer) else "agreement"),
+    })
+
+
+def _validated(cls: type[Determination], values: dict) -> Determination:
+    return cls(**values)
 
 
 def _decisive(parent: Trace, child: Trace) -> bool:
@@ -48,45 +79,46 @@ def _decisive(parent: Trace, child: Trace) -> bool:
     return child.result == parent.result or child.sub is not None
 
 
-def to_determination(out: Outcome, full: bool = False) -> Determination:
+def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> Determination:
     rule = None
     if out.rule is not None:
         node = out.rule.node
-        rule = RuleRef(
-            selector=out.rule.selector_text,
-            title=node.title,
-            source=node.span.where,
-            cite="; ".join(node.cites) or None,
-        )
+        rule = assemble(RuleRef, {
+            "selector": out.rule.selector_text,
+            "title": node.title,
+            "source": node.span.where,
+            "cite": "; ".join(node.cites) or None,
+        })
     agreement = out.chain[-1] if out.chain else out.agreement
     layers = {name: name != agreement for name in out.chain}
     headroom = [
-        Headroom(
-            criterion=m.criterion,
-            source=m.source,
-            figure=m.figure,
-            value=format(m.value, "f"),
-            threshold=format(m.threshold, "f"),
-            comparison=m.comparison if m.comparison in (">=", "<=") else (">=" if m.comparison == ">" else "<="),
-            margin=format(m.margin, "f"),
-            flip_value=money(m.flip_value) if m.flip_value is not None else None,
-            holds=m.holds,
-        )
+        assemble(Headroom, {
+            "criterion": m.criterion,
+            "source": m.source,
+            "figure": m.figure,
+            "value": decimal_text(m.value),
+            "threshold": decimal_text(m.threshold),
+            "comparison": m.comparison if m.comparison in (">=", "<=") else (">=" if m.comparison == ">" else "<="),
+            "margin": decimal_text(m.margin),
+            "flip_value": money(m.flip_value) if m.flip_value is not None else None,
+            "holds": m.holds,
+        })
         for m in out.margins
     ]
-    return Determination(
-        product_id=out.good.id,
-        hs=out.good.hs_text,
-        agreement=out.agreement,
-        as_of=out.as_of,
-        verdict=out.verdict,
-        origin_criterion=out.criterion,
-        rule=rule,
-        figures=_figures(out.figures),
-        headroom=headroom,
-        explanation=_node(out.trace, layers, full),
-        missing=out.missing,
-        failed_materials=[FailedMaterial(id=f.id, hs=f.hs, reason=f.reason) for f in out.failures],
-        rules_digest=out.digest,
-    )
-
+    build = assemble if type(out.as_of) is date else _validated  # a datetime, say: pydantic's reading of it
+    return build(Determination, {
+        "product_id": out.good.id,
+        "hs": out.good.hs_text,
+        "agreement": out.agreement,
+        "as_of": out.as_of,
+        "verdict": out.verdict,
+        "origin_criterion": out.criterion,
+        "rule": rule,
+        "figures": _figures(out.figures),
+        "headroom": headroom,
+        "explanation": _node(out.trace, layers, full, plain),
+        "missing": list(out.missing),
+        "failed_materials": [assemble(FailedMaterial, {"id": f.id, "hs": f.hs, "reason": f.reason.replace("`", "") if plain else f.reason})
+                             for f in out.failures],
+        "rules_digest": out.digest,
+    })

@@ -33,7 +33,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import PydanticCustomError, core_schema, from_json
 
 from origin_rules.model.hs import HsCode
 
@@ -1266,10 +1266,20 @@ class _Spec:
                  structured: dict[str, Any], check: Any) -> None:
         self.model = model
         self.template = {name: info.default for name, info in model.model_fields.items()}
+        self.required = tuple(name for name, info in model.model_fields.items() if info.is_required())
         self.plain = plain
         self.nullable = nullable
         self.structured = structured
         self.check = check
+        #: each plain field's memo of what its validator accepted (:func:`_remember`; read
+        #: without calling the validator), its validator, and whether it may be null
+        self.fields = {name: (_MEMOS.get(read), read, name in nullable) for name, read in plain.items()}
+        #: the fields whose being given calls for more than their plain validators: the
+        #: structured ones, and those the models' own field validators check (which pydantic
+        #: runs only for a field given, as ``check`` acts only on them)
+        validated = {name for found in model.__pydantic_decorators__.field_validators.values()
+                     for name in found.info.fields}
+        self.watched = frozenset(structured) | validated
 
 
 def _plain_originating(value: Any) -> Any:
@@ -1283,6 +1293,8 @@ def _plain_originating(value: Any) -> Any:
 _TEXT_VALIDATORS = {_to_text, _to_id, _to_word}
 _PLAIN_READERS = {_to_originating: _plain_originating}
 _STRUCTURED_VALIDATORS = {_to_facts: False, _to_certifications: True, _to_rates: True}
+#: The memos of the validators that keep one (:func:`_remember`), read by the fast reader.
+_MEMOS = {_to_hs: _CODES, _to_country: _COUNTRY_CODES, _to_origin: _COUNTRY_CODES, _to_decimal: _DECIMALS}
 
 
 def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
@@ -1299,10 +1311,8 @@ def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
 
 
 _SPECS: dict[type[BaseModel], _Spec] = {}
-_SET_DICT = BaseModel.__dict__["__dict__"].__set__ if "__dict__" in BaseModel.__dict__ else None
-_SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
-_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+from origin_rules.model.slots import SET_DICT as _SET_DICT, SET_EXTRA as _SET_EXTRA, SET_FIELDS as _SET_FIELDS  # noqa: E402
+from origin_rules.model.slots import SET_PRIVATE as _SET_PRIVATE  # noqa: E402
 
 
 def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
@@ -1336,26 +1346,33 @@ def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
 
 def _builder(spec: _Spec) -> Any:
     """The function building ``spec.model`` from a JSON mapping (its names bound once)."""
-    model, template, plain, nullable, structured, check = (
-        spec.model, spec.template, spec.plain, spec.nullable, spec.structured, spec.check)
+    model, template, required, structured, check, watched = (
+        spec.model, spec.template, spec.required, spec.structured, spec.check, spec.watched)
     new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-    copy, find = template.copy, plain.get
+    copy, find = template.copy, spec.fields.get
 
     def build(data: Any, count: list[int]) -> BaseModel:
         if type(data) is not dict:
             raise _Slow
+        for name in required:
+            if name not in data:
+                raise _Slow  # the models say "missing required field" with its path
         values = copy()
         for key, raw in data.items():
-            read = find(key)
-            if read is None:
+            field = find(key)
+            if field is None:
                 values[key] = structured[key](raw, count)  # KeyError: an unknown field
-            elif raw is None and key in nullable:
-                values[key] = None
-            else:
-                values[key] = read(raw)
-        count[0] += len(data)
-        if check is not None:
+                continue
+            memo, read, nullable = field
+            if memo is not None and type(raw) is str:
+                known = memo.get(raw)
+                if known is not None:  # what the field's validator returned for this text
+                    values[key] = known
+                    continue
+            values[key] = None if raw is None and nullable else read(raw)
+        if check is not None and not watched.isdisjoint(data):
             check(values)
+        count[0] += len(data)
         made = new(model)
         set_dict(made, values)
         set_fields(made, set(data))
@@ -1389,9 +1406,15 @@ def _check_product(values: dict[str, Any]) -> None:
         _no_flag_facts(values["facts"], FLAG_FACTS, "product")
 
 
+def _check_ids(materials: tuple[BaseModel, ...]) -> None:
+    """:func:`_unique_ids` in one pass of C loops: a repeated id is left to the models."""
+    if len({material.id for material in materials}) != len(materials):
+        raise _Slow
+
+
 def _check_material(values: dict[str, Any]) -> None:
     if values["materials"]:
-        _unique_ids(values["materials"])
+        _check_ids(values["materials"])
     if values["facts"]:
         _no_flag_facts(values["facts"], MATERIAL_FLAG_FACTS, "material")
     polymer = values["polymer_weight_kg"]
@@ -1401,7 +1424,7 @@ def _check_material(values: dict[str, Any]) -> None:
 
 def _check_bom(values: dict[str, Any]) -> None:
     if values["materials"]:
-        _unique_ids(values["materials"])
+        _check_ids(values["materials"])
 
 
 #: The checks across fields that the fast reader repeats, by model and by the names of the
@@ -1431,6 +1454,27 @@ def _specs() -> bool:
 FAST_READER = _specs()  # False: bom_from_json always takes the models' way
 
 
+def _read_fast(parse: Any, text: str | bytes | bytearray) -> tuple[BOM, int] | None:
+    """The BOM built from ``parse(text)`` and the number of key/value pairs read, or None."""
+    count = [0]
+    try:
+        return _BUILDERS[BOM](parse(text), count), count[0]
+    except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
+        return None
+
+
+def _parse_keys_cached(text: str | bytes | bytearray) -> Any:
+    """JSON as pydantic-core parses it (in Rust, the keys interned): a number with a
+    fraction or an exponent is a binary float here, which every validator of the fast
+    reader refuses, so such a text is read again by :func:`_parse_exact`."""
+    return from_json(text, cache_strings="keys")
+
+
+def _parse_exact(text: str | bytes | bytearray) -> Any:
+    """JSON with every number exact: ``Decimal`` straight from its source text."""
+    return json.loads(text, parse_float=Decimal)
+
+
 def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     """One BOM from its JSON text, read fast: the same :class:`BOM` (the same values, the
     same fields set) as ``bom_from_data(loads_json(text))``, built by the models' own
@@ -1438,16 +1482,19 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     valid BOM (invalid JSON, a duplicate key, a number in a text field, any problem at all):
     then take the models' way, which gives the error messages. Duplicate keys are looked for
     only when the text has more colons than the pairs read (a colon in a string, or a key
-    given twice and kept once)."""
+    given twice and kept once).
+
+    The text is parsed by pydantic-core first, and by ``json.loads`` with exact decimals
+    only when that fails: numbers are exact either way, as a binary float (a JSON number
+    with a fraction or an exponent, as pydantic-core reads it) is refused by every validator
+    of the fast reader and never reaches a BOM."""
     if not FAST_READER:
         return None
-    try:
-        data = json.loads(text, parse_float=Decimal)
-        count = [0]
-        bom = _BUILDERS[BOM](data, count)
-    except Exception:  # noqa: BLE001 - whatever it is, the models' way says it properly
+    read = _read_fast(_parse_keys_cached, text) or _read_fast(_parse_exact, text)
+    if read is None:
         return None
-    if text.count(":" if isinstance(text, str) else b":") == count[0]:
+    bom, pairs = read
+    if text.count(":" if isinstance(text, str) else b":") == pairs:
         return bom  # every pair has its colon: no key was given twice (and kept once)
     try:  # a colon in a string, or a duplicate key: the exact reader tells
         loads_json(text)

@@ -7,6 +7,9 @@ explanation tree, what was missing, which materials failed, and the warnings on 
 Out: frozen, strict models that serialize to deterministic JSON (:meth:`Determination.to_json`:
 fields in declared order, figures in the evaluator's insertion order, decimals as plain
 strings such as ``"390.00"``) and export a JSON Schema (:func:`determination_json_schema`).
+The evaluator builds them with :func:`assemble` (:mod:`origin_rules.model.slots`) from values
+already in their validated form (:func:`decimal_text` for each decimal), without validating
+them again; built from anything else, they validate.
 
 Decimal figures may be given as :class:`decimal.Decimal` or as text; they are stored as
 exact decimal strings (``Decimal('61.0')`` -> ``"61.0"``, never exponent notation). A
@@ -22,9 +25,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
 
+from .slots import assemble
+
 __all__ = [
     "COMPARISONS", "VERDICTS", "Determination", "InputWarning", "ExplanationNode", "FailedMaterial", "Headroom",
-    "RuleRef", "Verdict", "determination_json_schema",
+    "RuleRef", "Verdict", "assemble", "decimal_text", "determination_json_schema",
 ]
 
 Verdict = Literal["qualifies", "does_not_qualify", "insufficient_data", "no_rule"]
@@ -34,12 +39,21 @@ COMPARISONS: tuple[str, ...] = (">=", "<=")
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
 
 
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as the exact positional text a determination holds (``Decimal('1E+2')``
+    -> ``"100"``); NaN and infinities raise ValueError."""
+    text = str(value)  # positional unless the exponent is positive or the number tiny
+    if "E" in text or "e" in text or "N" in text or "n" in text:  # exponent notation, NaN, Infinity
+        if not value.is_finite():
+            raise ValueError(f"expected a finite decimal, got {value}")
+        text = format(value, "f")
+    return text
+
+
 def _decimal_text(value: Any) -> str:
     """A decimal figure as exact positional text; refuses floats and non-numbers."""
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"expected a finite decimal, got {value}")
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str) and _NUMBER.match(value.strip()):

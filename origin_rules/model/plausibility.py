@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 from .bom import BOM, Material, Product
 from .hs import HsCode, nomenclature
@@ -231,39 +231,44 @@ def originating_under(material: Material, chain: Sequence[str]) -> bool | None:
     return None
 
 
-def _named(bom: BOM) -> Iterable[tuple[str, str]]:
-    for path, material in bom.walk():
-        declared = material.originating
-        if isinstance(declared, tuple):
-            yield from ((f"{path}.originating", n) for n in declared)
-        elif isinstance(declared, dict):
-            yield from ((f"{path}.originating", n) for n in declared)
+_NOT_PRODUCED = ("indirect", "shipping_packing")
 
 
 def check_under(bom: BOM, name: str, chain: Sequence[str], parties: frozenset[str], known: Sequence[str]) -> list[Finding]:
-    """Findings that depend on the agreement: originating materials from non-parties, and
-    per-agreement originating status naming an agreement the rulebook does not have."""
-    out: list[Finding] = []
-    lowered = {k.lower() for k in known}
-    reported: set[tuple[str, str]] = set()
-    for path, agreement in _named(bom):
-        if agreement.lower() not in lowered and (path, agreement) not in reported:
-            reported.add((path, agreement))
-            out.append(Finding("BOM105", f"`originating` names `{agreement}`, which is no agreement or scenario "
-                               f"of the rules used; known: {', '.join(known)}", path, "warning"))
-    if not parties:
-        return out
-    for path, material in bom.walk():
-        if material.kind in ("indirect", "shipping_packing"):
-            continue
-        origin = material.origin
-        if origin is None or origin == "unknown" or origin in parties:
-            continue
-        if originating_under(material, chain) is True:
-            out.append(Finding("BOM104", f"declared originating under {name} but its origin {origin} is not a party "
-                               f"({', '.join(sorted(parties))}): possible when marking rules give a non-party origin "
-                               "to an originating good, but rare: confirm it", f"{path}.originating", "warning"))
-    return out
+    """Findings that depend on the agreement: per-agreement originating status naming an
+    agreement the rulebook does not have (BOM105, first), and originating materials from
+    non-parties (BOM104). One walk over the materials, in the order of ``BOM.walk``; a field
+    path is made only for a finding."""
+    unknown: list[Finding] = []
+    foreign: list[Finding] = []
+    lowered: set[str] | None = None
+    stack: list[tuple[str, tuple[Material, ...]]] = [("materials", bom.materials)]
+    while stack:
+        prefix, items = stack.pop()
+        for index, material in enumerate(items):
+            if material.materials:
+                stack.append((f"{prefix}[{index}].materials", material.materials))
+            declared = material.originating
+            if declared is None or declared is False:
+                continue  # neither names an agreement nor is declared originating
+            if declared is not True:  # a list or a mapping of agreement names
+                if lowered is None:
+                    lowered = {k.lower() for k in known}
+                for agreement in dict.fromkeys(declared):
+                    if agreement.lower() not in lowered:
+                        unknown.append(Finding("BOM105", f"`originating` names `{agreement}`, which is no agreement or "
+                                               f"scenario of the rules used; known: {', '.join(known)}",
+                                               f"{prefix}[{index}].originating", "warning"))
+            origin = material.origin
+            if (not parties or origin is None or origin == "unknown" or origin in parties
+                    or material.kind in _NOT_PRODUCED):
+                continue
+            if originating_under(material, chain) is True:
+                foreign.append(Finding("BOM104", f"declared originating under {name} but its origin {origin} is not a "
+                                       f"party ({', '.join(sorted(parties))}): possible when marking rules give a "
+                                       "non-party origin to an originating good, but rare: confirm it",
+                                       f"{prefix}[{index}].originating", "warning"))
+    return unknown + foreign
 
 
 def negative_rvc(figures: dict[str, str]) -> list[Finding]:

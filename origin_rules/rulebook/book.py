@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from ..model.bom import BOM, Material
@@ -32,6 +32,18 @@ from ..model.evidence import Resolved, has_certifications, resolve
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc, originating_under
 from .sources import Parsed, parse_texts
 
+
+
+def _day(as_of: date | None) -> date:
+    """The date of a determination: ``as_of`` (a ``datetime`` counts as its calendar day, so
+    that it compares with the rules' dates), or today when it is None."""
+    if as_of is None:
+        return date.today()
+    if isinstance(as_of, datetime):
+        return as_of.date()
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a date (datetime.date), not {type(as_of).__name__}: {as_of!r}")
+    return as_of
 
 class UnknownAgreement(KeyError):
     """``under=`` names no agreement or scenario of the rulebook."""
@@ -114,7 +126,9 @@ class Rulebook:
         """The internal result (cheap: no JSON models built). ``evaluate`` wraps it."""
         _require_name(under)
         plan = self.plan(under)
-        on = as_of or date.today()
+        on = _day(as_of)
+        if _as_is(bom):
+            return evaluate(plan, good_of_bom(bom), on)
         if not _special(bom):
             return evaluate(plan, good_of_bom(self._by_agreement(bom, under)), on)
         papers = self._paperwork(bom, under, on)
@@ -128,7 +142,7 @@ class Rulebook:
         """The verdict alone, fast (no explanation built): always the verdict ``evaluate`` gives."""
         _require_name(under)
         plan = self._plans.get(under) or self.plan(under)
-        on = as_of or date.today()
+        on = _day(as_of)
         return decide(plan, good_of_bom(bom if _as_is(bom) else self._resolved(bom, under, on)), on)
 
     def evidence(self, bom: BOM, under: str, as_of: date | None = None) -> Paperwork:
@@ -137,7 +151,7 @@ class Rulebook:
         conversions (:mod:`origin_rules.model.currency`), as ``evaluate`` applies them."""
         _require_name(under)
         self.plan(under)  # an unknown name raises UnknownAgreement
-        return self._paperwork(bom, under, as_of or date.today())
+        return self._paperwork(bom, under, _day(as_of))
 
     def evaluate(self, bom: BOM, under: str, as_of: date | None = None, explain: str = "summary") -> Determination:
         """Determine whether the product of ``bom`` originates under one agreement or scenario.
@@ -156,9 +170,9 @@ class Rulebook:
         Python is evaluated directly, so that no verdict on such input comes unflagged.
         """
         _require_name(under)
-        on = as_of or date.today()
-        det = _plain(to_determination(self.outcome(bom, under, on), full=explain == "full"))
-        papers = self._paperwork(bom, under, on) if _special(bom) else None
+        on = _day(as_of)
+        det = to_determination(self.outcome(bom, under, on), full=explain == "full", plain=True)
+        papers = None if _as_is(bom) or not _special(bom) else self._paperwork(bom, under, on)
         findings = self.findings(bom if papers is None else papers.converted.bom, under)
         if papers is not None:
             findings += list(papers.findings)
@@ -178,7 +192,7 @@ class Rulebook:
     def findings(self, bom: BOM, under: str | None = None) -> list[Finding]:
         """The plausibility findings on a BOM (:mod:`origin_rules.model.plausibility`), with those
         that depend on the agreement when ``under`` is given."""
-        found = check_bom(bom)
+        found = _checked(bom)
         if under is not None:
             program = self.parsed.programs.get(under)
             chain = list(program.chain) if program is not None else [under]
@@ -251,6 +265,22 @@ def _as_is(bom: BOM) -> bool:
     return plain
 
 
+_CHECKED: dict[int, tuple[BOM, tuple[Finding, ...]]] = {}
+
+
+def _checked(bom: BOM) -> list[Finding]:
+    """``check_bom(bom)``, worked out once per BOM object and remembered for the last few
+    (as :func:`_as_is`): evaluating one BOM under every applicable agreement checks it once."""
+    hit = _CHECKED.get(id(bom))
+    if hit is not None and hit[0] is bom:
+        return list(hit[1])
+    found = check_bom(bom)
+    if len(_CHECKED) >= 256:
+        _CHECKED.clear()
+    _CHECKED[id(bom)] = (bom, tuple(found))
+    return found
+
+
 def _special(bom: BOM) -> bool:
     """Whether the BOM cites certifications or prices a material in another currency (one
     walk over the materials, on every verdict's path)."""
@@ -305,35 +335,6 @@ def _per_agreement(materials) -> bool:
     (on every verdict's path: no field paths are built, unlike ``BOM.walk``)."""
     return any(isinstance(m.originating, (tuple, dict)) or (m.materials and _per_agreement(m.materials))
                for m in materials)
-
-
-def _plain_node(node: ExplanationNode) -> ExplanationNode:
-    update: dict = {}
-    if "`" in node.text:
-        update["text"] = node.text.replace("`", "")
-    children = [_plain_node(c) for c in node.children]
-    if any(a is not b for a, b in zip(children, node.children)):
-        update["children"] = children
-    if node.sub_determination is not None:
-        sub = _plain(node.sub_determination)
-        if sub is not node.sub_determination:
-            update["sub_determination"] = sub
-    return node.model_copy(update=update) if update else node
-
-
-def _plain(det: Determination) -> Determination:
-    """The determination with its explanation texts and failure reasons as plain text: the
-    engine's texts quote codes and ids with Markdown backticks, which a JSON consumer (and a
-    terminal) would show literally."""
-    update: dict = {}
-    if det.explanation is not None:
-        plain = _plain_node(det.explanation)
-        if plain is not det.explanation:
-            update["explanation"] = plain
-    if any("`" in f.reason for f in det.failed_materials):
-        update["failed_materials"] = [f.model_copy(update={"reason": f.reason.replace("`", "")})
-                                      for f in det.failed_materials]
-    return det.model_copy(update=update) if update else det
 
 
 def _require_name(under: object) -> None:

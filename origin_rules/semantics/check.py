@@ -31,6 +31,10 @@ HS_EDITION = 2022
 INVALID_DATE = date(1900, 1, 1)
 
 
+#: What a rule, requirement or deeming is called in a message (anything else: "fallback").
+_WHAT = {ast.Rule: "rule", ast.Require: "requirement", ast.Deemed: "deeming"}
+
+
 def _valid(day: date | None) -> date | None:
     return None if day == INVALID_DATE else day
 
@@ -313,7 +317,7 @@ class Checker:
     def _rule(self, rule: ast.Rule | ast.Require | ast.Fallback | ast.Deemed, scope: Scope, effective: date | None,
               owner) -> None:
         """A rule, a requirement, a fallback or a deeming: its codes, references and literals, and its dates."""
-        what = {ast.Rule: "rule", ast.Require: "requirement", ast.Deemed: "deeming"}.get(type(rule), "fallback")
+        what = _WHAT.get(type(rule), "fallback")
         if isinstance(rule, ast.Rule):
             self._hs_set(rule.selector, scope)
             self.rule_scope[id(rule)] = scope
@@ -469,55 +473,74 @@ class Checker:
 
     def _walk(self, root, scope: Scope) -> None:
         """Check every reference and literal in a criterion, filter or condition (no recursion:
-        nesting depth is bounded only by the parser)."""
+        nesting depth is bounded only by the parser). Each node goes to the step of its class
+        (:data:`_WALK`, looked up by exact class; a subclass takes the step of the first class of
+        :data:`_WALK_ORDER` it is an instance of, as a chain of ``isinstance`` would)."""
         stack = [root]
+        steps = _WALK
         while stack:
             node = stack.pop()
-            if isinstance(node, (ast.And, ast.Or)):
-                stack.extend(node.operands)
-            elif isinstance(node, ast.Not):
-                stack.append(node.operand)
-            elif isinstance(node, ast.OriginIn):
-                self._countries(node.countries, scope)
-            elif isinstance(node, ast.HsIn):
-                self._hs_set(node.hs, scope)
-            elif isinstance(node, ast.KindIn):
-                for word in node.kinds.words:
-                    self.emit(literals.check_kind(word))
-            elif isinstance(node, ast.FactIn):
-                if node.fact in ("produced_in", "imported_from"):
-                    self._countries(node.values, scope)
-                elif isinstance(node.values, ast.SetRef):
-                    self._resolve(node.values, scope, "words")
-            elif isinstance(node, ast.Change):
-                for source in node.sources:
-                    if isinstance(source, ast.Where):
-                        self._hs_item(source.item, scope)
-                    elif not isinstance(source, ast.AnyOther):
-                        self._hs_item(source, scope)
-                if node.except_ is not None:
-                    self._hs_set(node.except_, scope)
-                self._except_groups(node, scope)
-            elif isinstance(node, ast.Comparison):
-                self.emit(literals.check_percent(node.share))
-                self._part_units(node)
-                stack.append(node.measure)
-                if node.base is not None:
-                    stack.append(node.base)
-            elif isinstance(node, ast.Sum):
-                if node.part is not None and node.measure != "weight":
-                    self.emit(error(
-                        "ROO125", f"`{node.measure}({node.part} of ...)`: the BOM declares the weight of a "
-                        f"material's {node.part} content, not its {node.measure}", node.span,
-                        f"write `weight({node.part} of ...)`, or `{node.measure}(...)` for whole materials",
-                    ))
-                if node.filter is not None:
-                    stack.append(node.filter)
-            elif isinstance(node, ast.Rvc):
-                if node.focus is not None:
-                    self._hs_set(node.focus, scope)
-            elif isinstance(node, ast.Performed):
-                self._countries(node.where, scope)
+            step = steps.get(type(node), _UNKNOWN)
+            if step is _UNKNOWN:
+                step = _walk_step(type(node))
+            if step is not None:
+                step(self, node, scope, stack)
+
+    def _walk_operands(self, node: ast.And | ast.Or, scope: Scope, stack: list) -> None:
+        stack.extend(node.operands)
+
+    def _walk_operand(self, node: ast.Not, scope: Scope, stack: list) -> None:
+        stack.append(node.operand)
+
+    def _walk_origin(self, node: ast.OriginIn, scope: Scope, stack: list) -> None:
+        self._countries(node.countries, scope)
+
+    def _walk_hs(self, node: ast.HsIn, scope: Scope, stack: list) -> None:
+        self._hs_set(node.hs, scope)
+
+    def _walk_kind(self, node: ast.KindIn, scope: Scope, stack: list) -> None:
+        for word in node.kinds.words:
+            self.emit(literals.check_kind(word))
+
+    def _walk_fact(self, node: ast.FactIn, scope: Scope, stack: list) -> None:
+        if node.fact in ("produced_in", "imported_from"):
+            self._countries(node.values, scope)
+        elif isinstance(node.values, ast.SetRef):
+            self._resolve(node.values, scope, "words")
+
+    def _walk_change(self, node: ast.Change, scope: Scope, stack: list) -> None:
+        for source in node.sources:
+            if isinstance(source, ast.Where):
+                self._hs_item(source.item, scope)
+            elif not isinstance(source, ast.AnyOther):
+                self._hs_item(source, scope)
+        if node.except_ is not None:
+            self._hs_set(node.except_, scope)
+        self._except_groups(node, scope)
+
+    def _walk_comparison(self, node: ast.Comparison, scope: Scope, stack: list) -> None:
+        self.emit(literals.check_percent(node.share))
+        self._part_units(node)
+        stack.append(node.measure)
+        if node.base is not None:
+            stack.append(node.base)
+
+    def _walk_sum(self, node: ast.Sum, scope: Scope, stack: list) -> None:
+        if node.part is not None and node.measure != "weight":
+            self.emit(error(
+                "ROO125", f"`{node.measure}({node.part} of ...)`: the BOM declares the weight of a "
+                f"material's {node.part} content, not its {node.measure}", node.span,
+                f"write `weight({node.part} of ...)`, or `{node.measure}(...)` for whole materials",
+            ))
+        if node.filter is not None:
+            stack.append(node.filter)
+
+    def _walk_rvc(self, node: ast.Rvc, scope: Scope, stack: list) -> None:
+        if node.focus is not None:
+            self._hs_set(node.focus, scope)
+
+    def _walk_performed(self, node: ast.Performed, scope: Scope, stack: list) -> None:
+        self._countries(node.where, scope)
 
     def _part_units(self, node: ast.Comparison) -> None:
         """ROO125: a part of the materials (``weight(polymer of ...)``) is kilograms; compared
@@ -547,3 +570,29 @@ class Checker:
                 entries.append(RuleEntry(rule, covered(rule.selector, scope, self.decl_scope)))
         clause = lambda rule, keyword: self.spans.header_clause(rule.span, keyword)  # noqa: E731
         self.diags.extend(find_overlaps(entries, self.overlaps_reported, effective, clause))
+
+
+#: The steps of :meth:`Checker._walk`, in the order a chain of ``isinstance`` tests takes them.
+_WALK_ORDER: tuple[tuple[tuple[type, ...], object], ...] = (
+    ((ast.And, ast.Or), Checker._walk_operands),
+    ((ast.Not,), Checker._walk_operand),
+    ((ast.OriginIn,), Checker._walk_origin),
+    ((ast.HsIn,), Checker._walk_hs),
+    ((ast.KindIn,), Checker._walk_kind),
+    ((ast.FactIn,), Checker._walk_fact),
+    ((ast.Change,), Checker._walk_change),
+    ((ast.Comparison,), Checker._walk_comparison),
+    ((ast.Sum,), Checker._walk_sum),
+    ((ast.Rvc,), Checker._walk_rvc),
+    ((ast.Performed,), Checker._walk_performed),
+)
+#: Exact class -> its step (None: nothing to check in it, as for a figure or a fact value).
+_WALK: dict[type, object] = {cls: step for classes, step in _WALK_ORDER for cls in classes}
+_UNKNOWN = object()
+
+
+def _walk_step(cls: type):
+    """The step of a class not in :data:`_WALK` (another node, or a subclass), remembered."""
+    step = next((step for classes, step in _WALK_ORDER if issubclass(cls, classes)), None)
+    _WALK[cls] = step
+    return step

@@ -40,6 +40,32 @@ def _unquote(text: str) -> str:
     return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
 
 
+def _span_maker():
+    """``ast.Span(file, line, column, end_line, end_column)``, made the way its frozen dataclass
+    ``__init__`` makes it (an empty instance, then each slot set past the frozen
+    ``__setattr__``) but through the slots' own setters: a third of the time, for the one
+    object the builder makes most (a span per node and per token kept)."""
+    new = object.__new__
+    fields = [f.name for f in dataclasses.fields(ast.Span)]
+    if fields != ["file", "line", "column", "end_line", "end_column"]:
+        return ast.Span  # another Span: its own constructor
+    file, line, column, end_line, end_column = (getattr(ast.Span, name).__set__ for name in fields)
+
+    def make(f: str, l: int, c: int, el: int, ec: int) -> ast.Span:
+        span = new(ast.Span)
+        file(span, f)
+        line(span, l)
+        column(span, c)
+        end_line(span, el)
+        end_column(span, ec)
+        return span
+
+    return make
+
+
+_new_span = _span_maker()
+
+
 class Builder(Transformer):
     """Builds AST nodes; problems go to ``self.diagnostics`` and building goes on."""
 
@@ -58,48 +84,61 @@ class Builder(Transformer):
         """The span of a token, or a span already computed by :meth:`extent`."""
         if type(where) is ast.Span:
             return where
-        return ast.Span(self.file, where.line, where.column, where.end_line, where.end_column)
+        return _new_span(self.file, where.line, where.column, where.end_line, where.end_column)
 
     @staticmethod
-    def _ends(item) -> tuple | None:
-        """(line, column, end_line, end_column) of a child, or None if it has no position."""
+    def _bounds(item) -> tuple | None:
+        """Where a child begins and where it ends, or None if it has no position: a pair of
+        things with ``line``, ``column``, ``end_line`` and ``end_column`` (tokens, spans), the
+        first for its start and the second for its end."""
         if type(item) is Token:
-            return (item.line, item.column, item.end_line, item.end_column)
-        span = getattr(item, "span", None)
-        if type(span) is ast.Span:
-            return (span.line, span.column, span.end_line, span.end_column) if span.line else None
-        if isinstance(item, tuple):
-            found = [e for e in map(Builder._ends, item) if e is not None]
-            if found:
-                start = min((e[0], e[1]) for e in found)
-                end = max((e[2], e[3]) for e in found)
-                return (start[0], start[1], end[0], end[1])
+            return item, item
+        if type(item) is not tuple:  # a node (a tuple has no span: asking an enum in it would raise inside)
+            span = getattr(item, "span", None)
+            if type(span) is ast.Span:
+                return (span, span) if span.line else None
+        if isinstance(item, tuple):  # a clause, a level: its earliest start and its latest end
+            first = last = None
+            for part in item:
+                found = Builder._bounds(part)
+                if found is None:
+                    continue
+                start, end = found
+                if first is None or (start.line, start.column) < (first.line, first.column):
+                    first = start
+                if last is None or (end.end_line, end.end_column) > (last.end_line, last.end_column):
+                    last = end
+            if first is not None:
+                return first, last
         return None
 
     def extent(self, children) -> ast.Span:
         """The span from the first to the last positioned child (spans are computed here,
-        not by Lark's position tracking, which would double the parse time)."""
-        ends = Builder._ends
+        not by Lark's position tracking, which would double the parse time). The span of a
+        lone positioned child is its own span (the same object: spans are frozen)."""
+        bounds = Builder._bounds
         first = last = None
         for child in children:
             if type(child) is Token:  # the usual first child: a keyword
-                first = (child.line, child.column)
+                first = child
                 break
-            found = ends(child)
+            found = bounds(child)
             if found is not None:
-                first = found
+                first = found[0]
                 break
         if first is None:
             return ast.Span(self.file, 0, 0, 0, 0)
         for child in reversed(children):
             if type(child) is Token:  # the usual last child: a closing brace or a code
-                last = (child.end_line, child.end_column)
+                last = child
                 break
-            found = ends(child)
+            found = bounds(child)
             if found is not None:
-                last = found[2:]
+                last = found[1]
                 break
-        return ast.Span(self.file, first[0], first[1], last[0], last[1])
+        if first is last and type(first) is ast.Span and first.file == self.file:
+            return first
+        return _new_span(self.file, first.line, first.column, last.end_line, last.end_column)
 
     def error(self, code: str, message: str, where, help: str | None = None) -> None:
         span = where if isinstance(where, ast.Span) else self.span(where)

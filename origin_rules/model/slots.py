@@ -1,0 +1,83 @@
+"""Pydantic models built from values already valid, without running validation again.
+
+In: a model class and the values of its fields, each already what the model's validators
+would make of it (the caller's promise: a value built by this package for that field).
+Out: the same instance pydantic would build from those values (the same ``__dict__`` in
+the fields' declared order, the same ``model_fields_set``), for a fraction of the cost.
+
+A pydantic model keeps its state in four slots of :class:`pydantic.BaseModel`:
+``__dict__`` (the field values), ``__pydantic_fields_set__`` (the fields given, which
+``model_dump(exclude_unset=True)`` reads), ``__pydantic_extra__`` and
+``__pydantic_private__``. The setters below write them directly, as ``model_construct``
+does, but without its per-call work (it reads the fields' aliases and defaults each time).
+Used by the BOM fast reader (:mod:`origin_rules.model.bom`) and by determinations
+(:mod:`origin_rules.model.determination`); ``tests/test_determination_build.py`` checks that
+:func:`assemble` gives what validated construction gives.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "assemble"]
+
+#: Slot setters of every pydantic model (``SET_DICT`` is None should pydantic ever stop
+#: keeping the values in a ``__dict__`` slot: then callers take the validated way).
+SET_DICT = BaseModel.__dict__["__dict__"].__set__ if "__dict__" in BaseModel.__dict__ else None
+SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+#: model class -> (its field names in declared order, ((field name, whether it has a
+#: default, the default), ...) in the same order).
+_LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, bool, Any], ...]]] = {}
+
+
+def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[tuple[str, bool, Any], ...]]:
+    if cls.__pydantic_decorators__.model_validators or cls.__private_attributes__ or cls.__pydantic_post_init__:
+        raise TypeError(f"{cls.__name__} has validators across fields or private attributes: build it with validation")
+    if cls.model_config.get("extra") == "allow":
+        raise TypeError(f"{cls.__name__} allows extra fields: build it with validation")
+    fields = []
+    for name, info in cls.model_fields.items():
+        if info.default_factory is not None:
+            raise TypeError(f"{cls.__name__}.{name} has a default factory: build it with validation")
+        fields.append((name, not info.is_required(), info.default))
+    _LAYOUTS[cls] = found = (tuple(cls.model_fields), tuple(fields))
+    return found
+
+
+def assemble(cls: type[_Model], values: dict[str, Any]) -> _Model:
+    """An instance of ``cls`` holding ``values`` as they are: no validator runs.
+
+    ``values`` must hold every required field and may leave out fields with a default
+    (they take it, and are not in ``model_fields_set``, as with ``cls(**values)``); each
+    value must be what validation would have made of it. A name ``cls`` does not have
+    raises TypeError. Defaults are copied (``[]``, ``{}``), as pydantic does."""
+    names, fields = _LAYOUTS.get(cls) or _layout(cls)
+    if SET_DICT is None:
+        return cls(**values)
+    if tuple(values) == names:  # every field, in declared order (the evaluator's way)
+        state = values.copy()
+    else:
+        state = {}
+        for name, has_default, default in fields:
+            if name in values:
+                state[name] = values[name]
+            elif has_default:  # a copy, as pydantic's (deepcopy gives immutable values back as they are)
+                state[name] = deepcopy(default)
+            else:
+                raise TypeError(f"{cls.__name__}: no value for the required field {name!r}")
+        if not values.keys() <= state.keys():
+            raise TypeError(f"{cls.__name__} has no field {sorted(values.keys() - state.keys())[0]!r}")
+    made = object.__new__(cls)
+    SET_DICT(made, state)
+    SET_FIELDS(made, set(values))
+    SET_EXTRA(made, None)
+    SET_PRIVATE(made, None)
+    return made
