@@ -9,7 +9,10 @@
    Also: the same with ``--verdicts-only``, and a worst case where no two BOMs are alike.
 2. Workers: the same batch with one worker and with two, one scenario (target: two at
    least 1.7x faster), on the sample file and on one where no two BOMs are alike; wall
-   times, so read them with the load average printed beside them.
+   times, so read them with the load average printed beside them; then two workers under
+   every applicable agreement (target: at most 4x ``json.loads``), and where a worker's
+   time goes (:func:`bench_shares`: reading, the engine, the rest of the judging, the
+   rendering, per distinct BOM, CPU in process).
 3. Reading: BOM reading + validation (``loads_json``, the pydantic models) and the whole
    reading of a batch record (that and the plausibility checks, as ``read_boms`` and the
    batch workers do) against ``json.loads`` of the same lines, CPU time in this process,
@@ -196,9 +199,70 @@ def bench_workers(folder: Path, quick: bool) -> list[str]:
                      f" main {m2:5.2f} s, workers {c2 - m2:5.2f} s): {w1 / w2:4.2f}x faster, {low:4.2f}x-{high:4.2f}x by"
                      f" the CPU split (target >= 1.7x); 2 workers = {w2 / parse:5.1f}x json.loads (target <= 2.5x);"
                      f" load average {min(loads):.1f}-{max(loads):.1f}")
+    parse, parse_cpu = parse_seconds(src)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    wall, _, _, cpu = run_batch(src, out, "--workers", "2")
+    lines.append(f"  {n:,} shipments, every applicable agreement (7 for MX), 2 workers {wall:6.2f} s (CPU {cpu:6.2f} s:"
+                 f" main {LAST_MAIN_CPU[0]:5.2f} s): {wall / parse:5.1f}x json.loads (target <= 4x), CPU"
+                 f" {cpu / parse_cpu:5.1f}x json.loads' CPU; load average {load:.1f}")
     src.unlink()
     distinct.unlink()
     return lines
+
+
+def bench_shares(quick: bool) -> list[str]:
+    """Where a worker's time goes, per distinct BOM of the sample (what a worker is sent: the
+    main process reuses the results of identical lines), CPU in process, best round, against
+    ``json.loads`` of the same lines: reading (validation and the plausibility checks), the
+    engine (``book.outcome`` under each name), the whole judging of the batch entries
+    (``judge``: the outcome and the warnings, reasons and causes) and the rendering of the
+    record. One scenario (USMCA and its China content cap) and every applicable agreement."""
+    from datetime import date
+
+    from origin_rules.batch.judge import judge
+    from origin_rules.batch.records import Renderer
+    from origin_rules.files.boms import jsonl_record
+    from origin_rules.rulebook.book import load
+
+    products = 400 if quick else 2_000
+    lines = list(dict.fromkeys(json.dumps(product_bom(p, v), separators=(",", ":"))
+                               for p in range(products) for v in range(2)))
+    book = load([RULES], cache=True)
+    on = date.fromisoformat(AS_OF)
+    boms = [jsonl_record("bench.jsonl", 2, line).bom for line in lines]
+    chosen = {"one scenario": list(QUESTION[1::2]), "every applicable": None}
+    renderer = Renderer("jsonl", list(book.names))
+    for bom in boms[:50]:  # warm: the rules each good meets are compiled on first use
+        judge(book, bom, None, on)
+
+    def outcomes(names):
+        return lambda bom: [book.outcome(bom, n, on) for n in (names or book.applicable(bom))]
+
+    contenders = {"json.loads": (lines, json.loads), "reading": (lines, lambda line: jsonl_record("bench.jsonl", 2, line))}
+    for label, names in chosen.items():
+        contenders[f"{label}: engine"] = (boms, outcomes(names))
+        contenders[f"{label}: judge"] = (boms, lambda bom, names=names: judge(book, bom, names, on))
+        entries = [judge(book, bom, names, on) for bom in boms]
+        contenders[f"{label}: render"] = (list(zip(boms, entries)), lambda pair: renderer.tail(
+            pair[0].product.id, pair[0].product.hs, pair[0].product.produced_in, pair[1]))
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(2 if quick else 3):
+        for name, (items, fn) in contenders.items():
+            start = time.process_time()
+            for item in items:
+                fn(item)
+            best[name] = min(best[name], time.process_time() - start)
+    base = best["json.loads"]
+    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    out = [f"batch worker's shares, {len(lines):,} distinct 20-material BOMs, CPU in process, best round"
+           f" (load average {load_avg:.1f}); per BOM and as a multiple of json.loads:"]
+    for name in contenders:
+        out.append(f"  {name:<32} {best[name] / len(lines) * 1e6:8.1f} µs  {best[name] / base:6.2f}x")
+    for label in chosen:
+        whole = best["reading"] + best[f"{label}: judge"] + best[f"{label}: render"]
+        out.append(f"  {label}: the engine is {best[f'{label}: engine'] / whole:.0%} of reading + judging + rendering"
+                   f" ({whole / base:.1f}x json.loads)")
+    return out
 
 
 def bench_reading(quick: bool) -> list[str]:
@@ -265,7 +329,7 @@ def bench_memory(folder: Path, quick: bool) -> list[str]:
 def workers_only(quick: bool = False) -> list[str]:
     folder = Path(tempfile.mkdtemp(prefix="origin-rules-bench-"))
     try:
-        return bench_workers(folder, quick)
+        return bench_workers(folder, quick) + bench_shares(quick)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -88,11 +88,19 @@ def test_every_record_in_order_with_position_and_same_verdicts_as_evaluate(tmp_p
 # BOM102 (15,000 of materials against a price of 1,000) and BOM104 (CN is no USMCA party).
 ODD = ('{"product": {"id": "ODD-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000"}, '
        '"materials": [{"id": "M", "hs": "7325.99", "origin": "CN", "originating": true, "value": "15000"}]}')
+# Originating status per agreement: a name no rulebook has (BOM105, under every agreement),
+# Chinese steel originating under USMCA alone and a Japanese bolt under CPTPP alone (BOM104
+# under the agreements, and their scenarios, that list them, and only there).
+NAMED = ('{"product": {"id": "NAMED-1", "hs": "8708.30", "produced_in": "MX", "transaction_value": "1000", '
+         '"end_use": "passenger_vehicle"}, "materials": ['
+         '{"id": "A", "hs": "7325.99", "origin": "CN", "originating": ["USMCA", "Nowhere FTA"], "value": "100"}, '
+         '{"id": "B", "hs": "7318.15", "origin": "JP", "originating": {"CPTPP": true}, "value": "50"}, '
+         '{"id": "C", "hs": "7318.15", "origin": "MX", "originating": true, "value": "50"}]}')
 
 
 @pytest.mark.parametrize("figures", ["--figures", "--verdicts-only"])
 def test_warnings_are_carried_as_evaluate_gives_them(tmp_path, book, figures):
-    lines = example_lines() + [ODD]
+    lines = example_lines() + [NAMED, ODD]
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
@@ -325,6 +333,53 @@ def test_same_bom_written_differently_is_evaluated_once(tmp_path, book):
     assert summary.evaluated == 1
     first, second = read_jsonl(out)
     assert first["determinations"] == second["determinations"]
+
+
+def test_boms_alike_in_their_fingerprint_are_told_apart(tmp_path, book):
+    """The workers' cheap fingerprint leaves out most fields: BOMs equal in it but not in
+    content are each evaluated, and a later copy of either (written differently, so the main
+    process does not reuse it) takes its own result."""
+    from origin_rules.batch.work import fingerprint
+    from origin_rules.model.bom import bom_from_data
+
+    bom = product_bom(5)
+    flipped = json.loads(json.dumps(bom))
+    for material in flipped["materials"]:
+        material["originating"] = not material["originating"]
+    assert fingerprint(bom_from_data(bom)) == fingerprint(bom_from_data(flipped))
+    again = dict(flipped, product=dict(flipped["product"], hs=flipped["product"]["hs"].replace(".", "")))
+    src = tmp_path / "alike.jsonl"
+    src.write_text("".join(json.dumps(b) + "\n" for b in (bom, flipped, again, bom)), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    summary = run_batch(book, Options(inputs=[str(src)], out=str(out), names=["USMCA"], as_of=ON, workers=1))
+    assert summary.evaluated == 2
+    first, second, third, fourth = read_jsonl(out)
+    assert first["determinations"] != second["determinations"]
+    assert second["determinations"] == third["determinations"] and first["determinations"] == fourth["determinations"]
+    for record, expected in ((first, bom), (second, flipped)):
+        verdict = book.evaluate(bom_from_data(expected), "USMCA", ON).verdict
+        assert record["determinations"][0]["verdict"] == verdict
+
+
+def test_raw_records_kept_for_their_key_are_bounded_by_materials(book, monkeypatch):
+    """A worker keeps the raw records of BOMs met once (to key them if a copy comes) within
+    a budget of materials: large BOMs are keyed at once, and copies are still reused."""
+    from origin_rules.batch import work
+    from origin_rules.batch.records import Renderer
+
+    monkeypatch.setattr(work, "MET_MATERIALS", 100)  # 20-material BOMs: 5 kept; over 12 keyed at once
+    setup = work.Setup(book, ["USMCA"], ON, Renderer("jsonl", ["USMCA"]))
+    boms = [product_bom(i) for i in range(12)]
+    small = [dict(b, materials=b["materials"][:10]) for b in boms[:6]]  # 10 materials: kept
+    raw = [json.dumps(b).encode() for b in small + boms]
+    again = [json.dumps(b, indent=1).replace("\n", "").encode() for b in small + boms]  # the same BOMs, written differently
+    results, evaluated = work.run_jobs([("jsonl", "in.jsonl", 2 + i, r) for i, r in enumerate(raw + again)], setup)
+    assert evaluated == len(raw)
+    assert results[len(raw):] == results[:len(raw)]
+    more = [json.dumps(dict(b, materials=b["materials"][:10])).encode() for b in map(product_bom, range(20, 32))]
+    work.run_jobs([("jsonl", "in.jsonl", 2 + i, r) for i, r in enumerate(more)], setup)  # 120 materials met: the oldest go
+    kept = [v for v in setup.met.values() if v is not None]
+    assert len(kept) == 10 and setup.met_materials == sum(v[2] for v in kept) == 100
 
 
 def test_verdicts_only_gives_the_same_verdicts(tmp_path):

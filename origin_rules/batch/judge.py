@@ -29,6 +29,7 @@ from ..model.currency import convert
 from ..model.determination import Determination, ExplanationNode
 from ..engine.measures import money
 from ..rulebook.explain import one_line_reason
+from ..model.evidence import has_certifications
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc
 
 __all__ = ["judge", "losses"]
@@ -139,10 +140,9 @@ def _cause(material: Material, reason: str | None) -> dict[str, Any]:
     return cause
 
 
-def _causes(bom: BOM, det: Determination | _Outcome) -> list[dict[str, Any]]:
-    by_id: dict[str, Material] = {}
-    for _, material in bom.walk():
-        by_id.setdefault(material.id, material)
+def _causes(bom: BOM, det: Determination | _Outcome, by_id: dict[str, Material]) -> list[dict[str, Any]]:
+    """The materials behind a failure; ``by_id``: every material of ``bom`` by id (the
+    first of an id, at any depth)."""
     reasons = {f.id: f.reason for f in det.failed_materials}
     ids = list(reasons)
     if det.explanation is not None:
@@ -160,22 +160,71 @@ def _causes(bom: BOM, det: Determination | _Outcome) -> list[dict[str, Any]]:
     return out[:MAX_CAUSES]
 
 
-def _warnings(book, bom: BOM, name: str, found: list[Finding], rvc: dict[str, str],
+class _Shared:
+    """What one BOM's warnings need whatever the agreement, worked out once for all the
+    names it is judged under: the materials by id (for the causes of a failure), the
+    findings on the BOM itself (``check_bom``, prices in the
+    product's currency), the ``BOM105`` findings of ``check_under`` (they depend only on
+    the rulebook's names), the origins of the materials that could make a ``BOM104``
+    finding (a material declared originating, or originating under some agreement), and whether
+    any material cites a supplier certification (without one, ``book.evidence`` finds
+    nothing)."""
+
+    __slots__ = ("found", "unnamed", "origins", "certified", "_by_id")
+
+    def __init__(self, book, bom: BOM):
+        self.found = check_bom(convert(bom).bom)
+        self.origins: set[str] = set()  # of the materials that may be declared originating under some agreement
+        named = False  # whether a material's originating status names agreements
+        stack = [bom.materials]
+        while stack:
+            for m in stack.pop():
+                declared = m.originating
+                if declared is not None and declared is not False:
+                    named = named or not isinstance(declared, bool)
+                    if m.kind not in ("indirect", "shipping_packing") and m.origin is not None and m.origin != "unknown":
+                        self.origins.add(m.origin)
+                if m.materials:
+                    stack.append(m.materials)
+        # no parties: the BOM105 findings alone
+        self.unnamed = check_under(bom, "", (), frozenset(), book.names) if named else []
+        self.certified = has_certifications(bom.materials)
+        self._by_id: dict[str, Material] | None = None
+
+    def by_id(self, bom: BOM) -> dict[str, Material]:
+        """Every material by id (the first of an id, at any depth), for the causes of a failure."""
+        if self._by_id is None:
+            self._by_id = {}
+            for _, material in bom.walk():
+                self._by_id.setdefault(material.id, material)
+        return self._by_id
+
+    def under(self, book, bom: BOM, name: str, chain: list[str]) -> list[Finding]:
+        """``check_under``'s findings for ``name``: worked out only when a material that may
+        be declared originating comes from outside the agreement's parties (only then can
+        there be a ``BOM104``)."""
+        parties = book.parties(name)
+        if not parties or self.origins <= parties:
+            return list(self.unnamed)
+        return check_under(bom, name, chain, parties, book.names)
+
+
+def _warnings(book, bom: BOM, name: str, shared: _Shared, rvc: dict[str, str],
               on: date | None = None) -> list[dict[str, str]]:
     """The determination's warnings, as ``Rulebook.evaluate`` gives them: the findings on the
-    BOM (``found``, computed once per BOM), those that depend on the agreement, and a
+    BOM and those that depend on the agreement (``shared``, see :class:`_Shared`), and a
     negative RVC among the figures (``docs/errors.md``, BOM input)."""
     program = book.parsed.programs.get(name)
     chain = list(program.chain) if program is not None else [name]
-    out = list(found) + check_under(bom, name, chain, book.parties(name), book.names)
-    if on is not None:  # supplier certifications not valid on the date, or for another agreement
+    out = list(shared.found) + shared.under(book, bom, name, chain)
+    if on is not None and shared.certified:  # supplier certifications not valid on the date, or for another agreement
         out += book.evidence(bom, name, on).findings
     codes = {f.code for f in out}
     out += [f for f in negative_rvc(rvc) if f.code not in codes]
     return [{"code": f.code, "message": f.message.replace("`", ""), "path": f.path} for f in out]
 
 
-def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Finding]) -> dict[str, Any]:
+def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) -> dict[str, Any]:
     program = book.parsed.programs[name]
     entry: dict[str, Any] = {"agreement": name}
     det: Determination | _Outcome | None = None
@@ -218,7 +267,7 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Findi
                      "margin": h.margin, "holds": h.holds}
                     for h in det.headroom
                 ]
-    warnings = _warnings(book, bom, name, found, entry.get("figures", {}), on)
+    warnings = _warnings(book, bom, name, shared, entry.get("figures", {}), on)
     if warnings:
         entry["warnings"] = warnings
     if det is not None:
@@ -230,7 +279,7 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Findi
         if det.missing:
             entry["missing"] = list(det.missing)
         if verdict == "does_not_qualify":
-            causes = _causes(bom, det)
+            causes = _causes(bom, det, shared.by_id(bom))
             if causes:
                 entry["causes"] = causes
     return entry
@@ -239,8 +288,8 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, found: list[Findi
 def judge(book, bom: BOM, names: list[str] | None, on: date, figures: bool = True) -> list[dict[str, Any]]:
     """The entries for one BOM; ``names=None`` means every applicable agreement/scenario."""
     chosen = names if names is not None else book.applicable(bom)
-    found = check_bom(convert(bom).bom)  # prices in the product's currency, as the evaluation sees them
-    return [_entry(book, bom, name, on, figures, found) for name in chosen]
+    shared = _Shared(book, bom)
+    return [_entry(book, bom, name, on, figures, shared) for name in chosen]
 
 
 def losses(entries: list[dict[str, Any]]) -> tuple[str, ...]:

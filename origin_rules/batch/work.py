@@ -17,7 +17,11 @@ result for every identical record. Records are turned into BOMs by the same func
 :func:`origin_rules.files.boms.read_boms` uses, so a batch reports exactly the errors
 ``evaluate`` reports. Identical BOMs (same canonical JSON) are evaluated once per worker:
 a bounded LRU cache keyed by the BOM's canonical JSON, the rules digest, the date and the
-names.
+names. The canonical JSON costs about a tenth of an evaluation, and the main process has
+already sent each distinct raw record once, so most BOMs a worker meets are new: a cheap
+:func:`fingerprint` (equal for equal BOMs) tells those apart first, and the canonical key
+is worked out only for a BOM whose fingerprint was met before (and then for the earlier
+record too, read again from its raw job).
 
 The setup lives in a module global: set in the parent before the worker processes are
 forked (the compiled rulebook is not picklable, and forking shares it for free), or by
@@ -44,6 +48,7 @@ from .records import Renderer
 __all__ = ["Setup", "init_worker", "run_jobs", "set_setup"]
 
 CACHE_SIZE = 4096
+MET_MATERIALS = 200_000  # raw records kept for their canonical key, in materials (see _judged)
 
 
 @dataclass
@@ -56,13 +61,21 @@ class Setup:
     renderer: Renderer
     figures: bool = True
     rates: tuple = ()  # --rates: exchange rates added to every BOM (a rate the BOM declares wins)
-    cache: "OrderedDict[bytes, tuple]" = field(default_factory=OrderedDict)
+    cache: "OrderedDict[bytes, tuple]" = field(default_factory=OrderedDict)  # canonical key -> result
+    met: "OrderedDict[int, tuple | None]" = field(default_factory=OrderedDict)  # see _judged
+    met_materials: int = 0  # the materials of the raw records kept in ``met``
     key_prefix: Any = None
 
     def __post_init__(self) -> None:
         seed = hashlib.blake2b(digest_size=16)
         seed.update(f"{self.book.digest}\0{self.as_of.isoformat()}\0{self.names}\0{self.figures}\0".encode())
         self.key_prefix = seed
+
+    def bom_key(self, bom) -> bytes:
+        """The cache key of a BOM as evaluated: its canonical JSON under this run's setup."""
+        hasher = self.key_prefix.copy()
+        hasher.update(bom.model_dump_json(exclude_defaults=True).encode())  # defaults left out: a third cheaper
+        return hasher.digest()
 
 
 _SETUP: Setup | None = None
@@ -136,28 +149,78 @@ def _problems(error: BomError, base: int | None) -> list[tuple[str, str, int | N
 # ---------------------------------------------------------------------------- judging
 
 
-def _judged(setup: Setup, record: BomRecord) -> tuple[tuple, bool]:
-    """The ok-result for a valid record, and whether it had to be evaluated (cache miss)."""
-    bom = record.bom
-    if setup.rates:  # the BOM as evaluated: the key sees the rates added
-        bom = with_rates(bom, setup.rates)
-    hasher = setup.key_prefix.copy()
-    hasher.update(bom.model_dump_json(exclude_defaults=True).encode())  # defaults left out: a third cheaper
-    key = hasher.digest()
-    cache = setup.cache
+def fingerprint(bom) -> int:
+    """A cheap summary of a BOM (a hash: its size does not grow with the BOM's), equal for
+    BOMs with the same canonical JSON; the converse need not hold: it only tells BOMs met
+    for the first time apart (see :func:`_judged`)."""
+    p = bom.product
+    return hash((p.id, p.hs, p.produced_in, p.transaction_value, p.net_cost, len(bom.materials),
+                 tuple((m.id, m.hs, m.origin, m.value) for m in bom.materials)))
+
+
+def _as_evaluated(setup: Setup, bom):
+    return with_rates(bom, setup.rates) if setup.rates else bom  # the key sees the rates added
+
+
+def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
+    """The ok-result for a valid record, and whether it had to be evaluated (cache miss).
+
+    ``setup.met`` maps the fingerprints of the BOMs judged to ``(job, result, materials)``
+    while no other BOM with that fingerprint was met (no canonical key worked out: the first
+    BOM of a fingerprint is surely new), then to ``None`` once both are in ``setup.cache``
+    under their canonical keys. The raw records kept are bounded by their materials
+    (:data:`MET_MATERIALS`), so a batch of very large BOMs keeps few of them; a BOM too large
+    to keep goes under its canonical key at once."""
+    bom = _as_evaluated(setup, record.bom)
+    mark = fingerprint(bom)
+    met, cache = setup.met, setup.cache
+    if mark not in met:
+        result = _evaluated(setup, bom)
+        size = _count(bom.materials)
+        if size > MET_MATERIALS // 8:
+            met[mark] = None
+            _remember(cache, setup.bom_key(bom), result)
+        else:
+            met[mark] = (job, result, size)
+            setup.met_materials += size
+        while len(met) > CACHE_SIZE or setup.met_materials > MET_MATERIALS:
+            _, dropped = met.popitem(last=False)
+            if dropped is not None:
+                setup.met_materials -= dropped[2]
+        return result, True
+    met.move_to_end(mark)
+    first = met[mark]
+    if first is not None:  # the fingerprint's first BOM goes under its canonical key now
+        met[mark] = None
+        setup.met_materials -= first[2]
+        earlier, _ = _read(first[0])
+        _remember(cache, setup.bom_key(_as_evaluated(setup, earlier.bom)), first[1])
+    key = setup.bom_key(bom)
     hit = cache.get(key)
     if hit is not None:
         cache.move_to_end(key)
         return hit, False
+    result = _evaluated(setup, bom)
+    _remember(cache, key, result)
+    return result, True
+
+
+def _count(materials) -> int:
+    return len(materials) + sum(_count(m.materials) for m in materials if m.materials)
+
+
+def _remember(cache: "OrderedDict[bytes, tuple]", key: bytes, result: tuple) -> None:
+    cache[key] = result
+    if len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+
+
+def _evaluated(setup: Setup, bom) -> tuple:
     entries = judge(setup.book, bom, setup.names, setup.as_of, setup.figures)
     p = bom.product
     tail = setup.renderer.tail(p.id, p.hs, p.produced_in, entries)
     warned = len({(w["code"], w["path"], w["message"]) for e in entries for w in e.get("warnings", ())})
-    result = ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries), warned)
-    cache[key] = result
-    if len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
-    return result, True
+    return ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries), warned)
 
 
 def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
@@ -166,7 +229,7 @@ def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
         error = record.error or BomError([])
         return ("error", record.product_id, _problems(error, base)), False
     try:
-        return _judged(setup, record)
+        return _judged(setup, record, job)
     except Exception as exc:  # noqa: BLE001 - an evaluator bug must not lose the other records
         message = f"internal error while evaluating this BOM ({type(exc).__name__}: {exc}); please report it"
         return ("error", record.product_id, [("", message, None)]), False
