@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from types import SimpleNamespace
 
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from origin_rules.engine import codegen
 from origin_rules.engine import measures as M
 from origin_rules.engine.criteria import Run
 from origin_rules.engine.evaluate import EXACT
+from origin_rules.engine.tariff_shift import policy_result
 from origin_rules.engine.view import declared_word, good_of_bom, same_code
 from origin_rules.model import ast
 from origin_rules.model.bom import BOM
@@ -253,3 +255,84 @@ def test_the_explaining_filter_names_the_first_unknown_operand():
     assert rule.compiler.filter(node)(part) == (None, "materials[0].origin")
     assert rule.compiler.fast_filter(node)(part) is None
     assert book.verdict(bom, "A", date(2026, 1, 1)) == "insufficient_data"
+
+
+# ---- de minimis: the share test of ``forgives`` and of the explanation ------------------------------------
+
+
+def _reference_within_share(base, share, failing, unknown, why=()) -> tuple[bool | None, list[str]]:
+    """The share test the explaining path wrote by hand before it used the generated one
+    (``tariff_shift._within_share`` for a line without exclusions, base known): the result
+    and the fields it names as missing."""
+    low, missing = Decimal(0), []
+    for p in failing:
+        if p.value is None:
+            missing.append(f"{p.path}.value")
+        else:
+            low += p.value
+    high = low
+    for p in unknown:
+        if p.value is None:
+            missing.append(f"{p.path}.value")
+        else:
+            high += p.value
+    limit = base * share / 100
+    if low > limit:
+        return False, []
+    if missing:
+        return None, missing
+    if high <= limit:
+        return True, []
+    return None, [why[i] if i < len(why) and why[i] else f"{p.path}.hs" for i, p in enumerate(unknown)]
+
+
+def _exact_within_share(base, share, failing, unknown) -> bool | None:
+    """De minimis by its definition, in fractions: the failing materials, each of any amount
+    >= 0 when it is missing, together with any of the possibly failing ones, within share%
+    of the base: True when every case is, False when none is, else unknown."""
+    limit = Fraction(share) * Fraction(base) / 100
+    least = sum(Fraction(p.value) for p in failing if p.value is not None)  # the best case
+    if least > limit:
+        return False
+    if any(p.value is None for p in failing + unknown):
+        return None  # a missing amount may be as large as any
+    most = least + sum(Fraction(p.value) for p in unknown)
+    return True if most <= limit else None
+
+
+def _material(i: int, value) -> SimpleNamespace:
+    return SimpleNamespace(id=f"M{i}", path=f"materials[{i}]", value=value, weight=None, hs=None,
+                           source=SimpleNamespace(in_component=None))
+
+
+_maybe_amounts = st.lists(st.one_of(st.none(), _amounts), max_size=4)
+
+
+@settings(max_examples=examples(400))
+@given(share=st.sampled_from([Decimal(0), Decimal("7"), Decimal("10"), Decimal("12.5"), Decimal(100)]),
+       base=st.one_of(st.none(), _amounts), failing=_maybe_amounts, unknown=_maybe_amounts)
+def test_de_minimis_share_test_is_one_code_on_both_paths(share, base, failing, unknown):
+    """One de minimis line in value on the transaction value: the generated ``forgives``,
+    the explaining ``policy_result`` (through ``compile_share_test``), the hand-written
+    test it replaced and the definition in fractions give one result, and the explanation
+    names the fields the old one named, with the limit it computed."""
+    failing = [_material(i, v) for i, v in enumerate(failing)]
+    unknown = [_material(len(failing) + i, v) for i, v in enumerate(unknown)]
+    why = tuple(f"{p.path}.hs" for p in unknown)
+    node = SimpleNamespace(measure="value", share=SimpleNamespace(value=share), exclude=None, of_which=None)
+    policy = SimpleNamespace(node=node, base_name="transaction_value", exclude=None)
+    policy.share_test = codegen.compile_share_test(share)
+    figures = {} if base is None else {"transaction_value": base}
+    good = SimpleNamespace(figures=figures, figure_path=lambda name: f"product.{name}")
+    run = SimpleNamespace(good=good)
+    with localcontext(EXACT):
+        explained, info = policy_result(run, policy, failing, unknown, True, why)
+        decided = codegen.compile_policy(policy)(run, failing, unknown, why)
+        assert decided is explained
+        if base is None:
+            assert explained is None and info["missing"][0] == "product.transaction_value"
+            return
+        expected, missing = _reference_within_share(base, share, failing, unknown, why)
+        assert explained is expected is _exact_within_share(base, share, failing, unknown)
+        assert info.get("missing", []) == missing
+        assert info["figures"]["de_minimis_limit"] == base * share / 100

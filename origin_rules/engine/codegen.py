@@ -13,8 +13,8 @@ generate alone, with what is missing beside the result: the material filter
 (:func:`compile_filter` with ``explain``: the field that leaves it unknown), the sum
 (:func:`compile_sum` with ``explain``: the materials counted and the fields missing), the
 test of a sum against its share (:func:`compile_sum_test`), the RVC/MaxNOM test
-(:func:`compile_percentage_test`) and the tariff shift by levels
-(:func:`compile_classifier`). So the two paths cannot drift apart
+(:func:`compile_percentage_test`), the tariff shift by levels (:func:`compile_classifier`)
+and the de minimis share test (:func:`compile_share_test`). So the two paths cannot drift apart
 (tests/test_explain_compiler.py).
 
 The source is built from the AST only. Every value that comes from a rule file (sets of
@@ -353,6 +353,25 @@ class _Module:
         else:
             _three_valued(put, depth, target, f"{lhi} is not None and {lo} {op} {lhi}", f"{bd} and not ({hi} {op} {llo})")
 
+    def share_test(self, depth: int, base: str, share: str, lo: str, hi: str, gap: str, limit: str,
+                   explain: bool = False) -> None:
+        """Return whether failing materials totalling ``lo`` (and perhaps up to ``hi`` with
+        the possibly failing ones; ``gap``: an amount is missing) are within the de minimis
+        ``share`` of ``base``: over the limit with the sure ones, False (whatever else is
+        unknown); an amount missing, None; within it with all of them, True; else None.
+        With ``explain``, the limit is returned beside the result. The one share test of a
+        de minimis line: inlined in ``forgives`` (:func:`compile_policy`) and compiled alone
+        for the explaining path (:func:`compile_share_test`)."""
+        put = self.put
+        tail = f", {limit}" if explain else ""
+        put(depth, f"{limit} = {base} * {share} / HUNDRED")
+        put(depth, f"if {lo} > {limit}:")
+        put(depth + 1, f"return False{tail}")
+        put(depth, f"if {gap}:")
+        put(depth + 1, f"return None{tail}")
+        put(depth, f"return (True if {hi} <= {limit} else None){tail}" if explain
+            else f"return True if {hi} <= {limit} else None")
+
     def sum_loop(self, total: ast.Sum, depth: int, lo: str, hi: str, bd: str, p: str, a: str) -> tuple[str, str]:
         """The sum of ``value(F)``/``weight(F)``/``weight(polymer of F)`` as an interval: one
         loop over the materials leaving ``lo`` (what surely counts), ``hi`` (what may count,
@@ -594,12 +613,7 @@ def compile_policy(policy) -> Callable:
     put(3, f"{gap} = True")
     put(2, "else:")
     put(3, f"{hi} += {a}")
-    put(1, f"{limit} = {b} * {module.const(node.share.value)} / HUNDRED")
-    put(1, f"if {lo} > {limit}:")
-    put(2, "return False")
-    put(1, f"if {gap}:")
-    put(2, "return None")
-    put(1, f"return True if {hi} <= {limit} else None")
+    module.share_test(1, b, module.const(node.share.value), lo, hi, gap, limit)
     fn = module.build()["forgives"]
     fn.source = "\n".join(module.lines) + "\n"
     return fn
@@ -658,6 +672,18 @@ def compile_sum_test(op: str, share: Decimal) -> Callable:
     module.put(0, f"def judge({lo}, {hi}, {bd}, {blo}, {bhi}):")
     module.sum_test(1, target, _OPS[op], module.const(share / HUNDRED), lo, hi, bd, blo, bhi, llo, lhi)
     module.put(1, f"return {target}")
+    return module.build()["judge"]
+
+
+@lru_cache(maxsize=1024)  # (a rulebook has a few de minimis shares)
+def compile_share_test(share: Decimal) -> Callable:
+    """``judge(base, low, high, gap) -> (True | False | None, limit)``: the de minimis share
+    test of :meth:`_Module.share_test` alone, for the explaining path
+    (``tariff_shift._within_share``), with the limit it computed."""
+    module = _Module(None)
+    b, lo, hi, gap, limit = (module.var() for _ in range(5))
+    module.put(0, f"def judge({b}, {lo}, {hi}, {gap}):")
+    module.share_test(1, b, module.const(share), lo, hi, gap, limit, explain=True)
     return module.build()["judge"]
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 from ..model import ast
 from ..model.hs import HsCode, HsRange, HsSet, covers3, nomenclature
 from ..semantics.resolve import Program
-from .codegen import compile_lines, compile_policy, line_functions
+from .codegen import compile_lines, compile_policy, compile_share_test, line_functions
 from .criteria import Compiler, Texts
 from .trace import tri_and, tri_not
 
@@ -191,6 +191,13 @@ class CompiledDeMinimis:
         if self._forgives is None:
             self._forgives = compile_policy(self)
         return self._forgives
+
+    @property
+    def share_test(self) -> Callable:
+        """``judge(base, low, high, gap) -> (result, limit)``: the line's share test as
+        ``forgives`` makes it, for the explaining path (``codegen.compile_share_test``,
+        compiled once per share)."""
+        return compile_share_test(self.node.share.value)
 
     def admits(self, hs: HsCode | None) -> bool | None:
         """Whether the line applies to a good of this code (unknown if the code is too coarse

@@ -382,7 +382,8 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
     First the amounts: failing materials over the limit can never be forgiven, whatever
     else is unknown. Then the exclusions (``exclude``; outside the classifying component
     for a line on ``component_weight``): a failing material barred can never be forgiven;
-    one that may be barred leaves the result unknown."""
+    one that may be barred leaves the result unknown. The share test itself is the one the
+    generated ``forgives`` inlines (``policy.share_test``, ``codegen.compile_share_test``)."""
     good = run.good
     node = policy.node
     attr = "value" if node.measure == "value" else "weight"
@@ -425,21 +426,20 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
     if base is None:  # the codes of the materials that may fail matter only if their amounts add something
         maybe = [_why(why, i, p) for i, p in enumerate(unknown)] if high != low or missing else []
         return None, {"missing": base_missing + missing + maybe + (excluded or [])}
-    limit = base * node.share.value / HUNDRED
+    # the share test of the generated ``forgives`` (``codegen.compile_share_test``)
+    result, limit = policy.share_test(base, low, high, bool(missing))
     share = f"{node.share.value}% of {policy.base_name}"
     figures = {f"non_qualifying_{attr}": low, "de_minimis_limit": limit} if explain else {}
-    if low > limit:
+    if result is False:
         note = f"the materials that fail the shift total {M.money(low)}, more than {share} ({M.money(limit)})" if explain else None
         return False, {"figures": figures, "note": note}
     if excluded:
         return None, {"figures": figures, "missing": excluded + missing,
                       "note": "cannot tell whether every material that fails may be forgiven by this line"}
-    if missing:
-        return None, {"figures": figures, "missing": missing}
-    if high <= limit:
+    if result is True:
         note = f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})" if explain else None
         return True, {"figures": figures, "note": note}
-    return None, {"figures": figures, "missing": [_why(why, i, p) for i, p in enumerate(unknown)]}
+    return None, {"figures": figures, "missing": missing or [_why(why, i, p) for i, p in enumerate(unknown)]}
 
 
 def _within_sub_limit(run, policy, sub, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:

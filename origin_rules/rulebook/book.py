@@ -25,7 +25,7 @@ from ..engine.criteria import Texts
 from ..engine.evaluate import Outcome, decide, evaluate
 from ..engine.output import to_determination
 from ..engine.plan import CompiledRule, Plan
-from ..engine.view import good_of_bom
+from ..engine.view import Good, good_of_bom
 from ..model.hs import HsCode
 from ..model.currency import Converted, convert
 from ..model.evidence import Resolved, has_certifications, resolve
@@ -140,10 +140,14 @@ class Rulebook:
 
     def verdict(self, bom: BOM, under: str, as_of: date | None = None) -> str:
         """The verdict alone, fast (no explanation built): always the verdict ``evaluate`` gives."""
-        _require_name(under)
-        plan = self._plans.get(under) or self.plan(under)
-        on = _day(as_of)
-        return decide(plan, good_of_bom(bom if _as_is(bom) else self._resolved(bom, under, on)), on)
+        plan = self._plans.get(under) if type(under) is str else None  # (the path of every verdict:
+        if plan is None:  # the checks of ``under`` and ``as_of`` only when the quick ones fail)
+            _require_name(under)
+            plan = self.plan(under)
+        on = as_of if type(as_of) is date else _day(as_of)
+        hit = _GOODS.get(id(bom))
+        good = hit[1] if hit is not None and hit[0] is bom else _good_as_is(bom)
+        return decide(plan, good_of_bom(self._resolved(bom, under, on)) if good is None else good, on)
 
     def evidence(self, bom: BOM, under: str, as_of: date | None = None) -> Paperwork:
         """What the materials' originating status and prices rest on under ``under`` on
@@ -263,6 +267,20 @@ def _as_is(bom: BOM) -> bool:
         _AS_IS.clear()
     _AS_IS[id(bom)] = (bom, plain)
     return plain
+
+
+_GOODS: dict[int, tuple[BOM, Good | None]] = {}
+
+
+def _good_as_is(bom: BOM) -> Good | None:
+    """The view of a BOM evaluated as it is (:func:`_as_is`), else None, remembered for the
+    last few BOM objects (as :func:`_as_is`): a verdict on a BOM seen before finds it in one
+    look-up (``Rulebook.verdict`` reads ``_GOODS`` itself)."""
+    good = good_of_bom(bom) if _as_is(bom) else None
+    if len(_GOODS) >= 256:
+        _GOODS.clear()
+    _GOODS[id(bom)] = (bom, good)
+    return good
 
 
 _CHECKED: dict[int, tuple[BOM, tuple[Finding, ...]]] = {}
