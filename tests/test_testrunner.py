@@ -47,6 +47,7 @@ def test_sample_verdicts():
     wrong = report.cases[1].checks[0]
     assert (wrong.expected, wrong.actual) == ("qualifies", "does_not_qualify")
     assert wrong.determination is not None and wrong.determination.verdict == "does_not_qualify"
+    assert all(k.determination is None for k in first.checks)  # built for a failed check only
     assert not report.has_errors
 
 

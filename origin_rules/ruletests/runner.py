@@ -123,7 +123,7 @@ class Check:
     agreement: str
     expected: str
     actual: str | None = None  # None when it could not be evaluated
-    determination: Determination | None = None
+    determination: Determination | None = None  # of a failed check only
 
     @property
     def passed(self) -> bool:
@@ -337,7 +337,8 @@ class Runner:
 
         outcome = book.outcome(bom, agreement, on)
         check.actual = outcome.verdict
-        check.determination = to_determination(outcome)
+        if not check.passed:  # shown for a failed check only (text, JSON, JUnit)
+            check.determination = to_determination(outcome)
         if self.coverage is not None:
             self.coverage.record(outcome, None if case is None else f"{case} [{agreement}]")
 
