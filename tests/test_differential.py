@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import origin_rules
-from origin_rules.model.bom import BOM
+from origin_rules.model.bom import BOM, bom_from_data
 from origin_rules.testing.bom_strategies import boms_for, dates_for
 from origin_rules.testing.rulebook_strategies import rulebooks
 
@@ -590,3 +590,47 @@ def test_known_disagreement(name):
     assert det.verdict == case["verdict"], (det.verdict, det.missing)
     if "missing" in case:
         assert sorted(det.missing) == case["missing"]
+
+
+# A randomized CI run found this (minimized): a sub-assembly made where nothing says, under a
+# rule chosen by its country of production, was reported as missing
+# `materials[0].produced_in`, a field a material does not have; its country of production is
+# its `origin` (or the product's `produced_in`, which it inherits), as the reference names it.
+FOUND_RULES = """\
+set steel = 73, 72, 73..87
+set vehicles = [passenger_vehicle]
+agreement "Pact" {
+  parties = [US, MX, CA, JP]
+  set parts = 39
+  require for 39 {
+  }
+  require for steel when (good in [chassis_frame, body_stamping]) or (end_use in vehicles) {
+  }
+  rule 39.23..39.24 when end_use in [passenger_vehicle] {
+  }
+  rule 39.23..39.24 when produced_in in [US, MX, CA] {
+  }
+  rule 39.23..39.24 {
+  }
+  rule 3915.20.10 {
+  }
+  rule 39.01 until 2020-07-01 {
+  }
+  rule 39.01 from 2020-07-02 {
+    change from any other heading except more than one of (parts, 72.02..72.03), (7301.10..7301.20, parts)
+  }
+  rule 39 {
+  }
+}
+"""
+
+
+def test_a_sub_assemblys_country_of_production_is_asked_for_as_its_origin():
+    book = origin_rules.loads({"rules.roo": FOUND_RULES})
+    bom = bom_from_data({"product": {"id": "P1", "hs": "3901.10"}, "materials": [
+        {"id": "M1", "hs": "39", "materials": [
+            {"id": "M4", "hs": "39", "origin": "US", "originating": False, "value": "0.00", "weight_kg": "0.001"}]}]})
+    det = book.evaluate(bom, under="Pact", as_of=date(2030, 1, 1))
+    assert det.verdict == "insufficient_data"
+    assert "materials[0].origin" in det.missing and "materials[0].produced_in" not in det.missing
+    assert disagreements(book, bom, "Pact", date(2030, 1, 1)) == []

@@ -96,6 +96,10 @@ class Good:
         return found
 
     def field(self, name: str) -> str:
+        """The BOM field a value of this good is read from: a sub-assembly's country of
+        production is its ``origin`` (a material has no ``produced_in``)."""
+        if name == "produced_in" and self.prefix != "product":
+            name = "origin"
         return f"{self.prefix}.{name}"
 
     def figure_path(self, figure: str) -> str:
