@@ -33,7 +33,6 @@ from ..model.plausibility import Finding, check_bom, check_under, negative_rvc, 
 from .sources import Parsed, parse_texts
 
 
-
 def _day(as_of: date | None) -> date:
     """The date of a determination: ``as_of`` (a ``datetime`` counts as its calendar day, so
     that it compares with the rules' dates), or today when it is None."""
@@ -44,6 +43,7 @@ def _day(as_of: date | None) -> date:
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date (datetime.date), not {type(as_of).__name__}: {as_of!r}")
     return as_of
+
 
 class UnknownAgreement(KeyError):
     """``under=`` names no agreement or scenario of the rulebook."""
