@@ -634,3 +634,64 @@ def test_a_sub_assemblys_country_of_production_is_asked_for_as_its_origin():
     assert det.verdict == "insufficient_data"
     assert "materials[0].origin" in det.missing and "materials[0].produced_in" not in det.missing
     assert disagreements(book, bom, "Pact", date(2030, 1, 1)) == []
+
+
+# Found by a randomized nightly run (minimized): a product without a code and a material
+# classified only to its chapter, under `value(same subheading)`. Both codes are needed to
+# tell whether the material is in the product's subheading; the engine named the product's,
+# the reference the material's (too coarse either way): the engine now names the
+# material's first, as the reference does.
+FOUND_SAME_CODE_RULES = """\
+set steel = 39.01, 39..73
+set vehicles = [heavy_truck]
+agreement "Pact" {
+  parties = [US, MX]
+  require when end_use in vehicles {
+    value(same subheading) <= 30% of transaction_value
+  }
+  require {
+  }
+  rule 3914.00.10 {
+  }
+  rule 39.02, 39.01 {
+  }
+  deemed originating for steel, 39.24..39.25 except 39.01..39.02, steel from 2020-07-01 when imported_from in [US] {
+  }
+}
+scenario "Pact review 1" extends "Pact" {
+  parties = [BR, US]
+  require for 39.01, steel {
+  }
+  require for 39.01 when end_use in [heavy_truck, passenger_vehicle] {
+  }
+  rule 3914.00.10 until 2020-07-01 {
+  }
+  rule 3914.00.10 from 2020-07-02 {
+  }
+  rule 3908.90, 3918.90..3919.10 until 2020-07-01 {
+  }
+  rule 3908.90, 3918.90..3919.10 from 2020-07-02 {
+  }
+  fallback {
+  }
+  deemed originating for steel, 3907.70, 39 when imported_from in [KR, IN, US] {
+  }
+}
+scenario "Pact review 2" extends "Pact" {
+  set machines = 39..40, 7201.10, 39
+  require "requirement 30" for machines until 2022-07-01 {
+  }
+  fallback for 3922.10, 39 {
+  }
+}
+"""
+
+
+def test_a_material_too_coarse_for_same_subheading_is_named_before_a_missing_product_code():
+    book = origin_rules.loads({"rules.roo": FOUND_SAME_CODE_RULES})
+    bom = bom_from_data({"product": {"id": "P1", "imported_from": "BR", "wholly_obtained": True},
+                         "materials": [{"id": "M1", "hs": "55"}]})
+    on = date(2030, 1, 1)
+    det = book.evaluate(bom, under="Pact review 1", as_of=on)
+    assert det.verdict == "insufficient_data" and "materials[0].hs" in det.missing
+    assert disagreements(book, bom, "Pact review 1", on) == []

@@ -245,7 +245,9 @@ def same_code(part, n: int) -> tuple[bool | None, str | None]:
     if part.hs is None:
         return None, f"{part.path}.hs"
     good = part.within
-    if good is None:
+    if good is None:  # both codes are needed: the material's first when it is too coarse anyway
+        if len(part.hs.digits) < n:
+            return None, f"{part.path}.hs"
         return None, (part.path.rsplit(".materials[", 1)[0] if ".materials[" in part.path else "product") + ".hs"
     a, b = part.hs.digits, good.digits
     k = min(n, len(a), len(b))
