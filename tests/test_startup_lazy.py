@@ -123,7 +123,8 @@ class _System:
         return (os.system, (self.command,))
 
 
-def test_a_deferred_part_naming_anything_else_is_refused_when_read(tmp_path, small, parses):
+def test_a_deferred_part_naming_anything_else_is_refused_when_read_and_the_rules_parsed_again(
+        tmp_path, small, parses):
     folder = tmp_path / "cache"
     cold = cache_module.parse_cached([str(small)], folder)
     head = io.BytesIO()
@@ -133,9 +134,15 @@ def test_a_deferred_part_naming_anything_else_is_refused_when_read(tmp_path, sma
     _tamper(slot_of(folder), [head.getvalue(), pickle.dumps(_System(f"touch {marker}"))])
     hit = cache_module.parse_cached([str(small)], folder)
     assert len(parses) == 1 and hit.diagnostics == cold.diagnostics  # the first part is sound
+    assert list(hit.programs) == list(cold.programs) and hit.modules == cold.modules  # parsed again
+    assert not marker.exists() and len(parses) == 2
+    again = cache_module.parse_cached([str(small)], folder)  # the cache file was rewritten
+    assert list(again.programs) == list(cold.programs) and len(parses) == 2
+    payload = slot_of(folder).read_bytes()[len(cache_module.MAGIC) + 64:]
+    _tamper(slot_of(folder), [head.getvalue(), pickle.dumps(_System(f"touch {marker}"))])
     with pytest.raises(pickle.UnpicklingError, match="os.system|posix.system"):
-        hit.programs  # noqa: B018
-    assert not marker.exists()
+        cache_module._load(slot_of(folder).read_bytes()[len(cache_module.MAGIC) + 64:]).programs  # noqa: B018, SLF001
+    assert not marker.exists() and payload
 
 
 @pytest.mark.parametrize("values", [(1, 2), ("x",) * 9])

@@ -20,8 +20,9 @@ is three pickles (the diagnostics and texts; the programs; the modules: the last
 when first asked for, see "parts" below) read by :class:`_Unpickler`, which resolves only
 the project's own AST and model classes and ``Decimal``/``date``; a pickle naming anything
 else (``os.system``...) is refused before any of it runs, and the rulebook is parsed again
-(a part read later, in a file crafted with a matching digest: refused when it is read). Writes are atomic
-(``files.atomic``): two processes storing at once leave one whole file.
+(a part read later, in a file crafted with a matching digest: refused when it is read, and
+the rule files parsed again and stored). Writes are atomic (``files.atomic``): two
+processes storing at once leave one whole file.
 """
 
 from __future__ import annotations
@@ -230,11 +231,18 @@ def _read(slot: Path, key: bytes, files: list[str]) -> Parsed | None:
     if hashlib.sha256(payload).digest() != blob[len(MAGIC) + 32:head]:
         return None
     try:
-        parsed = _load(payload)
+        parsed = _load(payload, rebuild=lambda texts: _rebuilt(slot, key, texts))
     except Exception:  # refused or malformed: rebuilt by the caller
         return None
     if list(parsed.sources) != files:
         return None
+    return parsed
+
+
+def _rebuilt(slot: Path, key: bytes, texts: dict[str, str]) -> Parsed:
+    """The rule files parsed again, and stored over a cache file whose later part was refused."""
+    parsed = parse_texts(texts)
+    _write(slot, key, parsed)
     return parsed
 
 
@@ -294,8 +302,10 @@ def _dump(parsed: Parsed) -> bytes:
     return buffer.getvalue()
 
 
-def _load(payload: bytes) -> Parsed:
-    """The first part now, the programs and the modules when first asked for."""
+def _load(payload: bytes, rebuild=None) -> Parsed:
+    """The first part now, the programs and the modules when first asked for. ``rebuild``
+    (from the rule files' texts to a fresh :class:`Parsed`), when given, stands in for a later
+    part that is refused when read; without it, the refusal is raised."""
     later = _Later(_Unpickler(io.BytesIO(payload)))
     head = later.unpickler.load()
     if not (isinstance(head, tuple) and len(head) == 3):
@@ -304,6 +314,8 @@ def _load(payload: bytes) -> Parsed:
     if not (isinstance(found, list) and all(isinstance(d, diagnostics.Diagnostic) for d in found)
             and isinstance(sources, dict) and isinstance(digest, str)):
         raise pickle.UnpicklingError("cache: not a rulebook")
+    if rebuild is not None:
+        later.rebuild = lambda: rebuild(sources)
     return Parsed(modules=later.modules, programs=later.programs, diagnostics=found,  # type: ignore[arg-type]
                   sources=sources, digest=digest)
 
@@ -312,13 +324,15 @@ class _Later:
     """The programs and the modules of a cached rulebook, in the order they were stored,
     each read when first asked for (``Parsed.programs``, ``Parsed.modules``), once, by one
     thread at a time (a service's threads may ask together). A damaged part (its digest was
-    checked: only a file crafted with a matching digest) raises ``pickle.UnpicklingError``
-    then."""
+    checked: only a file crafted with a matching digest) is refused then, nothing of it run:
+    the rule files are parsed again (and the cache file rewritten) when the cache gave a
+    ``rebuild``, else ``pickle.UnpicklingError`` is raised."""
 
     def __init__(self, unpickler: _Unpickler):
         self.unpickler = unpickler
         self.lock = threading.Lock()
         self.read: list = []  # the parts read so far: the programs, then the modules
+        self.rebuild = None  # () -> Parsed: the rule files parsed again
 
     def programs(self) -> dict[str, resolve.Program]:
         return self._part(0)
@@ -332,14 +346,23 @@ class _Later:
     def _part(self, index: int):
         with self.lock:
             while len(self.read) <= index:  # the modules refer to the programs' values: in order
-                with _gc_paused():
-                    part = self.unpickler.load()
-                container, value = self.SHAPES[len(self.read)]
-                values = part.values() if isinstance(part, dict) else part
-                if not (isinstance(part, container) and all(isinstance(v, value) for v in values)):
-                    raise pickle.UnpicklingError("cache: not the programs and modules of a rulebook")
-                self.read.append(part)
+                try:
+                    self.read.append(self._next())
+                except Exception:
+                    if self.rebuild is None:
+                        raise
+                    fresh = self.rebuild()  # a part handed out already stays as it was (equal)
+                    self.read = [fresh.programs, fresh.modules]
             return self.read[index]
+
+    def _next(self):
+        with _gc_paused():
+            part = self.unpickler.load()
+        container, value = self.SHAPES[len(self.read)]
+        values = part.values() if isinstance(part, dict) else part
+        if not (isinstance(part, container) and all(isinstance(v, value) for v in values)):
+            raise pickle.UnpicklingError("cache: not the programs and modules of a rulebook")
+        return part
 
 
 # ---- pickling, restricted ----------------------------------------------------------------------
