@@ -245,13 +245,7 @@ def bench_shares(quick: bool) -> list[str]:
         entries = [judge(book, bom, names, on) for bom in boms]
         contenders[f"{label}: render"] = (list(zip(boms, entries)), lambda pair: renderer.tail(
             pair[0].product.id, pair[0].product.hs, pair[0].product.produced_in, pair[1]))
-    best = dict.fromkeys(contenders, float("inf"))
-    for _ in range(2 if quick else 3):
-        for name, (items, fn) in contenders.items():
-            start = time.process_time()
-            for item in items:
-                fn(item)
-            best[name] = min(best[name], time.process_time() - start)
+    best = _best_cpu(contenders, 2 if quick else 3)
     base = best["json.loads"]
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     out = [f"batch worker's shares, {len(lines):,} distinct 20-material BOMs, CPU in process, best round"
@@ -263,6 +257,19 @@ def bench_shares(quick: bool) -> list[str]:
         out.append(f"  {label}: the engine is {best[f'{label}: engine'] / whole:.0%} of reading + judging + rendering"
                    f" ({whole / base:.1f}x json.loads)")
     return out
+
+
+def _best_cpu(contenders: dict, rounds: int) -> dict[str, float]:
+    """``{name: (items, fn)}`` -> the least CPU time of ``fn`` over all of ``items``, the
+    rounds interleaved so that each figure is set against the others of the same moment."""
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(rounds):
+        for name, (items, fn) in contenders.items():
+            start = time.process_time()
+            for item in items:
+                fn(item)
+            best[name] = min(best[name], time.process_time() - start)
+    return best
 
 
 def bench_reading(quick: bool) -> list[str]:
@@ -285,13 +292,7 @@ def bench_reading(quick: bool) -> list[str]:
         "fast": bom_from_json,
         "fast record": lambda line: jsonl_record("bench.jsonl", 1, line),
     }
-    best = dict.fromkeys(contenders, float("inf"))
-    for _ in range(3 if quick else 5):  # rounds interleaved: each figure against json.loads of the same moment
-        for name, fn in contenders.items():
-            start = time.process_time()
-            for line in lines:
-                fn(line)
-            best[name] = min(best[name], time.process_time() - start)
+    best = _best_cpu({name: (lines, fn) for name, fn in contenders.items()}, 3 if quick else 5)
     base = best["json.loads"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     per = lambda name: f"{best[name] / count * 1e6:6.1f} µs/BOM  {best[name] / base:5.2f}x"  # noqa: E731

@@ -208,3 +208,19 @@ class _Durations:
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(_Durations(), "origin-rules-durations")
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[int]:
+    """Counts the cold parses the rulebook cache makes (a hit makes none)."""
+    from origin_rules.rulebook import cache as cache_module
+
+    count: list[int] = []
+    original = cache_module.parse_texts
+
+    def counting(texts):
+        count.append(len(texts))
+        return original(texts)
+
+    monkeypatch.setattr(cache_module, "parse_texts", counting)
+    return count

@@ -49,20 +49,6 @@ def small(tmp_path) -> Path:
     return folder
 
 
-@pytest.fixture
-def parses(monkeypatch) -> list[int]:
-    """Counts the cold parses the cache makes (a hit makes none)."""
-    count: list[int] = []
-    original = cache_module.parse_texts
-
-    def counting(texts):
-        count.append(len(texts))
-        return original(texts)
-
-    monkeypatch.setattr(cache_module, "parse_texts", counting)
-    return count
-
-
 def only_file(folder: Path) -> Path:
     files = [p for p in folder.iterdir() if p.suffix == cache_module.SUFFIX]
     assert len(files) == 1, files

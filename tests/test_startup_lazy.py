@@ -39,20 +39,6 @@ def small(tmp_path) -> Path:
     return folder
 
 
-@pytest.fixture
-def parses(monkeypatch) -> list[int]:
-    """Counts the cold parses the cache makes (a hit makes none)."""
-    count: list[int] = []
-    original = cache_module.parse_texts
-
-    def counting(texts):
-        count.append(len(texts))
-        return original(texts)
-
-    monkeypatch.setattr(cache_module, "parse_texts", counting)
-    return count
-
-
 def deferred(parsed: sources.Parsed) -> set[str]:
     """The fields of ``parsed`` not read yet."""
     return {name for name in ("programs", "modules") if callable(parsed.__dict__["_" + name])}
