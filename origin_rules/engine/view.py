@@ -107,34 +107,50 @@ class Good:
 
 
 def _part(material: Material, path: str, within: HsCode | None = None) -> Part | None:
-    if material.kind == "shipping_packing":
+    """The view of one material line (None for packing for shipment, which rules never see).
+
+    On every evaluation of a BOM not seen before (a batch's distinct BOMs): the fields are
+    read once each and the ``Part`` is made with positional values."""
+    kind = material.kind
+    if kind == "shipping_packing":
         return None
-    origin = material.origin if material.origin and material.origin != "unknown" else None
-    own = _code(material.hs)
-    children = tuple(
-        p for i, m in enumerate(material.materials) if (p := _part(m, f"{path}.materials[{i}]", own)) is not None
+    origin = material.origin
+    if origin == "unknown":
+        origin = None
+    text = material.hs
+    own = None
+    if text:
+        own = _CODES.get(text)
+        if own is None:
+            own = _code(text)
+    subs = material.materials
+    declared = material.originating
+    return Part(
+        material.id,  # id
+        path,  # path
+        own,  # hs
+        origin or None,  # origin
+        declared,  # declared
+        material.value,  # value
+        material.weight_kg,  # weight
+        kind,  # kind
+        material,  # source
+        kind == "indirect" or declared is True,  # originating
+        _parts(subs, f"{path}.materials", own) if subs else (),  # parts
+        None,  # sub
+        material.all_facts(),  # facts
+        within,  # within
+        material.polymer_weight_kg,  # polymer_weight
     )
-    part = Part(
-        id=material.id,
-        path=path,
-        hs=_code(material.hs),
-        origin=origin,
-        declared=material.originating,
-        value=material.value,
-        weight=material.weight_kg,
-        kind=material.kind,
-        source=material,
-        parts=children,
-        facts=material.all_facts(),
-        within=within,
-        polymer_weight=material.polymer_weight_kg,
-    )
-    part.originating = material.kind == "indirect" or material.originating is True
-    return part
 
 
 def _parts(materials, prefix: str, within: HsCode | None = None) -> tuple[Part, ...]:
-    return tuple(p for i, m in enumerate(materials) if (p := _part(m, f"{prefix}[{i}]", within)) is not None)
+    out = []
+    for i, m in enumerate(materials):
+        part = _part(m, f"{prefix}[{i}]", within)
+        if part is not None:
+            out.append(part)
+    return tuple(out)
 
 
 _CACHE: "OrderedDict[int, tuple[BOM, Good]]" = OrderedDict()

@@ -892,7 +892,10 @@ class Material(BaseModel):
 
     def all_facts(self) -> dict[str, "DeclaredFact"]:
         """The declared facts with the material's yes/no flags (MATERIAL_FLAG_FACTS) added."""
-        return {**self.facts, **_flags(self, MATERIAL_FLAG_FACTS)}
+        facts = dict(self.facts)
+        for name in MATERIAL_FLAG_FACTS:
+            facts[name] = _YES if getattr(self, name) else _NO
+        return facts
 
     def own_facts(self) -> dict[str, "DeclaredFact"]:
         """The facts of this material as a good (a sub-assembly): its declared facts and the
