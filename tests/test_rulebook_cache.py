@@ -73,6 +73,8 @@ def test_a_hit_gives_the_determinations_of_a_cold_load(cache_dir, parses):
     assert hit.names == cold.names
     assert hit.parsed.sources == cold.parsed.sources
     assert hit.parsed.modules == cold.parsed.modules
+    # the programs (scenarios' members refer back to their programs: compared without recursing)
+    assert hit.parsed.programs == cold.parsed.programs
     assert hit.parsed.diagnostics == cold.parsed.diagnostics
     expected = dets(cold, cases)
     assert dets(hit, cases) == expected

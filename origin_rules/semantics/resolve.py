@@ -29,12 +29,14 @@ from ..model.hs import HsCode, HsRange, HsSet
 @dataclass(frozen=True, slots=True)
 class Placed:
     """A member of a program with the name of the agreement or scenario that wrote it, and
-    the program in whose scope its set names are looked up (the one that wrote it)."""
+    the program in whose scope its set names are looked up (the one that wrote it). The
+    scope refers back to a program holding this member: it is left out of equality and
+    hashing (two loads of the same rules compare equal instead of recursing without end)."""
 
     node: object
     layer: str
     is_scenario: bool
-    scope: "Program | None" = None
+    scope: "Program | None" = field(default=None, compare=False)
 
 
 @dataclass
