@@ -84,6 +84,64 @@ def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
     return t
 
 
+#: Whether the product-specific rule traces of a good are shared between the agreement and its
+#: scenarios (``_rule_traces``); off only to compare with the unshared evaluation (tests).
+SHARE_RULE_TRACES = True
+
+#: The rule traces kept for the last good evaluated: ``(good, {key: entry})``. One good only:
+#: its names are evaluated one after the other (``batch``, ``evaluate`` under every applicable
+#: agreement), and traces kept for more goods would only load the collector.
+_KEPT: tuple = (None, {})
+
+
+def _rule_traces(rules: list[CompiledRule], run: Run) -> list[Trace]:
+    """The traces of the rules that apply, each worked out once per good for an agreement and
+    the scenarios that inherit the rule unchanged.
+
+    A scenario that only adds requirements (a China content cap) evaluates its base's rule
+    again on the same good: the same rule line (the same AST node, names looked up in the
+    same program's scope, the same parties), the same de minimis lines for the good's code
+    and the same date give the same trace. So the trace, with the figures and margins it
+    adds to the run, is kept for the last good evaluated under that key (the entry holds the
+    objects the key names, so an id is never reused while kept), and the next evaluation of
+    the good under another plan takes it. Traces are never changed once made (the
+    evaluation builds its own nodes around them). Only the cached view of a BOM without
+    sub-assemblies is shared (``for_evaluation`` copies the others for each evaluation, as
+    their materials' origin depends on the plan); a BOM whose materials are declared
+    originating per agreement is a different view per agreement."""
+    global _KEPT
+    good = run.good
+    if not SHARE_RULE_TRACES or good.memo.get("nested") is not False:
+        return [_rule_trace(rule, run) for rule in rules]
+    last, kept = _KEPT
+    if last is not good:
+        kept = {}
+        _KEPT = (good, kept)
+    lines, lines_key = run.plan.de_minimis_key(good.hs)
+    as_of = run.as_of
+    traces = []
+    for rule in rules:
+        compiler = rule.compiler
+        scope = compiler.program
+        # ids: the entry holds the objects they name, so none is reused while it is kept
+        key = (id(rule.node), id(scope), compiler.parties, rule.layer, rule.is_scenario, as_of, lines_key)
+        hit = kept.get(key)
+        if hit is None:
+            figures, margins = run.figures, run.margins
+            run.figures, run.margins = {}, []
+            try:
+                trace = _rule_trace(rule, run)
+                hit = kept[key] = (rule.node, scope, lines, trace, run.figures, run.margins)
+            finally:
+                run.figures, run.margins = figures, margins
+        _, _, _, trace, figures, margins = hit
+        for name, value in figures.items():  # as the rule's own `setdefault`s: earlier figures win
+            run.figures.setdefault(name, value)
+        run.margins.extend(margins)
+        traces.append(trace)
+    return traces
+
+
 def _subassemblies(plan: Plan, good: Good, as_of: date) -> list[Trace]:
     """Determine each sub-assembly under the same plan; it counts as originating when it
     qualifies. One whose own verdict is insufficient_data is tried both ways later."""
@@ -309,7 +367,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
                 out.verdict = "no_rule"
             else:
                 psr_start = len(root.children)
-                traces = [_rule_trace(r, run) for r in rules]
+                traces = _rule_traces(rules, run)
                 out.applied = list(zip(rules, traces))
                 if len(traces) > 1 or not settled:
                     worlds = traces

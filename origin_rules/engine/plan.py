@@ -241,6 +241,7 @@ class Plan:
         self._finer_index: dict[str, set[str]] | None = None
         self._required: dict = {}
         self._policies_for: dict = {}
+        self._dm_keys: dict = {}
         #: selections (``engine.select``) that depend on the code and date only, by both
         self.selections: dict = {}
         self._compile(texts)
@@ -514,4 +515,19 @@ class Plan:
             if len(self._policies_for) > 8192:
                 self._policies_for.clear()
             found = self._policies_for[key] = [(p, a) for p in self.policies if (a := p.admits(hs)) is not False]
+        return found
+
+    def de_minimis_key(self, hs: HsCode | None) -> tuple:
+        """The de minimis lines for a good of this code as a value another plan can compare
+        with: each line (its AST node: a scenario inherits its base's lines as they are) and
+        whether it applies (True) or may apply (None); ``(nodes, key)``, the key naming the
+        nodes by id (the nodes are returned with it, so whoever keeps the key keeps them)."""
+        digits = hs.digits if hs is not None else None
+        found = self._dm_keys.get(digits)
+        if found is None:
+            policies = self.de_minimis_for(hs)
+            nodes = tuple(p.node for p, _ in policies)
+            if len(self._dm_keys) > 8192:
+                self._dm_keys.clear()
+            found = self._dm_keys[digits] = (nodes, (tuple(map(id, nodes)), tuple(a for _, a in policies)))
         return found
