@@ -242,7 +242,12 @@ class _Module:
         put(3, f"{fl}.append({p})")
         put(3, "continue")
         put(2, f"{hd} = {h}.digits")
-        put(2, f"if {qk} is not None and len({hd}) >= {finest} and {hd}[:{finest}] != {qk}:")
+        # both codes at least as fine as every level (the usual case): the levels are prefixes
+        # of one another, so the material changes at some level exactly when it changes at the
+        # finest; otherwise it surely fails
+        put(2, f"if {qk} is not None and len({hd}) >= {finest}:")
+        put(3, f"if {hd}[:{finest}] == {qk}:")
+        put(4, f"{fl}.append({p})")
         put(3, "continue")
         put(2, f"{u} = 0")  # 0: fails; 1: unknown for want of the good's code; 2: of the material's
         put(2, f"{passes} = False")

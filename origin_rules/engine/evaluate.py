@@ -19,7 +19,7 @@ from itertools import product
 from datetime import date
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
-from .criteria import Run
+from .criteria import Run, always
 from .plan import CompiledDeemed, CompiledFallback, CompiledRequire, CompiledRule, Plan
 from .select import select
 from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
@@ -587,7 +587,7 @@ def _decide_good(plan: Plan, good: Good, as_of: date) -> str:
     run = Run(good, plan, as_of)
     required: list[bool | None] = []  # the requirements that do not surely hold
     for req, covered in plan.requires_for(good.hs, as_of):
-        applies = _applies(req, covered, good, as_of)[0]
+        applies = True if covered is True and req.when is always else _applies(req, covered, good, as_of)[0]
         if applies is False:
             continue
         body = req.decide(run)
