@@ -1,0 +1,60 @@
+"""The engine's view of a BOM (engine/view.py): each material line's ``Part`` (made with
+positional values, for speed) holds what the material says, field by field by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from origin_rules.batch.sample import product_bom
+from origin_rules.engine.view import Part, good_of_bom
+from origin_rules.files.boms import read_bom
+from origin_rules.model.bom import bom_from_data
+from origin_rules.model.hs import HsCode
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def boms():
+    out = [read_bom(p) for p in sorted((ROOT / "examples" / "boms").glob("*.yaml"))]
+    out += [bom_from_data(product_bom(p, v)) for p in range(0, 2000, 100) for v in range(2)]
+    # a sub-assembly, an unknown origin, a line without a code, packing for shipment
+    data = json.loads(out[0].to_json())
+    data["materials"][0]["materials"] = [dict(data["materials"][1], id="inner", materials=[], origin="unknown", hs=None)]
+    data["materials"].append(dict(data["materials"][1], id="crate", kind="shipping_packing", materials=[]))
+    out.append(bom_from_data(data))
+    return out
+
+
+def expected(material, path: str, within) -> dict:
+    code = HsCode(material.hs.replace(".", "")) if material.hs else None
+    return {
+        "id": material.id, "path": path, "hs": code,
+        "origin": None if material.origin in (None, "", "unknown") else material.origin,
+        "declared": material.originating, "value": material.value, "weight": material.weight_kg,
+        "kind": material.kind, "source": material,
+        "originating": material.kind == "indirect" or material.originating is True,
+        "sub": None, "facts": material.all_facts(), "within": within,
+        "polymer_weight": material.polymer_weight_kg,
+    }
+
+
+def check(parts: tuple[Part, ...], materials, prefix: str, within) -> None:
+    kept = [(i, m) for i, m in enumerate(materials) if m.kind != "shipping_packing"]
+    assert len(parts) == len(kept)
+    for part, (i, material) in zip(parts, kept):
+        path = f"{prefix}[{i}]"
+        want = expected(material, path, within)
+        got = {name: getattr(part, name) for name in want}
+        assert got == want, path
+        assert part.source is material
+        check(part.parts, material.materials, f"{path}.materials", want["hs"])
+
+
+@pytest.mark.parametrize("bom", boms(), ids=lambda b: b.product.id)
+def test_each_part_holds_what_its_material_says(bom):
+    good = good_of_bom(bom)
+    product_code = HsCode(bom.product.hs.replace(".", "")) if bom.product.hs else None
+    check(good.parts, bom.materials, "materials", product_code)
