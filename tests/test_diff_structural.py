@@ -100,6 +100,38 @@ def test_a_rulebook_against_itself_has_no_change(shipped_rulebook):
         assert structural_diff(n, n).changes == []
 
 
+def test_the_same_texts_in_another_folder_are_normalized_once(tmp_path, monkeypatch):
+    """A branch that leaves the rules alone (the same texts, checked out elsewhere): one normal
+    form serves both sides; one changed byte and both sides are normalized again."""
+    from origin_rules.diff import compare as compare_module
+
+    for folder in ("base", "head", "edited"):
+        (tmp_path / folder).mkdir()
+        for name in ("base.roo",):
+            (tmp_path / folder / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
+    edited = tmp_path / "edited" / "base.roo"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("60%", "65%", 1), encoding="utf-8")
+    calls = []
+    real = compare_module.normalize
+    monkeypatch.setattr(compare_module, "normalize", lambda program: calls.append(program) or real(program))
+    base, head, changed = (origin_rules.load(tmp_path / f) for f in ("base", "head", "edited"))
+    same = compare_module.compare(Side(base, "Demo", "base"), Side(head, "Demo", "head"), run_search=False)
+    assert len(calls) == 1
+    assert same.structural.changes == [] and same.structural.same_meaning
+    other = compare_module.compare(Side(base, "Demo", "base"), Side(changed, "Demo", "edited"), run_search=False)
+    assert len(calls) == 2  # the base side's normal form is remembered, the edited side's made
+    assert summaries(other.structural) == ['8708.30 "Brakes and servo-brakes; parts thereof": RVC (transaction value) 60% -> 65%']
+
+
+def test_two_programs_of_the_same_texts_are_both_normalized(shipped_rulebook):
+    """Same files, another agreement or scenario: not the same program."""
+    from origin_rules.diff.compare import compare
+
+    result = compare(Side(shipped_rulebook, "USMCA", "USMCA"),
+                     Side(shipped_rulebook, "USMCA review 2026: China content cap", "cap"), run_search=False)
+    assert [c.summary for c in result.structural.changes]
+
+
 # ---- changes in words -----------------------------------------------------------------------------
 
 

@@ -92,6 +92,15 @@ def normal_of(side: Side) -> NormalProgram:
     return found
 
 
+def _same_program(old: Side, new: Side) -> bool:
+    """Whether both sides are the same agreement or scenario of the same rule texts, file by
+    file in one order (so the same program, whatever folder each was loaded from)."""
+    if old.name != new.name:
+        return False
+    a, b = old.book.parsed.sources, new.book.parsed.sources
+    return len(a) == len(b) and all(x == y for x, y in zip(a.values(), b.values()))
+
+
 def compare(old: Side, new: Side, *, boms: Iterable | None = None, on: date | None = None,
             examples: int = 200, seed: int = 0, run_search: bool = True, run_proof: bool = False,
             materials: int = 8, timeout: float = 60.0) -> Comparison:
@@ -101,7 +110,11 @@ def compare(old: Side, new: Side, *, boms: Iterable | None = None, on: date | No
     on = on or date.today()
     old.book.plan(old.name)
     new.book.plan(new.name)
-    old_n, new_n = normal_of(old), normal_of(new)
+    old_n = normal_of(old)
+    # the same agreement of the same rule texts in the same order (a branch that leaves the
+    # rules alone, checked out in another folder): the same program, so the same normal form;
+    # only the files' names, which the normal form does not hold, differ
+    new_n = old_n if _same_program(old, new) else normal_of(new)
     result = Comparison(old, new, structural_diff(old_n, new_n))
     if boms is not None:
         result.impact = portfolio_impact(old, new, boms, on)
