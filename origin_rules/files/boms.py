@@ -184,6 +184,75 @@ def node_lines(node: Node, path: Loc = (), out: dict[Loc, int] | None = None) ->
     return out
 
 
+class _Unusual(Exception):
+    """A document :func:`_construct` leaves to PyYAML's own constructor."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT, _SEQ, _MAP = (_TAG + t for t in ("str", "null", "bool", "int", "float", "seq", "map"))
+_BOOLS = yaml.constructor.SafeConstructor.bool_values
+
+
+def _construct(loader, node: Node) -> Any:
+    """The document, as ``loader.construct_document`` builds it, for the YAML BOMs and rule
+    tests are written in (strings, the core scalars, sequences, mappings with string keys,
+    aliases); anything else (a merge key, an explicit tag, a key that is not a string, a
+    duplicate key, a structure holding itself) is left to the loader's constructor, which
+    builds it or reports the error as before. The same scalar constructors (exact decimals,
+    leading zeros kept); an alias is the same object, as PyYAML makes it. PyYAML's generic
+    constructor was a third of ``origin-rules test``; tests/test_yaml_construct.py compares
+    the two on generated documents."""
+    built: dict[int, Any] = {}
+    pending: set[int] = set()
+
+    def build(node: Node) -> Any:
+        key = id(node)
+        if key in built:
+            return built[key]
+        tag = node.tag
+        if type(node) is ScalarNode:
+            if tag == _STR:
+                value: Any = node.value
+            elif tag == _NULL:
+                value = None
+            elif tag == _INT:
+                value = _yaml_int(loader, node)
+            elif tag == _FLOAT:
+                value = _yaml_decimal(loader, node)
+            elif tag == _BOOL:
+                value = _BOOLS[node.value.lower()]
+            else:
+                raise _Unusual
+        elif key in pending:
+            raise _Unusual  # a structure that holds itself
+        elif type(node) is MappingNode and tag == _MAP:
+            pending.add(key)
+            value = {}
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                if type(key_node) is not ScalarNode or key_node.tag != _STR:
+                    raise _Unusual  # a merge key, or a key that is not a string
+                name = key_node.value
+                if name in seen:
+                    raise _Unusual  # the loader reports it, where it would
+                seen.add(name)
+                value[name] = build(value_node)
+            pending.discard(key)
+        elif type(node) is SequenceNode and tag == _SEQ:
+            pending.add(key)
+            value = [build(item) for item in node.value]
+            pending.discard(key)
+        else:
+            raise _Unusual
+        built[key] = value
+        return value
+
+    try:
+        return build(node)
+    except _Unusual:
+        return loader.construct_document(node)
+
+
 Document = tuple[Any, Node | None]  # data, and its YAML node for line numbers
 _MAX_NODES = 2_000_000  # after expanding aliases: a guard against "billion laughs"
 
@@ -213,7 +282,7 @@ def yaml_documents(text: str, file: str, *, empty_ok: bool = False) -> list[Docu
             if node is not None and _too_big(node):
                 raise BomError(BomProblem("too large once its aliases are expanded", "", file, node.start_mark.line + 1))
             if node is not None:
-                docs.append((loader.construct_document(node), node))
+                docs.append((_construct(loader, node), node))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         what = ", ".join(str(p) for p in (err.context, err.problem) if p)

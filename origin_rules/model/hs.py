@@ -152,12 +152,12 @@ def covers_digits(spans: Iterable[tuple[str, str]], digits: str) -> bool | None:
     return None if unknown else False
 
 
-#: The answers of :func:`covers3` so far, per set: ``id(set) -> (set, {digits: answer})``. The
-#: entry holds the set, so its id is not reused while the entry lives; a set is a frozen value,
-#: so an answer never changes. Bounded: the sets (a rulebook's few thousand; emptied when there
-#: are more, as when many rulebooks are loaded in turn) and the codes per set (the first ones
-#: seen are kept; later ones are worked out each time).
-_ANSWERS: dict[int, tuple[HsSet, dict[str, bool | None]]] = {}
+#: The answers of :func:`covers3` so far, per set: ``id(set) -> (set, {digits: answer}, spans)``.
+#: The entry holds the set, so its id is not reused while the entry lives; a set is a frozen
+#: value, so an answer never changes. Bounded: the sets (a rulebook's few thousand; emptied when
+#: there are more, as when many rulebooks are loaded in turn) and the codes per set (the first
+#: ones seen are kept; later ones are worked out each time, from the spans kept).
+_ANSWERS: dict[int, tuple[HsSet, dict[str, bool | None], tuple[tuple[str, str], ...]]] = {}
 _MAX_SETS = 1 << 16
 _MAX_CODES = 1 << 12
 _UNSEEN = object()
@@ -172,12 +172,12 @@ def covers3(hs_set: HsSet, code: HsCode) -> bool | None:
     if entry is None or entry[0] is not hs_set:
         if len(_ANSWERS) >= _MAX_SETS:
             _ANSWERS.clear()
-        entry = _ANSWERS[id(hs_set)] = (hs_set, {})
+        entry = _ANSWERS[id(hs_set)] = (hs_set, {}, tuple(item.span for item in hs_set.items))
     answers = entry[1]
     digits = code.digits
     found = answers.get(digits, _UNSEEN)
     if found is _UNSEEN:
-        found = covers_digits([item.span for item in hs_set.items], digits)
+        found = covers_digits(entry[2], digits)
         if len(answers) < _MAX_CODES:
             answers[digits] = found
     return found  # type: ignore[return-value]
