@@ -294,7 +294,7 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
     from origin_rules.batch.sample import write_jsonl
 
     src = tmp_path / "in.jsonl"
-    write_jsonl(str(src), 6_000, products=6_000, variants=1, seed=5)  # distinct BOMs: a long run
+    write_jsonl(str(src), 12_000, products=12_000, variants=1, seed=5)  # distinct BOMs: a long run
     out = tmp_path / "results.parquet"
     args = [sys.executable, "-c", PYTHON_CLI, "batch", str(src), "--rules", RULES,
             "--as-of", AS_OF, "--out", str(out), "--cluster", "local:2", "--chunk-size", "20"]

@@ -101,3 +101,43 @@ def test_an_alias_is_the_same_object_and_the_corner_cases_match(cls):
     assert str(data["c"]["d"]) == "1.10"
     for text in ("a: 1\na: 2\n", "<<: {a: 1}\nb: 2\n", "!!set {a, b}\n", "&r [*r]\n", "? [k]\n: v\n"):
         assert load(cls, text, fast=True) == load(cls, text, fast=False), text
+
+
+@pytest.mark.parametrize("cls", LOADERS, ids=lambda c: c.__name__)
+@settings(max_examples=examples(100))
+@given(value=st.one_of(st.sampled_from(PLAIN), st.text(alphabet="0123456789.-+eE_xabnulTRUEfals~ :", max_size=12)))
+def test_remembered_tags_are_the_resolvers(cls, value):
+    """A plain scalar's tag, remembered by its text, is the one the resolver gives, the first
+    time and later."""
+    loader = cls("")
+    try:
+        expected = yaml.resolver.BaseResolver.resolve(loader, yaml.ScalarNode, value, (True, False))
+        for _ in range(2):
+            assert loader.resolve(yaml.ScalarNode, value, (True, False)) == expected
+        for kind, implicit in ((yaml.ScalarNode, (False, True)), (yaml.ScalarNode, (False, False)),
+                               (yaml.MappingNode, (True, False)), (yaml.SequenceNode, (False, False))):
+            assert loader.resolve(kind, value, implicit) == yaml.resolver.BaseResolver.resolve(loader, kind, value, implicit)
+    finally:
+        loader.dispose()
+
+
+def test_field_lines_are_worked_out_when_first_read_and_pickle_as_a_dict(monkeypatch):
+    import pickle
+
+    text = "product: {id: P, hs: '8708.30'}\nmaterials:\n  - id: M1\n    value: 1.00\n"
+    loader = LOADERS[0](text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    calls = []
+    real = boms.node_lines
+    monkeypatch.setattr(boms, "node_lines", lambda n, *a: calls.append(n) or real(n, *a))
+    lines, first = boms._lines(node)
+    assert calls == [] and first == 1
+    assert lines.get(("materials", 0, "value")) == 4
+    assert ("product", "hs") in lines and lines[("materials",)] == 2
+    assert dict(lines) == real(node)
+    assert [n for n in calls if n is node] == [node]  # worked out once (node_lines recurses)
+    assert pickle.loads(pickle.dumps(lines)) == real(node)
+    assert type(pickle.loads(pickle.dumps(lines))) is dict

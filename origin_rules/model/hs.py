@@ -158,7 +158,7 @@ def covers_digits(spans: Iterable[tuple[str, str]], digits: str) -> bool | None:
 #: there are more, as when many rulebooks are loaded in turn) and the codes per set (the first
 #: ones seen are kept; later ones are worked out each time, from the spans kept).
 _ANSWERS: dict[int, tuple[HsSet, dict[str, bool | None], tuple[tuple[str, str], ...]]] = {}
-_MAX_SETS = 1 << 16
+_MAX_SETS = 1 << 12
 _MAX_CODES = 1 << 12
 _UNSEEN = object()
 
