@@ -115,21 +115,16 @@ def _part(material: Material, path: str, within: HsCode | None = None) -> Part |
     if kind == "shipping_packing":
         return None
     origin = material.origin
-    if origin == "unknown":
+    if not origin or origin == "unknown":
         origin = None
-    text = material.hs
-    own = None
-    if text:
-        own = _CODES.get(text)
-        if own is None:
-            own = _code(text)
+    own = _code(material.hs)
     subs = material.materials
     declared = material.originating
     return Part(
         material.id,  # id
         path,  # path
         own,  # hs
-        origin or None,  # origin
+        origin,  # origin
         declared,  # declared
         material.value,  # value
         material.weight_kg,  # weight

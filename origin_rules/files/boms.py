@@ -103,7 +103,7 @@ class _Strict:
     """Mixed into a loader: YAML 1.2 core scalars, exact decimals and no duplicate keys."""
 
     yaml_implicit_resolvers: dict = {}
-    _plain_tags: dict[str, str] = {}  # each loader class its own (set with its resolvers, below)
+    _plain_tags: dict[str, str]  # each loader class its own (set with its constructors, below)
 
     def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
         """The tag of a node, as PyYAML's resolver gives it (libyaml asks for each node: a
