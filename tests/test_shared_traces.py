@@ -87,7 +87,8 @@ def test_batch_entries_are_the_unshared_ones(shipped_rulebook, monkeypatch):
 
 def test_a_scenario_adding_a_requirement_reuses_its_base_rule_trace(shipped_rulebook, monkeypatch):
     """Not vacuous: under USMCA and its China content cap, each rule of the good is traced
-    once; a scenario replacing de minimis (its lines differ) traces it again."""
+    once; a scenario replacing de minimis takes it too, as the trace did not read the
+    de minimis lines (no material failed a shift); another date traces it again."""
     book = shipped_rulebook
     bom = read_bom(ROOT / "examples" / "boms" / "office-desk.yaml")  # evaluated as it is (no per-agreement status)
     calls = []
@@ -99,9 +100,43 @@ def test_a_scenario_adding_a_requirement_reuses_its_base_rule_trace(shipped_rule
     book.outcome(bom, "USMCA review 2026: China content cap", ON)
     assert calls == ["USMCA"]
     book.outcome(bom, "USMCA review 2026: no de minimis for China", ON)
-    assert calls == ["USMCA", "USMCA review 2026: no de minimis for China"]
+    assert calls == ["USMCA"]
     book.outcome(bom, "USMCA", date(2026, 7, 2))  # another date: traced again
-    assert len(calls) == 3
+    assert len(calls) == 2
+
+
+def test_a_trace_that_read_de_minimis_is_shared_only_with_the_same_lines(shipped_rulebook, monkeypatch):
+    """A rule trace that read the plan's de minimis lines (a material failed a shift) is
+    traced again under a scenario that replaces them, and shared with one that keeps them;
+    one that did not read them is shared with both. Both kinds occur in the batch sample."""
+    from origin_rules.engine.criteria import Run
+
+    book = shipped_rulebook
+    made: list[tuple[str, bool]] = []  # (plan, whether that trace read the de minimis lines)
+    reads = []
+    real, real_read = engine._rule_trace, Run.de_minimis
+
+    def traced(rule, run):
+        before = len(reads)
+        trace = real(rule, run)
+        made.append((run.plan.name, len(reads) > before))
+        return trace
+
+    monkeypatch.setattr(engine, "_rule_trace", traced)
+    monkeypatch.setattr(Run, "de_minimis", lambda run: reads.append(run.plan.name) or real_read(run))
+    seen = set()
+    for p in range(0, 2000, 7):
+        bom = fresh(bom_from_data(product_bom(p, 0)))
+        made.clear()
+        book.outcome(bom, "USMCA", ON)
+        base = list(made)
+        book.outcome(bom, "USMCA review 2026: China content cap", ON)  # the same lines: shared
+        assert made == base
+        book.outcome(bom, "USMCA review 2026: no de minimis for China", ON)  # other lines
+        again = [name for name, _ in made[len(base):]]
+        assert again == ["USMCA review 2026: no de minimis for China"] * sum(read for _, read in base)
+        seen.update(read for _, read in base)
+    assert seen == {True, False}
 
 
 @pytest.mark.parametrize("share", [True, False])
@@ -121,3 +156,26 @@ def test_a_sub_assembly_is_never_shared(shipped_rulebook, monkeypatch, share):
     once = len(calls)
     book.outcome(nested, "USMCA review 2026: China content cap", ON)
     assert len(calls) == 2 * once
+
+
+def test_names_resolving_materials_alike_share_one_bom(shipped_rulebook, monkeypatch):
+    """A BOM declaring originating per agreement (``[USMCA]``) resolves alike under USMCA and
+    its scenarios: one resolved BOM (so one view, and the scenarios take USMCA's rule traces),
+    and another under CPTPP, where the fabric is non-originating. The determinations are
+    those of evaluating each name on a BOM of its own (the first test above)."""
+    book = shipped_rulebook
+    bom = fresh(read_bom(ROOT / "examples" / "boms" / "knitted-apparel.yaml"))
+    usmca = book._by_agreement(bom, "USMCA")
+    assert usmca is not bom
+    assert book._by_agreement(bom, "USMCA review 2026: China content cap") is usmca
+    cptpp = book._by_agreement(bom, "CPTPP")
+    assert cptpp is not usmca and cptpp.to_json() != usmca.to_json()
+    assert book._by_agreement(bom, "CPTPP") is cptpp
+    calls = []
+    real = engine._rule_trace
+    monkeypatch.setattr(engine, "_rule_trace", lambda rule, run: calls.append(run.plan.name) or real(rule, run))
+    book.outcome(bom, "USMCA", ON)
+    made = len(calls)
+    assert made > 0
+    book.outcome(bom, "USMCA review 2026: China content cap", ON)
+    assert len(calls) == made

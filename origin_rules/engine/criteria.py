@@ -50,7 +50,7 @@ class Texts:
 class Run:
     """The state of one evaluation of one good under one program."""
 
-    __slots__ = ("good", "figures", "margins", "plan", "as_of", "memo", "_shift_parts")
+    __slots__ = ("good", "figures", "margins", "plan", "as_of", "memo", "_shift_parts", "read_de_minimis")
 
     def __init__(self, good: Good, plan, as_of):
         self.good = good
@@ -60,6 +60,15 @@ class Run:
         self.as_of = as_of
         self.memo: dict = {}  # results shared by identical sub-criteria within one evaluation
         self._shift_parts: list[Part] | None = None
+        #: whether the plan's de minimis lines were read (``de_minimis``): the one thing of the
+        #: plan a criterion reads besides what ``engine.evaluate._rule_traces`` keys a trace by
+        self.read_de_minimis = False
+
+    def de_minimis(self) -> list:
+        """The plan's de minimis lines for the good (``Plan.de_minimis_for``), noting that
+        they were read."""
+        self.read_de_minimis = True
+        return self.plan.de_minimis_for(self.good.hs)
 
     def non_originating(self) -> list[Part]:
         """Materials not originating (after kinds and roll-up), in BOM order."""

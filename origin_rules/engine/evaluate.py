@@ -13,9 +13,10 @@ that matters makes the verdict ``insufficient_data`` and names the missing field
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
+from typing import Any
 from datetime import date
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
@@ -95,51 +96,64 @@ _KEPT: tuple = (None, {})
 
 
 def _rule_traces(rules: list[CompiledRule], run: Run) -> list[Trace]:
-    """The traces of the rules that apply, each worked out once per good for an agreement and
-    the scenarios that inherit the rule unchanged.
+    """The traces of the rules that apply (:func:`_shared`)."""
+    return [_shared(rule, run, _rule_trace) for rule in rules]
 
-    A scenario that only adds requirements (a China content cap) evaluates its base's rule
-    again on the same good: the same rule line (the same AST node, names looked up in the
-    same program's scope, the same parties), the same de minimis lines for the good's code
-    and the same date give the same trace. So the trace, with the figures and margins it
-    adds to the run, is kept for the last good evaluated under that key (the entry holds the
-    objects the key names, so an id is never reused while kept), and the next evaluation of
-    the good under another plan takes it. Traces are never changed once made (the
-    evaluation builds its own nodes around them). Only the cached view of a BOM without
-    sub-assemblies is shared (``for_evaluation`` copies the others for each evaluation, as
-    their materials' origin depends on the plan); a BOM whose materials are declared
-    originating per agreement is a different view per agreement."""
+
+def _lines_traces(item: CompiledRequire | CompiledFallback, run: Run) -> list[Trace]:
+    return [c(run) for c in item.criteria]
+
+
+def _shared(item: CompiledRule | CompiledRequire | CompiledFallback, run: Run, make: Callable) -> Any:
+    """``make(item, run)``: the trace of a rule, or the traces of the lines of a requirement
+    or fallback, worked out once per good for an agreement and the scenarios that inherit
+    the item unchanged.
+
+    A scenario that only adds requirements (a China content cap) evaluates its base's rules,
+    requirements and fallbacks again on the same good: the same line (the same AST node,
+    names looked up in the same program's scope, the same parties) and the same date give
+    the same traces, unless they read the plan's de minimis lines (``Run.de_minimis``: a
+    material failed a tariff shift), which a scenario may replace: then only a plan with the
+    same lines for the good's code takes them. So the traces, with the figures and margins
+    they add to the run, are kept for the last good evaluated under that key (the entry
+    holds the objects the key names, so an id is never reused while kept), and the next
+    evaluation of the good under another plan takes them. Traces are never changed once
+    made (the evaluation builds its own nodes around them). Only the cached view of a BOM
+    without sub-assemblies is shared (``for_evaluation`` copies the others for each
+    evaluation, as their materials' origin depends on the plan); a BOM whose materials are
+    declared originating per agreement is a different view per agreement."""
     global _KEPT
     good = run.good
     if not SHARE_RULE_TRACES or good.memo.get("nested") is not False:
-        return [_rule_trace(rule, run) for rule in rules]
+        return make(item, run)
     last, kept = _KEPT
     if last is not good:
         kept = {}
         _KEPT = (good, kept)
     lines, lines_key = run.plan.de_minimis_key(good.hs)
-    as_of = run.as_of
-    traces = []
-    for rule in rules:
-        compiler = rule.compiler
-        scope = compiler.program
-        # ids: the entry holds the objects they name, so none is reused while it is kept
-        key = (id(rule.node), id(scope), compiler.parties, rule.layer, rule.is_scenario, as_of, lines_key)
-        hit = kept.get(key)
-        if hit is None:
-            figures, margins = run.figures, run.margins
-            run.figures, run.margins = {}, []
-            try:
-                trace = _rule_trace(rule, run)
-                hit = kept[key] = (rule.node, scope, lines, trace, run.figures, run.margins)
-            finally:
-                run.figures, run.margins = figures, margins
-        _, _, _, trace, figures, margins = hit
-        for name, value in figures.items():  # as the rule's own `setdefault`s: earlier figures win
-            run.figures.setdefault(name, value)
-        run.margins.extend(margins)
-        traces.append(trace)
-    return traces
+    compiler = item.compiler
+    scope = compiler.program
+    # ids: the entry holds the objects they name, so none is reused while it is kept
+    key = (id(item.node), id(scope), compiler.parties, item.layer, item.is_scenario, run.as_of)
+    entries = kept.get(key)
+    if entries is None:
+        entries = kept[key] = []
+    # an entry: (node, scope, lines, lines_key, whether it read them, made, figures, margins)
+    hit = next((e for e in entries if not e[4] or e[3] == lines_key), None)
+    if hit is None:
+        figures, margins, read = run.figures, run.margins, run.read_de_minimis
+        run.figures, run.margins, run.read_de_minimis = {}, [], False
+        try:
+            made = make(item, run)
+            hit = (item.node, scope, lines, lines_key, run.read_de_minimis, made, run.figures, run.margins)
+            entries.append(hit)
+        finally:
+            run.figures, run.margins = figures, margins
+            run.read_de_minimis = read or run.read_de_minimis
+    for name, value in hit[6].items():  # as the item's own `setdefault`s: earlier figures win
+        run.figures.setdefault(name, value)
+    run.margins.extend(hit[7])
+    return hit[5]
 
 
 def _subassemblies(plan: Plan, good: Good, as_of: date) -> list[Trace]:
@@ -306,7 +320,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         applies, miss = _applies(req, covered, good, as_of)
         if applies is False:  # not evaluated: its figures are not the good's
             continue
-        kids = [c(run) for c in req.criteria]
+        kids = list(_shared(req, run, _lines_traces))
         body = tri_and(k.result for k in kids)
         result = tri_or([tri_not(applies), body])
         if applies is None and body is False:  # only whether it applies is open: its lines are decided
@@ -446,7 +460,7 @@ def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | No
         applies, miss = _applies(fb, covered, good, as_of)
         if applies is False:
             continue
-        kids = [c(run) for c in fb.criteria]
+        kids = list(_shared(fb, run, _lines_traces))
         node = Trace(tri_and([applies, *(k.result for k in kids)]), f"otherwise, {fb.text}", fb.node.span.where,
                      fb.layer, children=kids)
         if fb.node.cites:

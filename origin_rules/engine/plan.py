@@ -238,6 +238,7 @@ class Plan:
         self._lookups: dict = {}
         self._finer_lookups: dict = {}
         self._fallbacks_for: dict = {}
+        self._deemed_for: dict = {}
         self._finer_index: dict[str, set[str]] | None = None
         self._required: dict = {}
         self._policies_for: dict = {}
@@ -505,7 +506,16 @@ class Plan:
 
     def deemed_for(self, hs: HsCode | None, on: date) -> list[tuple[CompiledDeemed, bool | None]]:
         """Deemings in force that admit (True) or may admit (None) a good of this code."""
-        return [(d, a) for d in self.deemed if d.in_force(on) and (a := d.applies(hs)) is not False]
+        if not self.deemed:
+            return []
+        key = (hs.digits if hs is not None else None, on)
+        found = self._deemed_for.get(key)
+        if found is None:
+            if len(self._deemed_for) > 8192:
+                self._deemed_for.clear()
+            found = self._deemed_for[key] = [
+                (d, a) for d in self.deemed if d.in_force(on) and (a := d.applies(hs)) is not False]
+        return found
 
     def de_minimis_for(self, hs: HsCode | None) -> list[tuple[CompiledDeMinimis, bool | None]]:
         """The de minimis lines that apply (True) or may apply (None) to a good of this code."""

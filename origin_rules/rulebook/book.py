@@ -218,21 +218,43 @@ class Rulebook:
         return self._by_agreement(bom, under)
 
     def _by_agreement(self, bom: BOM, under: str) -> BOM:
-        """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``."""
+        """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``.
+
+        Names under which every material resolves alike (an agreement and the scenarios
+        built on it, for ``originating: [USMCA]``) get the same BOM object, remembered for
+        the last few BOMs (:func:`_resolved_alike`): so one view of it is built, and the
+        scenarios share its base's rule traces (``engine.evaluate._shared``)."""
         if not _per_agreement(bom.materials):
             return bom
         program = self.parsed.programs.get(under)
         chain = list(program.chain) if program is not None else [under]
+        statuses: list[bool | None] = []
+
+        def walk(materials) -> None:
+            for m in materials:
+                if isinstance(m.originating, (tuple, dict)):
+                    statuses.append(originating_under(m, chain))
+                if m.materials:
+                    walk(m.materials)
+
+        walk(bom.materials)
+        alike = _resolved_alike(bom)
+        key = tuple(statuses)
+        found = alike.get(key)
+        if found is not None:
+            return found
+        resolved = iter(statuses)
 
         def one(material: Material) -> Material:
             update: dict = {}
             if isinstance(material.originating, (tuple, dict)):
-                update["originating"] = originating_under(material, chain)
+                update["originating"] = next(resolved)
             if material.materials:
                 update["materials"] = tuple(one(m) for m in material.materials)
             return material.model_copy(update=update) if update else material
 
-        return bom.model_copy(update={"materials": tuple(one(m) for m in bom.materials)})
+        found = alike[key] = bom.model_copy(update={"materials": tuple(one(m) for m in bom.materials)})
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +289,23 @@ def _as_is(bom: BOM) -> bool:
         _AS_IS.clear()
     _AS_IS[id(bom)] = (bom, plain)
     return plain
+
+
+_ALIKE: dict[int, tuple[BOM, dict[tuple, BOM]]] = {}
+
+
+def _resolved_alike(bom: BOM) -> dict[tuple, BOM]:
+    """The BOM's per-agreement resolutions (``Rulebook._by_agreement``) by the statuses its
+    materials resolve to, in walk order; remembered for the last few BOM objects (as
+    :func:`_as_is`: the entry holds the BOM, so its id is not reused)."""
+    hit = _ALIKE.get(id(bom))
+    if hit is not None and hit[0] is bom:
+        return hit[1]
+    if len(_ALIKE) >= 256:
+        _ALIKE.clear()
+    found: dict[tuple, BOM] = {}
+    _ALIKE[id(bom)] = (bom, found)
+    return found
 
 
 _GOODS: dict[int, tuple[BOM, Good | None]] = {}
