@@ -179,3 +179,20 @@ def test_names_resolving_materials_alike_share_one_bom(shipped_rulebook, monkeyp
     assert made > 0
     book.outcome(bom, "USMCA review 2026: China content cap", ON)
     assert len(calls) == made
+
+
+def test_batch_entries_of_a_bom_are_those_of_each_name_judged_alone(shipped_rulebook):
+    """``judge`` shares figure texts, threshold and warning entries between the names of one
+    BOM: each entry is the one the name judged on its own gives (with all memos fresh). The
+    sample goods fail and pass, with figures, thresholds and causes; the examples add warnings."""
+    book = shipped_rulebook
+    boms = [bom_from_data(product_bom(p, v)) for p in range(0, 2000, 50) for v in range(2)]
+    boms += [read_bom(p) for p in sorted((ROOT / "examples" / "boms").glob("*.yaml"))]
+    kinds = set()
+    for bom in boms:
+        names = book.applicable(bom) or list(book.names)[:3]
+        together = judge(book, fresh(bom), names, ON)
+        alone = [judge(book, fresh(bom), [name], ON)[0] for name in names]
+        assert together == alone
+        kinds.update(k for entry in together for k in entry if k in ("thresholds", "warnings", "causes", "figures"))
+    assert kinds == {"thresholds", "warnings", "causes", "figures"}

@@ -42,29 +42,50 @@ def _figure_text(name: str, value: Decimal) -> str:
     return format(value, "f") if name.startswith(("rvc", "max_nom")) else money(value)
 
 
-def _key_figures(figures: dict[str, Any]) -> dict[str, str]:
-    """VNM and the percentages (RVC, MaxNOM); the product's own amounts are in the input."""
+def _key_figures(figures: dict[str, Any], texts: dict | None = None) -> dict[str, str]:
+    """VNM and the percentages (RVC, MaxNOM); the product's own amounts are in the input.
+    ``texts``: the texts already made for this BOM, by name and value (its names share most
+    figures)."""
     out = {}
     for name, value in figures.items():
         if isinstance(value, str):
             continue
         if name in ("vnm", "fvnm") or name.startswith(("rvc", "max_nom")):
-            out[name] = _figure_text(name, value)
+            if texts is None:
+                out[name] = _figure_text(name, value)
+                continue
+            key = (name, value)
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = _figure_text(name, value)
+            out[name] = text
     return out
 
 
-def _thresholds(margins) -> list[dict[str, Any]]:
-    return [
-        {
-            "figure": m.figure,
-            "value": format(m.value, "f"),
-            "threshold": format(m.threshold, "f"),
-            "comparison": _COMPARISON.get(m.comparison, m.comparison),
-            "margin": format(m.margin, "f"),
-            "holds": m.holds,
-        }
-        for m in margins
-    ]
+def _threshold(m) -> dict[str, Any]:
+    return {
+        "figure": m.figure,
+        "value": format(m.value, "f"),
+        "threshold": format(m.threshold, "f"),
+        "comparison": _COMPARISON.get(m.comparison, m.comparison),
+        "margin": format(m.margin, "f"),
+        "holds": m.holds,
+    }
+
+
+def _thresholds(margins, made: dict | None = None) -> list[dict[str, Any]]:
+    """``made``: the entries already made for this BOM, by margin (an agreement and its
+    scenarios share the margins of the rule traces they share): ``id(margin) -> (margin,
+    entry)``, the margin held so that its id is not reused; each entry gets a copy."""
+    if made is None:
+        return [_threshold(m) for m in margins]
+    out = []
+    for m in margins:
+        hit = made.get(id(m))
+        if hit is None:
+            hit = made[id(m)] = (m, _threshold(m))
+        out.append(dict(hit[1]))
+    return out
 
 
 RESULT = {True: "true", False: "false", None: "unknown"}
@@ -112,12 +133,14 @@ class _Outcome:
         self.explanation = _Node(out.trace)
         self.rule = SimpleNamespace(selector=out.rule.selector_text, source=out.rule.node.span.where) \
             if out.rule is not None else None
-        self.headroom = [
-            SimpleNamespace(holds=m.holds, figure=m.figure, value=format(m.value, "f"), threshold=format(m.threshold, "f"))
-            for m in out.margins
-        ]
+        self._margins = out.margins
         self.failed_materials = out.failures
         self.warnings: list = []
+
+    @property
+    def headroom(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(holds=m.holds, figure=m.figure, value=format(m.value, "f"),
+                                threshold=format(m.threshold, "f")) for m in self._margins]
 
 
 def _failing_ids(node: ExplanationNode, out: list[str]) -> None:
@@ -129,6 +152,17 @@ def _failing_ids(node: ExplanationNode, out: list[str]) -> None:
         out.extend(node.materials)
     for child in failing:
         _failing_ids(child, out)
+
+
+def _failing_trace_ids(trace, out: list[str]) -> None:
+    """:func:`_failing_ids` over the engine's trace itself (what an ``_Outcome`` shows)."""
+    if trace.result is not False:
+        return
+    failing = [c for c in trace.children if c.result is False]
+    if not failing:
+        out.extend(trace.materials)
+    for child in failing:
+        _failing_trace_ids(child, out)
 
 
 def _cause(material: Material, reason: str | None) -> dict[str, Any]:
@@ -145,7 +179,9 @@ def _causes(bom: BOM, det: Determination | _Outcome, by_id: dict[str, Material])
     first of an id, at any depth)."""
     reasons = {f.id: f.reason for f in det.failed_materials}
     ids = list(reasons)
-    if det.explanation is not None:
+    if isinstance(det, _Outcome):
+        _failing_trace_ids(det.explanation._t, ids)
+    elif det.explanation is not None:
         _failing_ids(det.explanation, ids)
     out, seen = [], set()
     for mid in ids:
@@ -170,7 +206,7 @@ class _Shared:
     any material cites a supplier certification (without one, ``book.evidence`` finds
     nothing)."""
 
-    __slots__ = ("found", "unnamed", "origins", "certified", "_by_id")
+    __slots__ = ("found", "unnamed", "origins", "certified", "_by_id", "texts", "made", "rendered")
 
     def __init__(self, book, bom: BOM):
         self.found = check_bom(convert(bom).bom)
@@ -190,6 +226,11 @@ class _Shared:
         self.unnamed = check_under(bom, "", (), frozenset(), book.names) if named else []
         self.certified = has_certifications(bom.materials)
         self._by_id: dict[str, Material] | None = None
+        #: what the names of this BOM share: figure texts by name and value, threshold
+        #: entries by margin (:func:`_thresholds`), warning entries by finding
+        self.texts: dict = {}
+        self.made: dict = {}
+        self.rendered: dict = {}
 
     def by_id(self, bom: BOM) -> dict[str, Material]:
         """Every material by id (the first of an id, at any depth), for the causes of a failure."""
@@ -219,9 +260,17 @@ def _warnings(book, bom: BOM, name: str, shared: _Shared, rvc: dict[str, str],
     out = list(shared.found) + shared.under(book, bom, name, chain)
     if on is not None and shared.certified:  # supplier certifications not valid on the date, or for another agreement
         out += book.evidence(bom, name, on).findings
-    codes = {f.code for f in out}
-    out += [f for f in negative_rvc(rvc) if f.code not in codes]
-    return [{"code": f.code, "message": f.message.replace("`", ""), "path": f.path} for f in out]
+    if any(name.startswith("rvc") and value.startswith("-") for name, value in rvc.items()):
+        codes = {f.code for f in out}
+        out += [f for f in negative_rvc(rvc) if f.code not in codes]
+    rendered = shared.rendered
+    entries = []
+    for f in out:  # one entry per finding object (held, so that its id is not reused), copied
+        hit = rendered.get(id(f))
+        if hit is None:
+            hit = rendered[id(f)] = (f, {"code": f.code, "message": f.message.replace("`", ""), "path": f.path})
+        entries.append(dict(hit[1]))
+    return entries
 
 
 def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) -> dict[str, Any]:
@@ -242,11 +291,11 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) 
                 entry["rule_source"] = out.rule.node.span.where
         if det is not None and out.criterion:
             entry["criterion"] = out.criterion
-        key = _key_figures(out.figures)
+        key = _key_figures(out.figures, shared.texts)
         if key:
             entry["figures"] = key
         if out.margins:
-            entry["thresholds"] = _thresholds(out.margins)
+            entry["thresholds"] = _thresholds(out.margins, shared.made)
     else:
         verdict = book.verdict(bom, name, on)
         entry["verdict"] = verdict
