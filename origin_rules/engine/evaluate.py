@@ -501,8 +501,15 @@ def _finish(out: Outcome, run: Run) -> None:
         if good.figures.get(name) is not None:
             figures[name] = good.figures[name]
     bounds = run.memo.get("vnm_bounds")  # (low, exact value or None, missing), when a criterion needed it
-    vnm = bounds[1] if bounds is not None else M.vnm(good)[0]
-    vom, _ = M.vom(good)
+    if bounds is None and good.memo.get("nested") is False:
+        # the parts of a view without sub-assemblies are never marked: the same for every plan
+        sums = good.memo.get("vnm_vom")
+        if sums is None:
+            sums = good.memo["vnm_vom"] = (M.vnm(good)[0], M.vom(good)[0])
+        vnm, vom = sums
+    else:
+        vnm = bounds[1] if bounds is not None else M.vnm(good)[0]
+        vom, _ = M.vom(good)
     if vnm is not None:
         figures["vnm"] = vnm
     if vom is not None:
@@ -516,9 +523,15 @@ def _finish(out: Outcome, run: Run) -> None:
         _collect_missing(out.trace, seen)
         out.missing = sorted(seen)
     failures: dict[str, Failure] = {}
-    for node in out.trace.walk():
-        for f in node.failures:
-            failures.setdefault(f.id, f)
+    stack = [out.trace]  # Trace.walk's order (depth first, children in order), without a generator
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if node.failures:
+            for f in node.failures:
+                failures.setdefault(f.id, f)
+        if node.children:
+            extend(reversed(node.children))
     out.failures = list(failures.values())
 
 
