@@ -139,7 +139,11 @@ def _shared(item: CompiledRule | CompiledRequire | CompiledFallback, run: Run, m
     if entries is None:
         entries = kept[key] = []
     # an entry: (node, scope, lines, lines_key, whether it read them, made, figures, margins)
-    hit = next((e for e in entries if not e[4] or e[3] == lines_key), None)
+    hit = None
+    for entry in entries:
+        if not entry[4] or entry[3] == lines_key:
+            hit = entry
+            break
     if hit is None:
         figures, margins, read = run.figures, run.margins, run.read_de_minimis
         run.figures, run.margins, run.read_de_minimis = {}, [], False
@@ -150,9 +154,12 @@ def _shared(item: CompiledRule | CompiledRequire | CompiledFallback, run: Run, m
         finally:
             run.figures, run.margins = figures, margins
             run.read_de_minimis = read or run.read_de_minimis
-    for name, value in hit[6].items():  # as the item's own `setdefault`s: earlier figures win
-        run.figures.setdefault(name, value)
-    run.margins.extend(hit[7])
+    if hit[6]:
+        setdefault = run.figures.setdefault
+        for name, value in hit[6].items():  # as the item's own `setdefault`s: earlier figures win
+            setdefault(name, value)
+    if hit[7]:
+        run.margins.extend(hit[7])
     return hit[5]
 
 

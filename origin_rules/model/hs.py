@@ -43,13 +43,24 @@ _PLAIN = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{8}|\d{10})$")
 
 
 def dotted(digits: str) -> str:
-    """``870830`` -> ``8708.30``; ``8708`` -> ``87.08``; ``87083050`` -> ``8708.30.50``."""
-    n = len(digits)
-    if n == 2:
-        return digits
-    if n == 4:
-        return f"{digits[:2]}.{digits[2:]}"
-    return f"{digits[:4]}.{digits[4:6]}" + (f".{digits[6:]}" if n > 6 else "")
+    """``870830`` -> ``8708.30``; ``8708`` -> ``87.08``; ``87083050`` -> ``8708.30.50``
+    (remembered: the explanations name the same few codes again and again)."""
+    text = _DOTTED_TEXT.get(digits)
+    if text is None:
+        n = len(digits)
+        if n == 2:
+            text = digits
+        elif n == 4:
+            text = f"{digits[:2]}.{digits[2:]}"
+        else:
+            text = f"{digits[:4]}.{digits[4:6]}" + (f".{digits[6:]}" if n > 6 else "")
+        if len(_DOTTED_TEXT) >= 1 << 16:
+            _DOTTED_TEXT.clear()
+        _DOTTED_TEXT[digits] = text
+    return text
+
+
+_DOTTED_TEXT: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True, order=True)
