@@ -83,7 +83,7 @@ def test_generated_boms_read_fast_are_the_models_boms(bom):
 # Values put in place of a field of a sample BOM: good, bad, and of the kinds the fast reader
 # leaves to the models (numbers in text fields, exponents, floats' specials, nesting).
 ODD = st.sampled_from([
-    None, True, False, 0, 7, -1, "", " ", "MX", "mx", " CN ", "XX", "unknown", "8708.30", "870830", "8708.3",
+    None, True, False, 0, 1, 7, -1, "", " ", "MX", "mx", " CN ", "XX", "unknown", "8708.30", "870830", "8708.3",
     "12.50", "1e2", "-0", "-0.00", "NaN", [], {}, ["USMCA"], {"USMCA": True}, {"x": 1}, "yes", "direct",
     "Retail-Packaging", "passenger_vehicle", "two words", "2026-01-01", [{"name": "welding", "country": "MX"}],
     {"good": "body_stamping"}, {"retail_set": "yes"}, {"lvc": {"value": "41.5", "from": "2026-01-01"}},
@@ -154,6 +154,65 @@ def test_a_json_lines_record_is_the_record_of_the_models_way(text):
     assert (("error", str(got.error)) if got.error else ("ok", got.product_id)) == expected
     if got.bom is not None:
         same(got.bom, record.bom)
+
+
+def _read_with(layouts: int, text: str):
+    """``bom_from_json`` with fresh builders: straight-line ones for up to ``layouts`` key
+    layouts per model (0: the generic builder alone)."""
+    previous = bom_module._MAX_LAYOUTS
+    bom_module._MAX_LAYOUTS = layouts
+    try:
+        assert bom_module._specs()
+        return bom_from_json(text)
+    finally:
+        bom_module._MAX_LAYOUTS = previous
+        bom_module._specs()
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(text=st.one_of(mutated(), boms(max_depth=2).map(lambda b: b.to_json(indent=None))))
+def test_each_key_layouts_builder_gives_the_generic_builders_bom(text):
+    """The builder written out for a mapping's keys (``_layout_builder``) gives exactly the
+    BOM of the generic builder, or refuses it too (valid BOMs, generated, and mutated ones)."""
+    generic, layout = _read_with(0, text), _read_with(64, text)
+    if generic is None:
+        assert layout is None
+    else:
+        same(layout, generic)
+
+
+@pytest.mark.parametrize("field", ["id", "description", "originating"])
+@pytest.mark.parametrize("value", [None, True, False, 0, 1, 1.5, "", " ", " M9 ", "M9", "true", [], {}, ["USMCA"]])
+def test_the_readers_a_layouts_builder_writes_out_read_as_they_do(field, value):
+    """The readers whose lines a layout's builder writes out instead of calling them
+    (``_INLINE``: texts, ids, plain ``originating``) accept and refuse what they do."""
+    data = product_bom(3)
+    data["materials"][0][field] = value
+    text = json.dumps(data)
+    generic, layout = _read_with(0, text), _read_with(64, text)
+    if generic is None:
+        assert layout is None
+    else:
+        same(layout, generic)
+
+
+def test_layout_builders_are_made_and_bounded(monkeypatch):
+    """Not vacuous: a layout met gets a builder of its own; past the bound, the generic one."""
+    monkeypatch.setattr(bom_module, "_MAX_LAYOUTS", 3)
+    bom_module._specs()
+    try:
+        data = product_bom(5)
+        for drop in ("description", "end_use", "fob", "ex_works", "net_cost"):
+            data["product"].pop(drop)
+            text = json.dumps(data)
+            same(bom_from_json(text), bom_from_data(loads_json(text)))
+        product_layouts = bom_module._LAYOUTS_MADE[bom_module.Product]
+        assert len(product_layouts) == 3
+        assert all(fn.__name__ == "build" and fn.__code__.co_filename == "<fast reader: Product>"
+                   for fn in product_layouts.values())
+    finally:
+        monkeypatch.undo()
+        bom_module._specs()
 
 
 @pytest.mark.parametrize("text", [

@@ -1353,10 +1353,21 @@ def _builder(spec: _Spec) -> Any:
         spec.model, spec.template, spec.required, spec.structured, spec.check, spec.watched)
     new, set_dict, set_fields, set_extra, set_private = _new_model, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
     copy, find = template.copy, spec.fields.get
+    layouts: dict[tuple, Any] = {}  # the keys of a mapping, in order -> its builder
+    _LAYOUTS_MADE[model] = layouts
 
     def build(data: Any, count: list[int]) -> BaseModel:
         if type(data) is not dict:
             raise _Slow
+        keys = tuple(data)
+        fast = layouts.get(keys)
+        if fast is None:
+            if len(layouts) >= _MAX_LAYOUTS:
+                return generic(data, count)
+            fast = layouts[keys] = _layout_builder(spec, keys) or generic
+        return fast(data, count)
+
+    def generic(data: dict, count: list[int]) -> BaseModel:
         for name in required:
             if name not in data:
                 raise _Slow  # the models say "missing required field" with its path
@@ -1385,6 +1396,79 @@ def _builder(spec: _Spec) -> Any:
     return build
 
 
+#: The fast reader's own readers of plain fields, as lines a layout's builder writes out
+#: instead of calling them (``raw``: the value read; ``{v}``: the result).
+_INLINE = {
+    _plain_text: ["if type(raw) is not str:", "    raise Slow", "{v} = raw"],
+    _plain_id: ["if type(raw) is not str:", "    raise Slow", "{v} = raw.strip()", "if not {v}:", "    raise Slow"],
+    _plain_originating: ["if raw is True or raw is False or raw is None:", "    {v} = raw", "else:", "    raise Slow"],
+}
+
+#: Key layouts (the keys of a mapping in order) given a builder of their own, per model; a
+#: batch meets a handful (its BOMs are written by one program), a hostile input no more.
+_MAX_LAYOUTS = 64
+#: The builders made, per model: ``{keys: builder}`` (the generic builder for a layout that
+#: is refused, and for none past ``_MAX_LAYOUTS``).
+_LAYOUTS_MADE: dict[type[BaseModel], dict[tuple, Any]] = {}
+
+
+def _layout_builder(spec: _Spec, keys: tuple) -> Any:
+    """A builder of ``spec.model`` for mappings with exactly these keys in this order: the
+    generic builder's steps written out for them (no per-key look-up of the field, the check
+    across fields only if a key calls for it), so the same values, the same fields set and
+    the same errors (:class:`_Slow`). None when a key is not a field or a required field is
+    missing (the generic builder then refuses it). The source is made from the model's own
+    field names, each checked against the model and written as a literal; every value is
+    bound by a generated name."""
+    if len(set(keys)) != len(keys) or not all(type(k) is str and (k in spec.fields or k in spec.structured)
+                                               for k in keys):
+        return None
+    if any(name not in keys for name in spec.required):
+        return None
+    env: dict[str, Any] = {"Slow": _Slow, "new": _new_model, "model": spec.model, "set_dict": _SET_DICT, "set_fields": _SET_FIELDS,
+                           "set_extra": _SET_EXTRA, "set_private": _SET_PRIVATE, "check": spec.check}
+    lines = ["def build(data, count):"]
+    given: dict[str, str] = {}
+    for i, key in enumerate(keys):
+        local = given[key] = f"v{i}"
+        if key in spec.structured:
+            env[f"s{i}"] = spec.structured[key]
+            lines.append(f"    {local} = s{i}(data[{key!r}], count)")
+            continue
+        memo, read, nullable = spec.fields[key]
+        env[f"r{i}"] = read
+        lines.append(f"    raw = data[{key!r}]")
+        inline = _INLINE.get(read)
+        if inline is not None and not nullable:  # the reader's own lines, raising _Slow as it does
+            lines += [f"    {line.format(v=local)}" for line in inline]
+            continue
+        otherwise = f"None if raw is None else r{i}(raw)" if nullable else f"r{i}(raw)"
+        if memo is None:
+            lines.append(f"    {local} = {otherwise}")
+            continue
+        env[f"m{i}"] = memo.get
+        lines += [f"    if type(raw) is str:",
+                  f"        {local} = m{i}(raw)",
+                  f"        if {local} is None:",
+                  f"            {local} = r{i}(raw)",
+                  f"    else:",
+                  f"        {local} = {otherwise}"]
+    env["copy"] = spec.template.copy  # (a copy of the defaults is faster than a dict display)
+    lines.append("    values = copy()")
+    lines += [f"    values[{key!r}] = {local}" for key, local in given.items()]
+    if spec.check is not None and not spec.watched.isdisjoint(keys):
+        lines.append("    check(values)")
+    lines += [f"    count[0] += {len(keys)}",
+              "    made = new(model)",
+              "    set_dict(made, values)",
+              "    set_fields(made, {" + ", ".join(repr(k) for k in keys) + "})",
+              "    set_extra(made, None)",
+              "    set_private(made, None)",
+              "    return made"]
+    exec(compile("\n".join(lines), f"<fast reader: {spec.model.__name__}>", "exec"), env)  # noqa: S102
+    return env["build"]
+
+
 _new_model = object.__new__
 _BUILDERS: dict[type[BaseModel], Any] = {}
 
@@ -1399,8 +1483,12 @@ def _many(model: type[BaseModel]) -> Any:
     def read(value: Any, count: list[int]) -> tuple[BaseModel, ...]:
         if type(value) is not list:
             raise _Slow
-        build = _BUILDERS[model]
-        return tuple([build(item, count) for item in value])
+        build, layout = _BUILDERS[model], _LAYOUTS_MADE[model].get
+        out = []
+        for item in value:  # an item of a layout met before goes straight to its builder
+            fast = layout(tuple(item)) if type(item) is dict else None
+            out.append(fast(item, count) if fast is not None else build(item, count))
+        return tuple(out)
     return read
 
 
