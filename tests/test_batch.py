@@ -315,6 +315,27 @@ def test_workers_and_chunks_do_not_change_the_output(tmp_path):
     assert outputs[0] == outputs[1] == outputs[2]
 
 
+@pytest.mark.parametrize("frozen", [False, True])
+def test_workers_leave_the_collector_frozen_only_if_it_was(tmp_path, book, frozen):
+    """The batch freezes the parent's objects while it forks its workers (they share the
+    rulebook's pages); a caller that had frozen objects (the CLI freezes the rulebook it
+    loads) finds them frozen still, so the last collection at exit does not walk them;
+    one that had not finds nothing frozen."""
+    import gc
+
+    src = _portfolio(tmp_path, 40)
+    gc.unfreeze()
+    if frozen:
+        gc.freeze()
+    try:
+        summary = run_batch(book, Options(inputs=[str(src)], out=str(tmp_path / "o.jsonl"), names=["USMCA"], as_of=ON,
+                                          workers=2))
+        assert summary.records == 40
+        assert (gc.get_freeze_count() > 0) is frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_identical_boms_are_evaluated_once(tmp_path, book):
     src = _portfolio(tmp_path)
     summary = run_batch(book, Options(inputs=[str(src)], out=str(tmp_path / "o.jsonl"), names=["USMCA"], as_of=ON, workers=1))

@@ -108,11 +108,17 @@ class _Pool:
                 initargs=(os.getpid(), options.rule_paths, options.names, options.as_of, options.fmt, names_for_csv,
                           options.figures, options.cache, options.rates),
             )
-            gc.freeze()  # forked workers then share the compiled rulebook's pages instead of copying them
+            # forked workers then share the compiled rulebook's pages instead of copying them;
+            # a caller that froze objects itself (the CLI freezes the rulebook it loads) keeps
+            # them frozen, or the parent's last collection at exit walks and frees them all
+            # (72,000 objects of the shipped rules: 55 ms); others get the collector as it was
+            frozen_before = gc.get_freeze_count()
+            gc.freeze()
             try:
                 self.executor.submit(ping).result()  # start the workers now, before any thread of ours
             finally:
-                gc.unfreeze()
+                if not frozen_before:
+                    gc.unfreeze()
 
     def submit(self, chunk: _Chunk) -> None:
         jobs, chunk.jobs = chunk.jobs, None  # the raw records are the executor's now
