@@ -344,10 +344,10 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
 
     # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR
     wholly = Trace(good.wholly_obtained, "wholly obtained or produced", None, None)
-    materials = [p for p in good.parts]
-    non_orig = [p.id for p in materials if not p.originating]
+    materials = good.parts
+    non_orig = _non_originating_ids(good)
     only_orig = bool(materials) and not non_orig
-    every = Trace(only_orig, "every material is originating", None, None, materials=tuple(non_orig))
+    every = Trace(only_orig, "every material is originating", None, None, materials=non_orig)
     if not materials:
         every.note = "the BOM lists no materials"
     origin = tri_or([good.wholly_obtained, only_orig])
@@ -459,6 +459,17 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     return out
 
 
+def _non_originating_ids(good: Good) -> tuple[str, ...]:
+    """The ids of the good's materials not originating; for a view without sub-assemblies
+    (whose parts are never marked), worked out once for every plan's outcome."""
+    if good.memo.get("nested") is not False:
+        return tuple([p.id for p in good.parts if not p.originating])
+    found = good.memo.get("non_originating_ids")
+    if found is None:
+        found = good.memo["non_originating_ids"] = tuple([p.id for p in good.parts if not p.originating])
+    return found
+
+
 def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | None, list[tuple[CompiledFallback, Trace]]]:
     """The agreement's fallbacks that cover the good (GN11(n), GN11(b)(iv)): whether one
     holds, and each that may apply with its node."""
@@ -508,7 +519,7 @@ def _finish(out: Outcome, run: Run) -> None:
         if good.figures.get(name) is not None:
             figures[name] = good.figures[name]
     bounds = run.memo.get("vnm_bounds")  # (low, exact value or None, missing), when a criterion needed it
-    if bounds is None and good.memo.get("nested") is False:
+    if good.memo.get("nested") is False:
         # the parts of a view without sub-assemblies are never marked: the same for every plan
         sums = good.memo.get("vnm_vom")
         if sums is None:

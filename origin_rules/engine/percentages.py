@@ -140,7 +140,14 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
             return amount_of(run.good)
         found = run.memo.get("vnm_bounds")
         if found is None:
-            found = run.memo["vnm_bounds"] = amount_of(run.good)
+            good = run.good
+            if good.memo.get("nested") is False:  # a view whose parts are never marked: once per good
+                found = good.memo.get("vnm_bounds")
+                if found is None:
+                    found = good.memo["vnm_bounds"] = amount_of(good)
+            else:
+                found = amount_of(good)
+            run.memo["vnm_bounds"] = found
         return found
 
     run_fn.fast = fast_fn
