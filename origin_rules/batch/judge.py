@@ -42,15 +42,21 @@ def _figure_text(name: str, value: Decimal) -> str:
     return format(value, "f") if name.startswith(("rvc", "max_nom")) else money(value)
 
 
+_KEY_FIGURE: dict[str, bool] = {}  # figure name -> whether it is a key figure (VNM, RVC, MaxNOM)
+
+
 def _key_figures(figures: dict[str, Any], texts: dict | None = None) -> dict[str, str]:
     """VNM and the percentages (RVC, MaxNOM); the product's own amounts are in the input.
     ``texts``: the texts already made for this BOM, by name and value (its names share most
     figures)."""
     out = {}
     for name, value in figures.items():
-        if isinstance(value, str):
-            continue
-        if name in ("vnm", "fvnm") or name.startswith(("rvc", "max_nom")):
+        wanted = _KEY_FIGURE.get(name)
+        if wanted is None:
+            if len(_KEY_FIGURE) >= 4096:
+                _KEY_FIGURE.clear()
+            wanted = _KEY_FIGURE[name] = name in ("vnm", "fvnm") or name.startswith(("rvc", "max_nom"))
+        if wanted and not isinstance(value, str):
             if texts is None:
                 out[name] = _figure_text(name, value)
                 continue

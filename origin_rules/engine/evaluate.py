@@ -345,7 +345,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
     # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR
     wholly = Trace(good.wholly_obtained, "wholly obtained or produced", None, None)
     materials = good.parts
-    non_orig = _non_originating_ids(good)
+    non_orig = M.non_originating_ids(good)
     only_orig = bool(materials) and not non_orig
     every = Trace(only_orig, "every material is originating", None, None, materials=non_orig)
     if not materials:
@@ -457,17 +457,6 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         out.missing = _missing_over_worlds(territory, required_nodes, worlds, facts, settled,
                                            fallback, fallback_nodes)
     return out
-
-
-def _non_originating_ids(good: Good) -> tuple[str, ...]:
-    """The ids of the good's materials not originating; for a view without sub-assemblies
-    (whose parts are never marked), worked out once for every plan's outcome."""
-    if good.memo.get("nested") is not False:
-        return tuple([p.id for p in good.parts if not p.originating])
-    found = good.memo.get("non_originating_ids")
-    if found is None:
-        found = good.memo["non_originating_ids"] = tuple([p.id for p in good.parts if not p.originating])
-    return found
 
 
 def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | None, list[tuple[CompiledFallback, Trace]]]:

@@ -39,6 +39,17 @@ def vnm(good: Good, parts: tuple[Part, ...] | None = None) -> tuple[Decimal | No
     return (None if missing else total), missing
 
 
+def non_originating_ids(good: Good) -> tuple[str, ...]:
+    """The ids of the good's materials not originating; for a view without sub-assemblies
+    (whose parts are never marked), worked out once for every plan's outcome."""
+    if good.memo.get("nested") is not False:
+        return tuple([p.id for p in good.parts if not p.originating])
+    found = good.memo.get("non_originating_ids")
+    if found is None:
+        found = good.memo["non_originating_ids"] = tuple([p.id for p in good.parts if not p.originating])
+    return found
+
+
 def vom(good: Good) -> tuple[Decimal | None, list[str]]:
     total = Decimal(0)
     missing = []

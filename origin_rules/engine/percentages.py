@@ -84,7 +84,7 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
         if high == low:  # exact (materials of unknown code are worth 0.00): what they lack cannot matter
             more = []
         missing = missing + more
-        t.materials = tuple(p.id for p in good.parts if not p.originating)
+        t.materials = M.non_originating_ids(good)
         if whole is not None:
             t.figures[basis] = whole
         if high == low and not more:
