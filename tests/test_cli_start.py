@@ -53,3 +53,17 @@ def test_the_app_has_every_command():
     names = set(get_command(app).commands)
     assert {"check", "fmt", "evaluate", "batch", "report", "certify", "diff", "schema", "test", "rulebook", "serve",
             "audit", "lsp"} <= names
+
+
+@pytest.mark.parametrize("argv", [("check", "rules/cptpp.roo"), ("check", "no-such-folder")])
+def test_the_process_leaves_what_the_command_built_out_of_its_last_collections(argv):
+    """After the command (done or failed, its exit code kept), the console script freezes
+    what is alive (``gc.freeze``): the interpreter's collections at exit then walk none of it
+    (a rule test run's cases: about 70 ms of a 0.6 s `origin-rules test`)."""
+    probe = ("import gc, sys; sys.argv = ['origin-rules', *sys.argv[1:]]; from origin_rules.cli import main\n"
+             "code = 0\ntry:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+             "print(code, gc.get_freeze_count() > 0, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code, frozen = done.stderr.strip().splitlines()[-1].split()
+    assert frozen == "True"
+    assert (code == "0") is (argv[1] != "no-such-folder")

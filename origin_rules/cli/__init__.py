@@ -79,4 +79,9 @@ def main() -> None:
     register(_command_modules(sys.argv[1:]))
     from .root import app
 
-    app()
+    try:
+        app()
+    finally:
+        # the command is done and the process ends: the interpreter's collections at exit
+        # need not walk what the command built (a rulebook, a test run's cases: 15-70 ms)
+        gc.freeze()
