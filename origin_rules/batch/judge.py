@@ -31,6 +31,7 @@ from ..engine.measures import money
 from ..rulebook.explain import one_line_reason
 from ..model.evidence import has_certifications
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc
+from ..rulebook.book import special as _special
 
 __all__ = ["judge", "losses"]
 
@@ -215,7 +216,10 @@ class _Shared:
     __slots__ = ("found", "unnamed", "origins", "certified", "_by_id", "texts", "made", "rendered")
 
     def __init__(self, book, bom: BOM):
-        self.found = check_bom(convert(bom).bom)
+        # a BOM without certifications or prices in another currency (remembered per BOM
+        # object, as its evaluations ask it too) needs no conversion and cites no evidence
+        plain = not _special(bom)
+        self.found = check_bom(bom if plain else convert(bom).bom)
         self.origins: set[str] = set()  # of the materials that may be declared originating under some agreement
         named = False  # whether a material's originating status names agreements
         stack = [bom.materials]
@@ -230,7 +234,7 @@ class _Shared:
                     stack.append(m.materials)
         # no parties: the BOM105 findings alone
         self.unnamed = check_under(bom, "", (), frozenset(), book.names) if named else []
-        self.certified = has_certifications(bom.materials)
+        self.certified = not plain and has_certifications(bom.materials)
         self._by_id: dict[str, Material] | None = None
         #: what the names of this BOM share: figure texts by name and value, threshold
         #: entries by margin (:func:`_thresholds`), warning entries by finding

@@ -129,7 +129,7 @@ class Rulebook:
         on = _day(as_of)
         if _as_is(bom):
             return evaluate(plan, good_of_bom(bom), on)
-        if not _special(bom):
+        if not special(bom):
             return evaluate(plan, good_of_bom(self._by_agreement(bom, under)), on)
         papers = self._paperwork(bom, under, on)
         out = evaluate(plan, good_of_bom(papers.bom(self, under)), on)
@@ -176,7 +176,7 @@ class Rulebook:
         _require_name(under)
         on = _day(as_of)
         det = to_determination(self.outcome(bom, under, on), full=explain == "full", plain=True)
-        papers = None if _as_is(bom) or not _special(bom) else self._paperwork(bom, under, on)
+        papers = None if _as_is(bom) or not special(bom) else self._paperwork(bom, under, on)
         findings = self.findings(bom if papers is None else papers.converted.bom, under)
         if papers is not None:
             findings += list(papers.findings)
@@ -213,7 +213,7 @@ class Rulebook:
     def _resolved(self, bom: BOM, under: str, on: date | None = None) -> BOM:
         """The BOM with per-agreement ``originating`` resolved to true/false/null for ``under``
         (with supplier certifications, as of ``on``) and every price in the product's currency."""
-        if _special(bom):
+        if special(bom):
             return self._paperwork(bom, under, on or date.today()).bom(self, under)
         return self._by_agreement(bom, under)
 
@@ -284,7 +284,7 @@ def _as_is(bom: BOM) -> bool:
     hit = _AS_IS.get(id(bom))
     if hit is not None and hit[0] is bom:
         return hit[1]
-    plain = not _special(bom) and not _per_agreement(bom.materials)
+    plain = not special(bom) and not _per_agreement(bom.materials)
     if len(_AS_IS) >= 256:
         _AS_IS.clear()
     _AS_IS[id(bom)] = (bom, plain)
@@ -305,6 +305,21 @@ def _resolved_alike(bom: BOM) -> dict[tuple, BOM]:
         _ALIKE.clear()
     found: dict[tuple, BOM] = {}
     _ALIKE[id(bom)] = (bom, found)
+    return found
+
+
+_SPECIAL: dict[int, tuple[BOM, bool]] = {}
+
+
+def special(bom: BOM) -> bool:
+    """:func:`_special`, remembered for the last few BOM objects (as :func:`_as_is`)."""
+    hit = _SPECIAL.get(id(bom))
+    if hit is not None and hit[0] is bom:
+        return hit[1]
+    found = _special(bom)
+    if len(_SPECIAL) >= 256:
+        _SPECIAL.clear()
+    _SPECIAL[id(bom)] = (bom, found)
     return found
 
 
