@@ -270,7 +270,7 @@ def _warnings(book, bom: BOM, name: str, shared: _Shared, rvc: dict[str, str],
     out = list(shared.found) + shared.under(book, bom, name, chain)
     if on is not None and shared.certified:  # supplier certifications not valid on the date, or for another agreement
         out += book.evidence(bom, name, on).findings
-    if any(name.startswith("rvc") and value.startswith("-") for name, value in rvc.items()):
+    if any(figure.startswith("rvc") and value.startswith("-") for figure, value in rvc.items()):
         codes = {f.code for f in out}
         out += [f for f in negative_rvc(rvc) if f.code not in codes]
     rendered = shared.rendered

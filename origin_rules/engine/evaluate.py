@@ -85,8 +85,9 @@ def _rule_trace(rule: CompiledRule, run: Run) -> Trace:
     return t
 
 
-#: Whether the product-specific rule traces of a good are shared between the agreement and its
-#: scenarios (``_rule_traces``); off only to compare with the unshared evaluation (tests).
+#: Whether the traces of a good's rules, requirements and fallbacks are shared between the
+#: agreement and its scenarios (``_shared``); off only to compare with the unshared evaluation
+#: (tests, benches).
 SHARE_RULE_TRACES = True
 
 #: The rule traces kept for the last good evaluated: ``(good, {key: entry})``. One good only:
@@ -121,7 +122,8 @@ def _shared(item: CompiledRule | CompiledRequire | CompiledFallback, run: Run, m
     made (the evaluation builds its own nodes around them). Only the cached view of a BOM
     without sub-assemblies is shared (``for_evaluation`` copies the others for each
     evaluation, as their materials' origin depends on the plan); a BOM whose materials are
-    declared originating per agreement is a different view per agreement."""
+    declared originating per agreement has one view for the names under which they resolve
+    alike (``Rulebook._by_agreement``), another for the others."""
     global _KEPT
     good = run.good
     if not SHARE_RULE_TRACES or good.memo.get("nested") is not False:
