@@ -169,7 +169,7 @@ def _read_with(layouts: int, text: str):
         bom_module._specs()
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(text=st.one_of(mutated(), boms(max_depth=2).map(lambda b: b.to_json(indent=None))))
 def test_each_key_layouts_builder_gives_the_generic_builders_bom(text):
     """The builder written out for a mapping's keys (``_layout_builder``) gives exactly the
