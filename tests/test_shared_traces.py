@@ -196,3 +196,31 @@ def test_batch_entries_of_a_bom_are_those_of_each_name_judged_alone(shipped_rule
         assert together == alone
         kinds.update(k for entry in together for k in entry if k in ("thresholds", "warnings", "causes", "figures"))
     assert kinds == {"thresholds", "warnings", "causes", "figures"}
+
+
+@pytest.mark.parametrize("figures", [True, False])
+def test_a_batch_entry_lists_each_threshold_once(shipped_rulebook, figures):
+    """USMCA's 8708.30 rule has two alternatives testing the same RVC: the outcome has two
+    margins alike, the batch entry one threshold entry for them (with figures, and for a good
+    that does not qualify under --verdicts-only); the threshold entries are those of the
+    margins, each once."""
+    book = shipped_rulebook
+    seen = 0
+    for p in range(0, 2000, 3):
+        data = product_bom(p, 0)
+        if data["product"]["hs"] != "8708.30":
+            continue
+        bom = bom_from_data(data)
+        out = book.outcome(fresh(bom), "USMCA", ON)
+        [entry] = judge(book, fresh(bom), ["USMCA"], ON, figures=figures)
+        alike = [(m.figure, m.value, m.threshold, m.comparison, m.margin, m.holds) for m in out.margins]
+        if "thresholds" not in entry:
+            assert not figures and entry["verdict"] == "qualifies"
+            continue
+        listed = [(t["figure"], t["value"], t["threshold"], t["comparison"], t["margin"], t["holds"])
+                  for t in entry["thresholds"]]
+        assert len(listed) == len(set(listed))
+        assert len(set(listed)) == len({(f, format(v, "f"), format(t, "f"), c if c in (">=", "<=") else c[0] + "=",
+                                         format(g, "f"), h) for f, v, t, c, g, h in alike})
+        seen += len(alike) > len(listed)
+    assert seen > 0

@@ -80,19 +80,31 @@ def _threshold(m) -> dict[str, Any]:
     }
 
 
+def _distinct(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each threshold entry once: two alternatives of a rule that test the same figure against
+    the same threshold (USMCA 8708.30: the RVC with or without a change of heading) give the
+    same entry, which a record would otherwise list twice."""
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
 def _thresholds(margins, made: dict | None = None) -> list[dict[str, Any]]:
-    """``made``: the entries already made for this BOM, by margin (an agreement and its
-    scenarios share the margins of the rule traces they share): ``id(margin) -> (margin,
-    entry)``, the margin held so that its id is not reused; each entry gets a copy."""
+    """The distinct threshold entries of the margins (:func:`_distinct`). ``made``: the entries
+    already made for this BOM, by margin (an agreement and its scenarios share the margins of
+    the rule traces they share): ``id(margin) -> (margin, entry)``, the margin held so that its
+    id is not reused; each entry gets a copy."""
     if made is None:
-        return [_threshold(m) for m in margins]
+        return _distinct([_threshold(m) for m in margins])
     out = []
     for m in margins:
         hit = made.get(id(m))
         if hit is None:
             hit = made[id(m)] = (m, _threshold(m))
         out.append(dict(hit[1]))
-    return out
+    return _distinct(out)
 
 
 RESULT = {True: "true", False: "false", None: "unknown"}
@@ -321,11 +333,11 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) 
             if key:
                 entry["figures"] = key
             if det.headroom:
-                entry["thresholds"] = [
+                entry["thresholds"] = _distinct([
                     {"figure": h.figure, "value": h.value, "threshold": h.threshold, "comparison": h.comparison,
                      "margin": h.margin, "holds": h.holds}
                     for h in det.headroom
-                ]
+                ])
     warnings = _warnings(book, bom, name, shared, entry.get("figures", {}), on)
     if warnings:
         entry["warnings"] = warnings

@@ -19,7 +19,7 @@ JSON Lines, one object per input record, in input order::
         "base": "USMCA",            # scenarios only: the agreement the scenario modifies
         "rule": "8708.30",          # the product-specific rule applied
         "figures": {"vnm": "150.00", "rvc_net_cost": "82.35"},   # VNM, RVC_*, MAX_NOM_*
-        "thresholds": [             # every threshold tested: RVC, MaxNOM, value limits
+        "thresholds": [             # each threshold tested, once: RVC, MaxNOM, value limits
           {"figure": "rvc_net_cost", "value": "82.35", "threshold": "70",
            "comparison": ">=", "margin": "12.35", "holds": true}],
         "warnings": [               # only when there are some: what to check in the BOM

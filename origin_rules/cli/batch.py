@@ -31,7 +31,7 @@ One output record per input record, in input order. JSON Lines: source, position
 sheet row or list index), line, product_id, hs, produced_in and determinations: per
 agreement or scenario its verdict, base (for a scenario: the agreement it modifies), rule,
 figures (vnm, rvc_*, max_nom_*), thresholds (figure, value, threshold, comparison, margin,
-holds) and, when it does not qualify, criterion, rule_source, reason, missing (fields
+holds; each once) and, when it does not qualify, criterion, rule_source, reason, missing (fields
 needed) and causes (the materials behind the failure: id, hs, origin, value); warnings
 (code, message, path) when the BOM carries some (docs/errors.md, BOM input). A record that
 cannot be read has error.problems [{path, message, line}] instead. CSV flattens this into
