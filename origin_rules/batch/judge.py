@@ -162,26 +162,16 @@ class _Outcome:
                                 threshold=format(m.threshold, "f")) for m in self._margins]
 
 
-def _failing_ids(node: ExplanationNode, out: list[str]) -> None:
-    """Material ids named by the deepest failing steps of the explanation."""
-    if node.result != "false":
+def _failing_ids(node: ExplanationNode, out: list[str], false: object = "false") -> None:
+    """Material ids named by the deepest failing steps of the explanation; ``false``: the
+    result of a failing step (an engine trace's is ``False``, as an ``_Outcome`` holds it)."""
+    if node.result != false:
         return
-    failing = [c for c in node.children if c.result == "false"]
+    failing = [c for c in node.children if c.result == false]
     if not failing:
         out.extend(node.materials)
     for child in failing:
-        _failing_ids(child, out)
-
-
-def _failing_trace_ids(trace, out: list[str]) -> None:
-    """:func:`_failing_ids` over the engine's trace itself (what an ``_Outcome`` shows)."""
-    if trace.result is not False:
-        return
-    failing = [c for c in trace.children if c.result is False]
-    if not failing:
-        out.extend(trace.materials)
-    for child in failing:
-        _failing_trace_ids(child, out)
+        _failing_ids(child, out, false)
 
 
 def _cause(material: Material, reason: str | None) -> dict[str, Any]:
@@ -198,8 +188,8 @@ def _causes(bom: BOM, det: Determination | _Outcome, by_id: dict[str, Material])
     first of an id, at any depth)."""
     reasons = {f.id: f.reason for f in det.failed_materials}
     ids = list(reasons)
-    if isinstance(det, _Outcome):
-        _failing_trace_ids(det.explanation._t, ids)
+    if isinstance(det, _Outcome):  # the engine's trace itself, not its lazy view
+        _failing_ids(det.explanation._t, ids, False)
     elif det.explanation is not None:
         _failing_ids(det.explanation, ids)
     out, seen = [], set()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import Any, NamedTuple
 from datetime import date
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, getcontext, setcontext
 
@@ -24,7 +24,7 @@ from .criteria import Run, always
 from .plan import CompiledDeemed, CompiledFallback, CompiledRequire, CompiledRule, Plan
 from .select import select
 from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
-from .view import Good, for_evaluation, good_of_part
+from .view import Good, for_evaluation, good_of_part, per_view
 from . import measures as M
 
 # Decisions use additions, subtractions and multiplications only: exact at this precision
@@ -96,6 +96,21 @@ SHARE_RULE_TRACES = True
 _KEPT: tuple = (None, {})
 
 
+class _Kept(NamedTuple):
+    """What :func:`_shared` keeps of an item's traces for the last good: the objects the key
+    names by id (held, so that no id is reused while kept), the de minimis lines of the plan
+    that made them and whether they were read, and what the run took from them."""
+
+    node: object
+    scope: object
+    lines: tuple
+    lines_key: tuple
+    read_de_minimis: bool
+    made: Any
+    figures: dict
+    margins: list
+
+
 def _rule_traces(rules: list[CompiledRule], run: Run) -> list[Trace]:
     """The traces of the rules that apply (:func:`_shared`)."""
     return [_shared(rule, run, _rule_trace) for rule in rules]
@@ -140,10 +155,9 @@ def _shared(item: CompiledRule | CompiledRequire | CompiledFallback, run: Run, m
     entries = kept.get(key)
     if entries is None:
         entries = kept[key] = []
-    # an entry: (node, scope, lines, lines_key, whether it read them, made, figures, margins)
     hit = None
     for entry in entries:
-        if not entry[4] or entry[3] == lines_key:
+        if not entry.read_de_minimis or entry.lines_key == lines_key:
             hit = entry
             break
     if hit is None:
@@ -151,18 +165,18 @@ def _shared(item: CompiledRule | CompiledRequire | CompiledFallback, run: Run, m
         run.figures, run.margins, run.read_de_minimis = {}, [], False
         try:
             made = make(item, run)
-            hit = (item.node, scope, lines, lines_key, run.read_de_minimis, made, run.figures, run.margins)
+            hit = _Kept(item.node, scope, lines, lines_key, run.read_de_minimis, made, run.figures, run.margins)
             entries.append(hit)
         finally:
             run.figures, run.margins = figures, margins
             run.read_de_minimis = read or run.read_de_minimis
-    if hit[6]:
+    if hit.figures:
         setdefault = run.figures.setdefault
-        for name, value in hit[6].items():  # as the item's own `setdefault`s: earlier figures win
+        for name, value in hit.figures.items():  # as the item's own `setdefault`s: earlier figures win
             setdefault(name, value)
-    if hit[7]:
-        run.margins.extend(hit[7])
-    return hit[5]
+    if hit.margins:
+        run.margins.extend(hit.margins)
+    return hit.made
 
 
 def _subassemblies(plan: Plan, good: Good, as_of: date) -> list[Trace]:
@@ -503,6 +517,10 @@ def _missing_over_worlds(territory: Trace, required_nodes: list[Trace], worlds: 
     return sorted(seen)
 
 
+def _vnm_vom(good: Good) -> tuple[Decimal | None, Decimal | None]:
+    return M.vnm(good)[0], M.vom(good)[0]
+
+
 def _finish(out: Outcome, run: Run) -> None:
     good = out.good
     figures: dict[str, Decimal] = {}
@@ -510,12 +528,8 @@ def _finish(out: Outcome, run: Run) -> None:
         if good.figures.get(name) is not None:
             figures[name] = good.figures[name]
     bounds = run.memo.get("vnm_bounds")  # (low, exact value or None, missing), when a criterion needed it
-    if good.memo.get("nested") is False:
-        # the parts of a view without sub-assemblies are never marked: the same for every plan
-        sums = good.memo.get("vnm_vom")
-        if sums is None:
-            sums = good.memo["vnm_vom"] = (M.vnm(good)[0], M.vom(good)[0])
-        vnm, vom = sums
+    if good.memo.get("nested") is False:  # the same for every plan (``view.per_view``)
+        vnm, vom = per_view(good, "vnm_vom", _vnm_vom)
     else:
         vnm = bounds[1] if bounds is not None else M.vnm(good)[0]
         vom, _ = M.vom(good)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from ..model.determination import decimal_text
-from .view import Good, Part
+from .view import Good, Part, per_view
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -40,14 +40,12 @@ def vnm(good: Good, parts: tuple[Part, ...] | None = None) -> tuple[Decimal | No
 
 
 def non_originating_ids(good: Good) -> tuple[str, ...]:
-    """The ids of the good's materials not originating; for a view without sub-assemblies
-    (whose parts are never marked), worked out once for every plan's outcome."""
-    if good.memo.get("nested") is not False:
-        return tuple([p.id for p in good.parts if not p.originating])
-    found = good.memo.get("non_originating_ids")
-    if found is None:
-        found = good.memo["non_originating_ids"] = tuple([p.id for p in good.parts if not p.originating])
-    return found
+    """The ids of the good's materials not originating (once per view: ``view.per_view``)."""
+    return per_view(good, "non_originating_ids", _non_originating_ids)
+
+
+def _non_originating_ids(good: Good) -> tuple[str, ...]:
+    return tuple([p.id for p in good.parts if not p.originating])
 
 
 def vom(good: Good) -> tuple[Decimal | None, list[str]]:

@@ -22,6 +22,7 @@ from ..model.hs import covers3
 from . import measures as M
 from .codegen import compile_percentage_test
 from .trace import Margin, Trace
+from .view import per_view
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -140,14 +141,7 @@ def compile_percentage(compiler, node: ast.Comparison, text: str, source: str | 
             return amount_of(run.good)
         found = run.memo.get("vnm_bounds")
         if found is None:
-            good = run.good
-            if good.memo.get("nested") is False:  # a view whose parts are never marked: once per good
-                found = good.memo.get("vnm_bounds")
-                if found is None:
-                    found = good.memo["vnm_bounds"] = amount_of(good)
-            else:
-                found = amount_of(good)
-            run.memo["vnm_bounds"] = found
+            found = run.memo["vnm_bounds"] = per_view(run.good, "vnm_bounds", amount_of)
         return found
 
     run_fn.fast = fast_fn

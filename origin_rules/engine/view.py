@@ -10,8 +10,10 @@ Whether a sub-assembly is originating is decided by the evaluator and set on its
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from ..model.bom import BOM, Material
 from ..model.hs import HsCode
@@ -172,6 +174,19 @@ def _own_part(part: Part) -> Part:
     if not part.parts:
         return part  # evaluation writes only into sub-assemblies (originating, sub)
     return replace(part, parts=tuple(_own_part(c) for c in part.parts), sub=None)
+
+
+def per_view(good: Good, key: str, make: Callable[[Good], Any]) -> Any:
+    """``make(good)`` (never None), worked out once per view for a view without
+    sub-assemblies: :func:`for_evaluation` returns it as it is and nothing marks its parts,
+    so every plan's evaluation reads the same parts. Worked out each time for the others."""
+    memo = good.memo
+    if memo.get("nested") is not False:
+        return make(good)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = make(good)
+    return found
 
 
 def for_evaluation(good: Good) -> Good:

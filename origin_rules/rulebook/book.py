@@ -14,8 +14,10 @@ plausibility warnings on its BOM (:mod:`origin_rules.model.plausibility`).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from pathlib import Path
 
 from ..model.bom import BOM, Material
@@ -274,21 +276,30 @@ class Paperwork:
         return self.resolved.bom if self.resolved is not None else book._by_agreement(self.converted.bom, under)
 
 
+def _per_bom(memo: dict[int, tuple[BOM, Any]], bom: BOM, make: Callable[[BOM], Any]) -> Any:
+    """``make(bom)``, remembered in ``memo`` for the last few BOM objects (a BOM is immutable;
+    the entry holds the BOM, so its id is not reused while it is kept)."""
+    hit = memo.get(id(bom))
+    if hit is not None and hit[0] is bom:
+        return hit[1]
+    found = make(bom)
+    if len(memo) >= 256:
+        memo.clear()
+    memo[id(bom)] = (bom, found)
+    return found
+
+
 _AS_IS: dict[int, tuple[BOM, bool]] = {}
 
 
 def _as_is(bom: BOM) -> bool:
     """Whether the BOM is evaluated as it is (no certifications, no price in another
-    currency, no per-agreement status): walked once per BOM object and remembered for the
-    last few (a BOM is immutable; the entry holds the BOM, so its id is not reused)."""
-    hit = _AS_IS.get(id(bom))
-    if hit is not None and hit[0] is bom:
-        return hit[1]
-    plain = not special(bom) and not _per_agreement(bom.materials)
-    if len(_AS_IS) >= 256:
-        _AS_IS.clear()
-    _AS_IS[id(bom)] = (bom, plain)
-    return plain
+    currency, no per-agreement status): walked once per BOM object (:func:`_per_bom`)."""
+    return _per_bom(_AS_IS, bom, _plain)
+
+
+def _plain(bom: BOM) -> bool:
+    return not special(bom) and not _per_agreement(bom.materials)
 
 
 _ALIKE: dict[int, tuple[BOM, dict[tuple, BOM]]] = {}
@@ -296,31 +307,16 @@ _ALIKE: dict[int, tuple[BOM, dict[tuple, BOM]]] = {}
 
 def _resolved_alike(bom: BOM) -> dict[tuple, BOM]:
     """The BOM's per-agreement resolutions (``Rulebook._by_agreement``) by the statuses its
-    materials resolve to, in walk order; remembered for the last few BOM objects (as
-    :func:`_as_is`: the entry holds the BOM, so its id is not reused)."""
-    hit = _ALIKE.get(id(bom))
-    if hit is not None and hit[0] is bom:
-        return hit[1]
-    if len(_ALIKE) >= 256:
-        _ALIKE.clear()
-    found: dict[tuple, BOM] = {}
-    _ALIKE[id(bom)] = (bom, found)
-    return found
+    materials resolve to, in walk order; one mapping per BOM object (:func:`_per_bom`)."""
+    return _per_bom(_ALIKE, bom, lambda b: {})
 
 
 _SPECIAL: dict[int, tuple[BOM, bool]] = {}
 
 
 def special(bom: BOM) -> bool:
-    """:func:`_special`, remembered for the last few BOM objects (as :func:`_as_is`)."""
-    hit = _SPECIAL.get(id(bom))
-    if hit is not None and hit[0] is bom:
-        return hit[1]
-    found = _special(bom)
-    if len(_SPECIAL) >= 256:
-        _SPECIAL.clear()
-    _SPECIAL[id(bom)] = (bom, found)
-    return found
+    """:func:`_special`, once per BOM object (:func:`_per_bom`)."""
+    return _per_bom(_SPECIAL, bom, _special)
 
 
 _GOODS: dict[int, tuple[BOM, Good | None]] = {}
@@ -341,16 +337,9 @@ _CHECKED: dict[int, tuple[BOM, tuple[Finding, ...]]] = {}
 
 
 def _checked(bom: BOM) -> list[Finding]:
-    """``check_bom(bom)``, worked out once per BOM object and remembered for the last few
-    (as :func:`_as_is`): evaluating one BOM under every applicable agreement checks it once."""
-    hit = _CHECKED.get(id(bom))
-    if hit is not None and hit[0] is bom:
-        return list(hit[1])
-    found = check_bom(bom)
-    if len(_CHECKED) >= 256:
-        _CHECKED.clear()
-    _CHECKED[id(bom)] = (bom, tuple(found))
-    return found
+    """``check_bom(bom)``, worked out once per BOM object (:func:`_per_bom`): evaluating one
+    BOM under every applicable agreement checks it once."""
+    return list(_per_bom(_CHECKED, bom, lambda b: tuple(check_bom(b))))
 
 
 def _special(bom: BOM) -> bool:
