@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlalchemy import text
 
 import origin_rules
 from origin_rules.audit import Store, export, record_determinations, replay
+from origin_rules.audit.capture import new_records
 from origin_rules.audit.migrate import current_revision, head_revision
 from origin_rules.files.boms import loads_bom
 
@@ -108,6 +110,20 @@ def test_a_record_keeps_the_bom_as_received_its_hash_and_the_full_determination(
     assert store.rules(book.digest) == dict(book.parsed.sources)
     assert store.count() == 2 and store.count(verdict="qualifies") == 1
     assert [r.id for r in store.records(newest_first=True)] == [ids[1], ids[0]]
+
+
+def test_records_appended_together_get_their_ids_in_order(store, book):
+    """One call appends many records in one statement: each id returned is the id of the
+    record at that position (a batch's records are read back in input order by id)."""
+    bom_text = BRAKE.read_text(encoding="utf-8")
+    bom = loads_bom(bom_text)
+    dets = [book.evaluate(bom, under=n, as_of=date(2026, 7, 1)) for n in ("USMCA", "USMCA review 2026: China content cap")]
+    records = [replace(r, product_id=f"P-{i}") for i in range(7) for r in new_records(bom, bom_text, "yaml", dets, "summary")]
+    store.keep_book(book)
+    ids = store.append(records, requested_by="analyst@example.com", channel="test")
+    assert ids == sorted(set(ids)) and len(ids) == len(records) == 14
+    assert [(store.get(i).product_id, store.get(i).agreement) for i in ids] == [(r.product_id, r.agreement) for r in records]
+    assert store.append([], requested_by="analyst@example.com", channel="test") == []
 
 
 def test_the_database_refuses_to_update_or_delete_records(store, book):

@@ -187,13 +187,13 @@ class Store:
                      product_id=r.product_id[:200], hs=r.hs, rules_digest=r.rules_digest, agreement=r.agreement,
                      as_of=r.as_of, explain=r.explain, verdict=r.verdict, determination=r.determination)
                 for r in records]
+        table = Record.__table__
+        # one statement for all the rows (SQLAlchemy's "insertmanyvalues": multi-row INSERTs
+        # with RETURNING, the ids given back in the rows' order); one compiled INSERT per row
+        # cost 0.2 ms, most of the time of recording a batch
+        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         with self.writing(), self.engine.begin() as connection:
-            table = Record.__table__
-            ids = []
-            for row in rows:
-                result = connection.execute(table.insert().values(**row))
-                ids.append(int(result.inserted_primary_key[0]))
-        return ids
+            return [int(row_id) for row_id in connection.execute(statement, rows).scalars()]
 
     def writing(self):
         """SQLite allows one writer: writes of this process queue on a lock instead of
