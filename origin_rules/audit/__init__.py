@@ -16,14 +16,14 @@ API tokens, stored hashed).
         assert result.same
 """
 
-from .capture import cli_user, record_batch, record_determinations
+from .capture import BatchRecording, cli_user, record_determinations
 from .export import EXPORT_FORMATS, export
 from .replay import Replayed, replay
 from .store import ENV_VAR, NewRecord, Store, StoredRecord, StoreError, default_url, resolve_url
 from .tokens import ROLES, Token, create_token, find_token, get_token, list_tokens, revoke_token
 
 __all__ = [
-    "ENV_VAR", "EXPORT_FORMATS", "NewRecord", "Replayed", "Store", "StoreError", "StoredRecord", "cli_user",
-    "default_url", "export", "record_batch", "record_determinations", "replay", "resolve_url",
+    "BatchRecording", "ENV_VAR", "EXPORT_FORMATS", "NewRecord", "Replayed", "Store", "StoreError", "StoredRecord",
+    "cli_user", "default_url", "export", "record_determinations", "replay", "resolve_url",
     "ROLES", "Token", "create_token", "find_token", "get_token", "list_tokens", "revoke_token",
 ]

@@ -1,33 +1,30 @@
 """Turning determinations into audit records, for the service and for ``--record``.
 
-In: a loaded rulebook, the BOM as received (text and format) and its determinations, or the
-input files of a batch. Out: records appended to a :class:`~origin_rules.audit.store.Store`
+In: a loaded rulebook, the BOM as received (text and format) and its determinations, or
+those of a running batch. Out: records appended to a :class:`~origin_rules.audit.store.Store`
 with the rule files kept by digest, and the ids of the new records.
 
-A batch is recorded by reading its inputs again with the same readers
-(:func:`origin_rules.files.boms.read_boms`, and
-:func:`~origin_rules.files.boms.read_xlsx_boms` for XLSX) and evaluating each valid BOM with :meth:`Rulebook.evaluate`, so each
-record holds the full determination, which a batch's output summarises. A JSON Lines record
-is kept as its line of text; a YAML/JSON list item and a CSV/XLSX product as the BOM's JSON
-as read (``bom-json``). Records that cannot be read are not determinations and are not kept.
+A batch is recorded as it runs (:class:`BatchRecording`): its workers evaluate each distinct
+valid BOM with :meth:`Rulebook.evaluate` as well, so each record holds the full
+determination, which a batch's output summarises. A JSON Lines record is kept as its line of
+text (without the white space around it); a YAML/JSON list item and a CSV/XLSX product as the
+BOM's JSON as read (``bom-json``).
+Records that cannot be read are not determinations and are not kept.
 """
 
 from __future__ import annotations
 
 import getpass
-from datetime import date
-from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+import pickle
+from typing import Iterable, Sequence
 
-from ..files.boms import BomRecord, read_boms, read_xlsx_boms
 from ..model.bom import BOM
-from ..model.currency import with_rates
 from ..model.determination import Determination
 from .store import NewRecord, Store
 
-__all__ = ["cli_user", "new_records", "record_batch", "record_determinations"]
+__all__ = ["BatchRecording", "cli_user", "new_records", "record_determinations"]
 
-CHUNK = 200  # records appended per transaction when recording a batch
+CHUNK = 1000  # records appended per transaction when recording a batch
 
 
 def cli_user() -> str:
@@ -58,65 +55,87 @@ def record_determinations(store: Store, book, entries: Iterable[tuple[BOM, str, 
 # ---------------------------------------------------------------------------- batches
 
 
-def _raw_lines(path: str) -> Iterator[tuple[int, str]]:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace").rstrip("\r\n")
+class BatchRecording:
+    """The audit records of a running batch (``batch --record``, a service job), kept in
+    input order until the batch is done, then appended to the store by :meth:`commit`.
 
+    The batch's workers make each distinct BOM's full determinations
+    (:func:`origin_rules.batch.work.determinations`), in parallel and once per distinct BOM;
+    the batch hands each distinct result to :meth:`determinations` once and then every valid
+    record, in input order, to :meth:`record`. Both go to temporary files (``folder``: beside
+    the batch's output), so memory stays flat however large the batch: the files hold the
+    determinations' JSON, about the size they take in the store. :meth:`commit` appends one
+    record per determination of each valid record (the BOM as received and what was
+    decided on it, one request id) in transactions of :data:`CHUNK` records; a batch that
+    fails or is interrupted records nothing. A JSON Lines record is kept as its line of text
+    (``json``); any other record (a YAML/JSON list item, a CSV/XLSX product, a Parquet row)
+    and a BOM the batch's ``--rates`` changed as the BOM's JSON as evaluated (``bom-json``),
+    so that a replay needs neither the reader nor the rates file. Unreadable records are not
+    determinations and are not kept. Use it as a context manager (or call :meth:`close`)."""
 
-def _with_text(path: str, records: Iterator[BomRecord]) -> Iterator[tuple[BomRecord, str, str]]:
-    """Each record with the text it was read from: its line for JSON Lines, else its BOM's JSON."""
-    if Path(path).suffix.lower() not in (".jsonl", ".ndjson"):
-        for record in records:
-            yield record, (record.bom.to_json(indent=None) if record.bom is not None else ""), "bom-json"
-        return
-    lines = _raw_lines(path)
-    current = (0, "")
-    for record in records:
-        while current[0] < (record.line or 0):
-            current = next(lines, (10**18, ""))
-        yield record, current[1], "json"
+    def __init__(self, store: Store, book, *, requested_by: str, channel: str, request_id: str | None = None,
+                 folder: str | None = None):
+        import tempfile
+        import uuid
 
+        self.store = store
+        self.book = book
+        self.requested_by = requested_by
+        self.channel = channel
+        self.request_id = request_id or str(uuid.uuid4())
+        self._dets = tempfile.TemporaryFile(dir=folder, prefix=".origin-rules-record-")
+        self._records = tempfile.TemporaryFile(dir=folder, prefix=".origin-rules-record-")
 
-def _input_records(path: str) -> Iterator[tuple[BomRecord, str, str]]:
-    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-        yield from _with_text(path, read_xlsx_boms(path))
-    else:
-        yield from _with_text(path, read_boms(path))
+    def determinations(self, payload: tuple) -> int:
+        """Keep one distinct result's ``(product id, HS code, determinations, BOM JSON)``;
+        returns the reference :meth:`record` takes."""
+        offset = self._dets.tell()
+        pickle.dump(payload, self._dets, protocol=pickle.HIGHEST_PROTOCOL)
+        return offset
 
+    def record(self, text: str | None, reference: int) -> None:
+        """One valid input record, in input order: its text as received (None: keep its BOM's
+        JSON) and the reference of its determinations."""
+        pickle.dump((text, reference), self._records, protocol=pickle.HIGHEST_PROTOCOL)
 
-def record_batch(store: Store, book, inputs: Sequence[str], *, names: Sequence[str] | None, as_of: date,
-                 requested_by: str, channel: str, request_id: str | None = None, rates: Sequence = ()) -> int:
-    """Record every valid BOM of a batch's inputs under ``names`` (default: every applicable
-    agreement and scenario), as of ``as_of``; returns the number of records appended. With
-    ``rates`` (``batch --rates``) each BOM is evaluated with them added, and a BOM they change
-    is recorded as evaluated (its JSON), so that its replay needs no rates file.
-    A file that cannot be read at all was reported by the batch and is skipped here."""
-    from ..model.bom import BomError
+    def commit(self) -> int:
+        """Append every record kept to the store (its rule files first); returns how many."""
+        self.store.keep_book(self.book)
+        records, dets = self._records, self._dets
+        records.seek(0)
+        count = 0
+        pending: list[NewRecord] = []
+        held: tuple[int | None, tuple] = (None, ())
+        while True:
+            try:
+                text, reference = pickle.load(records)
+            except EOFError:
+                break
+            if reference != held[0]:  # (records of one BOM usually follow each other)
+                dets.seek(reference)
+                held = (reference, pickle.load(dets))
+            product_id, hs, determinations, bom_json = held[1]
+            received, fmt = (text, "json") if text is not None else (bom_json, "bom-json")
+            pending.extend(NewRecord(bom_received=received, bom_format=fmt, product_id=product_id, hs=hs,
+                                     agreement=agreement, as_of=as_of, explain="summary", verdict=verdict,
+                                     determination=determination, rules_digest=digest)
+                           for agreement, as_of, verdict, determination, digest in determinations)
+            if len(pending) >= CHUNK:
+                count += self._append(pending)
+                pending = []
+        return count + self._append(pending)
 
-    import uuid
+    def _append(self, records: list[NewRecord]) -> int:
+        return len(self.store.append(records, requested_by=self.requested_by, channel=self.channel,
+                                     request_id=self.request_id))
 
-    store.keep_book(book)
-    request_id = request_id or str(uuid.uuid4())
-    pending: list[NewRecord] = []
-    count = 0
-    for path in inputs:
-        try:
-            for record, text, fmt in _input_records(path):
-                if record.bom is None:
-                    continue
-                bom = record.bom
-                if rates:
-                    rated = with_rates(bom, rates)
-                    if rated is not bom:
-                        bom, text, fmt = rated, rated.to_json(indent=None), "bom-json"
-                chosen = list(names) if names else book.applicable(bom)
-                dets = [book.evaluate(bom, under=n, as_of=as_of) for n in chosen]
-                pending.extend(new_records(bom, text, fmt, dets, "summary"))
-                if len(pending) >= CHUNK:
-                    count += len(store.append(pending, requested_by=requested_by, channel=channel, request_id=request_id))
-                    pending = []
-        except BomError:
-            continue
-    count += len(store.append(pending, requested_by=requested_by, channel=channel, request_id=request_id))
-    return count
+    def close(self) -> None:
+        """Remove the temporary files (what was not committed is dropped)."""
+        self._dets.close()
+        self._records.close()
+
+    def __enter__(self) -> "BatchRecording":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -81,7 +81,8 @@ def install(token: str, blob: bytes, args: dict[str, Any]) -> None:
     """Unpack a run's rules and make its setup (on a worker; also used by tests)."""
     book = Rulebook(unpack(blob))
     renderer = Renderer(args["fmt"], args["columns"])
-    _SETUPS[token] = Setup(book, args["names"], args["as_of"], renderer, args["figures"], tuple(args.get("rates", ())))
+    _SETUPS[token] = Setup(book, args["names"], args["as_of"], renderer, args["figures"], tuple(args.get("rates", ())),
+                           bool(args.get("record")))
 
 
 def run_chunk(token: str, jobs: list[tuple]) -> tuple[list[tuple], int]:
@@ -116,7 +117,7 @@ class ClusterPool:
             raise ClusterError(f"cannot reach the Dask scheduler at `{address}`: {err}") from None
         try:
             setup = {"names": options.names, "as_of": options.as_of, "fmt": options.fmt, "columns": columns,
-                     "figures": options.figures, "rates": tuple(options.rates)}
+                     "figures": options.figures, "rates": tuple(options.rates), "record": options.record}
             plugin = _plugin_class()(self.token, pack(book.parsed), setup)
             self.plugin = plugin.name
             replies = self.client.register_plugin(plugin)

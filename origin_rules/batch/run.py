@@ -27,7 +27,7 @@ import os
 import time
 from collections import Counter, OrderedDict, deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
@@ -56,6 +56,7 @@ class Options:
     cache: bool = False  # spawned workers read the rules through the rulebook cache, as load(cache=True)
     cluster: str | None = None  # a Dask scheduler's address, or "local:N" (batch.cluster); None: local workers
     rates: tuple = ()  # --rates FILE: exchange rates added to every BOM (model.currency.with_rates)
+    record: bool = False  # set by run_batch when it is given a recording (batch --record): workers add the determinations
 
     @property
     def output(self) -> str:
@@ -106,7 +107,7 @@ class _Pool:
             self.executor = ProcessPoolExecutor(
                 workers, mp_context=context, initializer=init_worker,
                 initargs=(os.getpid(), options.rule_paths, options.names, options.as_of, options.fmt, names_for_csv,
-                          options.figures, options.cache, options.rates),
+                          options.figures, options.cache, options.rates, options.record),
             )
             # forked workers then share the compiled rulebook's pages instead of copying them;
             # a caller that froze objects itself (the CLI freezes the rulebook it loads) keeps
@@ -148,12 +149,14 @@ class _Pool:
 
 
 class _Writer:
-    """Writes finished chunks in order and keeps the tallies and the reuse cache."""
+    """Writes finished chunks in order and keeps the tallies and the reuse cache; with a
+    recording, hands it each record's determinations in the same order (see run_batch)."""
 
-    def __init__(self, handle, renderer: Renderer, summary: Summary):
+    def __init__(self, handle, renderer: Renderer, summary: Summary, recording=None):
         self.handle = handle
         self.renderer = renderer
         self.summary = summary
+        self.recording = recording
         self.known: OrderedDict[bytes, tuple] = OrderedDict()
         self.pending: dict[bytes, tuple[_Chunk, int, list]] = {}
         self.verdicts: Counter = Counter()
@@ -162,6 +165,10 @@ class _Writer:
 
     def write(self, chunk: _Chunk) -> None:
         chunk.wait()
+        recording = self.recording
+        if recording is not None:  # each new result's determinations go to the recording once, then by reference
+            chunk.results = [r[:5] + (recording.determinations(r[5]),) + r[6:] if r[0] == "ok" else r
+                             for r in chunk.results]
         render = self.renderer
         lines = []
         errors = 0
@@ -179,6 +186,10 @@ class _Writer:
                     self.losses[result[3]] += 1
                 if result[4]:
                     self.warned += 1
+                if recording is not None:  # (the line as received, or the BOM's JSON as evaluated)
+                    job = item.job
+                    recording.record(job[3].decode("utf-8-sig" if job[2] == 1 else "utf-8") if result[6] else None,
+                                     result[5])
             else:
                 errors += 1
                 tail = render.error_tail(result[1], error_problems(result[2], item.line))
@@ -272,13 +283,21 @@ def _write_parquet(out: str, write: Callable) -> None:
 
 
 def run_batch(book, options: Options, progress: Callable[[int, int, int], None] | None = None,
-              started: Callable[[int], None] | None = None) -> Summary:
+              started: Callable[[int], None] | None = None, recording=None) -> Summary:
     """Run the batch; ``progress(records, bytes done, bytes total)`` after each chunk;
-    ``started(total bytes)`` once the workers are up (start a progress display there)."""
+    ``started(total bytes)`` once the workers are up (start a progress display there).
+
+    ``recording`` (``batch --record``; :class:`origin_rules.audit.capture.BatchRecording`):
+    the workers also make each distinct BOM's full determinations, and the recording is
+    given them once per distinct result (``determinations(payload)`` returns the reference
+    it keeps) and then each valid record in input order (``record(text, reference)``: the
+    record's text as received, or None to keep the BOM's JSON). The caller stores them once
+    the batch is done, so an interrupted batch records nothing."""
+    options = replace(options, record=recording is not None)
     columns = list(options.names) if options.names else list(book.names)
     renderer = Renderer(options.fmt, columns)
     summary = Summary(book.digest, options.as_of, list(options.inputs), options.out, columns)
-    set_setup(Setup(book, options.names, options.as_of, renderer, options.figures, options.rates))
+    set_setup(Setup(book, options.names, options.as_of, renderer, options.figures, options.rates, options.record))
     clock = time.perf_counter()
     summary.workers = max(1, options.workers)
     total = total_size(options.inputs)
@@ -287,7 +306,7 @@ def run_batch(book, options: Options, progress: Callable[[int, int, int], None] 
 
     def write(handle) -> None:
         handle.write(renderer.header())
-        writer = _Writer(handle, renderer, summary)
+        writer = _Writer(handle, renderer, summary, recording)
         window: deque[_Chunk] = deque()
         limit = 2 * max(1, summary.workers)
         done = 0

@@ -8,7 +8,9 @@ Out: one result per job, in order:
 - ``("ok", tail, verdicts, losses, warnings)``: the rendered tail of the output record (see
   :mod:`origin_rules.batch.records`), the ``(name, verdict)`` pairs, the scenarios under
   which the good loses its agreement's qualification and the number of distinct warnings
-  about the BOM (for the summary and ``--strict``);
+  about the BOM (for the summary and ``--strict``); when the run records its determinations
+  (``batch --record``), two more: the full determinations (:func:`determinations`) and
+  whether the record is kept as received (:func:`kept_as_received`);
 - ``("error", product_id, problems)``: why the record could not be read, each problem as
   ``(path, message, line offset from the record's first line)``.
 
@@ -61,6 +63,7 @@ class Setup:
     renderer: Renderer
     figures: bool = True
     rates: tuple = ()  # --rates: exchange rates added to every BOM (a rate the BOM declares wins)
+    record: bool = False  # --record: each result also carries the full determinations (for the audit store)
     cache: "OrderedDict[bytes, tuple]" = field(default_factory=OrderedDict)  # canonical key -> result
     met: "OrderedDict[int, tuple | None]" = field(default_factory=OrderedDict)  # see _judged
     met_materials: int = 0  # the materials of the raw records kept in ``met``
@@ -68,7 +71,7 @@ class Setup:
 
     def __post_init__(self) -> None:
         seed = hashlib.blake2b(digest_size=16)
-        seed.update(f"{self.book.digest}\0{self.as_of.isoformat()}\0{self.names}\0{self.figures}\0".encode())
+        seed.update(f"{self.book.digest}\0{self.as_of.isoformat()}\0{self.names}\0{self.figures}\0{self.record}\0".encode())
         self.key_prefix = seed
 
     def bom_key(self, bom) -> bytes:
@@ -87,7 +90,7 @@ def set_setup(setup: Setup | None) -> None:
 
 
 def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str, columns: list[str],
-                figures: bool, cache: bool = True, rates: tuple = ()) -> None:
+                figures: bool, cache: bool = True, rates: tuple = (), record: bool = False) -> None:
     """Initializer of each worker: die with the parent (pid ``parent``), leave Ctrl-C to
     the parent, and load the rules when the worker was spawned rather than forked: from the
     rulebook cache (``cache``, which the parent's own load has just filled) rather than
@@ -98,7 +101,7 @@ def init_worker(parent: int, rule_paths: list[str], names, as_of: date, fmt: str
         return
     from ..rulebook.book import load
 
-    set_setup(Setup(load(rule_paths, cache=cache), names, as_of, Renderer(fmt, columns), figures, rates))
+    set_setup(Setup(load(rule_paths, cache=cache), names, as_of, Renderer(fmt, columns), figures, rates, record))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -220,7 +223,31 @@ def _evaluated(setup: Setup, bom) -> tuple:
     p = bom.product
     tail = setup.renderer.tail(p.id, p.hs, p.produced_in, entries)
     warned = len({(w["code"], w["path"], w["message"]) for e in entries for w in e.get("warnings", ())})
-    return ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries), warned)
+    result = ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries), warned)
+    return result + (determinations(setup, bom),) if setup.record else result
+
+
+def determinations(setup: Setup, bom) -> tuple:
+    """What the audit store keeps of a BOM as evaluated (``batch --record``): its product id
+    and HS code, its full determination under each name (``(agreement, as_of, verdict, JSON,
+    rules digest)``; every applicable name when the run names none), and its JSON (kept for a
+    record that is not a JSON Lines line as received). The same for BOMs with the same
+    canonical JSON, so a worker's cached result serves them all."""
+    book = setup.book
+    chosen = setup.names or book.applicable(bom)
+    dets = [book.evaluate(bom, under=name, as_of=setup.as_of) for name in chosen]
+    return (bom.product.id, bom.product.hs,
+            tuple((d.agreement, d.as_of, d.verdict, d.to_json(indent=None), d.rules_digest) for d in dets),
+            bom.to_json(indent=None))
+
+
+def kept_as_received(setup: Setup, record: BomRecord, job: tuple) -> bool:
+    """Whether the audit store keeps a record's text as received: a line of a JSON Lines file
+    whose BOM the run's rates left as it was; otherwise it keeps the BOM's JSON as evaluated
+    (a CSV/XLSX product, a YAML/JSON list item, a Parquet row; a BOM given rates), so that a
+    replay needs neither the reader nor the rates file."""
+    return (job[0] == "jsonl" and job[1].lower().endswith((".jsonl", ".ndjson"))
+            and _as_evaluated(setup, record.bom) is record.bom)
 
 
 def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
@@ -229,7 +256,10 @@ def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
         error = record.error or BomError([])
         return ("error", record.product_id, _problems(error, base)), False
     try:
-        return _judged(setup, record, job)
+        result, fresh = _judged(setup, record, job)
+        if setup.record:
+            result += (kept_as_received(setup, record, job),)
+        return result, fresh
     except Exception as exc:  # noqa: BLE001 - an evaluator bug must not lose the other records
         message = f"internal error while evaluating this BOM ({type(exc).__name__}: {exc}); please report it"
         return ("error", record.product_id, [("", message, None)]), False

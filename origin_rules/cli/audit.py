@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterator, Optional
 
 import typer
 
@@ -294,14 +295,23 @@ def record_evaluations(results, book, explain: str, db: Optional[str] = None) ->
     err(f"recorded {len(ids):,} determination{'s' if len(ids) != 1 else ''} in {store.shown_url}")
 
 
-def record_batch_run(book, options, db: Optional[str] = None) -> None:
-    """``batch --record``: append every determination of the batch's inputs to the audit store."""
-    from ..audit import cli_user, record_batch
+@contextmanager
+def batch_recording(book, out: Path, db: Optional[str] = None) -> Iterator:
+    """``batch --record``: the audit store opened before the batch runs (a store that cannot
+    be opened is a usage error before any work) and the batch's recording, its temporary
+    files beside the output; both closed at the end, what was not committed dropped."""
+    from ..audit import BatchRecording, cli_user
 
     store = open_store(db)
     try:
-        count = record_batch(store, book, options.inputs, names=options.names, as_of=options.as_of,
-                             requested_by=cli_user(), channel="cli batch", rates=options.rates)
+        with BatchRecording(store, book, requested_by=cli_user(), channel="cli batch",
+                            folder=str(out.resolve().parent)) as recording:
+            yield recording
     finally:
         store.close()
-    err(f"recorded {count:,} determination{'s' if count != 1 else ''} in {store.shown_url}")
+
+
+def commit_recording(recording) -> None:
+    """Append a finished batch's determinations to the audit store, and say so."""
+    count = recording.commit()
+    err(f"recorded {count:,} determination{'s' if count != 1 else ''} in {recording.store.shown_url}")

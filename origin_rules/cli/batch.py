@@ -14,7 +14,7 @@ with ``--strict``, some determination carries a warning about its BOM (as ``eval
 import os
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -175,9 +175,7 @@ def batch(
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     """Evaluate many BOMs (e.g. a year of shipments): one output record per input record, in input order."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    from ..batch import Options, run_batch, write_atomically
+    from ..batch import Options
     from ..rulebook.book import UnknownAgreement
 
     files = _inputs(inputs)
@@ -204,11 +202,49 @@ def batch(
     options = Options(inputs=files, out=str(out), names=list(dict.fromkeys(under)) if under else None, as_of=on,
                       workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules],
                       cache=not no_cache, cluster=cluster, rates=tuple(extra_rates))
+    with ExitStack() as stack:
+        recording = None
+        if record_them:  # the store opened before any work; the determinations kept as the batch runs
+            from .audit import batch_recording
+
+            recording = stack.enter_context(batch_recording(book, out))
+        result = _run(book, options, out, summary, recording)
+        _print_summary(result)
+        err(f"wrote {out}" + (f" and {summary}" if summary is not None else ""))
+        if recording is not None:
+            from .audit import commit_recording
+
+            commit_recording(recording)
+    if not result.records:
+        err("error: no records found in the inputs")
+        raise typer.Exit(EXIT_USAGE)
+    if result.errors:
+        err(f"{result.errors:,} record{'s' if result.errors != 1 else ''} could not be read: see `error` in the output")
+        raise typer.Exit(EXIT_USAGE)
+    if strict and result.warned:
+        from ..batch.summary import count
+
+        err(f"error: --strict: {count(result.warned, 'record')} with warnings about the input: see `warnings` in the output")
+        raise typer.Exit(EXIT_USAGE)
+    wanted = {v.value for v in fail_on or []}
+    if wanted and any(result.verdicts.get(n, {}).get(v, 0) for n in result.verdicts for v in wanted):
+        raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+def _run(book, options, out: Path, summary: Optional[Path], recording):
+    """Run the batch with a progress bar and write the summary file; the errors a user can act
+    on (an interruption, a cluster or worker failure, an unwritable output) end the command."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..batch import run_batch, write_atomically
+
     progress = _Progress(sys.stderr.isatty())
     try:
         with _terminate_as_interrupt():
             try:
-                result = run_batch(book, options, progress=progress.update, started=progress.start)
+                result = run_batch(book, options, progress=progress.update, started=progress.start,
+                                   recording=recording)
             finally:
                 progress.stop()
             if summary is not None:
@@ -225,24 +261,4 @@ def batch(
     except OSError as exc:
         err(f"error: cannot write `{exc.filename or out}`: {exc.strerror or exc}")
         raise typer.Exit(EXIT_USAGE)
-    _print_summary(result)
-    err(f"wrote {out}" + (f" and {summary}" if summary is not None else ""))
-    if record_them:
-        from .audit import record_batch_run
-
-        record_batch_run(book, options)
-    if not result.records:
-        err("error: no records found in the inputs")
-        raise typer.Exit(EXIT_USAGE)
-    if result.errors:
-        err(f"{result.errors:,} record{'s' if result.errors != 1 else ''} could not be read: see `error` in the output")
-        raise typer.Exit(EXIT_USAGE)
-    if strict and result.warned:
-        from ..batch.summary import count
-
-        err(f"error: --strict: {count(result.warned, 'record')} with warnings about the input: see `warnings` in the output")
-        raise typer.Exit(EXIT_USAGE)
-    wanted = {v.value for v in fail_on or []}
-    if wanted and any(result.verdicts.get(n, {}).get(v, 0) for n in result.verdicts for v in wanted):
-        raise typer.Exit(EXIT_FINDINGS)
-    raise typer.Exit(EXIT_OK)
+    return result

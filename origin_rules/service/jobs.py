@@ -194,7 +194,9 @@ class Jobs:
             job.save()
 
     def _one(self, job: Job) -> None:
-        from ..audit import record_batch
+        from contextlib import nullcontext
+
+        from ..audit import BatchRecording
         from ..batch import Options, run_batch
 
         book = self._book_of()
@@ -206,17 +208,21 @@ class Jobs:
 
         options = Options(inputs=[str(job.input)], out=str(job.output), names=job.names, as_of=job.as_of,
                           workers=self.workers)
-        summary = run_batch(book, options, progress=progress)
-        _name_sources(job.output, str(job.input), job.input.name)
-        data = summary.to_dict()
-        data["inputs"] = [job.input.name]
-        data["output"] = job.output.name
-        job.summary = data
-        job.records = summary.records
         store = self._store_of()
-        if store is not None:
-            job.status = "recording"
-            job.save()
-            job.recorded = record_batch(store, book, [str(job.input)], names=job.names, as_of=job.as_of,
-                                        requested_by=job.requested_by, channel="api batch", request_id=job.id)
+        # the determinations are made by the batch's workers as it runs, kept beside the job's
+        # output, and appended to the store once the batch is done
+        keeping = (BatchRecording(store, book, requested_by=job.requested_by, channel="api batch", request_id=job.id,
+                                  folder=str(job.output.parent)) if store is not None else nullcontext())
+        with keeping as recording:
+            summary = run_batch(book, options, progress=progress, recording=recording)
+            _name_sources(job.output, str(job.input), job.input.name)
+            data = summary.to_dict()
+            data["inputs"] = [job.input.name]
+            data["output"] = job.output.name
+            job.summary = data
+            job.records = summary.records
+            if recording is not None:
+                job.status = "recording"
+                job.save()
+                job.recorded = recording.commit()
         job.status = "done"
