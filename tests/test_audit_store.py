@@ -114,7 +114,8 @@ def test_a_record_keeps_the_bom_as_received_its_hash_and_the_full_determination(
 
 def test_records_appended_together_get_their_ids_in_order(store, book):
     """One call appends many records in one statement: each id returned is the id of the
-    record at that position (a batch's records are read back in input order by id)."""
+    record at that position; ``append_many`` (a batch's records) the same without returning
+    them. A batch's records are read back in input order by id."""
     bom_text = BRAKE.read_text(encoding="utf-8")
     bom = loads_bom(bom_text)
     dets = [book.evaluate(bom, under=n, as_of=date(2026, 7, 1)) for n in ("USMCA", "USMCA review 2026: China content cap")]
@@ -123,7 +124,16 @@ def test_records_appended_together_get_their_ids_in_order(store, book):
     ids = store.append(records, requested_by="analyst@example.com", channel="test")
     assert ids == sorted(set(ids)) and len(ids) == len(records) == 14
     assert [(store.get(i).product_id, store.get(i).agreement) for i in ids] == [(r.product_id, r.agreement) for r in records]
+    first = store.get(ids[0])
+    assert first.bom_hash == "sha256:" + hashlib.sha256(bom_text.encode()).hexdigest()
     assert store.append([], requested_by="analyst@example.com", channel="test") == []
+    # a batch's records, appended without asking for their ids, come back in order too
+    assert store.append_many(records, requested_by="batch", channel="test", request_id="b") == 14
+    again = list(store.records(request_id="b"))
+    assert [(r.product_id, r.agreement, r.bom_hash) for r in again] == [(r.product_id, r.agreement, first.bom_hash)
+                                                                         for r in records]
+    assert [r.id for r in again] == list(range(ids[-1] + 1, ids[-1] + 15))
+    assert store.append_many([], requested_by="batch", channel="test") == 0
 
 
 def test_the_database_refuses_to_update_or_delete_records(store, book):

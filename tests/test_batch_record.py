@@ -108,12 +108,16 @@ def test_the_store_holds_every_determination_of_the_batch_in_input_order(inputs,
     assert verdicts == [(r[4], r[6]) for r in stored]
 
 
-def test_named_agreements_only(inputs, book, tmp_path, monkeypatch):
+@pytest.mark.parametrize("figures", ["--figures", "--verdicts-only"])
+def test_named_agreements_only(inputs, book, tmp_path, monkeypatch, figures):
+    """(With --verdicts-only a qualifying good's entry is made without the engine's outcome,
+    which the full determination then computes itself.)"""
     url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
     monkeypatch.setenv("ORIGIN_RULES_DB", url)
     names = ["USMCA", "USMCA review 2026: China content cap"]
     result = CliRunner().invoke(app, ["batch", str(inputs[0]), "--out", str(tmp_path / "out.csv"), "--rules", RULES,
-                                      "-u", names[0], "-u", names[1], "--as-of", AS_OF, "--workers", "2", "--record"])
+                                      "-u", names[0], "-u", names[1], "--as-of", AS_OF, "--workers", "2", figures,
+                                      "--record"])
     assert result.exit_code == 2, result.output
     assert _stored(url) == reference(book, inputs[:1], names, date.fromisoformat(AS_OF))
 

@@ -126,8 +126,8 @@ class BatchRecording:
         return count + self._append(pending)
 
     def _append(self, records: list[NewRecord]) -> int:
-        return len(self.store.append(records, requested_by=self.requested_by, channel=self.channel,
-                                     request_id=self.request_id))
+        return self.store.append_many(records, requested_by=self.requested_by, channel=self.channel,
+                                      request_id=self.request_id)
 
     def close(self) -> None:
         """Remove the temporary files (what was not committed is dropped)."""

@@ -285,12 +285,15 @@ def _warnings(book, bom: BOM, name: str, shared: _Shared, rvc: dict[str, str],
     return entries
 
 
-def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) -> dict[str, Any]:
+def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared,
+           outcomes: dict | None) -> dict[str, Any]:
     program = book.parsed.programs[name]
     entry: dict[str, Any] = {"agreement": name}
     det: Determination | _Outcome | None = None
     if figures:
         out = book.outcome(bom, name, on)
+        if outcomes is not None:
+            outcomes[name] = out
         verdict = out.verdict
         if verdict != "qualifies":
             det = _Outcome(out)
@@ -346,11 +349,14 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared) 
     return entry
 
 
-def judge(book, bom: BOM, names: list[str] | None, on: date, figures: bool = True) -> list[dict[str, Any]]:
-    """The entries for one BOM; ``names=None`` means every applicable agreement/scenario."""
+def judge(book, bom: BOM, names: list[str] | None, on: date, figures: bool = True,
+          outcomes: dict | None = None) -> list[dict[str, Any]]:
+    """The entries for one BOM; ``names=None`` means every applicable agreement/scenario.
+    ``outcomes``: a dict given the engine's outcome under each name evaluated with figures
+    (read only here, so the caller may build the full determinations from them)."""
     chosen = names if names is not None else book.applicable(bom)
     shared = _Shared(book, bom)
-    return [_entry(book, bom, name, on, figures, shared) for name in chosen]
+    return [_entry(book, bom, name, on, figures, shared, outcomes) for name in chosen]
 
 
 def losses(entries: list[dict[str, Any]]) -> tuple[str, ...]:

@@ -219,23 +219,28 @@ def _remember(cache: "OrderedDict[bytes, tuple]", key: bytes, result: tuple) -> 
 
 
 def _evaluated(setup: Setup, bom) -> tuple:
-    entries = judge(setup.book, bom, setup.names, setup.as_of, setup.figures)
+    outcomes: dict | None = {} if setup.record else None
+    entries = judge(setup.book, bom, setup.names, setup.as_of, setup.figures, outcomes)
     p = bom.product
     tail = setup.renderer.tail(p.id, p.hs, p.produced_in, entries)
     warned = len({(w["code"], w["path"], w["message"]) for e in entries for w in e.get("warnings", ())})
     result = ("ok", tail, tuple((e["agreement"], e["verdict"]) for e in entries), losses(entries), warned)
-    return result + (determinations(setup, bom),) if setup.record else result
+    return result + (determinations(setup, bom, outcomes),) if setup.record else result
 
 
-def determinations(setup: Setup, bom) -> tuple:
+def determinations(setup: Setup, bom, outcomes: dict | None = None) -> tuple:
     """What the audit store keeps of a BOM as evaluated (``batch --record``): its product id
     and HS code, its full determination under each name (``(agreement, as_of, verdict, JSON,
     rules digest)``; every applicable name when the run names none), and its JSON (kept for a
     record that is not a JSON Lines line as received). The same for BOMs with the same
-    canonical JSON, so a worker's cached result serves them all."""
+    canonical JSON, so a worker's cached result serves them all. ``outcomes``: the engine's
+    outcomes the batch entries were made from, by name (each determination is made from its
+    name's, as :meth:`Rulebook.evaluate` makes it from the one it computes)."""
     book = setup.book
+    on = setup.as_of
     chosen = setup.names or book.applicable(bom)
-    dets = [book.evaluate(bom, under=name, as_of=setup.as_of) for name in chosen]
+    known = outcomes or {}
+    dets = [book.determination(bom, name, on, known.get(name) or book.outcome(bom, name, on)) for name in chosen]
     return (bom.product.id, bom.product.hs,
             tuple((d.agreement, d.as_of, d.verdict, d.to_json(indent=None), d.rules_digest) for d in dets),
             bom.to_json(indent=None))

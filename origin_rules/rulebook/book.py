@@ -177,7 +177,12 @@ class Rulebook:
         """
         _require_name(under)
         on = _day(as_of)
-        det = to_determination(self.outcome(bom, under, on), full=explain == "full", plain=True)
+        return self.determination(bom, under, on, self.outcome(bom, under, on), explain)
+
+    def determination(self, bom: BOM, under: str, on: date, out: Outcome, explain: str = "summary") -> Determination:
+        """What :meth:`evaluate` makes of the good's :meth:`outcome` ``out`` under ``under`` on
+        ``on`` (a batch that has the outcome already, ``batch --record``, makes it once)."""
+        det = to_determination(out, full=explain == "full", plain=True)
         papers = None if _as_is(bom) or not special(bom) else self._paperwork(bom, under, on)
         findings = self.findings(bom if papers is None else papers.converted.bom, under)
         if papers is not None:
