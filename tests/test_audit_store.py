@@ -195,6 +195,35 @@ def test_replay_under_the_stored_rules_reproduces_every_record_after_a_restart(s
     assert all(r.same for r in results), [r.to_dict() for r in results]
 
 
+def test_replay_evaluates_a_repeated_bom_once_and_still_checks_every_record(store, book, monkeypatch):
+    """Records of one BOM text, name and date share one evaluation (a batch's repeated
+    shipments), yet each record's own stored determination is compared with it: a record
+    whose determination differs is found among identical ones, a record whose JSON is only
+    laid out otherwise is the same, and a record with another BOM text is evaluated anew."""
+    from origin_rules.rulebook.book import Rulebook
+
+    bom_text = BRAKE.read_text(encoding="utf-8")
+    bom = loads_bom(bom_text)
+    det = book.evaluate(bom, under="USMCA", as_of=date(2026, 7, 1))
+    (good,) = new_records(bom, bom_text, "yaml", [det], "summary")
+    wrong = json.loads(good.determination)
+    wrong["figures"]["rvc_net_cost"] = "99.99"
+    laid_out = json.dumps(json.loads(good.determination), indent=2)
+    other_text = bom_text.replace("BRK-100", "BRK-101")
+    records = [good, replace(good, determination=json.dumps(wrong)), good, replace(good, determination=laid_out),
+               replace(good, bom_received=other_text, product_id="BRK-101"), good]
+    store.keep_book(book)
+    store.append(records, requested_by="analyst@example.com", channel="test")
+    evaluated = []
+    real = Rulebook.evaluate
+    monkeypatch.setattr(Rulebook, "evaluate", lambda self, *a, **k: evaluated.append(a) or real(self, *a, **k))
+    results = list(replay(store, store.records()))
+    assert [r.same for r in results] == [True, False, True, True, False, True]
+    assert results[1].paths == ["figures.rvc_net_cost"] and results[1].verdict == "qualifies"
+    assert "product_id" in results[4].paths  # BRK-101's own evaluation, against BRK-100's stored determination
+    assert len(evaluated) == 2  # one per distinct BOM text
+
+
 def test_replay_under_other_rules_finds_the_verdict_that_changed(store, book, tmp_path):
     _record(store, book, under=("USMCA",))
     rules = tmp_path / "rules"

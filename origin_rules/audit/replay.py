@@ -14,6 +14,7 @@ were added above it): those paths are listed apart, as ``moved``.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -98,11 +99,23 @@ class _Books:
         return self.books[digest]
 
 
+MEMO_SIZE = 4096  # distinct (rules, BOM text, name, date) evaluations remembered by a replay
+
+
 def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator[Replayed]:
-    """Re-evaluate each record under its stored rules, or under ``book`` when given."""
+    """Re-evaluate each record under its stored rules, or under ``book`` when given.
+
+    Records with the same BOM text, format, name, date and explanation depth under the same
+    rules (a batch's repeated shipments, one BOM under several names) are evaluated once: a
+    determination depends on nothing else, and each record's stored determination is still
+    compared with it. A stored determination whose text is the new one's is the same without
+    reading it (the store keeps the JSON ``to_json`` makes); otherwise the two are compared
+    as JSON, path by path."""
     from ..rulebook.book import UnknownAgreement
 
     books = _Books(store)
+    made: OrderedDict[tuple, tuple[str, str]] = OrderedDict()  # -> (verdict, determination JSON)
+    read: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (text, format) -> the BOM, or why it does not read
     for record in records:
         under = book if book is not None else books.get(record.rules_digest)
         base = dict(record_id=record.id, product_id=record.product_id, agreement=record.agreement,
@@ -111,26 +124,55 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator
         if isinstance(under, str):
             yield Replayed(**base, error=under)
             continue
-        try:
-            bom = reread(record)
-            det = under.evaluate(bom, under=record.agreement, as_of=record.as_of, explain=record.explain)
-        except BomError as exc:
-            yield Replayed(**base, error=f"the stored BOM no longer reads: {exc}")
-            continue
-        except UnknownAgreement as exc:
-            yield Replayed(**base, error=str(exc))
+        key = (id(under), record.bom_received, record.bom_format, record.agreement, record.as_of, record.explain)
+        hit = made.get(key)
+        if hit is not None:
+            made.move_to_end(key)
+        else:
+            try:
+                bom = _remembered(read, (record.bom_received, record.bom_format), lambda: reread(record))
+                det = under.evaluate(bom, under=record.agreement, as_of=record.as_of, explain=record.explain)
+            except BomError as exc:
+                yield Replayed(**base, error=f"the stored BOM no longer reads: {exc}")
+                continue
+            except UnknownAgreement as exc:
+                yield Replayed(**base, error=str(exc))
+                continue
+            hit = _remembered(made, key, lambda: (det.verdict, det.to_json(indent=None)))
+        verdict, text = hit
+        if book is None and text == record.determination:
+            yield Replayed(**base, verdict=verdict)
             continue
         old = json.loads(record.determination)
-        new = json.loads(det.to_json(indent=None))
+        new = json.loads(text)
         if book is None:
-            yield Replayed(**base, verdict=det.verdict, paths=differences(old, new))
+            yield Replayed(**base, verdict=verdict, paths=differences(old, new))
             continue
         old.pop("rules_digest", None)
         new.pop("rules_digest", None)
         paths = differences(old, new, limit=None)
         moved = [p for p in paths if _is_source(p)]
-        yield Replayed(**base, verdict=det.verdict, paths=[p for p in paths if not _is_source(p)][:MAX_PATHS],
+        yield Replayed(**base, verdict=verdict, paths=[p for p in paths if not _is_source(p)][:MAX_PATHS],
                        moved=moved[:MAX_PATHS])
+
+
+def _remembered(memo: OrderedDict, key: Any, make: Any) -> Any:
+    """``memo[key]``, made by ``make()`` when missing (a BomError is remembered and raised
+    again); the least recently used forgotten past :data:`MEMO_SIZE`."""
+    found = memo.get(key)
+    if found is not None:
+        memo.move_to_end(key)
+    else:
+        try:
+            found = make()
+        except BomError as exc:
+            found = exc
+        memo[key] = found
+        if len(memo) > MEMO_SIZE:
+            memo.popitem(last=False)
+    if isinstance(found, BomError):
+        raise found
+    return found
 
 
 def _is_source(path: str) -> bool:
