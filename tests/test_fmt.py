@@ -199,11 +199,28 @@ def test_refuses_lost_comments_and_unparsable_output(monkeypatch, broken, words)
 
 
 def test_refuses_unstable_output(monkeypatch):
-    source = read("language-md-3.roo")
+    # (a text the formatter changes: formatted text is taken as it is, see below)
+    source = read("language-md-3.roo").replace(" = ", " =  ")
     calls = iter(["set non_market_economies = [CN]\nset auto_parts = 84.07, 84.08, 85.07, 87.06..87.08\n",
                   "set non_market_economies = [CN]\n\nset auto_parts = 84.07, 84.08, 85.07, 87.06..87.08\n"])
     monkeypatch.setattr(fmt, "format_module", lambda m: next(calls))
     assert "twice would not give the same text" in check_format(source).error
+
+
+def test_formatted_text_costs_one_parse_and_changed_text_is_still_checked(monkeypatch):
+    """Formatted text needs no checks of its output (it is the input, parsed already); a
+    parse the caller has is not done again; a text that changes is parsed back and formatted
+    again as ever (the refusals above rest on it)."""
+    formatted = check_format(read("language-md-1.roo")).formatted
+    messy = formatted.replace("\n\n", "\n\n\n", 1)
+    assert check_format(messy).changed
+    parses = []
+    real = fmt.parse
+    monkeypatch.setattr(fmt, "parse", lambda text, file="<string>": parses.append(text) or real(text, file))
+    assert check_format(formatted) == FmtResult(formatted, False) and parses == [formatted]
+    parses.clear()
+    assert check_format(formatted, "x.roo", real(formatted, "x.roo")) == FmtResult(formatted, False) and parses == []
+    assert check_format(messy) == FmtResult(formatted, True) and parses == [messy, formatted]
 
 
 def test_nothing_is_printed(capsys):

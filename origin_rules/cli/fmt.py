@@ -57,14 +57,14 @@ def fmt(
             unparsable = True
             skipped += 1
             continue
-        module, diags = parse(text, file)
+        parsed = module, diags = parse(text, file)
         if module is None or any(d.is_error for d in diags):
             err(render_text([d for d in diags if d.is_error], {file: text}))
             err(f"{file}: not formatted: the file has syntax errors")
             unparsable = True
             skipped += 1
             continue
-        result = check_format(text, file)
+        result = check_format(text, file, parsed)
         if result.error:
             err(f"{file}: refusing to format: {result.error}")
             refused = True

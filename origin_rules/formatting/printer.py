@@ -569,14 +569,20 @@ def _first_difference(old: A.Module, new: A.Module) -> str:
     return f"the file ({len(old.items)} declarations become {len(new.items)})"
 
 
-def check_format(text: str, file: str = "<string>") -> FmtResult:
+def check_format(text: str, file: str = "<string>", parsed: tuple | None = None) -> FmtResult:
     """Format ``text``. Refuses (``error`` set, ``formatted`` is ``text``) when the text does not
     parse or has errors, or when the output would not parse back to the same AST and comments,
-    or would format differently again."""
+    or would format differently again. ``parsed``: what ``parse(text, file)`` gave, when the
+    caller has it already.
+
+    Text that is formatted already comes back as it is after one parse and one formatting:
+    its formatted text is itself, which parses back to the same module (parsing is a function
+    of the text) and formats again to the same text (formatting is a function of the module),
+    so the checks of a changed text hold without being run."""
     def refuse(why: str) -> FmtResult:
         return FmtResult(text, False, why)
 
-    module, diags = parse(text, file)
+    module, diags = parsed if parsed is not None else parse(text, file)
     errors = [d for d in diags if d.is_error]
     if module is None or errors:
         d = errors[0] if errors else diags[0]
@@ -586,6 +592,8 @@ def check_format(text: str, file: str = "<string>") -> FmtResult:
     if depth > MAX_DEPTH:
         return refuse(f"`{file}` nests `and`/`or`/`not` {depth} deep: too deep to format (at most {MAX_DEPTH})")
     formatted = format_module(module)
+    if formatted == text:
+        return FmtResult(formatted, False)
     again, _ = parse(formatted, file)
     twice = format_module(again) if again is not None else None
     bug = "; the file was left unchanged (a formatter bug: please report it with this file)"
