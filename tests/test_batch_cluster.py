@@ -246,15 +246,23 @@ def test_an_unreachable_scheduler_is_a_clear_error(shipped_rulebook, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_local_cluster_writes_byte_for_byte_what_the_local_batch_writes(tmp_path):
+def test_a_local_cluster_writes_byte_for_byte_what_the_local_batch_writes(tmp_path, monkeypatch):
+    """... and records the same determinations with --record (made by the cluster's workers)."""
+    from origin_rules.audit import Store
+
     src = shipments(tmp_path / "in.jsonl", 6)
     local, on_cluster = tmp_path / "local.jsonl", tmp_path / "cluster.jsonl"
-    assert run(str(src), "--out", str(local), "-j", "1").exit_code == 2
-    result = run(str(src), "--out", str(on_cluster), "--cluster", "local:2", "--chunk-size", "7")
+    monkeypatch.setenv("ORIGIN_RULES_DB", f"sqlite:///{tmp_path / 'local.sqlite3'}")
+    assert run(str(src), "--out", str(local), "-j", "1", "--record").exit_code == 2
+    monkeypatch.setenv("ORIGIN_RULES_DB", f"sqlite:///{tmp_path / 'cluster.sqlite3'}")
+    result = run(str(src), "--out", str(on_cluster), "--cluster", "local:2", "--chunk-size", "7", "--record")
     assert result.exit_code == 2, result.output  # the broken record: one error record, the run goes on
     assert on_cluster.read_bytes() == local.read_bytes()
     records = read_jsonl(on_cluster)
     assert [r["product_id"] for r in records if "error" in r] == ["BROKEN"]
+    stored = [[(r.bom_received, r.agreement, r.verdict, r.determination) for r in Store(f"sqlite:///{tmp_path / db}").records()]
+              for db in ("local.sqlite3", "cluster.sqlite3")]
+    assert stored[0] == stored[1] and len(stored[0]) >= len(records) - 1
 
 
 @pytest.mark.slow
