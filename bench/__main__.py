@@ -26,8 +26,10 @@
 
 11. A full determination against the verdict path, part by part (bench/determination.py; alone:
    python -m bench.determination [--quick] [--against REF]).
+12. `batch --record` against the same batch, and `audit replay` of what it recorded
+   (bench/batch.py, bench_record; --quick: 2,000 shipments, else 20,000).
 
-Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp,prove,determination] (docs/performance.md)
+Run: python -m bench [--quick] [--only check,engine,diff,batch,read,workers,cluster,cli,service,lsp,prove,determination,record] (docs/performance.md)
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ import sys
 
 from . import batch, cli, cluster, determination, diff, evaluation, lsp, prove, service
 
-PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp", "prove", "determination")
+PARTS = ("check", "engine", "diff", "batch", "read", "workers", "cluster", "cli", "service", "lsp", "prove", "determination",
+         "record")
 
 
 def _arguments(argv: list[str]):
@@ -67,7 +70,7 @@ if __name__ == "__main__":
     for part, lines in (("diff", diff.main), ("batch", batch.main), ("read_only", batch.bench_reading),
                         ("workers_only", batch.workers_only), ("cluster", cluster.main), ("cli", cli.main),
                         ("service", service.main), ("lsp", lsp.main), ("prove", prove.main),
-                        ("determination", determination.main)):
+                        ("determination", determination.main), ("record", batch.record_only)):
         if part in parts:
             for line in lines(quick):
                 print(line)

@@ -91,14 +91,16 @@ def _own_cpu(pid: int) -> float:
 LAST_MAIN_CPU = [0.0]  # CPU seconds of the batch's main process alone in the last run_batch (sampled)
 
 
-def run_batch(src: Path, out: Path, *extra: str) -> tuple[float, int, int, float]:
+def run_batch(src: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
     """Seconds, peak RSS of the largest process (KiB), peak PSS of the whole tree (KiB),
     CPU seconds of the whole tree (the batch and its workers). The main process's own CPU
-    (without its workers), last sampled every 50 ms, is left in ``LAST_MAIN_CPU[0]``."""
+    (without its workers), last sampled every 50 ms, is left in ``LAST_MAIN_CPU[0]``.
+    ``env``: variables added to the batch's environment."""
     args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
             "--as-of", AS_OF, "--out", str(out), *extra]
     start = time.perf_counter()
-    child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env=dict(os.environ, **env) if env else None)
     peak_pss = [0]
     main_cpu = [0.0]
     stop = threading.Event()
@@ -331,6 +333,50 @@ def workers_only(quick: bool = False) -> list[str]:
     folder = Path(tempfile.mkdtemp(prefix="origin-rules-bench-"))
     try:
         return bench_workers(folder, quick) + bench_shares(quick)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_record(folder: Path, quick: bool) -> list[str]:
+    """``batch --record`` and ``audit replay`` (docs/service.md, Audit store): the sample's
+    shipments under every applicable agreement, 2 workers, recorded in a new SQLite store,
+    against the same batch without recording; then the store's records replayed under their
+    stored rules (whole processes, wall time)."""
+    n = 2_000 if quick else 20_000
+    src, out, db = folder / "record.jsonl", folder / "record.out.jsonl", folder / "audit.sqlite3"
+    write_jsonl(str(src), n)
+    plain, _, _, _ = run_batch(src, out, "--workers", "2")
+    recorded, rss, _, _ = run_batch(src, out, "--workers", "2", "--record", env={"ORIGIN_RULES_DB": f"sqlite:///{db}"})
+    count = _count_records(db)
+    start = time.perf_counter()
+    replay = subprocess.run([sys.executable, "-c", "from origin_rules.cli import main; main()", "audit", "replay",
+                             "--db", str(db)], cwd=ROOT, capture_output=True, text=True)
+    replay_seconds = time.perf_counter() - start
+    if replay.returncode != 0:
+        raise RuntimeError(f"audit replay failed ({replay.returncode}): {replay.stderr[-2000:]}")
+    size = db.stat().st_size
+    for path in (src, out, db):
+        path.unlink(missing_ok=True)
+    return [
+        f"batch --record, {n:,} shipments, every applicable agreement (7 for MX), 2 workers, a new SQLite store:",
+        f"  batch                     {plain:6.2f} s",
+        f"  batch --record            {recorded:6.2f} s  ({recorded / plain:4.1f}x the batch): {count:,} determinations,"
+        f" {size / 1e6:,.0f} MB, {count / recorded:,.0f} determinations/s; largest process {rss / 1024:,.0f} MiB",
+        f"  audit replay of them      {replay_seconds:6.2f} s  ({count / replay_seconds:,.0f} records/s)",
+    ]
+
+
+def _count_records(db: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        return connection.execute("select count(*) from determinations").fetchone()[0]
+
+
+def record_only(quick: bool = False) -> list[str]:
+    folder = Path(tempfile.mkdtemp(prefix="origin-rules-bench-"))
+    try:
+        return bench_record(folder, quick)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
