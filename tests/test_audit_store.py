@@ -264,6 +264,39 @@ def test_replay_under_other_rules_does_not_count_a_rule_that_only_moved_in_its_f
     assert result.to_dict()["moved"] == result.moved
 
 
+def test_replay_under_rules_that_decide_the_same_compares_texts_but_for_the_digest(store, book, tmp_path, monkeypatch):
+    """A note added at the end of a file changes the rules digest and nothing a determination
+    says: every record is the same, found by comparing the texts with the digest swapped, no
+    JSON read; a determination that differs elsewhere is still found."""
+    import importlib
+
+    replaying = importlib.import_module("origin_rules.audit.replay")  # (the package's `replay` is the function)
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    book = origin_rules.load([str(rules)])  # (the rules' files named as they will be under the edited rules)
+    _record(store, book)
+    section = rules / "usmca" / "section-17-transport.roo"
+    section.write_text(section.read_text(encoding="utf-8") + "# a note at the end\n", encoding="utf-8")
+    current = origin_rules.load([str(rules)])
+    assert current.digest != book.digest
+    parsed = []
+    real = json.loads
+    monkeypatch.setattr(replaying.json, "loads", lambda text, **kw: parsed.append(text) or real(text, **kw))
+    results = list(replay(store, store.records(), current))
+    assert [r.same for r in results] == [True, True] and parsed == []
+    monkeypatch.undo()
+    assert all(r.rules_digest == current.digest and not r.moved for r in results)
+    bom_text = BRAKE.read_text(encoding="utf-8")
+    det = json.loads(store.get(results[0].record_id).determination)
+    det["figures"]["vnm"] = "1.00"
+    (stored,) = new_records(loads_bom(bom_text), bom_text, "yaml",
+                            [book.evaluate(loads_bom(bom_text), under="USMCA", as_of=date(2026, 7, 1))], "summary")
+    store.append([replace(stored, determination=json.dumps(det, separators=(",", ":")))],
+                 requested_by="analyst@example.com", channel="test")
+    (changed,) = replay(store, [list(store.records())[-1]], current)
+    assert not changed.same and changed.paths == ["figures.vnm"]
+
+
 def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     (record_id, _) = _record(store, book)

@@ -108,9 +108,9 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator
     Records with the same BOM text, format, name, date and explanation depth under the same
     rules (a batch's repeated shipments, one BOM under several names) are evaluated once: a
     determination depends on nothing else, and each record's stored determination is still
-    compared with it. A stored determination whose text is the new one's is the same without
-    reading it (the store keeps the JSON ``to_json`` makes); otherwise the two are compared
-    as JSON, path by path."""
+    compared with it. A stored determination whose text is the new one's (under other rules:
+    but for the rules digest) is the same without reading it (the store keeps the JSON
+    ``to_json`` makes); otherwise the two are compared as JSON, path by path."""
     from ..rulebook.book import UnknownAgreement
 
     books = _Books(store)
@@ -140,7 +140,7 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator
                 continue
             hit = _remembered(made, key, lambda: (det.verdict, det.to_json(indent=None)))
         verdict, text = hit
-        if book is None and text == record.determination:
+        if text == record.determination or (book is not None and _same_but_digest(text, under.digest, record)):
             yield Replayed(**base, verdict=verdict)
             continue
         old = json.loads(record.determination)
@@ -154,6 +154,13 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator
         moved = [p for p in paths if _is_source(p)]
         yield Replayed(**base, verdict=verdict, paths=[p for p in paths if not _is_source(p)][:MAX_PATHS],
                        moved=moved[:MAX_PATHS])
+
+
+def _same_but_digest(text: str, digest: str, record: StoredRecord) -> bool:
+    """Whether a determination made under other rules is the stored one but for its rules
+    digest (which a replay under other rules does not count): the new digest written once,
+    and the texts equal once it is the stored one."""
+    return text.count(digest) == 1 and text.replace(digest, record.rules_digest) == record.determination
 
 
 def _remembered(memo: OrderedDict, key: Any, make: Any) -> Any:
