@@ -500,3 +500,25 @@ def test_records_are_written_as_json_writes_them(value):
     """The output records are made by orjson; the text is the standard library's to the byte
     (control characters, any Unicode including lone surrogates, integers of any size)."""
     assert compact_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_verdicts_only_gives_a_good_that_does_not_qualify_the_entry_it_gets_with_figures(book):
+    """--verdicts-only drops the figures of a good that qualifies and nothing else: the
+    entry of one that does not is the one made with figures (the examples and part of the
+    batch sample, on two dates; every verdict occurs)."""
+    from origin_rules.batch.judge import judge
+    from origin_rules.files.boms import jsonl_record
+
+    boms = [r.bom for path in sorted(EXAMPLES.glob("*.yaml")) for r in read_boms(path) if r.bom is not None]
+    boms += [jsonl_record("sample.jsonl", 2, json.dumps(product_bom(seed, variant))).bom
+             for seed in range(24) for variant in range(2)]
+    verdicts = set()
+    for on in (date(2026, 7, 1), date(2020, 1, 1)):
+        for bom in boms:
+            for full, short in zip(judge(book, bom, None, on, True), judge(book, bom, None, on, False), strict=True):
+                verdicts.add(full["verdict"])
+                if full["verdict"] == "qualifies":
+                    assert short == {k: full[k] for k in ("agreement", "verdict", "base", "warnings") if k in full}
+                else:
+                    assert short == full
+    assert verdicts == {"qualifies", "does_not_qualify", "insufficient_data", "no_rule"}

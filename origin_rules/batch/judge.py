@@ -7,14 +7,14 @@ their margins, the warnings about the BOM (as ``Rulebook.evaluate`` gives them) 
 the good does not qualify, the one-line reason, the missing fields and the materials behind
 the failure (their origin, HS code and value, for the report).
 
-Speed (measured on a 20-material BOM, see bench/batch.py): ``book.verdict`` costs about
-30 µs, ``book.outcome`` (figures and margins, no JSON models) about 300 µs and
-``book.evaluate`` about 900 µs, most of the difference being the pydantic models of the
-explanation. With ``figures=True`` (the default of the CLI) each name costs one
-``outcome``; the reason of a good that does not qualify is read from the outcome's trace
-through a thin view (:class:`_Outcome`) by the same ``one_line_reason`` that ``evaluate``
-uses, without building the models. With ``figures=False`` a qualifying good costs one
-``verdict`` and carries no figures; the others cost one ``evaluate``.
+Speed: ``book.verdict`` is about a tenth of ``book.outcome`` (figures and margins, no JSON
+models), which is about a third of ``book.evaluate`` (bench/batch.py, bench/determination.py).
+With ``figures=True`` (the default of the CLI) each name costs one ``outcome``; the reason of
+a good that does not qualify is read from the outcome's trace through a thin view
+(:class:`_Outcome`) by the same ``one_line_reason`` that ``evaluate`` uses, without building
+the models. With ``figures=False`` a qualifying good costs one ``verdict`` and carries no
+figures; the others cost a ``verdict`` and an ``outcome`` and get the same entry as with
+figures.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typing import Any
 
 from ..model.bom import BOM, Material, format_decimal
 from ..model.currency import convert
-from ..model.determination import Determination, ExplanationNode
 from ..engine.measures import money
 from ..rulebook.explain import one_line_reason
 from ..model.evidence import has_certifications
@@ -162,16 +161,16 @@ class _Outcome:
                                 threshold=format(m.threshold, "f")) for m in self._margins]
 
 
-def _failing_ids(node: ExplanationNode, out: list[str], false: object = "false") -> None:
-    """Material ids named by the deepest failing steps of the explanation; ``false``: the
-    result of a failing step (an engine trace's is ``False``, as an ``_Outcome`` holds it)."""
-    if node.result != false:
+def _failing_ids(trace, out: list[str]) -> None:
+    """Material ids named by the deepest failing steps of an engine trace (the steps the
+    determination's explanation shows: it keeps every failing child of a failing node)."""
+    if trace.result is not False:
         return
-    failing = [c for c in node.children if c.result == false]
+    failing = [c for c in trace.children if c.result is False]
     if not failing:
-        out.extend(node.materials)
+        out.extend(trace.materials)
     for child in failing:
-        _failing_ids(child, out, false)
+        _failing_ids(child, out)
 
 
 def _cause(material: Material, reason: str | None) -> dict[str, Any]:
@@ -183,15 +182,12 @@ def _cause(material: Material, reason: str | None) -> dict[str, Any]:
     return cause
 
 
-def _causes(bom: BOM, det: Determination | _Outcome, by_id: dict[str, Material]) -> list[dict[str, Any]]:
+def _causes(bom: BOM, det: _Outcome, by_id: dict[str, Material]) -> list[dict[str, Any]]:
     """The materials behind a failure; ``by_id``: every material of ``bom`` by id (the
     first of an id, at any depth)."""
     reasons = {f.id: f.reason for f in det.failed_materials}
     ids = list(reasons)
-    if isinstance(det, _Outcome):  # the engine's trace itself, not its lazy view
-        _failing_ids(det.explanation._t, ids, False)
-    elif det.explanation is not None:
-        _failing_ids(det.explanation, ids)
+    _failing_ids(det.explanation._t, ids)  # (the engine's trace itself, not its lazy view)
     out, seen = [], set()
     for mid in ids:
         if mid in seen or mid not in by_id:
@@ -289,17 +285,21 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared,
            outcomes: dict | None) -> dict[str, Any]:
     program = book.parsed.programs[name]
     entry: dict[str, Any] = {"agreement": name}
-    det: Determination | _Outcome | None = None
+    det: _Outcome | None = None
     if figures:
         out = book.outcome(bom, name, on)
         if outcomes is not None:
             outcomes[name] = out
         verdict = out.verdict
+    else:  # only the verdict of a good that qualifies; the rest as with figures
+        verdict = book.verdict(bom, name, on)
+        out = book.outcome(bom, name, on) if verdict != "qualifies" else None
+    entry["verdict"] = verdict
+    if program.is_scenario:
+        entry["base"] = program.chain[-1]
+    if out is not None:
         if verdict != "qualifies":
             det = _Outcome(out)
-        entry["verdict"] = verdict
-        if program.is_scenario:
-            entry["base"] = program.chain[-1]
         if out.rule is not None:
             entry["rule"] = out.rule.selector_text
             if det is not None:
@@ -311,32 +311,11 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared,
             entry["figures"] = key
         if out.margins:
             entry["thresholds"] = _thresholds(out.margins, shared.made)
-    else:
-        verdict = book.verdict(bom, name, on)
-        entry["verdict"] = verdict
-        if program.is_scenario:
-            entry["base"] = program.chain[-1]
-        if verdict != "qualifies":
-            det = book.evaluate(bom, name, on)
-            if det.origin_criterion:
-                entry["criterion"] = det.origin_criterion
-            if det.rule is not None:
-                entry["rule"], entry["rule_source"] = det.rule.selector, det.rule.source
-            key = {k: v for k, v in det.figures.items() if k in ("vnm", "fvnm") or k.startswith(("rvc", "max_nom"))}
-            if key:
-                entry["figures"] = key
-            if det.headroom:
-                entry["thresholds"] = _distinct([
-                    {"figure": h.figure, "value": h.value, "threshold": h.threshold, "comparison": h.comparison,
-                     "margin": h.margin, "holds": h.holds}
-                    for h in det.headroom
-                ])
     warnings = _warnings(book, bom, name, shared, entry.get("figures", {}), on)
     if warnings:
         entry["warnings"] = warnings
-    if det is not None:
-        if isinstance(det, _Outcome):  # the reason names a certification not valid on the date
-            det.warnings = [SimpleNamespace(code=w["code"], message=w["message"]) for w in warnings]
+    if det is not None:  # (the reason names a certification not valid on the date)
+        det.warnings = [SimpleNamespace(code=w["code"], message=w["message"]) for w in warnings]
         reason = one_line_reason(det)
         if reason:
             entry["reason"] = reason
