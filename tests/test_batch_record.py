@@ -153,3 +153,22 @@ def test_an_interrupted_batch_records_nothing(inputs, book, tmp_path, monkeypatc
             run_batch(book, options, recording=recording)
     assert written and store.count() == 0 and not (tmp_path / "out.jsonl").exists()
     store.close()
+
+
+def test_a_store_that_fails_when_the_batch_is_done_is_a_clear_error(inputs, tmp_path, monkeypatch):
+    """The output is written; the failure is named, without a traceback (exit 2)."""
+    from sqlalchemy.exc import OperationalError
+
+    from origin_rules.audit import Store as Opened
+
+    def refuse(self, records, **kwargs):
+        raise OperationalError("INSERT INTO determinations ...", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(Opened, "append_many", refuse)
+    monkeypatch.setenv("ORIGIN_RULES_DB", f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["batch", str(inputs[0]), "--out", str(out), "--rules", RULES,
+                                      "--as-of", AS_OF, "--workers", "1", "--record"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # (no other exception escaped)
+    assert "could not record the determinations" in result.stderr and "database or disk is full" in result.stderr
+    assert "Traceback" not in result.output and out.exists()

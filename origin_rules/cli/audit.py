@@ -303,15 +303,29 @@ def batch_recording(book, out: Path, db: Optional[str] = None) -> Iterator:
     from ..audit import BatchRecording, cli_user
 
     store = open_store(db)
+    folder = out.resolve().parent
     try:
-        with BatchRecording(store, book, requested_by=cli_user(), channel="cli batch",
-                            folder=str(out.resolve().parent)) as recording:
+        try:
+            recording = BatchRecording(store, book, requested_by=cli_user(), channel="cli batch", folder=str(folder))
+        except OSError as exc:
+            err(f"error: --record: cannot write temporary files in `{folder}`: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_USAGE)
+        with recording:
             yield recording
     finally:
         store.close()
 
 
-def commit_recording(recording) -> None:
-    """Append a finished batch's determinations to the audit store, and say so."""
-    count = recording.commit()
+def commit_recording(recording, out: Path) -> None:
+    """Append a finished batch's determinations to the audit store, and say so; a store that
+    fails now is an error (exit 2) that says the output is written all the same."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        count = recording.commit()
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err(f"error: could not record the determinations in {recording.store.shown_url}: {reason};"
+            f" `{out}` is written")
+        raise typer.Exit(EXIT_USAGE)
     err(f"recorded {count:,} determination{'s' if count != 1 else ''} in {recording.store.shown_url}")

@@ -214,7 +214,7 @@ def batch(
         if recording is not None:
             from .audit import commit_recording
 
-            commit_recording(recording)
+            commit_recording(recording, out)
     if not result.records:
         err("error: no records found in the inputs")
         raise typer.Exit(EXIT_USAGE)
