@@ -172,3 +172,22 @@ def test_a_store_that_fails_when_the_batch_is_done_is_a_clear_error(inputs, tmp_
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # (no other exception escaped)
     assert "could not record the determinations" in result.stderr and "database or disk is full" in result.stderr
     assert "Traceback" not in result.output and out.exists()
+
+
+def test_a_worker_keeps_no_determinations_in_its_caches(inputs, book):
+    """What a worker keeps to reuse results (bounded by count, not by size) leaves out the
+    full determinations, tens of kilobytes a BOM; a BOM it meets again under its canonical
+    key gets them made again, the same."""
+    from origin_rules.batch.records import Renderer
+    from origin_rules.batch.work import Setup, run_jobs
+
+    setup = Setup(book, None, date.fromisoformat(AS_OF), Renderer("jsonl", list(book.names)), record=True)
+    lines = inputs[0].read_text(encoding="utf-8").splitlines()
+    jobs = [("jsonl", str(inputs[0]), n, line.strip().encode()) for n, line in enumerate(lines, 1) if line.strip()]
+    results, _ = run_jobs(jobs, setup)
+    kept = [v for v in setup.cache.values()] + [v[1] for v in setup.met.values() if v is not None]
+    assert kept and all(len(r) == 5 for r in kept)
+    ok = [r for r in results if r[0] == "ok"]
+    assert all(len(r) == 7 and r[5][2] for r in ok)
+    first, again = ok[1], ok[4]  # the sample BOM, then the same BOM with its keys in another order
+    assert again[5] == first[5] and again[5] is not first[5]

@@ -173,7 +173,12 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
     BOM of a fingerprint is surely new), then to ``None`` once both are in ``setup.cache``
     under their canonical keys. The raw records kept are bounded by their materials
     (:data:`MET_MATERIALS`), so a batch of very large BOMs keeps few of them; a BOM too large
-    to keep goes under its canonical key at once."""
+    to keep goes under its canonical key at once.
+
+    The results kept leave out the full determinations of ``batch --record`` (a BOM's take
+    tens of kilobytes: thousands kept would weigh hundreds of megabytes per worker); a BOM
+    met again under its canonical key, which only a text written otherwise brings here (the
+    main process reuses the results of identical records), has them made again."""
     bom = _as_evaluated(setup, record.bom)
     mark = fingerprint(bom)
     met, cache = setup.met, setup.cache
@@ -182,9 +187,9 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
         size = _count(bom.materials)
         if size > MET_MATERIALS // 8:
             met[mark] = None
-            _remember(cache, setup.bom_key(bom), result)
+            _remember(cache, setup.bom_key(bom), result[:5])
         else:
-            met[mark] = (job, result, size)
+            met[mark] = (job, result[:5], size)
             setup.met_materials += size
         while len(met) > CACHE_SIZE or setup.met_materials > MET_MATERIALS:
             _, dropped = met.popitem(last=False)
@@ -202,9 +207,9 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
     hit = cache.get(key)
     if hit is not None:
         cache.move_to_end(key)
-        return hit, False
+        return (hit + (determinations(setup, bom),) if setup.record else hit), False
     result = _evaluated(setup, bom)
-    _remember(cache, key, result)
+    _remember(cache, key, result[:5])
     return result, True
 
 
