@@ -297,6 +297,22 @@ def test_replay_under_rules_that_decide_the_same_compares_texts_but_for_the_dige
     assert not changed.same and changed.paths == ["figures.vnm"]
 
 
+def test_replay_names_each_record_whose_stored_bom_no_longer_reads(store, book):
+    """Two records of one BOM text that no longer reads: each is reported with its own id
+    (a BOM read once for several records is never a failure read once)."""
+    bom_text = BRAKE.read_text(encoding="utf-8")
+    (good,) = new_records(loads_bom(bom_text), bom_text, "yaml",
+                          [book.evaluate(loads_bom(bom_text), under="USMCA", as_of=date(2026, 7, 1))], "summary")
+    broken = replace(good, bom_received="product: {id: X, hs: [")
+    store.keep_book(book)
+    ids = store.append([broken, good, broken], requested_by="analyst@example.com", channel="test")
+    results = list(replay(store, store.records()))
+    assert [r.same for r in results] == [False, True, False]
+    for record_id, result in zip(ids, results):
+        if result.error:
+            assert result.error.startswith("the stored BOM no longer reads") and f"record {record_id}" in result.error
+
+
 def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     (record_id, _) = _record(store, book)

@@ -164,21 +164,16 @@ def _same_but_digest(text: str, digest: str, record: StoredRecord) -> bool:
 
 
 def _remembered(memo: OrderedDict, key: Any, make: Any) -> Any:
-    """``memo[key]``, made by ``make()`` when missing (a BomError is remembered and raised
-    again); the least recently used forgotten past :data:`MEMO_SIZE`."""
+    """``memo[key]``, made by ``make()`` when missing (what it raises is not remembered: a
+    BOM that no longer reads is read again for each record, whose id its message names);
+    the least recently used forgotten past :data:`MEMO_SIZE`."""
     found = memo.get(key)
     if found is not None:
         memo.move_to_end(key)
-    else:
-        try:
-            found = make()
-        except BomError as exc:
-            found = exc
-        memo[key] = found
-        if len(memo) > MEMO_SIZE:
-            memo.popitem(last=False)
-    if isinstance(found, BomError):
-        raise found
+        return found
+    found = memo[key] = make()
+    if len(memo) > MEMO_SIZE:
+        memo.popitem(last=False)
     return found
 
 
