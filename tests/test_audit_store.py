@@ -313,6 +313,36 @@ def test_replay_names_each_record_whose_stored_bom_no_longer_reads(store, book):
             assert result.error.startswith("the stored BOM no longer reads") and f"record {record_id}" in result.error
 
 
+@pytest.mark.parametrize("chunk, memo", [(1000, 4096), (3, 2)])
+def test_replay_in_worker_processes_gives_what_replay_here_gives(store, book, monkeypatch, chunk, memo):
+    """Records the same, one wrong, BOMs that no longer read, an agreement the rules do not
+    know, under the stored rules and under rules given; with small chunks and a small memo
+    (records sent while their BOM's determination is forgotten) too."""
+    import importlib
+
+    replaying = importlib.import_module("origin_rules.audit.replay")
+    monkeypatch.setattr(replaying, "CHUNK", chunk)
+    monkeypatch.setattr(replaying, "MEMO_SIZE", memo)
+    bom_text = BRAKE.read_text(encoding="utf-8")
+    bom = loads_bom(bom_text)
+    dets = [book.evaluate(bom, under=n, as_of=date(2026, 7, 1)) for n in ("USMCA", "USMCA review 2026: China content cap")]
+    good = new_records(bom, bom_text, "yaml", dets, "summary")
+    wrong = json.loads(good[0].determination)
+    wrong["verdict"] = "does_not_qualify"
+    other = bom_text.replace("BRK-100", "BRK-101")
+    records = [*good, replace(good[0], determination=json.dumps(wrong)), replace(good[1], bom_received="product: ["),
+               *good, replace(good[0], agreement="NAFTA"), replace(good[1], bom_received="product: ["),
+               replace(good[0], bom_received=other), *good, replace(good[0], bom_received=other)]
+    store.keep_book(book)
+    store.append(records, requested_by="analyst@example.com", channel="test")
+    for under in (None, book):
+        here = [r.to_dict() for r in replay(store, store.records(), under)]
+        there = [r.to_dict() for r in replay(store, store.records(), under, workers=2)]
+        assert there == here
+        assert [r["same"] for r in here] == [True, True, False, False, True, True, False, False, False, True, True, False]
+        assert f"record {here[3]['id']}" in here[3]["error"] and f"record {here[7]['id']}" in here[7]["error"]
+
+
 def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     (record_id, _) = _record(store, book)

@@ -14,8 +14,10 @@ were added above it): those paths are listed apart, as ``moved``.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+import multiprocessing
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Iterable, Iterator
 
 from ..model.bom import BomError
@@ -99,11 +101,14 @@ class _Books:
         return self.books[digest]
 
 
-MEMO_SIZE = 4096  # distinct (rules, BOM text, name, date) evaluations remembered by a replay
+MEMO_SIZE = 4096  # distinct (rules, BOM text, name, date) evaluations remembered by a replay (their JSON)
+READ_SIZE = 64  # BOMs kept read (a BOM's records under several names follow each other)
 
 
-def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator[Replayed]:
-    """Re-evaluate each record under its stored rules, or under ``book`` when given.
+def replay(store: Store, records: Iterable[StoredRecord], book=None, workers: int = 1) -> Iterator[Replayed]:
+    """Re-evaluate each record under its stored rules, or under ``book`` when given; in
+    ``workers`` processes when more than one (and the platform forks): the records are read
+    and compared here, in order, and the results are the same.
 
     Records with the same BOM text, format, name, date and explanation depth under the same
     rules (a batch's repeated shipments, one BOM under several names) are evaluated once: a
@@ -111,49 +116,182 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None) -> Iterator
     compared with it. A stored determination whose text is the new one's (under other rules:
     but for the rules digest) is the same without reading it (the store keeps the JSON
     ``to_json`` makes); otherwise the two are compared as JSON, path by path."""
-    from ..rulebook.book import UnknownAgreement
-
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        yield from _replay_in_workers(store, records, book, workers)
+        return
     books = _Books(store)
     made: OrderedDict[tuple, tuple[str, str]] = OrderedDict()  # -> (verdict, determination JSON)
-    read: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (text, format) -> the BOM, or why it does not read
+    read: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (text, format) -> the BOM
     for record in records:
         under = book if book is not None else books.get(record.rules_digest)
-        base = dict(record_id=record.id, product_id=record.product_id, agreement=record.agreement,
-                    as_of=record.as_of.isoformat(), stored_verdict=record.verdict,
-                    rules_digest=under.digest if not isinstance(under, str) else record.rules_digest)
+        base = _base(record, book)
         if isinstance(under, str):
             yield Replayed(**base, error=under)
             continue
-        key = (id(under), record.bom_received, record.bom_format, record.agreement, record.as_of, record.explain)
+        key = _key(record)
         hit = made.get(key)
         if hit is not None:
             made.move_to_end(key)
         else:
+            found = _evaluated(under, record, read)
+            if found[0] != "ok":
+                yield Replayed(**base, error=found[1])
+                continue
+            hit = _remembered(made, key, lambda: found[1:])
+        yield _compared(record, base, hit[0], hit[1], book)
+
+
+def _base(record: StoredRecord, book) -> dict[str, Any]:
+    return dict(record_id=record.id, product_id=record.product_id, agreement=record.agreement,
+                as_of=record.as_of.isoformat(), stored_verdict=record.verdict,
+                rules_digest=book.digest if book is not None else record.rules_digest)
+
+
+def _key(record: StoredRecord) -> tuple:
+    """What a determination depends on besides the rules (the rules digest stands for them,
+    or the one rulebook given)."""
+    return (record.rules_digest, record.bom_received, record.bom_format, record.agreement, record.as_of,
+            record.explain)
+
+
+def _evaluated(under, record: StoredRecord, read: OrderedDict) -> tuple:
+    """``("ok", verdict, determination JSON)``, or ``("error", why)``: the stored BOM no
+    longer reads (the message names the record), or the agreement is unknown to the rules."""
+    from ..rulebook.book import UnknownAgreement
+
+    try:
+        bom = _remembered(read, (record.bom_received, record.bom_format), lambda: reread(record), READ_SIZE)
+        det = under.evaluate(bom, under=record.agreement, as_of=record.as_of, explain=record.explain)
+    except BomError as exc:
+        return ("error", f"the stored BOM no longer reads: {exc}")
+    except UnknownAgreement as exc:
+        return ("error", str(exc))
+    return ("ok", det.verdict, det.to_json(indent=None))
+
+
+def _compared(record: StoredRecord, base: dict[str, Any], verdict: str, text: str, book) -> Replayed:
+    """The record's replay, given the determination made again (``text``, its JSON)."""
+    if text == record.determination or (book is not None and _same_but_digest(text, book.digest, record)):
+        return Replayed(**base, verdict=verdict)
+    old = json.loads(record.determination)
+    new = json.loads(text)
+    if book is None:
+        return Replayed(**base, verdict=verdict, paths=differences(old, new))
+    old.pop("rules_digest", None)
+    new.pop("rules_digest", None)
+    paths = differences(old, new, limit=None)
+    moved = [p for p in paths if _is_source(p)]
+    return Replayed(**base, verdict=verdict, paths=[p for p in paths if not _is_source(p)][:MAX_PATHS],
+                    moved=moved[:MAX_PATHS])
+
+
+# ---------------------------------------------------------------------------- in worker processes
+
+CHUNK = 1000  # records read and compared at a time; their evaluations go to the workers meanwhile
+
+_WORKER: dict[str, Any] = {}  # a worker's store URL, rulebook given, rulebooks by digest, BOMs read
+
+
+def _start_worker(url: str, book) -> None:
+    _WORKER.clear()
+    _WORKER.update(url=url, book=book, books=None, read=OrderedDict())
+
+
+def _evaluate_in_worker(jobs: list[tuple]) -> list[tuple]:
+    """Each job ``(record id, key)`` evaluated as :func:`_evaluated` does (the rules of a
+    digest read from the worker's own connection to the store)."""
+    book = _WORKER["book"]
+    if book is None and _WORKER["books"] is None:
+        _WORKER["books"] = _Books(Store(_WORKER["url"], migrate=False))
+    out = []
+    for record_id, (digest, text, fmt, agreement, as_of, explain) in jobs:
+        under = book if book is not None else _WORKER["books"].get(digest)
+        if isinstance(under, str):
+            out.append(("error", under))
+            continue
+        record = SimpleNamespace(id=record_id, bom_received=text, bom_format=fmt, agreement=agreement, as_of=as_of,
+                                 explain=explain)
+        out.append(_evaluated(under, record, _WORKER["read"]))
+    return out
+
+
+def _replay_in_workers(store: Store, records: Iterable[StoredRecord], book, workers: int) -> Iterator[Replayed]:
+    """:func:`replay` with the evaluations in forked worker processes. Each chunk of records
+    sends its keys not made yet to the workers (a BOM text to the same worker each time, so
+    that it reads each BOM once) while the previous chunk is compared; a record whose BOM no
+    longer reads is read again here, so that its message names it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    made: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
+    store.engine.dispose()  # no connection of ours goes into the workers; they open their own
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_worker, initargs=(store.url, book))
+    try:
+        for future in [pool.submit(len, ()) for _ in range(workers)]:  # fork them now, before any cursor opens
+            future.result()
+        window: deque = deque()
+        chunk: list[StoredRecord] = []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) == CHUNK:
+                window.append(_send(pool, chunk, made, workers))
+                chunk = []
+                if len(window) > 1:
+                    yield from _receive(pool, *window.popleft(), made, book)
+        if chunk:
+            window.append(_send(pool, chunk, made, workers))
+        while window:
+            yield from _receive(pool, *window.popleft(), made, book)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _send(pool, chunk: list[StoredRecord], made: OrderedDict, workers: int) -> tuple:
+    buckets: list[list[tuple]] = [[] for _ in range(workers)]
+    sent: dict[tuple, tuple[int, int]] = {}  # key -> (bucket, index)
+    for record in chunk:
+        key = _key(record)
+        if key in made or key in sent:
+            continue
+        bucket = hash(record.bom_received) % workers
+        sent[key] = (bucket, len(buckets[bucket]))
+        buckets[bucket].append((record.id, key))
+    futures = [pool.submit(_evaluate_in_worker, jobs) if jobs else None for jobs in buckets]
+    return chunk, sent, futures
+
+
+def _receive(pool, chunk: list[StoredRecord], sent: dict, futures: list, made: OrderedDict,
+             book) -> Iterator[Replayed]:
+    answers = [f.result() if f is not None else [] for f in futures]
+    found = {key: answers[bucket][index] for key, (bucket, index) in sent.items()}
+    again = {}  # made before this chunk was sent and forgotten since (the memo is bounded): again
+    for record in chunk:
+        key = _key(record)
+        if key in found:
+            continue
+        hit = made.get(key)
+        if hit is None:
+            again.setdefault(key, (record.id, key))
+        else:
+            found[key] = ("ok", *hit)
+    if again:
+        found.update(zip(again, pool.submit(_evaluate_in_worker, list(again.values())).result()))
+    for key, answer in found.items():
+        if answer[0] == "ok":
+            _remembered(made, key, lambda: answer[1:])
+    for record in chunk:
+        base = _base(record, book)
+        answer = found[_key(record)]
+        if answer[0] == "ok":
+            yield _compared(record, base, answer[1], answer[2], book)
+            continue
+        why = answer[1]
+        if why.startswith("the stored BOM no longer reads"):  # read again here, to name this record
             try:
-                bom = _remembered(read, (record.bom_received, record.bom_format), lambda: reread(record))
-                det = under.evaluate(bom, under=record.agreement, as_of=record.as_of, explain=record.explain)
+                reread(record)
             except BomError as exc:
-                yield Replayed(**base, error=f"the stored BOM no longer reads: {exc}")
-                continue
-            except UnknownAgreement as exc:
-                yield Replayed(**base, error=str(exc))
-                continue
-            hit = _remembered(made, key, lambda: (det.verdict, det.to_json(indent=None)))
-        verdict, text = hit
-        if text == record.determination or (book is not None and _same_but_digest(text, under.digest, record)):
-            yield Replayed(**base, verdict=verdict)
-            continue
-        old = json.loads(record.determination)
-        new = json.loads(text)
-        if book is None:
-            yield Replayed(**base, verdict=verdict, paths=differences(old, new))
-            continue
-        old.pop("rules_digest", None)
-        new.pop("rules_digest", None)
-        paths = differences(old, new, limit=None)
-        moved = [p for p in paths if _is_source(p)]
-        yield Replayed(**base, verdict=verdict, paths=[p for p in paths if not _is_source(p)][:MAX_PATHS],
-                       moved=moved[:MAX_PATHS])
+                why = f"the stored BOM no longer reads: {exc}"
+        yield Replayed(**base, error=why)
 
 
 def _same_but_digest(text: str, digest: str, record: StoredRecord) -> bool:
@@ -163,16 +301,16 @@ def _same_but_digest(text: str, digest: str, record: StoredRecord) -> bool:
     return text.count(digest) == 1 and text.replace(digest, record.rules_digest) == record.determination
 
 
-def _remembered(memo: OrderedDict, key: Any, make: Any) -> Any:
+def _remembered(memo: OrderedDict, key: Any, make: Any, size: int | None = None) -> Any:
     """``memo[key]``, made by ``make()`` when missing (what it raises is not remembered: a
     BOM that no longer reads is read again for each record, whose id its message names);
-    the least recently used forgotten past :data:`MEMO_SIZE`."""
+    the least recently used forgotten past ``size`` (default :data:`MEMO_SIZE`)."""
     found = memo.get(key)
     if found is not None:
         memo.move_to_end(key)
         return found
     found = memo[key] = make()
-    if len(memo) > MEMO_SIZE:
+    if len(memo) > (MEMO_SIZE if size is None else size):
         memo.popitem(last=False)
     return found
 

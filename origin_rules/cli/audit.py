@@ -139,8 +139,11 @@ def replay_records(
     db: Db = None, product: Product = None, under: Under = None, verdict: VerdictOpt = None, by: By = None,
     rules: Annotated[Optional[list[Path]], typer.Option("--rules", "-r", help="Replay under these rule files instead of the rules each record was made with (what would change today?).", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines.")] = Format.text,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Processes that evaluate. Default: the number of CPUs.")] = None,
 ) -> None:
     """Re-evaluate stored BOMs under the stored rules (or --rules) and report any difference."""
+    import os
+
     from ..audit import replay
 
     store = open_store(db)
@@ -150,7 +153,8 @@ def replay_records(
         if missing:
             fail_usage(f"no record {', '.join(map(str, missing))} in {store.shown_url}")
     records = store.records(ids=ids or None, **_filters(product, under, verdict, by))
-    results = list(replay(store, records, book))
+    count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    results = list(replay(store, records, book, workers=count))
     if format is Format.json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
