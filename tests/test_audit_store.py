@@ -343,6 +343,14 @@ def test_replay_in_worker_processes_gives_what_replay_here_gives(store, book, mo
         assert f"record {here[3]['id']}" in here[3]["error"] and f"record {here[7]['id']}" in here[7]["error"]
 
 
+def test_a_store_in_memory_is_replayed_here_whatever_the_workers(book):
+    """(Worker processes could not reach it.)"""
+    memory = Store("sqlite:///:memory:")
+    _record(memory, book)
+    assert [r.same for r in replay(memory, memory.records(), workers=2)] == [True, True]
+    memory.close()
+
+
 def test_replay_reports_a_record_whose_rules_were_never_kept(tmp_path, book):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     (record_id, _) = _record(store, book)

@@ -107,8 +107,9 @@ READ_SIZE = 64  # BOMs kept read (a BOM's records under several names follow eac
 
 def replay(store: Store, records: Iterable[StoredRecord], book=None, workers: int = 1) -> Iterator[Replayed]:
     """Re-evaluate each record under its stored rules, or under ``book`` when given; in
-    ``workers`` processes when more than one (and the platform forks): the records are read
-    and compared here, in order, and the results are the same.
+    ``workers`` processes when more than one (and the platform forks, and the store is not
+    in memory, out of the workers' reach): the records are read and compared here, in
+    order, and the results are the same.
 
     Records with the same BOM text, format, name, date and explanation depth under the same
     rules (a batch's repeated shipments, one BOM under several names) are evaluated once: a
@@ -116,7 +117,7 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None, workers: in
     compared with it. A stored determination whose text is the new one's (under other rules:
     but for the rules digest) is the same without reading it (the store keeps the JSON
     ``to_json`` makes); otherwise the two are compared as JSON, path by path."""
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and ":memory:" not in store.url:
         yield from _replay_in_workers(store, records, book, workers)
         return
     books = _Books(store)

@@ -143,6 +143,7 @@ def replay_records(
 ) -> None:
     """Re-evaluate stored BOMs under the stored rules (or --rules) and report any difference."""
     import os
+    from concurrent.futures.process import BrokenProcessPool
 
     from ..audit import replay
 
@@ -154,7 +155,11 @@ def replay_records(
             fail_usage(f"no record {', '.join(map(str, missing))} in {store.shown_url}")
     records = store.records(ids=ids or None, **_filters(product, under, verdict, by))
     count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    results = list(replay(store, records, book, workers=count))
+    try:
+        results = list(replay(store, records, book, workers=count))
+    except BrokenProcessPool:
+        err("error: a worker process died (out of memory?); nothing replayed. Try fewer --workers.")
+        raise typer.Exit(EXIT_USAGE)
     if format is Format.json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
