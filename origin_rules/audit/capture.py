@@ -4,12 +4,12 @@ In: a loaded rulebook, the BOM as received (text and format) and its determinati
 those of a running batch. Out: records appended to a :class:`~origin_rules.audit.store.Store`
 with the rule files kept by digest, and the ids of the new records.
 
-A batch is recorded as it runs (:class:`BatchRecording`): its workers evaluate each distinct
-valid BOM with :meth:`Rulebook.evaluate` as well, so each record holds the full
-determination, which a batch's output summarises. A JSON Lines record is kept as its line of
-text (without the white space around it); a YAML/JSON list item and a CSV/XLSX product as the
-BOM's JSON as read (``bom-json``).
-Records that cannot be read are not determinations and are not kept.
+A batch is recorded as it runs (:class:`BatchRecording`): its workers make each distinct
+valid BOM's full determinations too, as :meth:`Rulebook.evaluate` makes them, so each record
+holds the full determination, which a batch's output summarises. A JSON Lines record is kept
+as its line of text (without the white space around it); a YAML/JSON list item and a CSV/XLSX
+product as the BOM's JSON as read (``bom-json``). Records that cannot be read are not
+determinations and are not kept.
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ class BatchRecording:
     (:func:`origin_rules.batch.work.determinations`), in parallel and once per distinct BOM;
     the batch hands each distinct result to :meth:`determinations` once and then every valid
     record, in input order, to :meth:`record`. Both go to temporary files (``folder``: beside
-    the batch's output), so memory stays flat however large the batch: the files hold the
-    determinations' JSON, about the size they take in the store. :meth:`commit` appends one
+    the batch's output), so memory stays flat however large the batch: the files hold each
+    distinct BOM's determinations once (at most about the size they take in the store, where
+    each record has its own copy) and each record's text. :meth:`commit` appends one
     record per determination of each valid record (the BOM as received and what was
     decided on it, one request id) in transactions of :data:`CHUNK` records; a batch that
     fails or is interrupted records nothing. A JSON Lines record is kept as its line of text

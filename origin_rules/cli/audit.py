@@ -22,7 +22,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from .root import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, cpus, err, fail_usage, load_rules
 from .serve import DB_HELP, open_store
 
 audit_app = typer.Typer(name="audit", help="The audit store: list, show, export and replay recorded determinations.",
@@ -142,7 +142,6 @@ def replay_records(
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Processes that evaluate. Default: the number of CPUs.")] = None,
 ) -> None:
     """Re-evaluate stored BOMs under the stored rules (or --rules) and report any difference."""
-    import os
     from concurrent.futures.process import BrokenProcessPool
 
     from ..audit import replay
@@ -154,7 +153,7 @@ def replay_records(
         if missing:
             fail_usage(f"no record {', '.join(map(str, missing))} in {store.shown_url}")
     records = store.records(ids=ids or None, **_filters(product, under, verdict, by))
-    count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    count = workers or cpus()
     try:
         results = list(replay(store, records, book, workers=count))
     except BrokenProcessPool:

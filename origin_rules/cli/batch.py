@@ -22,7 +22,8 @@ from typing import Annotated, Optional
 import typer
 
 from .root import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err, fail_usage, load_rules, no_cache_option, parse_date, read_rates_option
+from .common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, cpus, err, fail_usage, load_rules, no_cache_option, parse_date,
+                     read_rates_option)
 
 OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet")
 
@@ -198,7 +199,7 @@ def batch(
             fail_usage(f"--cluster {exc}")
         if workers is not None:
             fail_usage("--workers and --cluster do not go together: the cluster's workers do the work")
-    count = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    count = workers or cpus()
     options = Options(inputs=files, out=str(out), names=list(dict.fromkeys(under)) if under else None, as_of=on,
                       workers=count, chunk=chunk_size, figures=figures, rule_paths=[str(r) for r in rules],
                       cache=not no_cache, cluster=cluster, rates=tuple(extra_rates))

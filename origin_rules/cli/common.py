@@ -84,6 +84,13 @@ def load_rules(paths: list[Path], cache: bool = True):
     return book
 
 
+def cpus() -> int:
+    """The CPUs this process may run on (the default of ``--workers``)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def parse_date(text: str | None) -> date:
     if text is None:
         return date.today()
