@@ -21,6 +21,8 @@ from pathlib import Path
 
 import html5lib
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import origin_rules
@@ -289,3 +291,17 @@ def test_values_from_boms_and_rules_are_escaped_and_the_page_stays_well_formed(t
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&amp;&#39;" in page
     # inside the charts, texts are escaped for plotly's label dialect, then JSON-escaped by plotly
     assert "Pact &lt;script&gt;alert(1)&lt;\\u002fscript&gt;\\\"&amp;'" in page
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=12), st.sampled_from(["1.50", "-3.65", "NaN", "Infinity", "1E+2", " 7 ", "", "0"]),
+                 st.integers(), st.none(), st.booleans()))
+def test_a_figure_read_twice_reads_the_same(value):
+    """The report remembers what it made of each figure's text: the same answer as reading it
+    anew, the first time and the next."""
+    from origin_rules.report import aggregate
+
+    fresh = aggregate._read_decimal(value)
+    assert aggregate._decimal(value) == fresh and aggregate._decimal(value) == fresh
+    if fresh is not None:
+        assert aggregate._decimal(value).as_tuple() == fresh.as_tuple()

@@ -139,7 +139,24 @@ def _objects(value: Any, what: str) -> list[dict[str, Any]]:
 
 
 def _decimal(text: Any) -> Decimal | None:
-    """A finite decimal, or None (missing, not a number, NaN or infinite)."""
+    """A finite decimal, or None (missing, not a number, NaN or infinite); the answers for
+    texts remembered (a batch's shipments repeat their products' figures)."""
+    if type(text) is str:
+        known = _DECIMALS.get(text, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        if len(_DECIMALS) >= 65_536:
+            _DECIMALS.clear()
+        found = _DECIMALS[text] = _read_decimal(text)
+        return found
+    return _read_decimal(text)
+
+
+_DECIMALS: dict[str, Decimal | None] = {}
+_UNKNOWN = object()
+
+
+def _read_decimal(text: Any) -> Decimal | None:
     if isinstance(text, (bool, dict, list)) or text is None:
         return None
     try:
