@@ -391,11 +391,3 @@ def test_the_migrations_and_templates_ship_as_package_data():
     missing = [str(p.relative_to(package)) for p in needed
                if not any(fnmatch.fnmatch(p.relative_to(package).as_posix(), pattern) for pattern in patterns)]
     assert missing == []
-
-
-@pytest.mark.parametrize("text", ['{"a":[1,"x",null,true]}', '"\\ud800"', '{"n":123456789012345678901234567890}', '"é\\u2028"'])
-def test_a_stored_determination_reads_as_json_reads_it(text):
-    """(orjson reads it; what orjson refuses, a lone surrogate or a huge integer, json does.)"""
-    from origin_rules.audit.store import _loads
-
-    assert _loads(text) == json.loads(text)

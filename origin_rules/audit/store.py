@@ -24,7 +24,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from orjson import loads as _orjson_loads
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine, make_url
 
@@ -111,17 +110,8 @@ class StoredRecord:
                 value = value.isoformat()
             out[name] = value
         if parsed:
-            out["determination"] = _loads(self.determination)
+            out["determination"] = json.loads(self.determination)
         return out
-
-
-def _loads(text: str) -> Any:
-    """``json.loads``, by orjson (a determination's JSON in a fifth of the time; the same
-    values), and by ``json`` for what orjson refuses."""
-    try:
-        return _orjson_loads(text)
-    except ValueError:  # (orjson.JSONDecodeError is one)
-        return json.loads(text)
 
 
 def _utc(moment: datetime) -> datetime:
