@@ -138,7 +138,7 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None, workers: in
             if found[0] != "ok":
                 yield Replayed(**base, error=found[1])
                 continue
-            hit = _remembered(made, key, lambda: found[1:])
+            hit = _keep(made, key, found[1:])
         yield _compared(record, base, hit[0], hit[1], book)
 
 
@@ -279,7 +279,7 @@ def _receive(pool, chunk: list[StoredRecord], sent: dict, futures: list, made: O
         found.update(zip(again, pool.submit(_evaluate_in_worker, list(again.values())).result()))
     for key, answer in found.items():
         if answer[0] == "ok":
-            _remembered(made, key, lambda: answer[1:])
+            _keep(made, key, answer[1:])
     for record in chunk:
         base = _base(record, book)
         answer = found[_key(record)]
@@ -304,16 +304,22 @@ def _same_but_digest(text: str, digest: str, record: StoredRecord) -> bool:
 
 def _remembered(memo: OrderedDict, key: Any, make: Any, size: int | None = None) -> Any:
     """``memo[key]``, made by ``make()`` when missing (what it raises is not remembered: a
-    BOM that no longer reads is read again for each record, whose id its message names);
-    the least recently used forgotten past ``size`` (default :data:`MEMO_SIZE`)."""
+    BOM that no longer reads is read again for each record, whose id its message names)."""
     found = memo.get(key)
     if found is not None:
         memo.move_to_end(key)
         return found
-    found = memo[key] = make()
+    return _keep(memo, key, make(), size)
+
+
+def _keep(memo: OrderedDict, key: Any, value: Any, size: int | None = None) -> Any:
+    """``value`` kept under ``key`` as the most recently used; the least recently used
+    forgotten past ``size`` (default :data:`MEMO_SIZE`)."""
+    memo[key] = value
+    memo.move_to_end(key)
     if len(memo) > (MEMO_SIZE if size is None else size):
         memo.popitem(last=False)
-    return found
+    return value
 
 
 def _is_source(path: str) -> bool:

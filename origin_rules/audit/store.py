@@ -29,7 +29,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from .tables import RECORD_COLUMNS, Record, RuleSet
 
-__all__ = ["ENV_VAR", "NewRecord", "Store", "StoreError", "StoredRecord", "bom_hash", "default_url", "resolve_url"]
+__all__ = ["ENV_VAR", "NewRecord", "Store", "StoreError", "StoredRecord", "bom_hash", "default_url", "first_line",
+           "resolve_url"]
 
 ENV_VAR = "ORIGIN_RULES_DB"
 
@@ -139,7 +140,7 @@ class Store:
             try:
                 upgrade(self.engine)
             except SQLAlchemyError as exc:
-                raise StoreError(f"cannot open the audit store {self.shown_url}: {_first_line(exc)}") from None
+                raise StoreError(f"cannot open the audit store {self.shown_url}: {first_line(exc)}") from None
 
     @property
     def shown_url(self) -> str:
@@ -278,7 +279,8 @@ class Store:
             return list(connection.execute(select(RuleSet.digest).order_by(RuleSet.stored_at)).scalars())
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """What a database error says, in one line (the driver's own message when it has one)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

@@ -166,8 +166,9 @@ class _Writer:
     def write(self, chunk: _Chunk) -> None:
         chunk.wait()
         recording = self.recording
-        if recording is not None:  # each new result's determinations go to the recording once, then by reference
-            chunk.results = [r[:5] + (recording.determinations(r[5]),) + r[6:] if r[0] == "ok" else r
+        if recording is not None:  # each new result's determinations go to the recording once, then by
+            # reference: ("ok", tail, verdicts, losses, warned, determinations, as received) (batch.work)
+            chunk.results = [r[:5] + (recording.determinations(r[5]), r[6]) if r[0] == "ok" else r
                              for r in chunk.results]
         render = self.renderer
         lines = []

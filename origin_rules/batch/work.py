@@ -165,8 +165,9 @@ def _as_evaluated(setup: Setup, bom):
     return with_rates(bom, setup.rates) if setup.rates else bom  # the key sees the rates added
 
 
-def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
-    """The ok-result for a valid record, and whether it had to be evaluated (cache miss).
+def _judged(setup: Setup, bom, job: tuple) -> tuple[tuple, bool]:
+    """The ok-result for a valid record's BOM as evaluated (:func:`_as_evaluated`), and
+    whether it had to be evaluated (cache miss).
 
     ``setup.met`` maps the fingerprints of the BOMs judged to ``(job, result, materials)``
     while no other BOM with that fingerprint was met (no canonical key worked out: the first
@@ -179,7 +180,6 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
     tens of kilobytes: thousands kept would weigh hundreds of megabytes per worker); a BOM
     met again under its canonical key, which only a text written otherwise brings here (the
     main process reuses the results of identical records), has them made again."""
-    bom = _as_evaluated(setup, record.bom)
     mark = fingerprint(bom)
     met, cache = setup.met, setup.cache
     if mark not in met:
@@ -187,9 +187,9 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
         size = _count(bom.materials)
         if size > MET_MATERIALS // 8:
             met[mark] = None
-            _remember(cache, setup.bom_key(bom), result[:5])
+            _remember(cache, setup.bom_key(bom), _kept(result))
         else:
-            met[mark] = (job, result[:5], size)
+            met[mark] = (job, _kept(result), size)
             setup.met_materials += size
         while len(met) > CACHE_SIZE or setup.met_materials > MET_MATERIALS:
             _, dropped = met.popitem(last=False)
@@ -209,8 +209,13 @@ def _judged(setup: Setup, record: BomRecord, job: tuple) -> tuple[tuple, bool]:
         cache.move_to_end(key)
         return (hit + (determinations(setup, bom),) if setup.record else hit), False
     result = _evaluated(setup, bom)
-    _remember(cache, key, result[:5])
+    _remember(cache, key, _kept(result))
     return result, True
+
+
+def _kept(result: tuple) -> tuple:
+    """A result as a worker's caches keep it: without the determinations of ``--record``."""
+    return result[:5]
 
 
 def _count(materials) -> int:
@@ -251,13 +256,13 @@ def determinations(setup: Setup, bom, outcomes: dict | None = None) -> tuple:
             bom.to_json(indent=None))
 
 
-def kept_as_received(setup: Setup, record: BomRecord, job: tuple) -> bool:
+def kept_as_received(record: BomRecord, evaluated, job: tuple) -> bool:
     """Whether the audit store keeps a record's text as received: a line of a JSON Lines file
     whose BOM the run's rates left as it was; otherwise it keeps the BOM's JSON as evaluated
     (a CSV/XLSX product, a YAML/JSON list item, a Parquet row; a BOM given rates), so that a
-    replay needs neither the reader nor the rates file."""
-    return (job[0] == "jsonl" and job[1].lower().endswith((".jsonl", ".ndjson"))
-            and _as_evaluated(setup, record.bom) is record.bom)
+    replay needs neither the reader nor the rates file. ``evaluated``: the record's BOM as
+    evaluated (:func:`_as_evaluated`)."""
+    return job[0] == "jsonl" and job[1].lower().endswith((".jsonl", ".ndjson")) and evaluated is record.bom
 
 
 def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
@@ -266,9 +271,10 @@ def run_one(setup: Setup, job: tuple) -> tuple[tuple, bool]:
         error = record.error or BomError([])
         return ("error", record.product_id, _problems(error, base)), False
     try:
-        result, fresh = _judged(setup, record, job)
+        evaluated = _as_evaluated(setup, record.bom)
+        result, fresh = _judged(setup, evaluated, job)
         if setup.record:
-            result += (kept_as_received(setup, record, job),)
+            result += (kept_as_received(record, evaluated, job),)
         return result, fresh
     except Exception as exc:  # noqa: BLE001 - an evaluator bug must not lose the other records
         message = f"internal error while evaluating this BOM ({type(exc).__name__}: {exc}); please report it"

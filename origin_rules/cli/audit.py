@@ -329,11 +329,12 @@ def commit_recording(recording, out: Path) -> None:
     fails now is an error (exit 2) that says the output is written all the same."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..audit.store import first_line
+
     try:
         count = recording.commit()
     except (SQLAlchemyError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        err(f"error: could not record the determinations in {recording.store.shown_url}: {reason};"
+        err(f"error: could not record the determinations in {recording.store.shown_url}: {first_line(exc)};"
             f" `{out}` is written")
         raise typer.Exit(EXIT_USAGE)
     err(f"recorded {count:,} determination{'s' if count != 1 else ''} in {recording.store.shown_url}")
