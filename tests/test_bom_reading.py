@@ -124,12 +124,33 @@ def test_plausibility_findings_are_the_same_for_a_code_met_again():
         ("BOM002", "product.hs"), ("BOM001", "materials[1].hs"), ("BOM001", "materials[2].hs")]
     assert first[1].message == first[2].message == (
         "`0123.45` is not an HS 2022 code; chapter 01 has 01.01, 01.02, 01.03, 01.04, 01.05, 01.06")
+    plausibility._LAST = (None, ())  # (the last BOM's findings are remembered: work them out again)
     assert check_bom(bom) == first
     plausibility._CODE_MEMO.clear()
+    plausibility._LAST = (None, ())
     assert check_bom(bom) == first
     nested = bom_from_data({"product": {"id": "P", "hs": "8708.30"}, "materials": [
         {"id": "S", "materials": [{"id": "a", "hs": "0123.45"}]}, {"id": "M", "hs": "0123.45"}]})
     assert [f.path for f in check_bom(nested)] == ["materials[0].materials[0].hs", "materials[1].hs"]
+
+
+def test_plausibility_findings_of_the_last_bom_are_remembered_as_they_were():
+    """A batch checks a BOM when it reads it and again when it judges it: the second check
+    gives what the first gave, as a list of its own; another BOM, or the same BOM checked
+    with ``has_materials_key`` given, is checked anew."""
+    boms = [bom_from_data(product_bom(p)) for p in range(40)]
+    boms.append(bom_from_data({"product": {"id": "P", "hs": "0123.45", "net_cost": "1"},
+                               "materials": [{"id": "M", "hs": "0123.45", "value": "5"}]}))
+    fresh = [plausibility._check_bom(b, "materials" in b.model_fields_set) for b in boms]
+    assert any(fresh)  # (some findings to remember)
+    for bom, want in zip(boms, fresh):
+        got = check_bom(bom)
+        assert got == want
+        got.append("changed by the caller")
+        assert check_bom(bom) == want  # (from the memo: the caller's list was its own)
+    bom = boms[-1]
+    assert check_bom(bom) != check_bom(bom, has_materials_key=False)  # BOM003 without a materials list
+    assert check_bom(boms[0]) == fresh[0] and check_bom(bom) == fresh[-1]
 
 
 @pytest.mark.parametrize("name", ["batch.yaml", "batch.json", "brake.yaml"])

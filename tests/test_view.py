@@ -25,6 +25,16 @@ def boms():
     data["materials"][0]["materials"] = [dict(data["materials"][1], id="inner", materials=[], origin="unknown", hs=None)]
     data["materials"].append(dict(data["materials"][1], id="crate", kind="shipping_packing", materials=[]))
     out.append(bom_from_data(data))
+    # plain lines (no facts, no sub-assembly: the view's inline path) of every kind of value
+    plain = product_bom(7)
+    lines = plain["materials"]
+    lines[0].update(provided_as_part=True)
+    lines[1].update(kind="indirect", originating=None)
+    lines[2].update(origin="unknown", hs=None)
+    lines[3].update(weight_kg="2.5", polymer_weight_kg="1.5", originating=True)
+    lines[4].update(kind="shipping_packing")
+    lines[5].update(facts={"cut_and_sewn": "yes"})  # beside them, a line with facts
+    out.append(bom_from_data(plain))
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from ..model.bom import BOM, Material
+from ..model.bom import _NO, _YES, BOM, Material
 from ..model.hs import HsCode
 
 FIGURE_FIELDS = {
@@ -142,12 +142,46 @@ def _part(material: Material, path: str, within: HsCode | None = None) -> Part |
 
 
 def _parts(materials, prefix: str, within: HsCode | None = None) -> tuple[Part, ...]:
+    """The views of a list of material lines (:func:`_part`), in order. A plain line (no
+    sub-assembly, no declared facts) is made here, as :func:`_part` makes it: a batch's
+    distinct BOMs each pass their twenty-odd lines through this loop."""
     out = []
+    paths = _paths(prefix, len(materials))
+    codes = _CODES
     for i, m in enumerate(materials):
-        part = _part(m, f"{prefix}[{i}]", within)
-        if part is not None:
-            out.append(part)
+        if m.materials or m.facts:
+            part = _part(m, paths[i], within)
+            if part is not None:
+                out.append(part)
+            continue
+        kind = m.kind
+        if kind == "shipping_packing":
+            continue
+        origin = m.origin
+        if not origin or origin == "unknown":
+            origin = None
+        text = m.hs
+        own = (codes.get(text) or _code(text)) if text else None
+        declared = m.originating
+        out.append(Part(m.id, paths[i], own, origin, declared, m.value, m.weight_kg, kind, m,
+                        kind == "indirect" or declared is True, (), None,
+                        {"provided_as_part": _YES if m.provided_as_part else _NO},  # Material.all_facts()
+                        within, m.polymer_weight_kg))
     return tuple(out)
+
+
+#: The field paths of the lines of the top-level ``materials`` list, by index (other lists'
+#: paths are made as they are met).
+_TOP_PATHS: list[str] = []
+_MAX_TOP_PATHS = 4096
+
+
+def _paths(prefix: str, n: int) -> list[str]:
+    if prefix != "materials" or n > _MAX_TOP_PATHS:
+        return [f"{prefix}[{i}]" for i in range(n)]
+    if len(_TOP_PATHS) < n:
+        _TOP_PATHS.extend(f"materials[{i}]" for i in range(len(_TOP_PATHS), n))
+    return _TOP_PATHS
 
 
 _CACHE: "OrderedDict[int, tuple[BOM, Good]]" = OrderedDict()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from .bom import BOM, Material, Product
 from .hs import HsCode, nomenclature
@@ -173,15 +173,32 @@ def _figure_findings(owner: Product | Material, materials: Sequence[Material], p
 # ---------------------------------------------------------------------------- the whole BOM
 
 
+#: The last BOM object checked with ``has_materials_key`` left to the BOM, and its findings:
+#: a batch checks each BOM as it reads it and again when it judges it (a BOM is immutable,
+#: and the entry holds it, so its id is not reused while kept).
+_LAST: tuple[Any, tuple[Finding, ...]] = (None, ())
+
+
 def check_bom(bom: BOM, *, has_materials_key: bool | None = None) -> list[Finding]:
-    """Every agreement-independent finding on a BOM, errors first, in field order.
+    """Every agreement-independent finding on a BOM, errors first, in field order (a new
+    list on each call).
 
     ``has_materials_key``: whether the input named ``materials`` (``None``: as pydantic
     recorded it, i.e. whether the field was set when the BOM was built)."""
+    global _LAST
+    if has_materials_key is None:
+        last, found = _LAST
+        if last is bom:
+            return list(found)
+        found = tuple(_check_bom(bom, "materials" in bom.model_fields_set))
+        _LAST = (bom, found)
+        return list(found)
+    return _check_bom(bom, has_materials_key)
+
+
+def _check_bom(bom: BOM, has_materials_key: bool) -> list[Finding]:
     out: list[Finding] = []
     product = bom.product
-    if has_materials_key is None:
-        has_materials_key = "materials" in bom.model_fields_set
     if not has_materials_key and not product.wholly_obtained:
         out.append(Finding("BOM003", "no `materials` list: list the materials, write `materials: []` for a good "
                            "made without any, or `wholly_obtained: true` on the product", "materials", "error"))
