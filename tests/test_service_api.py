@@ -333,3 +333,33 @@ def test_an_xlsx_batch_is_evaluated_and_every_product_recorded(client, store, tm
     results = {json.loads(line)["product_id"]: json.loads(line)["determinations"][0]["verdict"]
                for line in client.get(f"/batches/{job['id']}/results").text.splitlines()}
     assert results == {r.product_id: r.verdict for r in records}  # the output and the store agree
+
+
+def test_a_bom_is_read_in_a_worker_thread_not_on_the_event_loop(client, monkeypatch):
+    """Reading a large BOM takes long (up to the 5 MB limit): on the event loop it would hold
+    up every other request, so ``POST /evaluate`` and the page's form read it in a worker
+    thread, where no event loop runs; a bad body is still a 422."""
+    import asyncio
+
+    from origin_rules.service import app as app_module
+    from origin_rules.service import page as page_module
+
+    seen: list[bool] = []
+
+    def reading(real):
+        def read(*args, **kwargs):
+            try:
+                asyncio.get_running_loop()
+                seen.append(True)  # on the event loop
+            except RuntimeError:
+                seen.append(False)
+            return real(*args, **kwargs)
+        return read
+
+    monkeypatch.setattr(app_module, "read_bom_body", reading(app_module.read_bom_body))
+    monkeypatch.setattr(page_module, "read_bom_body", reading(page_module.read_bom_body))
+    assert client.post("/evaluate?under=USMCA", content=BRAKE.read_bytes(), headers=YAML).status_code == 200
+    assert client.post("/evaluate?under=USMCA", content=b"product: [", headers=YAML).status_code == 422
+    page = client.post("/ui/evaluate", data={"bom": BRAKE.read_text(encoding="utf-8"), "under": "USMCA"})
+    assert page.status_code == 200
+    assert seen == [False, False, False]

@@ -255,12 +255,15 @@ def _routes(app: FastAPI, state: _State) -> None:
         names = _names(state.book, under)
         who = principal_of(request).name
         body = await read_body(request, state.settings.max_bom_bytes)
-        bom, text, fmt = read_bom_body(body, request.headers.get("content-type"), format)
+        content_type = request.headers.get("content-type")
 
         def work() -> dict[str, Any]:
             from ..audit import record_determinations
             from ..audit.store import bom_hash
 
+            # read in the worker thread, not on the event loop: a large BOM (up to
+            # max_bom_bytes) takes long to read, and every other request would wait for it
+            bom, text, fmt = read_bom_body(body, content_type, format)
             chosen = names if names is not None else state.book.applicable(bom)
             dets = [state.book.evaluate(bom, under=n, as_of=on, explain=explain) for n in chosen]
             ids = record_determinations(state.store, state.book, [(bom, text, fmt, dets)], explain=explain,

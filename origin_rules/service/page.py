@@ -105,7 +105,8 @@ def add_page(app: FastAPI, state) -> None:
             unknown = [n for n in names if n not in state.book.names]
             if unknown:
                 raise ApiError(422, f"unknown agreement or scenario: {', '.join(unknown)}")
-            bom, text, fmt = read_bom_body(one("bom").encode("utf-8"), None, fmt)
+            # read in a worker thread, not on the event loop (as POST /evaluate does)
+            bom, text, fmt = await run_in_threadpool(read_bom_body, one("bom").encode("utf-8"), None, fmt)
         except ValueError:
             return render("result.html", 422, title="Error", message="the date is not a date (YYYY-MM-DD)",
                           problems=[{"path": "as_of", "message": f"`{one('as_of')}` is not a date"}], determinations=[])
