@@ -8,7 +8,7 @@ the neighbours too), the best of interleaved rounds, each part as a ratio to the
 * the explaining evaluation (``Rulebook.outcome``: trace, figures, margins; engine/evaluate.py),
 * the model build (``to_determination`` of one outcome, texts made plain),
 * the checks (``Rulebook.findings``; ``check_bom`` is remembered per BOM object, so also
-  ``check_bom`` itself, as for a BOM not seen before),
+  the check itself, as for a BOM not seen before: ``plausibility._check_bom``),
 * the full determination, on one BOM object and on 300 distinct BOMs in turn: then no per-BOM
   memo helps either side (the verdict path runs over the same BOMs) and both build the BOM's
   view (engine/view.py) each time, which is most of that verdict's time: a ratio of a
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import origin_rules
 from origin_rules.engine.output import to_determination
-from origin_rules.model.plausibility import check_bom
+from origin_rules.model.plausibility import _check_bom
 
 from .evaluation import AS_OF
 from .generate import bom, rulebook
@@ -80,7 +80,7 @@ def _breakdown(quick: bool) -> dict[str, float]:
         "explaining evaluation": (lambda b: book.outcome(b, "Bench", AS_OF), [one]),
         "model build": (lambda o: to_determination(o, plain=True), [out]),
         "checks": (lambda b: book.findings(b, "Bench"), [one]),
-        "check_bom, BOM not seen before": (check_bom, [one]),
+        "check_bom, BOM not seen before": (lambda b: _check_bom(b, True), [one]),
         "full determination": (lambda b: book.evaluate(b, "Bench", AS_OF), [one]),
         "verdict, 300 BOMs": (lambda b: book.verdict(b, "Bench", AS_OF), many),
         "full determination, 300 BOMs": (lambda b: book.evaluate(b, "Bench", AS_OF), many),
