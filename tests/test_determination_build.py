@@ -385,3 +385,24 @@ def test_findings_remembered_per_bom_are_the_same_every_time(shipped_rulebook):
     found = shipped_rulebook.findings(bom)
     found.append(Finding("BOM999", "added by the caller", "product", "warning"))
     assert "BOM999" not in {f.code for f in shipped_rulebook.findings(bom)}
+
+
+def test_assemble_all_keeps_the_values_it_is_given_and_sets_every_field():
+    """``assemble_all`` (every field given, the dict made for the one instance) gives what
+    validated construction gives, with the dict itself as the instance's values; with a
+    field left out it is ``assemble`` (the default taken, the field not in the fields set)."""
+    from origin_rules.model.determination import FailedMaterial, RuleRef
+    from origin_rules.model.slots import assemble, assemble_all
+
+    values = {"selector": "8708.30", "title": None, "source": "rules/x.roo:3", "cite": "GN11(o)"}
+    made = assemble_all(RuleRef, values)
+    assert made == RuleRef(**values) and made.model_fields_set == RuleRef(**values).model_fields_set
+    assert made.__dict__ is values  # kept, not copied
+    assert made.model_dump_json() == RuleRef(**values).model_dump_json()
+    short = {"id": "M1", "hs": None}
+    fewer = assemble_all(FailedMaterial, dict(short, reason="r"))
+    assert fewer == FailedMaterial(id="M1", hs=None, reason="r")
+    partial = assemble_all(RuleRef, {"selector": "87.08", "title": None, "source": "s"})  # cite left to its default
+    assert partial == assemble(RuleRef, {"selector": "87.08", "title": None, "source": "s"}) == RuleRef(
+        selector="87.08", title=None, source="s")
+    assert partial.model_fields_set == {"selector", "title", "source"}

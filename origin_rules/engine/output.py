@@ -20,6 +20,7 @@ from datetime import date
 from ..model.determination import (
     Determination, ExplanationNode, FailedMaterial, Headroom, RuleRef, assemble, decimal_text,
 )
+from ..model.slots import assemble_all
 from .evaluate import Outcome
 from .measures import money
 from .trace import Trace
@@ -54,7 +55,7 @@ def _node(t: Trace, layers: dict[str, bool], full: bool, plain: bool, depth: int
     if plain and "`" in text:
         text = text.replace("`", "")
     layer = t.layer
-    return assemble(ExplanationNode, {
+    return assemble_all(ExplanationNode, {
         "text": text,
         "source": t.source,
         "result": RESULT[t.result],
@@ -83,7 +84,7 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
     rule = None
     if out.rule is not None:
         node = out.rule.node
-        rule = assemble(RuleRef, {
+        rule = assemble_all(RuleRef, {
             "selector": out.rule.selector_text,
             "title": node.title,
             "source": node.span.where,
@@ -92,7 +93,7 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
     agreement = out.chain[-1] if out.chain else out.agreement
     layers = {name: name != agreement for name in out.chain}
     headroom = [
-        assemble(Headroom, {
+        assemble_all(Headroom, {
             "criterion": m.criterion,
             "source": m.source,
             "figure": m.figure,
@@ -118,7 +119,7 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
         "headroom": headroom,
         "explanation": _node(out.trace, layers, full, plain),
         "missing": list(out.missing),
-        "failed_materials": [assemble(FailedMaterial, {"id": f.id, "hs": f.hs, "reason": f.reason.replace("`", "") if plain else f.reason})
+        "failed_materials": [assemble_all(FailedMaterial, {"id": f.id, "hs": f.hs, "reason": f.reason.replace("`", "") if plain else f.reason})
                              for f in out.failures],
         "rules_digest": out.digest,
     })

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "assemble"]
+__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "assemble", "assemble_all"]
 
 #: Slot setters of every pydantic model (``SET_DICT`` is None should pydantic ever stop
 #: keeping the values in a ``__dict__`` slot: then callers take the validated way).
@@ -78,6 +78,30 @@ def assemble(cls: type[_Model], values: dict[str, Any]) -> _Model:
     made = object.__new__(cls)
     SET_DICT(made, state)
     SET_FIELDS(made, set(values))
+    SET_EXTRA(made, None)
+    SET_PRIVATE(made, None)
+    return made
+
+
+#: model class -> the names of its fields, as a frozenset (:func:`assemble_all`).
+_ALL_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def assemble_all(cls: type[_Model], values: dict[str, Any]) -> _Model:
+    """:func:`assemble` for ``values`` that give every field of ``cls`` and were made for this
+    one instance (a dict display of the evaluator's, never used again): the dict becomes the
+    instance's, not a copy of it. Values of another size (a field left to its default) go
+    to :func:`assemble`. The caller's promise, as for :func:`assemble`: the keys are the
+    model's fields and each value is what validation would have made of it
+    (``tests/test_determination_build.py`` holds the evaluator to it)."""
+    names = _ALL_FIELDS.get(cls)
+    if names is None:
+        names = _ALL_FIELDS[cls] = frozenset((_LAYOUTS.get(cls) or _layout(cls))[0])
+    if SET_DICT is None or len(values) != len(names):
+        return assemble(cls, values)
+    made = object.__new__(cls)
+    SET_DICT(made, values)
+    SET_FIELDS(made, set(names))
     SET_EXTRA(made, None)
     SET_PRIVATE(made, None)
     return made
