@@ -164,7 +164,7 @@ def batch(
     rules: Annotated[list[Path], typer.Option("--rules", "-r", help="Rule files or folders (repeatable).")] = [Path("rules")],
     under: Annotated[Optional[list[str]], typer.Option("--under", "-u", help="Agreement or scenario to evaluate under (repeatable). Default: every one whose parties include the country of production.")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the determinations, YYYY-MM-DD. Default: today.")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Worker processes. Default: the number of CPUs.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Processes that evaluate: 1 runs the batch in this process; more start that many worker processes while this one reads and writes. Default: the number of CPUs.")] = None,
     summary: Annotated[Optional[Path], typer.Option("--summary", help="Also write the summary (counts per verdict per agreement/scenario, errors) as JSON here.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--verdicts-only", help="Figures and thresholds for every determination (the report needs them), or only for those that do not qualify (faster).")] = True,
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
