@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from ..model.bom import _NO, _YES, BOM, Material
+from ..model.bom import BOM, FACT_NO, FACT_YES, Material
 from ..model.hs import HsCode
 
 FIGURE_FIELDS = {
@@ -165,7 +165,7 @@ def _parts(materials, prefix: str, within: HsCode | None = None) -> tuple[Part, 
         declared = m.originating
         out.append(Part(m.id, paths[i], own, origin, declared, m.value, m.weight_kg, kind, m,
                         kind == "indirect" or declared is True, (), None,
-                        {"provided_as_part": _YES if m.provided_as_part else _NO},  # Material.all_facts()
+                        {"provided_as_part": FACT_YES if m.provided_as_part else FACT_NO},  # Material.all_facts()
                         within, m.polymer_weight_kg))
     return tuple(out)
 

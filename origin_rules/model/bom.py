@@ -894,14 +894,14 @@ class Material(BaseModel):
         """The declared facts with the material's yes/no flags (MATERIAL_FLAG_FACTS) added."""
         facts = dict(self.facts)
         for name in MATERIAL_FLAG_FACTS:
-            facts[name] = _YES if getattr(self, name) else _NO
+            facts[name] = FACT_YES if getattr(self, name) else FACT_NO
         return facts
 
     def own_facts(self) -> dict[str, "DeclaredFact"]:
         """The facts of this material as a good (a sub-assembly): its declared facts and the
         product flags, all `no` (a sub-assembly made in-house is neither a retail set nor
         imported unassembled, and it is produced: it is not a good only packaged or diluted)."""
-        return {**self.facts, **{name: _NO for name in FLAG_FACTS}}
+        return {**self.facts, **{name: FACT_NO for name in FLAG_FACTS}}
 
 
 class Product(BaseModel):
@@ -965,11 +965,13 @@ FLAG_FACTS = ("retail_set", "imported_unassembled", "packaging_only", "diluted_o
 MATERIAL_FLAG_FACTS = ("provided_as_part",)
 
 
-_YES, _NO = DeclaredFact("yes"), DeclaredFact("no")  # frozen: one of each serves every BOM
+#: The facts a flag field stands for (`provided_as_part: true` is the fact `provided_as_part` =
+#: yes); frozen: one of each serves every BOM.
+FACT_YES, FACT_NO = DeclaredFact("yes"), DeclaredFact("no")
 
 
 def _flags(model: BaseModel, names: tuple[str, ...]) -> dict[str, "DeclaredFact"]:
-    return {name: _YES if getattr(model, name) else _NO for name in names}
+    return {name: FACT_YES if getattr(model, name) else FACT_NO for name in names}
 
 
 def _no_flag_facts(facts: dict, names: tuple[str, ...], owner: str) -> dict:
