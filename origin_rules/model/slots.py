@@ -75,9 +75,14 @@ def assemble(cls: type[_Model], values: dict[str, Any]) -> _Model:
                 raise TypeError(f"{cls.__name__}: no value for the required field {name!r}")
         if not values.keys() <= state.keys():
             raise TypeError(f"{cls.__name__} has no field {sorted(values.keys() - state.keys())[0]!r}")
+    return _made(cls, state, set(values))
+
+
+def _made(cls: type[_Model], state: dict[str, Any], fields_set: set[str]) -> _Model:
+    """An instance of ``cls`` with ``state`` as its values and ``fields_set`` as the fields given."""
     made = object.__new__(cls)
     SET_DICT(made, state)
-    SET_FIELDS(made, set(values))
+    SET_FIELDS(made, fields_set)
     SET_EXTRA(made, None)
     SET_PRIVATE(made, None)
     return made
@@ -99,9 +104,4 @@ def assemble_all(cls: type[_Model], values: dict[str, Any]) -> _Model:
         names = _ALL_FIELDS[cls] = frozenset((_LAYOUTS.get(cls) or _layout(cls))[0])
     if SET_DICT is None or len(values) != len(names):
         return assemble(cls, values)
-    made = object.__new__(cls)
-    SET_DICT(made, values)
-    SET_FIELDS(made, set(names))
-    SET_EXTRA(made, None)
-    SET_PRIVATE(made, None)
-    return made
+    return _made(cls, values, set(names))
