@@ -68,3 +68,19 @@ def test_each_part_holds_what_its_material_says(bom):
     good = good_of_bom(bom)
     product_code = HsCode(bom.product.hs.replace(".", "")) if bom.product.hs else None
     check(good.parts, bom.materials, "materials", product_code)
+
+
+def test_field_paths_by_index_grow_as_longer_lists_come():
+    """The top-level lines' paths are kept by index and made longer when a longer list comes
+    (a new tuple each time: threads evaluating at once never see one half made)."""
+    from origin_rules.engine import view
+
+    view._TOP_PATHS = ()
+    for n in (3, 1, 20, 7, 45, view._MAX_TOP_PATHS, view._MAX_TOP_PATHS + 2):
+        paths = view._paths("materials", n)
+        assert [paths[i] for i in range(n)] == [f"materials[{i}]" for i in range(n)]
+    assert list(view._paths("materials[2].materials", 3)) == [f"materials[2].materials[{i}]" for i in range(3)]
+    assert len(view._TOP_PATHS) <= view._MAX_TOP_PATHS
+    data = product_bom(3, materials=45)
+    good = good_of_bom(bom_from_data(data))
+    assert [p.path for p in good.parts] == [f"materials[{i}]" for i in range(45)]

@@ -10,7 +10,7 @@ Whether a sub-assembly is originating is decided by the evaluator and set on its
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -171,17 +171,20 @@ def _parts(materials, prefix: str, within: HsCode | None = None) -> tuple[Part, 
 
 
 #: The field paths of the lines of the top-level ``materials`` list, by index (other lists'
-#: paths are made as they are met).
-_TOP_PATHS: list[str] = []
+#: paths are made as they are met). A tuple, replaced whole when a longer one is needed, so
+#: that threads evaluating at once (the service) never see it half made.
+_TOP_PATHS: tuple[str, ...] = ()
 _MAX_TOP_PATHS = 4096
 
 
-def _paths(prefix: str, n: int) -> list[str]:
+def _paths(prefix: str, n: int) -> Sequence[str]:
+    global _TOP_PATHS
     if prefix != "materials" or n > _MAX_TOP_PATHS:
         return [f"{prefix}[{i}]" for i in range(n)]
-    if len(_TOP_PATHS) < n:
-        _TOP_PATHS.extend(f"materials[{i}]" for i in range(len(_TOP_PATHS), n))
-    return _TOP_PATHS
+    paths = _TOP_PATHS
+    if len(paths) < n:
+        paths = _TOP_PATHS = tuple(f"materials[{i}]" for i in range(min(_MAX_TOP_PATHS, max(n, 2 * len(paths)))))
+    return paths
 
 
 _CACHE: "OrderedDict[int, tuple[BOM, Good]]" = OrderedDict()
