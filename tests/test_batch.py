@@ -522,3 +522,58 @@ def test_verdicts_only_gives_a_good_that_does_not_qualify_the_entry_it_gets_with
                 else:
                     assert short == full
     assert verdicts == {"qualifies", "does_not_qualify", "insufficient_data", "no_rule"}
+
+
+def _reference_causes(bom, out):
+    """The causes of a failing entry as the batch documents them, worked out plainly: the
+    materials the engine names (failed tariff shifts first, then the deepest failing steps),
+    each once, the first of an id at any depth, at most MAX_CAUSES; when none is named, the
+    non-originating direct materials of the largest value."""
+    from decimal import Decimal
+
+    from origin_rules.batch.judge import MAX_CAUSES, _cause, _failing_ids
+
+    by_id = {}
+    for _, material in bom.walk():
+        by_id.setdefault(material.id, material)
+    reasons = {f.id: f.reason for f in out.failures}
+    ids = list(reasons)
+    _failing_ids(out.trace, ids)
+    named = [mid for i, mid in enumerate(ids) if mid in by_id and mid not in ids[:i]]
+    if named:
+        return [_cause(by_id[mid], reasons.get(mid)) for mid in named][:MAX_CAUSES]
+    pool = [m for m in bom.materials if m.originating is not True and m.kind not in ("indirect", "shipping_packing")]
+    pool.sort(key=lambda m: m.value if m.value is not None else Decimal(0), reverse=True)
+    return [_cause(m, "non-originating value") for m in pool[:MAX_CAUSES]]
+
+
+def test_causes_are_the_named_materials_or_the_largest_values_each_entry_its_own(book):
+    """The causes of every failing entry of sample BOMs under every applicable agreement, as
+    the reference works them out (many have more named materials than are listed); the
+    entries of one BOM's names share no cause object (each is made once, then copied)."""
+    from origin_rules.batch.judge import MAX_CAUSES, judge
+
+    from origin_rules.model.bom import bom_from_data
+
+    on = date(2026, 7, 1)
+    checked = truncated = by_value = 0
+    cases = [(product_bom(seed), None) for seed in range(60)]
+    # made outside the parties: nothing is named (the territory decides), so the largest values
+    cases += [({**product_bom(seed), "product": {**product_bom(seed)["product"], "produced_in": "CN"}}, ["USMCA", CAP])
+              for seed in range(15)]
+    for data, names in cases:
+        bom = bom_from_data(data)
+        entries = judge(book, bom, names, on)
+        seen_objects = set()
+        for entry in entries:
+            if entry["verdict"] != "does_not_qualify" or "causes" not in entry:
+                continue
+            want = _reference_causes(bom, book.outcome(bom, entry["agreement"], on))
+            assert entry["causes"] == want, (bom.product.id, entry["agreement"])
+            checked += 1
+            truncated += len(want) == MAX_CAUSES
+            by_value += all(c.get("reason") == "non-originating value" for c in want)
+            for cause in entry["causes"]:
+                assert id(cause) not in seen_objects
+                seen_objects.add(id(cause))
+    assert checked > 100 and truncated > 10 and by_value > 10  # (each way of listing them met)

@@ -183,23 +183,24 @@ def _cause(material: Material, reason: str | None) -> dict[str, Any]:
     return cause
 
 
-def _causes(bom: BOM, det: _Outcome, by_id: dict[str, Material]) -> list[dict[str, Any]]:
-    """The materials behind a failure; ``by_id``: every material of ``bom`` by id (the
-    first of an id, at any depth)."""
+def _causes(bom: BOM, det: _Outcome, shared: "_Shared") -> list[dict[str, Any]]:
+    """The materials behind a failure, at most :data:`MAX_CAUSES` (``shared``: what the
+    BOM's names share, :class:`_Shared`)."""
     reasons = {f.id: f.reason for f in det.failed_materials}
     ids = list(reasons)
     _failing_ids(det.explanation._t, ids)  # (the engine's trace itself, not its lazy view)
+    by_id = shared.by_id(bom)
     out, seen = [], set()
     for mid in ids:
         if mid in seen or mid not in by_id:
             continue
         seen.add(mid)
-        out.append(_cause(by_id[mid], reasons.get(mid)))
+        out.append(shared.cause(by_id[mid], reasons.get(mid)))
+        if len(out) == MAX_CAUSES:
+            return out
     if not out:  # nothing named (e.g. an RVC too low): the non-originating value behind it
-        pool = [m for m in bom.materials if m.originating is not True and m.kind not in ("indirect", "shipping_packing")]
-        pool.sort(key=lambda m: m.value if m.value is not None else Decimal(0), reverse=True)
-        out = [_cause(m, "non-originating value") for m in pool[:MAX_CAUSES]]
-    return out[:MAX_CAUSES]
+        out = [shared.cause(m, "non-originating value") for m in shared.largest_non_originating(bom)]
+    return out
 
 
 class _Shared:
@@ -212,7 +213,8 @@ class _Shared:
     any material cites a supplier certification (without one, ``book.evidence`` finds
     nothing)."""
 
-    __slots__ = ("found", "unnamed", "origins", "certified", "_by_id", "texts", "made", "rendered")
+    __slots__ = ("found", "unnamed", "origins", "certified", "_by_id", "texts", "made", "rendered", "causes",
+                 "_largest")
 
     def __init__(self, book, bom: BOM):
         # a BOM without certifications or prices in another currency (remembered per BOM
@@ -240,6 +242,9 @@ class _Shared:
         self.texts: dict = {}
         self.made: dict = {}
         self.rendered: dict = {}
+        #: the cause entries made, by material and reason (:meth:`cause`)
+        self.causes: dict = {}
+        self._largest: list[Material] | None = None
 
     def by_id(self, bom: BOM) -> dict[str, Material]:
         """Every material by id (the first of an id, at any depth), for the causes of a failure."""
@@ -248,6 +253,24 @@ class _Shared:
             for _, material in bom.walk():
                 self._by_id.setdefault(material.id, material)
         return self._by_id
+
+    def cause(self, material: Material, reason: str | None) -> dict[str, Any]:
+        """:func:`_cause`, made once per material and reason for all the BOM's names (the
+        entry holds the material, so its id is not reused); each entry gets a copy."""
+        key = (id(material), reason)
+        hit = self.causes.get(key)
+        if hit is None:
+            hit = self.causes[key] = (material, _cause(material, reason))
+        return dict(hit[1])
+
+    def largest_non_originating(self, bom: BOM) -> list[Material]:
+        """The BOM's non-originating direct materials of the largest value, at most
+        :data:`MAX_CAUSES` (the causes of a failure that names no material)."""
+        if self._largest is None:
+            pool = [m for m in bom.materials if m.originating is not True and m.kind not in ("indirect", "shipping_packing")]
+            pool.sort(key=lambda m: m.value if m.value is not None else Decimal(0), reverse=True)
+            self._largest = pool[:MAX_CAUSES]
+        return self._largest
 
     def under(self, book, bom: BOM, name: str, chain: list[str]) -> list[Finding]:
         """``check_under``'s findings for ``name``: worked out only when a material that may
@@ -323,7 +346,7 @@ def _entry(book, bom: BOM, name: str, on: date, figures: bool, shared: _Shared,
         if det.missing:
             entry["missing"] = list(det.missing)
         if verdict == "does_not_qualify":
-            causes = _causes(bom, det, shared.by_id(bom))
+            causes = _causes(bom, det, shared)
             if causes:
                 entry["causes"] = causes
     return entry
