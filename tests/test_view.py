@@ -84,3 +84,22 @@ def test_field_paths_by_index_grow_as_longer_lists_come():
     data = product_bom(3, materials=45)
     good = good_of_bom(bom_from_data(data))
     assert [p.path for p in good.parts] == [f"materials[{i}]" for i in range(45)]
+
+
+def test_a_view_dropped_by_another_thread_between_look_up_and_reuse_is_still_returned(monkeypatch):
+    """The view cache is shared by the service's threads: a view found, then dropped by
+    another thread before it is marked as recently used, is still the BOM's view."""
+    from collections import OrderedDict
+
+    from origin_rules.engine import view
+
+    bom = bom_from_data(product_bom(11))
+    first = good_of_bom(bom)
+
+    class Racing(OrderedDict):
+        def move_to_end(self, key, last=True):
+            self.pop(key)  # what another thread's eviction does meanwhile
+            return super().move_to_end(key, last)
+
+    monkeypatch.setattr(view, "_CACHE", Racing(view._CACHE))
+    assert good_of_bom(bom) is first

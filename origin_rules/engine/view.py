@@ -198,12 +198,18 @@ def good_of_bom(bom: BOM) -> Good:
     key = id(bom)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is bom:
-        _CACHE.move_to_end(key)
+        try:
+            _CACHE.move_to_end(key)
+        except KeyError:  # another thread (the service's) dropped it meanwhile: it was still the view
+            pass
         return hit[1]
     good = _build(bom)
     _CACHE[key] = (bom, good)
     if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+        try:
+            _CACHE.popitem(last=False)
+        except KeyError:  # emptied by another thread meanwhile
+            pass
     return good
 
 
