@@ -91,11 +91,15 @@ def _own_cpu(pid: int) -> float:
 LAST_MAIN_CPU = [0.0]  # CPU seconds of the batch's main process alone in the last run_batch (sampled)
 
 
-def run_batch(src: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
-    """Seconds, peak RSS of the largest process (KiB), peak PSS of the whole tree (KiB),
-    CPU seconds of the whole tree (the batch and its workers). The main process's own CPU
-    (without its workers), last sampled every 50 ms, is left in ``LAST_MAIN_CPU[0]``.
-    ``env``: variables added to the batch's environment."""
+def run_batch(src: Path, out: Path, *extra: str, env: dict[str, str] | None = None,
+              pss: bool = False) -> tuple[float, int, int, float]:
+    """Seconds, peak RSS of the largest process (KiB), peak PSS of the whole tree (KiB; 0
+    unless ``pss``), CPU seconds of the whole tree (the batch and its workers). The main
+    process's own CPU (without its workers), last sampled every 50 ms, is left in
+    ``LAST_MAIN_CPU[0]``. ``env``: variables added to the batch's environment. ``pss``:
+    sample the whole tree's PSS every 50 ms, for the memory figures only: reading every
+    process's page tables that often takes CPU from the batch (two workers on two cores
+    lost 0.05-0.1 s of 1.3 s to it), so timed runs leave it off."""
     args = [sys.executable, "-c", "from origin_rules.cli import main; main()", "batch", str(src), "--rules", RULES,
             "--as-of", AS_OF, "--out", str(out), *extra]
     start = time.perf_counter()
@@ -107,7 +111,8 @@ def run_batch(src: Path, out: Path, *extra: str, env: dict[str, str] | None = No
 
     def sample() -> None:
         while not stop.is_set():
-            peak_pss[0] = max(peak_pss[0], sum(_pss_kib(p) for p in _tree(child.pid)))
+            if pss:
+                peak_pss[0] = max(peak_pss[0], sum(_pss_kib(p) for p in _tree(child.pid)))
             main_cpu[0] = max(main_cpu[0], _own_cpu(child.pid))
             stop.wait(0.05)
 
@@ -316,7 +321,7 @@ def bench_memory(folder: Path, quick: bool) -> list[str]:
         src = folder / f"memory-{n}.jsonl"
         write_jsonl(str(src), n)
         out = folder / f"memory-{n}.out.jsonl"
-        seconds, rss, pss, _ = run_batch(src, out, *QUESTION)
+        seconds, rss, pss, _ = run_batch(src, out, *QUESTION, pss=True)
         results[n] = (seconds, rss, pss)
         src.unlink()
         out.unlink()
