@@ -25,7 +25,7 @@ def boms():
     data["materials"][0]["materials"] = [dict(data["materials"][1], id="inner", materials=[], origin="unknown", hs=None)]
     data["materials"].append(dict(data["materials"][1], id="crate", kind="shipping_packing", materials=[]))
     out.append(bom_from_data(data))
-    # plain lines (no facts, no sub-assembly: the view's inline path) of every kind of value
+    # plain lines (no declared facts: the view writes their flag fact itself) of every kind of value
     plain = product_bom(7)
     lines = plain["materials"]
     lines[0].update(provided_as_part=True)

@@ -135,38 +135,21 @@ def _part(material: Material, path: str, within: HsCode | None = None) -> Part |
         kind == "indirect" or declared is True,  # originating
         _parts(subs, f"{path}.materials", own) if subs else (),  # parts
         None,  # sub
-        material.all_facts(),  # facts
+        # (``Material.all_facts()``, written out for a line without declared facts: nearly all)
+        material.all_facts() if material.facts else {"provided_as_part": FACT_YES if material.provided_as_part else FACT_NO},
         within,  # within
         material.polymer_weight_kg,  # polymer_weight
     )
 
 
 def _parts(materials, prefix: str, within: HsCode | None = None) -> tuple[Part, ...]:
-    """The views of a list of material lines (:func:`_part`), in order. A plain line (no
-    sub-assembly, no declared facts) is made here, as :func:`_part` makes it: a batch's
-    distinct BOMs each pass their twenty-odd lines through this loop."""
-    out = []
+    """The views of a list of material lines (:func:`_part`), in order."""
     paths = _paths(prefix, len(materials))
-    codes = _CODES
+    out = []
     for i, m in enumerate(materials):
-        if m.materials or m.facts:
-            part = _part(m, paths[i], within)
-            if part is not None:
-                out.append(part)
-            continue
-        kind = m.kind
-        if kind == "shipping_packing":
-            continue
-        origin = m.origin
-        if not origin or origin == "unknown":
-            origin = None
-        text = m.hs
-        own = (codes.get(text) or _code(text)) if text else None
-        declared = m.originating
-        out.append(Part(m.id, paths[i], own, origin, declared, m.value, m.weight_kg, kind, m,
-                        kind == "indirect" or declared is True, (), None,
-                        {"provided_as_part": FACT_YES if m.provided_as_part else FACT_NO},  # Material.all_facts()
-                        within, m.polymer_weight_kg))
+        part = _part(m, paths[i], within)
+        if part is not None:
+            out.append(part)
     return tuple(out)
 
 
