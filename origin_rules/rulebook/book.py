@@ -203,7 +203,7 @@ class Rulebook:
     def findings(self, bom: BOM, under: str | None = None) -> list[Finding]:
         """The plausibility findings on a BOM (:mod:`origin_rules.model.plausibility`), with those
         that depend on the agreement when ``under`` is given."""
-        found = _checked(bom)
+        found = check_bom(bom)  # (remembered for the last BOM: evaluated under every name, checked once)
         if under is not None:
             program = self.parsed.programs.get(under)
             chain = list(program.chain) if program is not None else [under]
@@ -336,15 +336,6 @@ def _good_as_is(bom: BOM) -> Good | None:
         _GOODS.clear()
     _GOODS[id(bom)] = (bom, good)
     return good
-
-
-_CHECKED: dict[int, tuple[BOM, tuple[Finding, ...]]] = {}
-
-
-def _checked(bom: BOM) -> list[Finding]:
-    """``check_bom(bom)``, worked out once per BOM object (:func:`_per_bom`): evaluating one
-    BOM under every applicable agreement checks it once."""
-    return list(_per_bom(_CHECKED, bom, lambda b: tuple(check_bom(b))))
 
 
 def _special(bom: BOM) -> bool:
