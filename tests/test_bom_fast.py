@@ -355,3 +355,118 @@ def test_a_json_number_is_read_fast_as_an_exact_decimal_never_a_float(number):
     assert fast is not None
     same(fast, bom_from_data(loads_json(text)))
     assert fast.materials[0].value == Decimal(number) and type(fast.materials[0].value) is Decimal
+
+
+@pytest.mark.parametrize("number", ["123456789012345678901234567890", "18446744073709551616", "9223372036854775808"])
+def test_an_integer_past_64_bits_is_read_fast_exactly(number):
+    """orjson reads such an integer as a binary float: the exact reader takes over."""
+    text = f'{{"product":{{"id":"P"}},"materials":[{{"id":"M","value":{number}}}]}}'
+    fast = bom_from_json(text)
+    assert fast is not None
+    same(fast, bom_from_data(loads_json(text)))
+    assert fast.materials[0].value == Decimal(number)
+
+
+@pytest.mark.parametrize("text", [
+    '{"product":{"id":"P","description":"\\ud800"},"materials":[]}',  # a lone surrogate: orjson refuses it
+    '{"product":{"id":"P"},"materials":[{"id":"M","value":"1"}]}\n',
+    '\ufeff{"product":{"id":"P"},"materials":[]}',
+])
+def test_a_text_orjson_refuses_or_reads_is_read_as_the_models_read_it(text):
+    expected = models_way(text)
+    fast = bom_from_json(text)
+    if expected is None:
+        assert fast is None
+    else:
+        same(fast, expected)
+
+
+def _line(i: int, layout: str) -> dict:
+    return {"A": {"id": f"M{i}", "hs": "8708.50", "origin": "CN", "originating": False, "value": "1.50"},
+            "B": {"id": f"M{i}", "hs": "8708.50", "origin": "MX", "originating": True, "value": "2", "description": "d"},
+            "A'": {"id": f"M{i}", "hs": "8708.50", "origin": "CN", "originating": False, "weight_kg": "3"},  # A's size
+            "C": {"value": "4", "id": f"M{i}", "originating": None, "origin": "US", "hs": "3926.90"},  # A's keys, reordered
+            "sub": {"id": f"M{i}", "hs": "8708.50", "materials": [{"id": "S1", "value": "1"}, {"id": "S2", "value": "2"}]},
+            "dup": {"id": "M0", "hs": "8708.50", "origin": "CN", "originating": False, "value": "1"},  # M0 again
+            "twice": '{"id":"M%d","value":"1","value":"2"}' % i,  # a key given twice (kept once by a parser)
+            "number": {"id": f"M{i}", "hs": "8708.50", "origin": "CN", "originating": False, "value": 1.5},
+            "bad": {"id": f"M{i}", "hs": "87", "origin": "CN", "originating": False, "value": "1"},
+            "not a mapping": 5}[layout]
+
+
+def _text(layouts: list[str]) -> str:
+    lines = [_line(i, layout) for i, layout in enumerate(layouts)]
+    return ('{"product":{"id":"P","hs":"8708.50","produced_in":"MX"},"materials":['
+            + ",".join(line if type(line) is str else json.dumps(line) for line in lines) + "]}")
+
+
+LAYOUTS = ["A", "B", "A'", "C", "sub", "dup", "twice", "number", "bad", "not a mapping"]
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(lists=st.lists(st.lists(st.sampled_from(LAYOUTS[:5]) | st.sampled_from(LAYOUTS), max_size=8), min_size=1, max_size=6))
+def test_lists_of_lines_read_by_run_builders_are_the_models_lists(lists):
+    """The lines of a list read in one loop by the run builder of the last list's layout
+    (``_run_builder``), up to a line of another layout and the rest one by one: BOMs read in
+    turn, each the models' BOM or refused as they refuse it (duplicate ids and keys across
+    the two parts, a line that is not a mapping, one of the same size with another key)."""
+    for layouts in lists:
+        text = _text(layouts)
+        expected = models_way(text)
+        fast = bom_from_json(text)
+        if expected is None:
+            assert fast is None, layouts
+        else:
+            assert fast is not None, layouts
+            same(fast, expected)
+
+
+def test_run_builders_are_made_used_and_bounded(monkeypatch):
+    """Not vacuous: a list of one layout gets a run builder, the next list of that layout is
+    read by it, and one of another layout goes on one by one from the line that differs."""
+    monkeypatch.setattr(bom_module, "_MAX_LAYOUTS", 2)
+    bom_module._specs()
+    try:
+        material = bom_module.Material
+        assert bom_module._LAST_RUN.get(material) is None
+        same(bom_from_json(_text(["A", "A", "A"])), models_way(_text(["A", "A", "A"])))
+        run = bom_module._LAST_RUN[material]
+        assert run.__name__ == "run" and run.__code__.co_filename == "<fast reader: Material>"
+        calls = []
+        monkeypatch.setitem(bom_module._LAST_RUN, material, lambda items, out, count: calls.append(len(items)) or run(items, out, count))
+        text = _text(["A", "A", "B", "B"])
+        same(bom_from_json(text), models_way(text))
+        assert calls == [4]
+        assert bom_module._LAST_RUN[material] is bom_module._RUNS_MADE[material][tuple(_line(0, "B"))]
+        for layouts in (["C", "C"], ["sub", "sub"]):  # past the bound: no more run builders
+            same(bom_from_json(_text(layouts)), models_way(_text(layouts)))
+        assert len(bom_module._RUNS_MADE[material]) == 2
+    finally:
+        monkeypatch.undo()
+        bom_module._specs()
+
+
+def test_the_fields_set_of_lines_read_alike_is_shared_and_read_only():
+    """The lines of one layout share one fields set (``SharedFieldsSet``), which refuses
+    changes in place; copies and pickles are plain sets, and the models serialise as ever."""
+    import pickle
+
+    from origin_rules.model.slots import SharedFieldsSet
+
+    text = _text(["A", "A", "A"])
+    fast, slow = bom_from_json(text), models_way(text)
+    first, second = fast.materials[0], fast.materials[1]
+    assert type(first.model_fields_set) is SharedFieldsSet and first.model_fields_set is second.model_fields_set
+    assert first.model_fields_set == slow.materials[0].model_fields_set
+    for change in (lambda s: s.add("weight_kg"), lambda s: s.discard("id"), lambda s: s.update({"x"}),
+                   lambda s: s.__ior__({"x"}), lambda s: s.clear(), lambda s: s.pop()):
+        with pytest.raises(TypeError, match="read-only"):
+            change(first.model_fields_set)
+    assert second.model_fields_set == {"id", "hs", "origin", "originating", "value"}
+    changed = first.model_copy(update={"weight_kg": Decimal(1)})
+    assert type(changed.model_fields_set) is set and "weight_kg" in changed.model_fields_set
+    assert "weight_kg" not in second.model_fields_set
+    assert type(pickle.loads(pickle.dumps(first)).model_fields_set) is set
+    assert type(copy.deepcopy(first).model_fields_set) is set
+    assert fast.model_dump(exclude_unset=True) == slow.model_dump(exclude_unset=True)
+    assert fast.model_dump_json(exclude_unset=True) == slow.model_dump_json(exclude_unset=True)

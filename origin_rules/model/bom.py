@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Iterator, Literal, Mapping, Sequence
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,7 +34,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError, core_schema, from_json
+from pydantic_core import PydanticCustomError, core_schema
 
 from origin_rules.model.hs import HsCode
 
@@ -1318,6 +1319,7 @@ def _validator_of(annotation: Any, metadata: list[Any]) -> tuple[Any, bool]:
 _SPECS: dict[type[BaseModel], _Spec] = {}
 from origin_rules.model.slots import SET_DICT as _SET_DICT, SET_EXTRA as _SET_EXTRA, SET_FIELDS as _SET_FIELDS  # noqa: E402
 from origin_rules.model.slots import SET_PRIVATE as _SET_PRIVATE  # noqa: E402
+from origin_rules.model.slots import SharedFieldsSet as _SharedFieldsSet  # noqa: E402
 
 
 def _spec(model: type[BaseModel], check: Any) -> _Spec | None:
@@ -1357,6 +1359,8 @@ def _builder(spec: _Spec) -> Any:
     copy, find = template.copy, spec.fields.get
     layouts: dict[tuple, Any] = {}  # the keys of a mapping, in order -> its builder
     _LAYOUTS_MADE[model] = layouts
+    _RUNS_MADE[model] = {}
+    _LAST_RUN.pop(model, None)
 
     def build(data: Any, count: list[int]) -> BaseModel:
         if type(data) is not dict:
@@ -1399,11 +1403,11 @@ def _builder(spec: _Spec) -> Any:
 
 
 #: The fast reader's own readers of plain fields, as lines a layout's builder writes out
-#: instead of calling them (``raw``: the value read; ``{v}``: the result).
+#: instead of calling them (``{raw}``: the value read; ``{v}``: the result).
 _INLINE = {
-    _plain_text: ["if type(raw) is not str:", "    raise Slow", "{v} = raw"],
-    _plain_id: ["if type(raw) is not str:", "    raise Slow", "{v} = raw.strip()", "if not {v}:", "    raise Slow"],
-    _plain_originating: ["if raw is True or raw is False or raw is None:", "    {v} = raw", "else:", "    raise Slow"],
+    _plain_text: ["if type({raw}) is not str:", "    raise Slow", "{v} = {raw}"],
+    _plain_id: ["if type({raw}) is not str:", "    raise Slow", "{v} = {raw}.strip()", "if not {v}:", "    raise Slow"],
+    _plain_originating: ["if {raw} is True or {raw} is False or {raw} is None:", "    {v} = {raw}", "else:", "    raise Slow"],
 }
 
 #: Key layouts (the keys of a mapping in order) given a builder of their own, per model; a
@@ -1422,53 +1426,104 @@ def _layout_builder(spec: _Spec, keys: tuple) -> Any:
     missing (the generic builder then refuses it). The source is made from the model's own
     field names, each checked against the model and written as a literal; every value is
     bound by a generated name."""
+    env = _layout_env(spec, keys)
+    if env is None:
+        return None
+    lines = ["def build(data, count):"]
+    lines += [f"    raw{i} = data[{key!r}]" for i, key in enumerate(keys)]
+    lines += _layout_body(spec, keys, env, "    ")
+    lines += [f"    count[0] += {len(keys)}", "    return made"]
+    return _compiled(lines, env, spec, "build")
+
+
+def _run_builder(spec: _Spec, keys: tuple) -> Any:
+    """A builder of a list's ``spec.model`` items that all have these keys (in any order):
+    ``run(items, out, count)`` appends the item of each to ``out``, as the builder of
+    :func:`_layout_builder` makes it, all in one loop (no call, no look-up of the layout per
+    item). It stops with :class:`_Mismatch` at an item that is not a mapping of exactly
+    these keys (before any of its work: its values are all looked up first), leaving the
+    items built so far in ``out`` and counted; any other error is the layout builder's."""
+    env = _layout_env(spec, keys)
+    if env is None:
+        return None
+    env["Mismatch"] = _Mismatch
+    lines = ["def run(items, out, count):",
+             "    append = out.append",
+             "    try:",
+             "        for data in items:",
+             f"            if type(data) is not dict or len(data) != {len(keys)}:",
+             "                raise Mismatch",
+             "            try:"]
+    lines += [f"                raw{i} = data[{key!r}]" for i, key in enumerate(keys)]
+    lines += ["            except KeyError:",
+              "                raise Mismatch from None"]
+    lines += _layout_body(spec, keys, env, "            ")
+    lines += ["            append(made)",
+              "    finally:",
+              f"        count[0] += {len(keys)} * len(out)"]
+    return _compiled(lines, env, spec, "run")
+
+
+def _layout_env(spec: _Spec, keys: tuple) -> dict[str, Any] | None:
+    """The names a layout's builder binds, or None when it cannot have one (see
+    :func:`_layout_builder`)."""
     if len(set(keys)) != len(keys) or not all(type(k) is str and (k in spec.fields or k in spec.structured)
                                                for k in keys):
         return None
     if any(name not in keys for name in spec.required):
         return None
-    env: dict[str, Any] = {"Slow": _Slow, "new": _new_model, "model": spec.model, "set_dict": _SET_DICT, "set_fields": _SET_FIELDS,
-                           "set_extra": _SET_EXTRA, "set_private": _SET_PRIVATE, "check": spec.check}
-    lines = ["def build(data, count):"]
-    given: dict[str, str] = {}
+    return {"Slow": _Slow, "new": _new_model, "model": spec.model, "set_dict": _SET_DICT, "set_fields": _SET_FIELDS,
+            "set_extra": _SET_EXTRA, "set_private": _SET_PRIVATE, "check": spec.check,
+            "copy": spec.template.copy}  # (a copy of the defaults is faster than a dict display)
+
+
+def _layout_body(spec: _Spec, keys: tuple, env: dict[str, Any], indent: str) -> list[str]:
+    """The lines that build one item from its values ``raw0``, ``raw1``... (one per key, in
+    order) into ``made``, binding the readers they call in ``env``."""
+    lines: list[str] = []
+    # one fields set for every item of the layout, read-only (the models are frozen: _specs)
+    env["fields_set"] = _SharedFieldsSet(keys)
     for i, key in enumerate(keys):
-        local = given[key] = f"v{i}"
+        local, raw = f"v{i}", f"raw{i}"
         if key in spec.structured:
             env[f"s{i}"] = spec.structured[key]
-            lines.append(f"    {local} = s{i}(data[{key!r}], count)")
+            lines.append(f"{local} = s{i}({raw}, count)")
             continue
         memo, read, nullable = spec.fields[key]
         env[f"r{i}"] = read
-        lines.append(f"    raw = data[{key!r}]")
         inline = _INLINE.get(read)
         if inline is not None and not nullable:  # the reader's own lines, raising _Slow as it does
-            lines += [f"    {line.format(v=local)}" for line in inline]
+            lines += [line.format(v=local, raw=raw) for line in inline]
             continue
-        otherwise = f"None if raw is None else r{i}(raw)" if nullable else f"r{i}(raw)"
+        otherwise = f"None if {raw} is None else r{i}({raw})" if nullable else f"r{i}({raw})"
         if memo is None:
-            lines.append(f"    {local} = {otherwise}")
+            lines.append(f"{local} = {otherwise}")
             continue
+        # the memo's keys are texts: any other value is not in it (a list or a mapping
+        # raises TypeError there, as the validator would refuse it: the models' way)
         env[f"m{i}"] = memo.get
-        lines += [f"    if type(raw) is str:",
-                  f"        {local} = m{i}(raw)",
-                  f"        if {local} is None:",
-                  f"            {local} = r{i}(raw)",
-                  f"    else:",
-                  f"        {local} = {otherwise}"]
-    env["copy"] = spec.template.copy  # (a copy of the defaults is faster than a dict display)
-    lines.append("    values = copy()")
-    lines += [f"    values[{key!r}] = {local}" for key, local in given.items()]
+        lines += [f"{local} = m{i}({raw})",
+                  f"if {local} is None:",
+                  f"    {local} = {otherwise}"]
+    lines.append("values = copy()")
+    lines += [f"values[{key!r}] = v{i}" for i, key in enumerate(keys)]
     if spec.check is not None and not spec.watched.isdisjoint(keys):
-        lines.append("    check(values)")
-    lines += [f"    count[0] += {len(keys)}",
-              "    made = new(model)",
-              "    set_dict(made, values)",
-              "    set_fields(made, {" + ", ".join(repr(k) for k in keys) + "})",
-              "    set_extra(made, None)",
-              "    set_private(made, None)",
-              "    return made"]
+        lines.append("check(values)")
+    lines += ["made = new(model)",
+              "set_dict(made, values)",
+              "set_fields(made, fields_set)",
+              "set_extra(made, None)",
+              "set_private(made, None)"]
+    return [indent + line for line in lines]
+
+
+def _compiled(lines: list[str], env: dict[str, Any], spec: _Spec, name: str) -> Any:
     exec(compile("\n".join(lines), f"<fast reader: {spec.model.__name__}>", "exec"), env)  # noqa: S102
-    return env["build"]
+    return env[name]
+
+
+class _Mismatch(Exception):
+    """A run builder (:func:`_run_builder`) met an item of another layout."""
 
 
 _new_model = object.__new__
@@ -1485,13 +1540,47 @@ def _many(model: type[BaseModel]) -> Any:
     def read(value: Any, count: list[int]) -> tuple[BaseModel, ...]:
         if type(value) is not list:
             raise _Slow
+        out: list[BaseModel] = []
+        run = _LAST_RUN.get(model)
+        if run is not None:  # the items of the last list read whole by one run builder
+            try:
+                run(value, out, count)
+                return tuple(out)
+            except _Mismatch:  # an item of another layout: the rest one by one
+                pass
         build, layout = _BUILDERS[model], _LAYOUTS_MADE[model].get
-        out = []
-        for item in value:  # an item of a layout met before goes straight to its builder
-            fast = layout(tuple(item)) if type(item) is dict else None
+        keys = first = None
+        for item in value[len(out):]:  # an item of a layout met before goes straight to its builder
+            if type(item) is dict:
+                keys = tuple(item)
+                fast = layout(keys)
+            else:
+                keys = fast = None
             out.append(fast(item, count) if fast is not None else build(item, count))
+            if first is None:
+                first = keys
+            elif keys != first:
+                first = ()
+        if first and keys == first:  # every item (two or more) of one layout: a run builder for it
+            _remember_run(model, first)
         return tuple(out)
     return read
+
+
+#: The run builders (:func:`_run_builder`) made, per model: ``{keys: run}`` (None for a
+#: layout refused), bounded as the layouts; and the one of the last list read whole by
+#: items of one layout, which the next list tries first.
+_RUNS_MADE: dict[type[BaseModel], dict[tuple, Any]] = {}
+_LAST_RUN: dict[type[BaseModel], Any] = {}
+
+
+def _remember_run(model: type[BaseModel], keys: tuple) -> None:
+    runs = _RUNS_MADE[model]
+    if keys not in runs:
+        if len(runs) >= _MAX_LAYOUTS:
+            return
+        runs[keys] = _run_builder(_SPECS[model], keys)
+    _LAST_RUN[model] = runs[keys]
 
 
 def _check_product(values: dict[str, Any]) -> None:
@@ -1534,6 +1623,7 @@ def _specs() -> bool:
     for model, (check, validators) in _CHECKS.items():
         decorators = model.__pydantic_decorators__
         if (set(decorators.field_validators) != validators or decorators.model_validators or decorators.validators
+                or not model.model_config.get("frozen")
                 or decorators.root_validators or model.__private_attributes__ or model.__pydantic_post_init__):
             return False
         spec = _spec(model, check)
@@ -1556,11 +1646,12 @@ def _read_fast(parse: Any, text: str | bytes | bytearray) -> tuple[BOM, int] | N
         return None
 
 
-def _parse_keys_cached(text: str | bytes | bytearray) -> Any:
-    """JSON as pydantic-core parses it (in Rust, the keys interned): a number with a
-    fraction or an exponent is a binary float here, which every validator of the fast
-    reader refuses, so such a text is read again by :func:`_parse_exact`."""
-    return from_json(text, cache_strings="keys")
+def _parse_fast(text: str | bytes | bytearray) -> Any:
+    """JSON as orjson parses it (in Rust; its keys cached): a number with a fraction or an
+    exponent, or an integer past 64 bits, is a binary float here, which every validator of
+    the fast reader refuses, so such a text is read again by :func:`_parse_exact`; a text
+    orjson refuses (a lone surrogate, ``NaN``, nesting past its limit) is too."""
+    return orjson.loads(text)
 
 
 def _parse_exact(text: str | bytes | bytearray) -> Any:
@@ -1577,13 +1668,13 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     only when the text has more colons than the pairs read (a colon in a string, or a key
     given twice and kept once).
 
-    The text is parsed by pydantic-core first, and by ``json.loads`` with exact decimals
-    only when that fails: numbers are exact either way, as a binary float (a JSON number
-    with a fraction or an exponent, as pydantic-core reads it) is refused by every validator
-    of the fast reader and never reaches a BOM."""
+    The text is parsed by orjson first, and by ``json.loads`` with exact decimals only when
+    that fails: numbers are exact either way, as a binary float (a JSON number with a
+    fraction or an exponent, or an integer past 64 bits, as orjson reads them) is refused by
+    every validator of the fast reader and never reaches a BOM."""
     if not FAST_READER:
         return None
-    read = _read_fast(_parse_keys_cached, text) or _read_fast(_parse_exact, text)
+    read = _read_fast(_parse_fast, text) or _read_fast(_parse_exact, text)
     if read is None:
         return None
     bom, pairs = read

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "assemble", "assemble_all"]
+__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "SharedFieldsSet", "assemble", "assemble_all"]
 
 #: Slot setters of every pydantic model (``SET_DICT`` is None should pydantic ever stop
 #: keeping the values in a ``__dict__`` slot: then callers take the validated way).
@@ -32,6 +32,32 @@ SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
 SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 
 _Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError("this model's fields set is shared with others built alike: read-only (copy it to change it)")
+
+
+class SharedFieldsSet(set):
+    """The ``model_fields_set`` of many instances of a frozen model, made alike: one set for
+    all (making a set per instance was a fifth of building one), which refuses every change
+    in place; a copy of it (``copy``, ``model_copy``, pickling) is a plain ``set``. Pydantic
+    changes a fields set only by ``__setattr__`` and ``__delattr__``, which a frozen model
+    refuses first, and by ``model_copy(update=...)``, which changes its copy."""
+
+    __slots__ = ()
+    add = discard = remove = pop = clear = update = _read_only
+    difference_update = intersection_update = symmetric_difference_update = _read_only
+    __ior__ = __iand__ = __isub__ = __ixor__ = _read_only
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: Any) -> set[str]:
+        return set(self)
+
+    def __reduce__(self) -> tuple[type, tuple[list[str]]]:
+        return set, (list(self),)
 
 #: model class -> (its field names in declared order, ((field name, whether it has a
 #: default, the default), ...) in the same order).
@@ -88,8 +114,9 @@ def _made(cls: type[_Model], state: dict[str, Any], fields_set: set[str]) -> _Mo
     return made
 
 
-#: model class -> the names of its fields, as a frozenset (:func:`assemble_all`).
-_ALL_FIELDS: dict[type, frozenset[str]] = {}
+#: model class -> the names of its fields, as the fields set of each instance made by
+#: :func:`assemble_all` (frozen models only).
+_ALL_FIELDS: dict[type, set[str]] = {}
 
 
 def assemble_all(cls: type[_Model], values: dict[str, Any]) -> _Model:
@@ -101,7 +128,8 @@ def assemble_all(cls: type[_Model], values: dict[str, Any]) -> _Model:
     (``tests/test_determination_build.py`` holds the evaluator to it)."""
     names = _ALL_FIELDS.get(cls)
     if names is None:
-        names = _ALL_FIELDS[cls] = frozenset((_LAYOUTS.get(cls) or _layout(cls))[0])
+        every = (_LAYOUTS.get(cls) or _layout(cls))[0]
+        names = _ALL_FIELDS[cls] = SharedFieldsSet(every) if cls.model_config.get("frozen") else frozenset(every)
     if SET_DICT is None or len(values) != len(names):
         return assemble(cls, values)
-    return _made(cls, values, set(names))
+    return _made(cls, values, names if type(names) is SharedFieldsSet else set(names))
