@@ -71,6 +71,28 @@ def test_a_warm_memo_gives_the_answer_of_a_cold_one(first, second):
         assert _answer(fn, second) == cold, (fn.__name__, first, second)
 
 
+AMOUNTS = st.one_of(
+    TEXTS,
+    st.text(alphabet="0123456789. \t\n\u0663\u00b2_", max_size=45),  # long ones, digits of other scripts
+    st.decimals(min_value=0, allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"[0-9]{0,44}\.?[0-9]{0,44}", fullmatch=True),
+)
+
+
+def _decimal_answer(fn, value):
+    kind, got = _answer(fn, value)
+    return (kind, str(got), type(got)) if kind == "ok" else (kind, got)
+
+
+@settings(max_examples=examples(500))
+@given(text=AMOUNTS)
+def test_a_plain_amount_is_read_as_the_whole_reader_reads_it(text):
+    """The short way for digits and a point (``_PLAIN_AMOUNT``) gives what the whole of
+    ``_read_any_decimal`` gives: the same value with the same exponent, or the same error
+    (a text too long for the range, Unicode digits, whitespace around, a lone point)."""
+    assert _decimal_answer(bom_module._read_decimal, text) == _decimal_answer(bom_module._read_any_decimal, text)
+
+
 def test_memo_answers_are_the_validators_own():
     assert _cold(bom_module._to_country, " mx ") == ("ok", "MX")
     assert _answer(bom_module._to_origin, " mx ") == ("ok", "MX")  # the memo _to_country filled

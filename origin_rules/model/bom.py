@@ -50,6 +50,9 @@ Kind = Literal["direct", "indirect", "accessory", "retail_packaging", "shipping_
 
 _DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _MAX_EXPONENT = 40
+#: An amount :func:`_read_decimal` takes as it is (with at most _MAX_EXPONENT characters, its
+#: digits are within the range); anything else has the whole of :func:`_read_any_decimal`.
+_PLAIN_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+").fullmatch
 
 
 def _show(value: Any) -> str:
@@ -100,6 +103,14 @@ def _to_decimal(value: Any) -> Decimal:
 
 
 def _read_decimal(value: Any) -> Decimal:
+    if type(value) is str:  # most amounts: digits and a point, short (in range), no sign, no exponent
+        text = value.strip()
+        if len(text) <= _MAX_EXPONENT and _PLAIN_AMOUNT(text):
+            return Decimal(text)
+    return _read_any_decimal(value)
+
+
+def _read_any_decimal(value: Any) -> Decimal:
     expected = 'expected a decimal number like "120.00"'
     if isinstance(value, float):
         raise _fail("decimal_float", expected + " (as text or an exact number, never a binary float)", value)
