@@ -139,3 +139,24 @@ def test_a_remembered_selection_is_the_same_and_not_the_callers_to_change():
     assert [r.node.title for r in vehicle] == ["Belts, for vehicles"]
     assert [r.node.title for r in other] == ["Belts, other"]
     assert ("870821", ON) not in plan.selections
+
+
+DUPLICATE = """\
+agreement "Dup" {
+  parties = [US, MX, CA]
+
+  rule 8708.10 "Bumpers" when end_use in [passenger_vehicle] { rvc(transaction_value) >= 60% }
+  rule 8708.10..8708.29 "Range" { change from any other heading }
+}
+"""
+
+
+def test_a_rule_selected_for_several_finer_codes_is_applied_once():
+    """A coarse code (heading 8708) stands for every finer code: the range's rule is a rule
+    of 8708.10 (after the bumpers' rule, whose `when` is unknown) and the rule of 8708.21, two
+    different groups; it is applied once, in rulebook order (selection tells rules apart as
+    objects)."""
+    book = origin_rules.loads({"dup.roo": DUPLICATE})
+    out = book.outcome(_bom("8708"), "Dup", ON)
+    assert _titles(r for r, _ in out.applied) == ["Bumpers", "Range"]
+    assert _titles(book.rules_for("Dup", "8708", ON)) == ["Bumpers", "Range"]

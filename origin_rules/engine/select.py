@@ -54,9 +54,13 @@ def select(plan: Plan, good: Good, as_of: date) -> Selection:
         return found
     groups, finer = coarse
     out = Selection(facts=[good.field("hs")], settled=True, finer=finer)
+    taken: set[int] = set()  # the rules' ids: a rule is one object (comparing them by value compared their ASTs)
     for group in groups:
         found = select_in(group, good, as_of)
-        out.rules.extend(r for r in found.rules if r not in out.rules)
+        for rule in found.rules:
+            if id(rule) not in taken:
+                taken.add(id(rule))
+                out.rules.append(rule)
         out.facts.extend(f for f in found.facts if f not in out.facts)
         out.settled = out.settled and found.settled
     out.rules.sort(key=lambda r: r.order)
