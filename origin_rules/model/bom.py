@@ -1572,7 +1572,7 @@ def _many(model: type[BaseModel]) -> Any:
                 first = keys
             elif keys != first:
                 first = ()
-        if first and keys == first:  # every item (two or more) of one layout: a run builder for it
+        if first and keys == first:  # every item read one by one had one layout: a run builder for it
             _remember_run(model, first)
         return tuple(out)
     return read

@@ -59,6 +59,7 @@ class SharedFieldsSet(set):
     def __reduce__(self) -> tuple[type, tuple[list[str]]]:
         return set, (list(self),)
 
+
 #: model class -> (its field names in declared order, ((field name, whether it has a
 #: default, the default), ...) in the same order).
 _LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, bool, Any], ...]]] = {}
