@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -72,3 +73,53 @@ def test_fmt_write_replaces_the_rule_file_atomically(tmp_path, monkeypatch):
     assert replaced == [str(rule)]
     assert "rule 87.08 { CTH }" in rule.read_text(encoding="utf-8")
     assert leftovers(tmp_path) == []
+
+
+def _read_in_thread(path):
+    """Read a named pipe to its end in another thread (its writer blocks until then)."""
+    import threading
+
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(open(path, "rb").read()), daemon=True)  # noqa: SIM115
+    reader.start()
+    return reader, got
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_or_a_link_to_one_is_written_in_place_not_replaced(tmp_path):
+    """A target that is no regular file (``-o /dev/null``, ``/dev/stdout``, a named pipe) is
+    written as a stream: renaming a file over it replaced the device itself (a batch run as
+    root with ``--summary /dev/null`` left a regular file at /dev/null). Played here with a
+    named pipe, and a symbolic link to it as /dev/stdout is one."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "stdout"
+    link.symlink_to(pipe)
+    for target, text in ((pipe, "first\n"), (link, "second\n")):
+        reader, got = _read_in_thread(pipe)
+        write_text_atomically(target, text)
+        reader.join(timeout=10)
+        assert got == [text.encode()]
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and link.is_symlink()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_batch_writes_its_output_and_summary_into_named_pipes(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary"
+    os.mkfifo(out)
+    os.mkfifo(summary)
+    readers = [_read_in_thread(out), _read_in_thread(summary)]
+    result = CliRunner().invoke(app, ["batch", str(root / "examples" / "boms" / "brake-assembly.yaml"), "-o", str(out),
+                                      "--summary", str(summary), "-r", str(root / "rules"), "-u", "USMCA",
+                                      "--as-of", "2026-07-01", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    for reader, _ in readers:
+        reader.join(timeout=10)
+    (records,), (written,) = readers[0][1], readers[1][1]
+    assert [json.loads(line)["determinations"][0]["agreement"] for line in records.splitlines()] == ["USMCA"]
+    assert json.loads(written)["records"] == 1
+    assert stat.S_ISFIFO(os.stat(out).st_mode) and stat.S_ISFIFO(os.stat(summary).st_mode)

@@ -89,7 +89,10 @@ TESTS = """\
 
 def git(cwd: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ENV}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:  # git's own message, not only its exit status
+        raise AssertionError(f"git {' '.join(args)} in {cwd} exited {done.returncode}: {done.stderr.strip()}")
+    return done.stdout.strip()
 
 
 def installable_files() -> list[str]:

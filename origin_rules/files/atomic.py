@@ -7,6 +7,11 @@ directory (so the rename never crosses file systems), is flushed and fsynced, th
 old file as it was and no partial one; the temporary file is removed on any error. A file
 that existed keeps its permission bits (``fmt --write`` on a read-only-for-others file);
 a new one gets the usual ``0o666`` less the umask.
+
+A target that is neither a regular file nor a folder (``-o /dev/null``, ``--summary
+/dev/stdout``, a named pipe) is written in place, as a stream: a file renamed over it would
+replace the device or the pipe itself (``/dev/null`` turned into a regular file, for every
+program on the machine, when run as root).
 """
 
 from __future__ import annotations
@@ -23,11 +28,19 @@ __all__ = ["write_atomically", "write_text_atomically"]
 def write_atomically(path: str | os.PathLike[str], write: Callable, binary: bool = False) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, then move it into place."""
     target = Path(path)
+    try:
+        found: os.stat_result | None = os.stat(target)  # (through a symbolic link: /dev/stdout)
+    except FileNotFoundError:
+        found = None
+    if found is not None and not stat.S_ISREG(found.st_mode) and not stat.S_ISDIR(found.st_mode):
+        with open(target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+            write(handle)  # a device or a pipe: a stream, nothing to rename (see the module's doc)
+        return
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-        except FileNotFoundError:
+        if found is not None:
+            mode = stat.S_IMODE(found.st_mode)
+        else:
             mask = os.umask(0)
             os.umask(mask)
             mode = 0o666 & ~mask  # mkstemp makes it private; the output is an ordinary file
