@@ -123,3 +123,17 @@ def test_batch_writes_its_output_and_summary_into_named_pipes(tmp_path):
     assert [json.loads(line)["determinations"][0]["agreement"] for line in records.splitlines()] == ["USMCA"]
     assert json.loads(written)["records"] == 1
     assert stat.S_ISFIFO(os.stat(out).st_mode) and stat.S_ISFIFO(os.stat(summary).st_mode)
+
+
+def test_a_symbolic_link_is_followed_and_kept(tmp_path):
+    """The file a link points to is replaced (beside it, in its own folder), not the link."""
+    real = tmp_path / "data" / "results.jsonl"
+    real.parent.mkdir()
+    real.write_text("old\n", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "results.jsonl"
+    link.symlink_to(real)
+    write_text_atomically(link, "new\n")
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text(encoding="utf-8") == "new\n" and stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert leftovers(tmp_path) == [] and leftovers(real.parent) == []

@@ -11,7 +11,8 @@ a new one gets the usual ``0o666`` less the umask.
 A target that is neither a regular file nor a folder (``-o /dev/null``, ``--summary
 /dev/stdout``, a named pipe) is written in place, as a stream: a file renamed over it would
 replace the device or the pipe itself (``/dev/null`` turned into a regular file, for every
-program on the machine, when run as root).
+program on the machine, when run as root). A symbolic link is followed: the file it links
+to is replaced (its temporary file beside it), and the link stays a link.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ __all__ = ["write_atomically", "write_text_atomically"]
 def write_atomically(path: str | os.PathLike[str], write: Callable, binary: bool = False) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, then move it into place."""
     target = Path(path)
+    if target.is_symlink():  # the file it links to is replaced, and the link kept
+        target = Path(os.path.realpath(target))
     try:
-        found: os.stat_result | None = os.stat(target)  # (through a symbolic link: /dev/stdout)
+        found: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         found = None
     if found is not None and not stat.S_ISREG(found.st_mode) and not stat.S_ISDIR(found.st_mode):
