@@ -160,3 +160,19 @@ def test_a_rule_selected_for_several_finer_codes_is_applied_once():
     out = book.outcome(_bom("8708"), "Dup", ON)
     assert _titles(r for r, _ in out.applied) == ["Bumpers", "Range"]
     assert _titles(book.rules_for("Dup", "8708", ON)) == ["Bumpers", "Range"]
+
+
+def test_a_good_that_originates_without_its_rule_shows_the_one_node_that_says_why():
+    """Wholly obtained, or every material originating: the root holds one node saying so
+    (holding, naming no material), and no rule is applied."""
+    book = origin_rules.loads({"sel.roo": TEXT})
+    for product, text in (({"wholly_obtained": True}, "wholly obtained or produced"),
+                          ({}, "every material is originating")):
+        bom = BOM.model_validate({
+            "product": {"id": "P", "hs": "8708.99", "produced_in": "MX", "transaction_value": "1000", **product},
+            "materials": [{"id": "M", "hs": "8708.99", "origin": "MX", "originating": True, "value": "500"}],
+        })
+        out = book.outcome(bom, "Sel", ON)
+        assert out.verdict == "qualifies" and out.applied == []
+        nodes = [n for n in out.trace.children if n.text in ("wholly obtained or produced", "every material is originating")]
+        assert [(n.text, n.result, tuple(n.materials)) for n in nodes] == [(text, True, ())]

@@ -358,21 +358,17 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
         root.children.append(node)
         out.requirements.append((req, node))
 
-    # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR
-    wholly = Trace(good.wholly_obtained, "wholly obtained or produced", None, None)
+    # Art. 4.2 (a) wholly obtained, (c) only originating materials, (b) the PSR (each node
+    # made only when it is the one shown)
     materials = good.parts
-    non_orig = M.non_originating_ids(good)
-    only_orig = bool(materials) and not non_orig
-    every = Trace(only_orig, "every material is originating", None, None, materials=non_orig)
-    if not materials:
-        every.note = "the BOM lists no materials"
+    only_orig = bool(materials) and not M.non_originating_ids(good)
     origin = tri_or([good.wholly_obtained, only_orig])
     psr: bool | None = False
     if good.wholly_obtained:
-        root.children.append(wholly)
+        root.children.append(Trace(good.wholly_obtained, "wholly obtained or produced", None, None))
         out.criterion = "wholly_obtained"
     elif only_orig:
-        root.children.append(every)
+        root.children.append(Trace(True, "every material is originating", None, None, materials=()))
         out.criterion = "all_materials_originating"
     else:
         rules: list[CompiledRule] = []
