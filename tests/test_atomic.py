@@ -137,3 +137,19 @@ def test_a_symbolic_link_is_followed_and_kept(tmp_path):
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert real.read_text(encoding="utf-8") == "new\n" and stat.S_IMODE(real.stat().st_mode) == 0o640
     assert leftovers(tmp_path) == [] and leftovers(real.parent) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+def test_a_pipe_named_through_proc_is_written_in_place():
+    """``--summary /dev/stdout`` in a shell pipeline: /dev/stdout links to /proc/self/fd/1,
+    which links to ``pipe:[…]``, no path at all: the stream is written through the link."""
+    read_end, write_end = os.pipe()
+    try:
+        write_text_atomically(f"/proc/self/fd/{write_end}", "through the pipe\n")
+        os.close(write_end)
+        write_end = -1
+        assert os.read(read_end, 100) == b"through the pipe\n"
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)

@@ -29,16 +29,16 @@ __all__ = ["write_atomically", "write_text_atomically"]
 def write_atomically(path: str | os.PathLike[str], write: Callable, binary: bool = False) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, then move it into place."""
     target = Path(path)
-    if target.is_symlink():  # the file it links to is replaced, and the link kept
-        target = Path(os.path.realpath(target))
     try:
-        found: os.stat_result | None = os.stat(target)
+        found: os.stat_result | None = os.stat(target)  # (through links: /dev/stdout is one)
     except FileNotFoundError:
         found = None
     if found is not None and not stat.S_ISREG(found.st_mode) and not stat.S_ISDIR(found.st_mode):
         with open(target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
             write(handle)  # a device or a pipe: a stream, nothing to rename (see the module's doc)
         return
+    if target.is_symlink():  # the file it links to is replaced, and the link kept
+        target = Path(os.path.realpath(target))
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         if found is not None:
