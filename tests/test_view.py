@@ -3,6 +3,7 @@ positional values, for speed) holds what the material says, field by field by na
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -103,3 +104,34 @@ def test_a_view_dropped_by_another_thread_between_look_up_and_reuse_is_still_ret
 
     monkeypatch.setattr(view, "_CACHE", Racing(view._CACHE))
     assert good_of_bom(bom) is first
+
+
+def test_bom_objects_are_released_soon_after_their_evaluations(shipped_rulebook):
+    """The per-BOM memos (this view cache, the rulebook's) keep only the last few BOM objects
+    (``RECENT_BOMS``): a batch's BOM is freed while its memory is still warm, not 256 BOMs
+    later. Each BOM goes through every path that remembers it: verdict, outcome, evaluate
+    under every applicable agreement, and a batch's judge."""
+    from datetime import date
+
+    from origin_rules.batch.judge import judge
+    from origin_rules.engine.view import RECENT_BOMS
+    from origin_rules.model.bom import BOM
+
+    book = shipped_rulebook
+    on = date(2026, 6, 1)
+    count = 3 * RECENT_BOMS + 10
+    for i in range(count):
+        data = product_bom(i)
+        data["product"]["id"] = f"released-{i}"
+        bom = bom_from_data(data)
+        for name in book.applicable(bom):
+            book.verdict(bom, name, on)
+            book.outcome(bom, name, on)
+        book.evaluate_all(bom, as_of=on)
+        judge(book, bom, None, on)
+        del bom
+    gc.collect()
+    alive = sorted(int(o.product.id.split("-")[1]) for o in gc.get_objects()
+                   if isinstance(o, BOM) and o.product.id.startswith("released-"))
+    assert len(alive) <= RECENT_BOMS, alive
+    assert all(i >= count - RECENT_BOMS for i in alive), alive  # the last ones only

@@ -170,8 +170,16 @@ def _paths(prefix: str, n: int) -> Sequence[str]:
     return paths
 
 
+#: How many of the last BOM objects the per-BOM memos keep (this view cache, and the
+#: rulebook's in ``rulebook.book``). A few: one BOM's evaluations under each agreement and
+#: scenario (``evaluate`` without ``--under``, a batch, a diff's old and new rules) follow one
+#: another. More only hold memory: with 256, a batch of 600 BOMs of 1,000 materials peaked at
+#: 461 MB in one worker (122 MB with 4) and took a tenth longer, its BOMs freed long after
+#: their memory had left the processor's caches (docs/performance.md, ninth round).
+RECENT_BOMS = 4
+
 _CACHE: "OrderedDict[int, tuple[BOM, Good]]" = OrderedDict()
-_CACHE_SIZE = 256
+_CACHE_SIZE = RECENT_BOMS
 
 
 def good_of_bom(bom: BOM) -> Good:

@@ -27,7 +27,7 @@ from ..engine.criteria import Texts
 from ..engine.evaluate import Outcome, decide, evaluate
 from ..engine.output import to_determination
 from ..engine.plan import CompiledRule, Plan
-from ..engine.view import Good, good_of_bom
+from ..engine.view import RECENT_BOMS, Good, good_of_bom
 from ..model.hs import HsCode
 from ..model.currency import Converted, convert
 from ..model.evidence import Resolved, has_certifications, resolve
@@ -283,12 +283,13 @@ class Paperwork:
 
 def _per_bom(memo: dict[int, tuple[BOM, Any]], bom: BOM, make: Callable[[BOM], Any]) -> Any:
     """``make(bom)``, remembered in ``memo`` for the last few BOM objects (a BOM is immutable;
-    the entry holds the BOM, so its id is not reused while it is kept)."""
+    the entry holds the BOM, so its id is not reused while it is kept; few:
+    ``engine.view.RECENT_BOMS``)."""
     hit = memo.get(id(bom))
     if hit is not None and hit[0] is bom:
         return hit[1]
     found = make(bom)
-    if len(memo) >= 256:
+    if len(memo) >= RECENT_BOMS:
         memo.clear()
     memo[id(bom)] = (bom, found)
     return found
@@ -332,7 +333,7 @@ def _good_as_is(bom: BOM) -> Good | None:
     last few BOM objects (as :func:`_as_is`): a verdict on a BOM seen before finds it in one
     look-up (``Rulebook.verdict`` reads ``_GOODS`` itself)."""
     good = good_of_bom(bom) if _as_is(bom) else None
-    if len(_GOODS) >= 256:
+    if len(_GOODS) >= RECENT_BOMS:
         _GOODS.clear()
     _GOODS[id(bom)] = (bom, good)
     return good
