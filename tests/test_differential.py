@@ -516,6 +516,22 @@ KNOWN: dict[str, dict] = {
                      "  rule 94.04 { CC }"),
         bom=_bom({"hs": "94.04"}, _mat("M1", None, False, "50.00")),
         verdict="insufficient_data", missing=["materials[0].weight_kg", "product.weight_kg"]),
+    # - a fallback whose `for` and `when` are both undecided names both facts, as a
+    #   requirement does (the rule fails: X shares the good's heading);
+    "missing_fallback_for_and_when": dict(
+        rules=_rules("  rule 87.08 { CTH }\n"
+                     "  fallback for 8708.30 when end_use in [light_truck] { value(non_originating) <= 60% of transaction_value }"),
+        bom=_bom({"hs": "87.08"}, _mat("X", "8708.99", False, "50.00")),
+        verdict="insufficient_data", missing=["product.end_use", "product.hs"]),
+    # - an undetermined sub-assembly, the good undecided either way: what each world lacks
+    #   (if SUB does not originate, the net cost; if it does, also Y's finer code, as Y may
+    #   then be the one material that fails the shift).
+    "missing_in_every_world": dict(
+        rules=_rules("  rule 8708.30 { CTH or rvc(net_cost) >= 50% }\n  rule 8708.99 { rvc(transaction_value) >= 50% }"),
+        bom=_bom({"hs": "8708.30"},
+                 _mat("SUB", "8708.99", False, "60.00", origin="MX", materials=[_mat("S1", "7208.10", False, "10.00")]),
+                 _mat("Z", "3926.90", True, "15.00"), _mat("Y", "87", False, "20.00")),
+        verdict="insufficient_data", missing=["materials[2].hs", "product.net_cost"]),
 }
 
 
@@ -566,7 +582,9 @@ FIXED = {
     "change_without_good_code", "de_minimis_for_coarse_good", "de_minimis_missing_base_excluded",
     "de_minimis_line_that_cannot_save_a_coarse_good", "de_minimis_weightless_material_of_coarse_code",
     "fallback_over_candidate_rules", "finer_rule_not_in_force",
-    "focused_value_zero_amount", "missing_amounts_with_missing_base", "source_fact_rules_out_coarse_code",
+    "focused_value_zero_amount", "missing_amounts_with_missing_base", "missing_in_other_world",
+    "missing_fallback_for_and_when", "missing_in_every_world", "missing_require_for_and_when",
+    "source_fact_rules_out_coarse_code",
     "sum_base_exact_despite_unknown_origin",
     "de_minimis_weight_default_base", "except_unknown_but_sources_fail", "indirect_subassembly",
     "no_rule_with_failing_require", "parties_in_inherited_lines", "subassembly_place_of_production",

@@ -268,6 +268,8 @@ def _evaluate_ordinary(plan: Plan, good: Good, as_of: date) -> Outcome:
     outcomes = [_evaluate_good(plan, good, as_of, sub_nodes) for _ in _each_assumption(doubtful)]
     first = outcomes[0]  # every undetermined sub-assembly counted as non-originating
     if len({o.verdict for o in outcomes}) == 1 and len(doubtful) <= MAX_UNDETERMINED:
+        if first.verdict == "insufficient_data":  # undecided in every world: what each one lacks
+            first.missing = sorted(dict.fromkeys(m for o in outcomes for m in o.missing))
         first.trace.children.insert(len(sub_nodes), Trace(
             True, "the verdict is the same whether the undetermined sub-assemblies originate or not", None, None))
         return first
@@ -276,6 +278,9 @@ def _evaluate_ordinary(plan: Plan, good: Good, as_of: date) -> Outcome:
     missing = dict.fromkeys(first.missing)
     for part in doubtful:
         missing.update(dict.fromkeys(part.sub.missing))
+    for other in outcomes[1:]:  # a world the sub-assemblies' origin may lead to, itself undecided
+        if other.verdict == "insufficient_data":
+            missing.update(dict.fromkeys(other.missing))
     first.missing = sorted(missing)
     first.trace.children.insert(len(sub_nodes), Trace(
         None, "the verdict depends on whether the undetermined sub-assemblies originate", None, None,
@@ -303,6 +308,17 @@ def _each_assumption(doubtful: list) -> Iterator[None]:
     finally:
         for part in doubtful:
             part.originating = False
+
+
+def _what_applies_lacks(covered: bool | None, miss: str | None, good: Good) -> list[str]:
+    """The fields whose absence leaves open whether a requirement or fallback applies (its
+    ``_applies`` is unknown): the good's code when it is too coarse to tell whether the ``for``
+    covers it, and the field its ``when`` lacks; both when both are open (either could
+    settle it)."""
+    missing = [good.field("hs")] if covered is None else []
+    if miss:
+        missing.append(miss)
+    return missing or [good.field("hs")]
 
 
 def _applies(item, covered: bool | None, good: Good, as_of: date) -> tuple[bool | None, str | None]:
@@ -350,7 +366,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             kids = [Trace(False, "its lines do not hold", None, None, children=kids)]
         node = Trace(result, req.text, req.node.span.where, req.layer, children=kids)
         if applies is None:
-            node.missing = [miss or good.field("hs")]
+            node.missing = _what_applies_lacks(covered, miss, good)
             node.note = "whether this requirement applies depends on missing facts"
         node.kind = "require"
         required.append(result)
@@ -485,7 +501,7 @@ def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | No
         if fb.node.cites:
             node.note = "; ".join(fb.node.cites)
         if applies is None:
-            node.missing = [miss or good.field("hs")]
+            node.missing = _what_applies_lacks(covered, miss, good)
         node.kind = "fallback"
         nodes.append((fb, node))
     return tri_or([n.result for _, n in nodes]), nodes
