@@ -583,7 +583,7 @@ FIXED = {
     "de_minimis_line_that_cannot_save_a_coarse_good", "de_minimis_weightless_material_of_coarse_code",
     "fallback_over_candidate_rules", "finer_rule_not_in_force",
     "focused_value_zero_amount", "missing_amounts_with_missing_base", "missing_in_other_world",
-    "missing_fallback_for_and_when", "missing_in_every_world", "missing_require_for_and_when",
+    "missing_both_codes", "missing_fallback_for_and_when", "missing_in_every_world", "missing_require_for_and_when",
     "source_fact_rules_out_coarse_code",
     "sum_base_exact_despite_unknown_origin",
     "de_minimis_weight_default_base", "except_unknown_but_sources_fail", "indirect_subassembly",

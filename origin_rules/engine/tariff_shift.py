@@ -66,7 +66,8 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     memo_key = change_memo_key(node, excepted, [g for g, _ in groups])
 
     def judge(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
-        """(passes?, missing field if unknown) for one non-originating direct material."""
+        """(passes?, what is missing if unknown: a field, or the fields when two are open) for one
+        non-originating direct material."""
         hs = part.hs
         if hs is None:
             return False, None
@@ -78,8 +79,9 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         passes, miss = sources_pass(good_hs, part)
         if passes is False:
             return False, None
-        if excluded is None and excepted is not None:
-            return None, f"{part.path}.hs"
+        if excluded is None and excepted is not None:  # its own code may be excepted
+            own = f"{part.path}.hs"
+            return None, ((own, "product.hs") if passes is None and miss == "product.hs" else own)
         return passes, miss
 
     def sources_pass(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
@@ -162,7 +164,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
                 failing.append(part)
             elif ok is None:
                 unknown.append(part)
-                missing.append(good.field("hs") if miss == "product.hs" else miss)
+                missing.append(_good_field(good, miss))
         memo = run.memo[memo_key] = (failing, unknown, missing)
         return memo
 
@@ -185,7 +187,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         if dm_trace is not None:
             t.children.append(dm_trace)
         if t.result is None:  # with a material that surely fails, only de minimis is open
-            t.missing = ([] if failing else missing) + (dm_trace.missing if dm_trace else [])
+            t.missing = ([] if failing else _fields_of(missing)) + (dm_trace.missing if dm_trace else [])
         return t
 
     def fast_fn(run) -> bool | None:
@@ -366,7 +368,7 @@ def _of_the_component(failing, unknown, why) -> tuple[list, list, list]:
     for i, p in enumerate(unknown):
         if p.source.in_component is not False:
             maybe.append(p)
-            reasons.append(_why(why, i, p))
+            reasons.append(_why_entry(why, i, p))
     return sure, maybe, reasons
 
 
@@ -416,7 +418,8 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
             fail_states = [test(p) for p in failing]
             maybe_states = [test(p) for p in unknown]
             excluded += [m for r, m in fail_states + maybe_states if r is None and m]
-            excluded += [_why(why, i, p) for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True]
+            excluded += [f for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True
+                         for f in _whys(why, i, p)]
     if policy.base_name == "component_weight" and high == ZERO and not missing:
         # nothing of the component weighs anything: within any share, whatever the base
         return (None, {"missing": excluded}) if excluded else (True, {})
@@ -424,7 +427,7 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
         return False, {"note": f"the materials that fail the shift total {M.money(low)}, more than "
                                f"{node.share.value}% of the good's weight, so of {policy.base_name}" if explain else None}
     if base is None:  # the codes of the materials that may fail matter only if their amounts add something
-        maybe = [_why(why, i, p) for i, p in enumerate(unknown)] if high != low or missing else []
+        maybe = [f for i, p in enumerate(unknown) for f in _whys(why, i, p)] if high != low or missing else []
         return None, {"missing": base_missing + missing + maybe + (excluded or [])}
     # the share test of the generated ``forgives`` (``codegen.compile_share_test``)
     result, limit = policy.share_test(base, low, high, bool(missing))
@@ -439,7 +442,7 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
     if result is True:
         note = f"the materials that fail the shift total {M.money(low)}, within {share} ({M.money(limit)})" if explain else None
         return True, {"figures": figures, "note": note}
-    return None, {"figures": figures, "missing": missing or [_why(why, i, p) for i, p in enumerate(unknown)]}
+    return None, {"figures": figures, "missing": missing or [f for i, p in enumerate(unknown) for f in _whys(why, i, p)]}
 
 
 def _within_sub_limit(run, policy, sub, failing, unknown, explain: bool = True, why=()) -> tuple[bool | None, dict]:
@@ -464,7 +467,7 @@ def _within_sub_limit(run, policy, sub, failing, unknown, explain: bool = True, 
             continue
         sure = flagged is True and i < len(failing)
         if not sure:
-            open_fields.append(f"{p.path}.{sub.flag}" if flagged is None else _why(why, i - len(failing), p))
+            open_fields += [f"{p.path}.{sub.flag}"] if flagged is None else _whys(why, i - len(failing), p)
         amount = p.value if attr == "value" else p.weight
         if amount is None:
             missing.append(f"{p.path}.{field}")
@@ -493,6 +496,27 @@ def _within_sub_limit(run, policy, sub, failing, unknown, explain: bool = True, 
     return None, {"figures": figures, "missing": open_fields}
 
 
-def _why(why, i: int, part) -> str:
-    """The field that leaves a material's shift unknown: its own code, or the good's."""
+def _why_entry(why, i: int, part) -> str | tuple[str, ...]:
+    """What leaves a material's shift unknown, as the shift gives it (``why[i]``): its own
+    code, or the good's, or both (a tuple: the material's code may be excepted and the
+    good's code is too coarse to compare with)."""
     return why[i] if i < len(why) and why[i] else f"{part.path}.hs"
+
+
+def _whys(why, i: int, part) -> list[str]:
+    """The fields of :func:`_why_entry`, as a list."""
+    entry = _why_entry(why, i, part)
+    return list(entry) if isinstance(entry, tuple) else [entry]
+
+
+def _fields_of(why) -> list[str]:
+    """The fields of a shift's ``why`` entries, in order (an entry may name two)."""
+    return [f for entry in why for f in (entry if isinstance(entry, tuple) else (entry,))]
+
+
+def _good_field(good, miss):
+    """A shift's missing field(s) with ``product.hs`` named as the good's own code field (a
+    sub-assembly's is its material line's)."""
+    if isinstance(miss, tuple):
+        return tuple(good.field("hs") if m == "product.hs" else m for m in miss)
+    return good.field("hs") if miss == "product.hs" else miss
