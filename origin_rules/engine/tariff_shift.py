@@ -65,7 +65,7 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
     groups = [(compiler.hs(g), _group_text(compiler, g)) for g in node.except_groups]
     memo_key = change_memo_key(node, excepted, [g for g, _ in groups])
 
-    def judge(good_hs: HsCode, part) -> tuple[bool | None, str | None]:
+    def judge(good_hs: HsCode, part) -> tuple[bool | None, str | tuple[str, str] | None]:
         """(passes?, what is missing if unknown: a field, or the fields when two are open) for one
         non-originating direct material."""
         hs = part.hs
@@ -131,7 +131,8 @@ def compile_change(compiler, node: ast.Change, text: str, source: str | None):
         return memo[:3]
 
     def classify_shift(run, good) -> tuple[list, list, list]:
-        """(failing parts, unknown parts, missing fields); once per evaluation and criterion."""
+        """(failing parts, unknown parts, for each unknown part the field that leaves it unknown,
+        or a tuple of two: :func:`_why_entry`); once per evaluation and criterion."""
         memo = run.memo.get(memo_key)
         if memo is not None:
             return memo
@@ -275,7 +276,8 @@ def _with_groups(run, groups, failing, unknown, missing) -> tuple[list, list, li
 
 
 def _de_minimis(run, failing, unknown, why=()) -> tuple[bool | None, Trace | None]:
-    """``why``: for each material in ``unknown``, the field whose absence leaves it unknown."""
+    """``why``: for each material in ``unknown``, the field whose absence leaves it unknown (or
+    two, :func:`_why_entry`)."""
     policies = run.de_minimis()
     if not policies:
         return False, None
