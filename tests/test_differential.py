@@ -446,6 +446,22 @@ KNOWN: dict[str, dict] = {
                  _mat("SUB", "8708.99", False, "60.00", origin="MX", materials=[_mat("S1", "7208.10", False, "10.00")]),
                  _mat("Z", "3926.90", True, "35.00"), _mat("Y", "3926.90", False, "5.00")),
         verdict="insufficient_data", missing=["materials[0].transaction_value", "product.net_cost"]),
+    # - a fallback whose `for` and `when` are both undecided names both facts, as a
+    #   requirement does (the rule fails: X shares the good's heading);
+    "missing_fallback_for_and_when": dict(
+        rules=_rules("  rule 87.08 { CTH }\n"
+                     "  fallback for 8708.30 when end_use in [light_truck] { value(non_originating) <= 60% of transaction_value }"),
+        bom=_bom({"hs": "87.08"}, _mat("X", "8708.99", False, "50.00")),
+        verdict="insufficient_data", missing=["product.end_use", "product.hs"]),
+    # - an undetermined sub-assembly, the good undecided either way: what each world lacks
+    #   (if SUB does not originate, the net cost; if it does, also Y's finer code, as Y may
+    #   then be the one material that fails the shift).
+    "missing_in_every_world": dict(
+        rules=_rules("  rule 8708.30 { CTH or rvc(net_cost) >= 50% }\n  rule 8708.99 { rvc(transaction_value) >= 50% }"),
+        bom=_bom({"hs": "8708.30"},
+                 _mat("SUB", "8708.99", False, "60.00", origin="MX", materials=[_mat("S1", "7208.10", False, "10.00")]),
+                 _mat("Z", "3926.90", True, "15.00"), _mat("Y", "87", False, "20.00")),
+        verdict="insufficient_data", missing=["materials[2].hs", "product.net_cost"]),
     # - and no field that could not: a material worth 0.00 adds 0.00 to the focused VNM
     #   whether or not its code is in the set, so its missing code settles nothing; only the
     #   FOB (zero, so no percentage) is needed. Found by a randomized run (seed 12, 2,500
@@ -516,22 +532,6 @@ KNOWN: dict[str, dict] = {
                      "  rule 94.04 { CC }"),
         bom=_bom({"hs": "94.04"}, _mat("M1", None, False, "50.00")),
         verdict="insufficient_data", missing=["materials[0].weight_kg", "product.weight_kg"]),
-    # - a fallback whose `for` and `when` are both undecided names both facts, as a
-    #   requirement does (the rule fails: X shares the good's heading);
-    "missing_fallback_for_and_when": dict(
-        rules=_rules("  rule 87.08 { CTH }\n"
-                     "  fallback for 8708.30 when end_use in [light_truck] { value(non_originating) <= 60% of transaction_value }"),
-        bom=_bom({"hs": "87.08"}, _mat("X", "8708.99", False, "50.00")),
-        verdict="insufficient_data", missing=["product.end_use", "product.hs"]),
-    # - an undetermined sub-assembly, the good undecided either way: what each world lacks
-    #   (if SUB does not originate, the net cost; if it does, also Y's finer code, as Y may
-    #   then be the one material that fails the shift).
-    "missing_in_every_world": dict(
-        rules=_rules("  rule 8708.30 { CTH or rvc(net_cost) >= 50% }\n  rule 8708.99 { rvc(transaction_value) >= 50% }"),
-        bom=_bom({"hs": "8708.30"},
-                 _mat("SUB", "8708.99", False, "60.00", origin="MX", materials=[_mat("S1", "7208.10", False, "10.00")]),
-                 _mat("Z", "3926.90", True, "15.00"), _mat("Y", "87", False, "20.00")),
-        verdict="insufficient_data", missing=["materials[2].hs", "product.net_cost"]),
 }
 
 
