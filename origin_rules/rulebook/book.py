@@ -71,6 +71,7 @@ class Rulebook:
         self.digest = "sha256:" + parsed.digest
         self._texts = Texts(parsed.sources)
         self._plans: dict[str, Plan] = {}
+        self._indexes: dict = {}  # the plans' compiled rules, shared where a scenario keeps its base's (Plan)
 
     # ---- what is in it ------------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class Rulebook:
             raise UnknownAgreement(name, self.names)
         plan = self._plans.get(name)
         if plan is None:
-            plan = self._plans[name] = Plan(self.parsed.programs[name], self._texts, self.digest)
+            plan = self._plans[name] = Plan(self.parsed.programs[name], self._texts, self.digest, self._indexes)
         return plan
 
     def rules_for(self, under: str, hs: str, on: date, end_use: str | None = None, produced_in: str | None = None) -> list[CompiledRule]:
