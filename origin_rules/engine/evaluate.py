@@ -221,10 +221,7 @@ def _deemings(plan: Plan, good: Good, as_of: date) -> tuple[bool | None, list[tu
         node = Trace(result, f"notwithstanding the other provisions, {d.text}", d.node.span.where, d.layer)
         if d.node.cites:
             node.note = "; ".join(d.node.cites)
-        missing = [good.field("hs")] if covered is None else []
-        if miss is not None:  # (its ``when`` is unknown)
-            missing.append(miss)
-        node.missing = missing
+        node.missing = _lacking(covered, miss, good)
         node.kind = "deemed"
         nodes.append((d, node))
     return tri_or([n.result for _, n in nodes]), nodes
@@ -310,15 +307,15 @@ def _each_assumption(doubtful: list) -> Iterator[None]:
             part.originating = False
 
 
-def _what_applies_lacks(covered: bool | None, miss: str | None, good: Good) -> list[str]:
-    """The fields whose absence leaves open whether a requirement or fallback applies (its
-    ``_applies`` is unknown): the good's code when it is too coarse to tell whether the ``for``
-    covers it, and the field its ``when`` lacks; both when both are open (either could
-    settle it)."""
+def _lacking(covered: bool | None, miss: str | None, good: Good) -> list[str]:
+    """The fields whose absence leaves open whether a requirement, fallback or deeming
+    applies (:func:`_applies`): the good's code when it is too coarse to tell whether the
+    ``for`` covers it, and the field its ``when`` lacks; both when both are open (either
+    could settle it)."""
     missing = [good.field("hs")] if covered is None else []
-    if miss:
+    if miss is not None:
         missing.append(miss)
-    return missing or [good.field("hs")]
+    return missing
 
 
 def _applies(item, covered: bool | None, good: Good, as_of: date) -> tuple[bool | None, str | None]:
@@ -366,7 +363,7 @@ def _evaluate_good(plan: Plan, good: Good, as_of: date, sub_nodes: list[Trace]) 
             kids = [Trace(False, "its lines do not hold", None, None, children=kids)]
         node = Trace(result, req.text, req.node.span.where, req.layer, children=kids)
         if applies is None:
-            node.missing = _what_applies_lacks(covered, miss, good)
+            node.missing = _lacking(covered, miss, good) or [good.field("hs")]
             node.note = "whether this requirement applies depends on missing facts"
         node.kind = "require"
         required.append(result)
@@ -501,7 +498,7 @@ def _fallbacks(plan: Plan, good: Good, as_of: date, run: Run) -> tuple[bool | No
         if fb.node.cites:
             node.note = "; ".join(fb.node.cites)
         if applies is None:
-            node.missing = _what_applies_lacks(covered, miss, good)
+            node.missing = _lacking(covered, miss, good) or [good.field("hs")]
         node.kind = "fallback"
         nodes.append((fb, node))
     return tri_or([n.result for _, n in nodes]), nodes

@@ -505,20 +505,23 @@ def _why_entry(why, i: int, part) -> str | tuple[str, ...]:
     return why[i] if i < len(why) and why[i] else f"{part.path}.hs"
 
 
+def _fields(entry: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The field or fields of one ``why`` entry (:func:`_why_entry`)."""
+    return entry if isinstance(entry, tuple) else (entry,)
+
+
 def _whys(why, i: int, part) -> list[str]:
     """The fields of :func:`_why_entry`, as a list."""
-    entry = _why_entry(why, i, part)
-    return list(entry) if isinstance(entry, tuple) else [entry]
+    return list(_fields(_why_entry(why, i, part)))
 
 
 def _fields_of(why) -> list[str]:
     """The fields of a shift's ``why`` entries, in order (an entry may name two)."""
-    return [f for entry in why for f in (entry if isinstance(entry, tuple) else (entry,))]
+    return [f for entry in why for f in _fields(entry)]
 
 
 def _good_field(good, miss):
     """A shift's missing field(s) with ``product.hs`` named as the good's own code field (a
     sub-assembly's is its material line's)."""
-    if isinstance(miss, tuple):
-        return tuple(good.field("hs") if m == "product.hs" else m for m in miss)
-    return good.field("hs") if miss == "product.hs" else miss
+    named = tuple(good.field("hs") if m == "product.hs" else m for m in _fields(miss))
+    return named if isinstance(miss, tuple) else named[0]
