@@ -20,7 +20,7 @@ from datetime import date
 from ..model.determination import (
     Determination, ExplanationNode, FailedMaterial, Headroom, RuleRef, assemble, decimal_text,
 )
-from ..model.slots import assemble_all
+from ..model.slots import assemble_all, maker
 from .evaluate import Outcome
 from .measures import money
 from .trace import Trace
@@ -47,21 +47,32 @@ def _figures(figures: dict) -> dict[str, str]:
     return out
 
 
+_explanation_node = maker(ExplanationNode)
+_headroom = maker(Headroom)
+_failed_material = maker(FailedMaterial)
+
+
 def _node(t: Trace, layers: dict[str, bool], full: bool, plain: bool, depth: int = 0) -> ExplanationNode:
     children = t.children
-    if children and not full and depth:
-        children = [c for c in children if _decisive(t, c)]
+    if children:
+        if not full and depth:  # a summary keeps the children that decided the node's result
+            result = t.result
+            if result is not None and t.kind != "rule":
+                children = [c for c in children if c.result is None or c.result == result or c.sub is not None]
+        children = [_node(c, layers, full, plain, depth + 1) for c in children]
+    else:
+        children = []
     text = t.text if not t.note else f"{t.text} ({t.note})"
     if plain and "`" in text:
         text = text.replace("`", "")
     layer = t.layer
-    return assemble_all(ExplanationNode, {
+    return _explanation_node({
         "text": text,
         "source": t.source,
         "result": RESULT[t.result],
         "figures": _figures(t.figures) if t.figures else {},
         "materials": list(t.materials),
-        "children": [_node(c, layers, full, plain, depth + 1) for c in children] if children else [],
+        "children": children,
         "sub_determination": None if t.sub is None else to_determination(t.sub, full=full, plain=plain),
         "origin": None if layer is None else ("scenario" if layers.get(layer) else "agreement"),
     })
@@ -69,15 +80,6 @@ def _node(t: Trace, layers: dict[str, bool], full: bool, plain: bool, depth: int
 
 def _validated(cls: type[Determination], values: dict) -> Determination:
     return cls(**values)
-
-
-def _decisive(parent: Trace, child: Trace) -> bool:
-    """In a summary keep the children that decided the parent's result."""
-    if parent.result is None or child.result is None:
-        return True
-    if parent.kind == "rule" or not parent.children:
-        return True
-    return child.result == parent.result or child.sub is not None
 
 
 def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> Determination:
@@ -93,7 +95,7 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
     agreement = out.chain[-1] if out.chain else out.agreement
     layers = {name: name != agreement for name in out.chain}
     headroom = [
-        assemble_all(Headroom, {
+        _headroom({
             "criterion": m.criterion,
             "source": m.source,
             "figure": m.figure,
@@ -119,7 +121,7 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
         "headroom": headroom,
         "explanation": _node(out.trace, layers, full, plain),
         "missing": list(out.missing),
-        "failed_materials": [assemble_all(FailedMaterial, {"id": f.id, "hs": f.hs, "reason": f.reason.replace("`", "") if plain else f.reason})
+        "failed_materials": [_failed_material({"id": f.id, "hs": f.hs, "reason": f.reason.replace("`", "") if plain else f.reason})
                              for f in out.failures],
         "rules_digest": out.digest,
     })

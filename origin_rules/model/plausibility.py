@@ -80,6 +80,8 @@ class Finding:
 
 _CODE_MEMO: dict[tuple[str, bool], tuple[tuple[str, str, Severity], ...]] = {}
 _CODE_MEMO_SIZE = 65_536
+#: The material codes of ``_CODE_MEMO`` without findings (cleared with it).
+_SOUND: set[str] = set()
 
 
 def _code_findings(text: str | None, path: str, *, product: bool) -> list[Finding]:
@@ -91,8 +93,11 @@ def _code_findings(text: str | None, path: str, *, product: bool) -> list[Findin
     if found is None:
         if len(_CODE_MEMO) >= _CODE_MEMO_SIZE:
             _CODE_MEMO.clear()
+            _SOUND.clear()
         found = _CODE_MEMO[(text, product)] = tuple(
             (f.code, f.message, f.severity) for f in _work_out_code_findings(text, "", product=product))
+        if not found and not product:
+            _SOUND.add(text)
     return [Finding(code, message, path, severity) for code, message, severity in found]
 
 
@@ -143,10 +148,18 @@ _PRICES = ("transaction_value", "fob", "ex_works")
 
 def _figure_findings(owner: Product | Material, materials: Sequence[Material], prefix: str) -> list[Finding]:
     out: list[Finding] = []
-    counted = [m for m in materials if m.kind != "shipping_packing"]
-    values = [m.value for m in counted if m.value is not None]
-    total = sum(values, Decimal(0))
-    if values:
+    total = weight = Decimal(0)  # the values and weights of the materials counted, summed in order
+    valued = weighed = False  # whether any has a value, a weight
+    for m in materials:
+        if m.kind == "shipping_packing":
+            continue
+        if m.value is not None:
+            total += m.value
+            valued = True
+        if m.weight_kg is not None:
+            weight += m.weight_kg
+            weighed = True
+    if valued:
         for name in _COSTS:
             figure = getattr(owner, name)
             if figure is not None and total > figure:
@@ -161,10 +174,9 @@ def _figure_findings(owner: Product | Material, materials: Sequence[Material], p
                                    "(any RVC on this price is negative); check the values and the currency",
                                    f"{prefix}.{name}", "warning"))
                 break
-    weights = [m.weight_kg for m in counted if m.weight_kg is not None]
     product_weight = owner.weight_kg
-    if weights and product_weight is not None and sum(weights, Decimal(0)) > product_weight:
-        out.append(Finding("BOM103", f"the materials weigh {sum(weights, Decimal(0))} kg in all, more than the "
+    if weighed and product_weight is not None and weight > product_weight:
+        out.append(Finding("BOM103", f"the materials weigh {weight} kg in all, more than the "
                            f"{product_weight} kg of the good: fine if the difference is waste, otherwise check the weights",
                            f"{prefix}.weight_kg", "warning"))
     return out
@@ -210,10 +222,10 @@ def _check_bom(bom: BOM, has_materials_key: bool) -> list[Finding]:
             if material.materials:
                 out.extend(_figure_findings(material, material.materials, path))
     else:  # no sub-assemblies: the materials in order are the walk in field order
-        known = _CODE_MEMO.get
+        sound = _SOUND
         for index, material in enumerate(bom.materials):
             text = material.hs
-            if text and known((text, False)) != ():  # a code already known to be sound needs no path
+            if text and text not in sound:  # a code already known to be sound needs no path
                 out.extend(_code_findings(text, f"materials[{index}].hs", product=False))
     return sorted(out, key=lambda f: (not f.is_error,)) if out else out
 

@@ -18,11 +18,11 @@ Used by the BOM fast reader (:mod:`origin_rules.model.bom`) and by determination
 from __future__ import annotations
 
 from copy import deepcopy
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "SharedFieldsSet", "assemble", "assemble_all"]
+__all__ = ["SET_DICT", "SET_EXTRA", "SET_FIELDS", "SET_PRIVATE", "SharedFieldsSet", "assemble", "assemble_all", "maker"]
 
 #: Slot setters of every pydantic model (``SET_DICT`` is None should pydantic ever stop
 #: keeping the values in a ``__dict__`` slot: then callers take the validated way).
@@ -134,3 +134,28 @@ def assemble_all(cls: type[_Model], values: dict[str, Any]) -> _Model:
     if SET_DICT is None or len(values) != len(names):
         return assemble(cls, values)
     return _made(cls, values, names if type(names) is SharedFieldsSet else set(names))
+
+
+def maker(cls: type[_Model]) -> Callable[[dict[str, Any]], _Model]:
+    """:func:`assemble_all` for one frozen model class, made once for a loop that builds many
+    instances (the explanation nodes of a determination): the function returned takes a dict
+    giving every field of ``cls`` in declared order, made for this one instance, and makes it
+    the instance's, with no check of its keys (the caller's promise, as for
+    :func:`assemble_all`; ``tests/test_determination_build.py`` holds the evaluator to it)."""
+    if SET_DICT is None or not cls.model_config.get("frozen"):
+        return lambda values: assemble_all(cls, values)
+    every = (_LAYOUTS.get(cls) or _layout(cls))[0]
+    names = _ALL_FIELDS.get(cls)
+    if names is None:
+        names = _ALL_FIELDS[cls] = SharedFieldsSet(every)
+    new, set_dict, set_fields, set_extra, set_private = object.__new__, SET_DICT, SET_FIELDS, SET_EXTRA, SET_PRIVATE
+
+    def make(values: dict[str, Any]) -> _Model:
+        made = new(cls)
+        set_dict(made, values)
+        set_fields(made, names)
+        set_extra(made, None)
+        set_private(made, None)
+        return made
+
+    return make
