@@ -51,13 +51,19 @@ SETTINGS = settings(max_examples=examples(40), deadline=None,
 
 @contextmanager
 def validated():
-    """``to_determination`` with every model built by ``cls(**values)`` (validated)."""
-    fast = output.assemble
-    output.assemble = lambda cls, values: cls(**values)
+    """``to_determination`` with every model built by ``cls(**values)`` (validated): the
+    determination (``assemble``), the rule (``assemble_all``) and the makers of the
+    explanation nodes, headroom and failed materials (``slots.maker``)."""
+    makers = {"_explanation_node": ExplanationNode, "_headroom": Headroom, "_failed_material": FailedMaterial}
+    saved = {name: getattr(output, name) for name in ("assemble", "assemble_all", *makers)}
+    output.assemble = output.assemble_all = lambda cls, values: cls(**values)
+    for name, cls in makers.items():
+        setattr(output, name, lambda values, cls=cls: cls(**values))
     try:
         yield
     finally:
-        output.assemble = fast
+        for name, fast in saved.items():
+            setattr(output, name, fast)
 
 
 def _plain_node(node: ExplanationNode) -> ExplanationNode:
@@ -406,3 +412,41 @@ def test_assemble_all_keeps_the_values_it_is_given_and_sets_every_field():
     assert partial == assemble(RuleRef, {"selector": "87.08", "title": None, "source": "s"}) == RuleRef(
         selector="87.08", title=None, source="s")
     assert partial.model_fields_set == {"selector", "title", "source"}
+
+
+# ---- the summary's choice of children ------------------------------------------------------------------
+
+
+def test_summary_keeps_the_children_that_decided_each_node(shipped_rulebook):
+    """Below the root, a decided node keeps the children with its result, the unknown ones
+    and those holding a sub-assembly's determination; a rule's node and an unknown node keep
+    every child; the full explanation keeps them all."""
+    from origin_rules.engine.trace import Trace
+
+    bom = read_bom(EXAMPLES[0])
+    sub = shipped_rulebook.outcome(bom, "USMCA", date(2026, 7, 1))
+
+    def leaf(result, text, **kw):
+        t = Trace(result, text)
+        for key, value in kw.items():
+            setattr(t, key, value)
+        return t
+
+    failing = Trace(False, "require", children=[leaf(True, "held"), leaf(False, "failed"), leaf(None, "open"),
+                                                  leaf(True, "sub-assembly", sub=sub)])
+    rule = Trace(True, "rule", children=[leaf(True, "met"), leaf(False, "not met")])
+    rule.kind = "rule"
+    unknown = Trace(None, "open node", children=[leaf(True, "a"), leaf(False, "b")])
+    root = Trace(False, "root", children=[failing, rule, unknown, leaf(True, "at the root, kept")])
+
+    def texts(node: ExplanationNode) -> list[str]:
+        return [c.text for c in node.children]
+
+    summary = output._node(root, {}, False, True)
+    assert texts(summary) == ["require", "rule", "open node", "at the root, kept"]
+    assert texts(summary.children[0]) == ["failed", "open", "sub-assembly"]
+    assert summary.children[0].children[2].sub_determination is not None
+    assert texts(summary.children[1]) == ["met", "not met"]
+    assert texts(summary.children[2]) == ["a", "b"]
+    full = output._node(root, {}, True, True)
+    assert texts(full.children[0]) == ["held", "failed", "open", "sub-assembly"]
