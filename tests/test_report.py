@@ -139,6 +139,29 @@ def test_results_that_are_not_batch_output_are_refused(tmp_path):
     other.write_text('{"product": {"id": "P"}}\n', encoding="utf-8")
     with pytest.raises(ResultsError, match="not a batch output record"):
         read_results(other)
+    for line, message in (('{"determinations": [}', r"r.jsonl:1: not JSON \("), ('{"determinations": NaN}', "not JSON"),
+                          ('{"a": ' * 5000 + "1" + "}" * 5000, "r.jsonl:1: not batch output \\(JSON nested too deeply\\)")):
+        other.write_text(line + "\n", encoding="utf-8")
+        with pytest.raises(ResultsError, match=message):
+            read_results(other)
+
+
+def test_a_threshold_written_two_ways_is_one_threshold(tmp_path):
+    """``60`` and ``60.0`` are the same threshold: one row of margins for both, whichever
+    text a shipment carries, and the products' latest margins."""
+    def record(product: str, threshold: str, margin: str) -> str:
+        return json.dumps({"product_id": product, "determinations": [{"agreement": "USMCA", "verdict": "qualifies",
+                           "thresholds": [{"figure": "rvc_net_cost", "value": "61", "threshold": threshold,
+                                           "comparison": ">=", "margin": margin}]}]})
+
+    out = tmp_path / "r.jsonl"
+    out.write_text("\n".join([record("A", "60", "1"), record("B", "60.0", "2"), record("A", "60.0", "3"),
+                              record("C", "60", "4")]) + "\n", encoding="utf-8")
+    p = read_results(out)
+    assert len(p.margins) == 1
+    (threshold, margins), = p.margins.items()
+    assert threshold.threshold == 60 and threshold.label == "RVC net cost >= 60%"
+    assert margins == {"A": 3, "B": 2, "C": 4}
 
 
 def test_cli_writes_the_report_and_refuses_bad_usage(results, tmp_path):

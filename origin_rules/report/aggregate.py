@@ -15,12 +15,14 @@ file). Memory grows with the number of distinct products, not with the number of
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 __all__ = ["Loss", "Portfolio", "ResultsError", "Threshold", "Warned", "read_results"]
 
@@ -129,11 +131,14 @@ class Portfolio:
         return len(margins), failing, close
 
 
+_DICT = repeat(dict)  # (isinstance's second argument for each value of a list, in map)
+
+
 def _objects(value: Any, what: str) -> list[dict[str, Any]]:
     """A list of JSON objects (missing or null: none); anything else is not batch output."""
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+    if not isinstance(value, list) or not all(map(isinstance, value, _DICT)):
         raise ResultsError(f"`{what}` is not a list of objects: is this batch output?")
     return value
 
@@ -167,15 +172,29 @@ def _read_decimal(text: Any) -> Decimal | None:
 
 
 def _heading(hs: str | None) -> str | None:
+    """The HS heading (``87.08``) of a code, or None; the answers for texts remembered."""
     if not hs or not isinstance(hs, str):
         return None
+    known = _HEADINGS.get(hs, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
+    if len(_HEADINGS) >= 65_536:
+        _HEADINGS.clear()
     digits = hs.replace(".", "")
-    return f"{digits[:2]}.{digits[2:4]}" if len(digits) >= 4 else None
+    found = _HEADINGS[hs] = f"{digits[:2]}.{digits[2:4]}" if len(digits) >= 4 else None
+    return found
+
+
+_HEADINGS: dict[str, str | None] = {}
 
 
 class _Reader:
     def __init__(self, source: str):
         self.p = Portfolio(source)
+        #: (agreement, figure, comparison, threshold as written) -> the margins by product of
+        #: that :class:`Threshold` in ``p.margins``: a threshold met again is found without
+        #: making and hashing a Threshold (its Decimal) for each shipment
+        self.slots: dict[tuple[str, str, str, str], dict[str, Decimal]] = {}
 
     def add(self, record: dict[str, Any]) -> None:
         p = self.p
@@ -248,25 +267,36 @@ class _Reader:
             figure = str(t.get("figure", ""))
             if not figure.startswith(("rvc_", "max_nom_")):
                 continue
-            value, limit, margin = _decimal(t.get("value")), _decimal(t.get("threshold")), _decimal(t.get("margin"))
+            written = t.get("threshold")
+            value, limit, margin = _decimal(t.get("value")), _decimal(written), _decimal(t.get("margin"))
             if value is None or limit is None or margin is None:
                 continue
-            key = Threshold(name, figure, str(t.get("comparison", ">=")), limit)
-            p.margins.setdefault(key, {})[product] = margin
+            comparison = str(t.get("comparison", ">="))
+            slot = (name, figure, comparison, written) if type(written) is str else None
+            margins = self.slots.get(slot) if slot is not None else None
+            if margins is None:
+                margins = p.margins.setdefault(Threshold(name, figure, comparison, limit), {})
+                if slot is not None:
+                    self.slots[slot] = margins
+            margins[product] = margin
         if verdict == "does_not_qualify":
+            causes = entry.get("causes")
+            if not causes:
+                return
             seen_origins, seen_headings = set(), set()
-            for cause in entry.get("causes") or ():
+            origins, origin_value, headings = p.origins, p.origin_value, p.headings
+            for cause in causes:
                 origin = str(cause.get("origin") or "unknown")
                 heading = _heading(cause.get("hs"))
                 value = _decimal(cause.get("value"))
                 if origin not in seen_origins:
                     seen_origins.add(origin)
-                    p.origins[origin] += 1
+                    origins[origin] += 1
                 if value is not None:
-                    p.origin_value[origin] += value
+                    origin_value[origin] += value
                 if heading and heading not in seen_headings:
                     seen_headings.add(heading)
-                    p.headings[heading] += 1
+                    headings[heading] += 1
 
     def _loss(self, scenario: str, product: str, hs: str | None, entry: dict[str, Any]) -> None:
         p = self.p
@@ -291,6 +321,7 @@ def read_results(path: str | Path) -> Portfolio:
         raise ResultsError(f"`{file}`: expected the JSON Lines or Parquet output of `origin-rules batch` "
                            "(.jsonl, .parquet); CSV output carries too little for the report")
     reader = _Reader(file)
+    loads = orjson.loads
     try:
         handle = open(file, "rb")
     except OSError as err:
@@ -304,11 +335,11 @@ def read_results(path: str | Path) -> Portfolio:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except ValueError as err:
+                record = loads(line)
+            except ValueError as err:  # (orjson's errors are ValueErrors; it refuses JSON nested too deeply)
+                if "depth limit" in str(err):
+                    raise ResultsError(f"{file}:{lineno}: not batch output (JSON nested too deeply)") from None
                 raise ResultsError(f"{file}:{lineno}: not JSON ({err}); is this batch output?") from None
-            except RecursionError:
-                raise ResultsError(f"{file}:{lineno}: not batch output (JSON nested too deeply)") from None
             if not isinstance(record, dict) or ("determinations" not in record and "error" not in record):
                 raise ResultsError(f"{file}:{lineno}: not a batch output record (no `determinations` or `error`)")
             try:
