@@ -170,6 +170,11 @@ def bench_throughput(folder: Path, quick: bool) -> list[str]:
         t, c = best[name]
         lines.append(f"  {name:<30} {t:7.2f} s  {n / t:9,.0f} records/s  ratio {t / p:5.2f}x"
                      f"  CPU {c:6.2f} s  ratio {c / pc:5.2f}x   (target: time ratio <= {targets[name]})")
+    # the report of the last batch's output (every applicable agreement), against json.loads of it
+    report_wall = _report_seconds(out, folder / "report.html")
+    rp, _ = parse_seconds(out)
+    lines.append(f"  report of that output ({out.stat().st_size / 1e6:.0f} MB)  {report_wall:7.2f} s"
+                 f"  ratio {report_wall / rp:5.2f}x json.loads of it ({rp:.2f} s): reading, charts, the page")
     worst = 1_000 if quick else 5_000
     distinct = folder / "distinct.jsonl"
     _distinct(distinct, worst)
@@ -178,6 +183,14 @@ def bench_throughput(folder: Path, quick: bool) -> list[str]:
     lines.append(f"  worst case, {worst:,} shipments, no two alike (USMCA + cap): {dt:.2f} s, {worst / dt:,.0f} records/s,"
                  f" ratio {dt / dp:.0f}x, CPU ratio {dc / dpc:.0f}x (every BOM validated and evaluated)")
     return lines
+
+
+def _report_seconds(results: Path, page: Path) -> float:
+    """Wall seconds of ``origin-rules report`` on a batch's output, in a child process."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "from origin_rules.cli import main; main()", "report", str(results),
+                    "--html", str(page)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def bench_workers(folder: Path, quick: bool) -> list[str]:
