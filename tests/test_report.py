@@ -328,3 +328,23 @@ def test_a_figure_read_twice_reads_the_same(value):
     assert aggregate._decimal(value) == fresh and aggregate._decimal(value) == fresh
     if fresh is not None:
         assert aggregate._decimal(value).as_tuple() == fresh.as_tuple()
+
+
+def test_headroom_chart_marks_each_row_as_plotly_helpers_would(results):
+    """The band within 5 points of the threshold and the line at it, given as shapes at once:
+    the very shapes ``add_vrect`` and ``add_vline`` make on each row's axes."""
+    from origin_rules.report import charts
+
+    fig = charts.headroom_figure(read_results(results))
+    rows = len(fig.layout.annotations)  # one subplot title per agreement or scenario with thresholds
+    assert rows >= 2
+    reference = fig.to_dict()
+    reference["layout"].pop("shapes")
+    ref = charts.go.Figure(reference)
+    ref._grid_ref = fig._grid_ref  # (the subplot grid the helpers' row= reads)
+    for row in range(1, rows + 1):
+        ref.add_vrect(x0=0, x1=float(charts.AT_RISK_POINTS), fillcolor=charts.COLORS["at_risk"], opacity=0.08,
+                      line_width=0, row=row, col=1)
+        ref.add_vline(x=0, line_color="#444", line_width=1, row=row, col=1)
+    assert [s.to_plotly_json() for s in fig.layout.shapes] == [s.to_plotly_json() for s in ref.layout.shapes]
+    assert {s["xref"] for s in fig.to_dict()["layout"]["shapes"]} == {"x"} | {f"x{r}" for r in range(2, rows + 1)}

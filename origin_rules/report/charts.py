@@ -136,6 +136,7 @@ def headroom_figure(p: Portfolio) -> go.Figure | None:
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.3 / len(names),
                         subplot_titles=[f"{_t(n)}  ({len(by_name[n]):,})" for n in names])
     groups = (("below the threshold", "does_not_qualify"), (f"within {AT_RISK_POINTS} points", "at_risk"), ("safe", "qualifies"))
+    shapes = []
     for row, name in enumerate(names, 1):
         centers, *series = _bins(by_name[name])
         for (label, color), counts in zip(groups, series):
@@ -145,8 +146,15 @@ def headroom_figure(p: Portfolio) -> go.Figure | None:
                 customdata=[_n(c, "product") for c in counts],
                 hovertemplate=f"{_t(name)}<br>" + "margin %{x:+.1f} points: %{customdata} " + label + "<extra></extra>",
             )
-        fig.add_vrect(x0=0, x1=float(AT_RISK_POINTS), fillcolor=COLORS["at_risk"], opacity=0.08, line_width=0, row=row, col=1)
-        fig.add_vline(x=0, line_color="#444", line_width=1, row=row, col=1)
+        # the band within AT_RISK_POINTS of the threshold and the line at it, over the row's
+        # whole height: the shapes add_vrect and add_vline make, given at once (those two
+        # walk every subplot for each call: 0.3 s of a report's 0.5 s of charts)
+        sub = fig.get_subplot(row, 1)
+        x, y = sub.xaxis.plotly_name.replace("axis", ""), sub.yaxis.plotly_name.replace("axis", "")
+        shapes.append(dict(type="rect", x0=0, x1=float(AT_RISK_POINTS), xref=x, y0=0, y1=1, yref=f"{y} domain",
+                           fillcolor=COLORS["at_risk"], opacity=0.08, line=dict(width=0)))
+        shapes.append(dict(type="line", x0=0, x1=0, xref=x, y0=0, y1=1, yref=f"{y} domain", line=dict(color="#444", width=1)))
+    fig.update_layout(shapes=shapes)
     fig.update_xaxes(range=[LOW, HIGH], dtick=10, ticksuffix=" pts")
     fig.update_xaxes(title_text=f"margin to threshold, percentage points (clipped to {LOW:.0f}..{HIGH:.0f})", row=len(names), col=1)
     fig.update_yaxes(rangemode="tozero", separatethousands=True)
