@@ -22,6 +22,9 @@ def fmt(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 if any file is not formatted; change nothing.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print what would change as a unified diff; change nothing.")] = False,
     write: Annotated[bool, typer.Option("--write", "-w", help="Rewrite the files in place.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help=(
+        "Parse every file again instead of skipping those whose bytes were found formatted before "
+        "(the cache of formatted files, docs/performance.md); the cache is neither read nor written."))] = False,
 ) -> None:
     """Format rule files in the one canonical layout (comments kept)."""
     from ..files.atomic import write_text_atomically
@@ -45,13 +48,24 @@ def fmt(
         err("error: without --check, --diff or --write, give one file (its formatted text is printed)")
         raise typer.Exit(EXIT_USAGE)
 
+    known = None  # the files found formatted before (formatting.known): skipped without a parse
+    if (check or diff or write) and not no_cache:
+        from ..formatting.known import Known
+        from ..rulebook.cache import cache_dir
+
+        known = Known(cache_dir())
     unparsable = False
     skipped = 0  # unreadable, unparsable or refused: neither formatted nor not
     refused = False
     changed: list[str] = []
     for file in files:
         try:
-            text = Path(file).read_text(encoding="utf-8")
+            data = Path(file).read_bytes()
+            key = known.key(str(file), data) if known is not None else None
+            if key is not None and key in known:
+                continue  # these very bytes were found formatted by this formatter
+            # (as read_text: UTF-8, universal newlines)
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except (OSError, UnicodeDecodeError) as exc:
             err(f"error: cannot read `{file}`: {exc}")
             unparsable = True
@@ -74,6 +88,8 @@ def fmt(
             typer.echo(result.formatted, nl=False)
             continue
         if not result.changed:
+            if key is not None:
+                known.add(key)
             continue
         changed.append(file)
         if diff:
@@ -84,6 +100,8 @@ def fmt(
         else:
             typer.echo(f"would reformat {file}")
 
+    if known is not None:
+        known.save()
     if check or diff:
         n = len(changed)
         line = f"{_files(n)} would be reformatted, {len(files) - n - skipped} already formatted"
