@@ -353,3 +353,14 @@ def test_empty_test_file_holds_no_cases(tmp_path: Path):
     (tmp_path / "t.test.yaml").write_text("# nothing yet\n")
     report = run([tmp_path])
     assert report.empty and report.files[0].cases == []
+
+
+def test_the_verdict_path_gives_each_check_what_the_explained_outcome_gives():
+    """Without coverage a check is run on the verdict path (``Rulebook.verdict``), with it on
+    the explained outcome: over the shipped rules' tests, every check's verdict the same."""
+    rules = Path(__file__).resolve().parent.parent / "rules"
+    fast, explained = run([rules], cache=True), run([rules], coverage=True, cache=True)
+    verdicts = [[(k.agreement, k.actual) for k in c.checks] for c in fast.cases]
+    assert verdicts == [[(k.agreement, k.actual) for k in c.checks] for c in explained.cases]
+    assert sum(map(len, verdicts)) > 4_000 and not fast.all_problems
+    assert {a for case in verdicts for _, a in case} >= {"qualifies", "does_not_qualify", "insufficient_data", "no_rule"}

@@ -335,6 +335,12 @@ class Runner:
     def _verdict(self, book, bom: BOM, agreement: str, on: date, check: Check, case: str | None = None) -> None:
         from ..engine.output import to_determination
 
+        if self.coverage is None:  # the verdict alone (always evaluate's; a tenth of its cost or
+            # less): the explained outcome only for a check that fails, to show it
+            check.actual = book.verdict(bom, agreement, on)
+            if not check.passed:
+                check.determination = to_determination(book.outcome(bom, agreement, on))
+            return
         outcome = book.outcome(bom, agreement, on)
         check.actual = outcome.verdict
         if not check.passed:  # shown for a failed check only (text, JSON, JUnit)
