@@ -85,7 +85,7 @@ def test_an_edit_or_another_formatter_means_a_new_parse(tmp_path, cache, parses,
     assert fmt("--write", str(rules)).exit_code == 0 and rules.read_text(encoding="utf-8") == FORMATTED
     parses.clear()
     assert fmt("--check", str(rules)).exit_code == 0 and parses == []  # the first run's finding again
-    monkeypatch.setattr(known_module, "_formatter_digest", lambda: b"another formatter")
+    monkeypatch.setattr(known_module, "_formatter_digest", lambda code: b"another formatter")
     assert fmt("--check", str(rules)).exit_code == 0 and parses == [str(rules)]
 
 

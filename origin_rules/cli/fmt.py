@@ -51,9 +51,9 @@ def fmt(
     known = None  # the files found formatted before (formatting.known): skipped without a parse
     if (check or diff or write) and not no_cache:
         from ..formatting.known import Known
-        from ..rulebook.cache import cache_dir
+        from ..rulebook.cache import cache_dir, code_digest
 
-        known = Known(cache_dir())
+        known = Known(cache_dir(), code_digest())
     unparsable = False
     skipped = 0  # unreadable, unparsable or refused: neither formatted nor not
     refused = False

@@ -33,10 +33,10 @@ MOST = 20_000  # keys kept (about 1.3 MB); the oldest go first
 NAME = "formatted"
 
 
-def _formatter_digest() -> bytes:
-    from ..rulebook.cache import code_digest
-
-    h = hashlib.sha256(code_digest())
+def _formatter_digest(code: bytes) -> bytes:
+    """``code`` (the digest of the parsing code, :func:`origin_rules.rulebook.cache.code_digest`,
+    given by the caller: this layer does not import the rulebook's) with the formatter's files."""
+    h = hashlib.sha256(code)
     for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
         h.update(path.name.encode() + b"\0")
         h.update(path.read_bytes())
@@ -45,13 +45,14 @@ def _formatter_digest() -> bytes:
 
 
 class Known:
-    """The keys of the files found formatted, read from ``directory`` (None: none kept)."""
+    """The keys of the files found formatted, read from ``directory`` (None: none kept);
+    ``code``: the digest of the parsing code (``rulebook.cache.code_digest()``)."""
 
-    def __init__(self, directory: Path | None):
+    def __init__(self, directory: Path | None, code: bytes):
         self.path = directory / NAME if directory is not None else None
         self.keys: dict[str, None] = {}  # in the order added (a dict: ordered, and a set)
         self.added = False
-        self._salt = _formatter_digest()
+        self._salt = _formatter_digest(code)
         if self.path is None:
             return
         try:
