@@ -25,6 +25,7 @@ from sqlalchemy import text
 import origin_rules
 from origin_rules.audit import Store, export, record_determinations, replay
 from origin_rules.audit.capture import new_records
+from origin_rules.audit import migrate
 from origin_rules.audit.migrate import current_revision, head_revision
 from origin_rules.files.boms import loads_bom
 
@@ -85,11 +86,30 @@ def _record(store, book, under=("USMCA", "USMCA review 2026: China content cap")
 
 
 def test_opening_a_store_runs_the_migrations_to_the_newest_revision(store):
-    assert head_revision() == "0002"
+    assert head_revision() == "0002" == migrate.HEAD  # (HEAD: a new migration must update it)
     assert current_revision(store.engine) == "0002"
     again = Store(store.url)  # opening it again is a no-op upgrade
     assert current_revision(again.engine) == "0002"
     again.close()
+
+
+def test_a_store_at_the_newest_revision_opens_without_alembic(db_url, monkeypatch):
+    """Alembic runs for a store at an older revision (or none), not for one at HEAD."""
+    from alembic import command
+
+    runs = []
+    real = command.upgrade
+    monkeypatch.setattr(command, "upgrade", lambda config, revision: runs.append(revision) or real(config, revision))
+    bare = Store(db_url, migrate=False)  # a new database: no revision recorded
+    assert migrate._recorded(bare.engine) is None
+    migrate.upgrade(bare.engine, "0001")
+    assert migrate._recorded(bare.engine) == "0001"
+    bare.close()
+    Store(db_url).close()  # at 0001: Alembic brings it to HEAD
+    assert runs == ["0001", "head"]
+    opened = Store(db_url)  # at HEAD: Alembic is not run
+    assert runs == ["0001", "head"] and current_revision(opened.engine) == migrate.HEAD
+    opened.close()
 
 
 def test_a_record_keeps_the_bom_as_received_its_hash_and_the_full_determination(store, book):
