@@ -209,6 +209,21 @@ def test_the_shipped_usmca_rulebook_has_no_cite_errors():
     cov = coverage_of_paths([ROOT / "rules"])
     assert cov.errors == [] and cov.unreadable == []
     assert cov.in_source > 1000 and cov.missing == 0
+    assert coverage_of_paths([ROOT / "rules"], cache=True).to_json(100) == cov.to_json(100)  # (the CLI's way)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_rule_files_are_refused_for_their_text_not_for_their_meaning(tmp_path, monkeypatch, cache):
+    """Read through the rulebook cache (checked) or parsed alone, the same files are refused:
+    a syntax error (ROO0xx) is, an error of meaning (ROO1xx, an HS code not in HS 2022) is not."""
+    monkeypatch.setenv("ORIGIN_RULES_CACHE_DIR", str(tmp_path / "cache"))
+    write(tmp_path, "x.gn11.yaml", "chapters: {87: [1]}\n")
+    rules = write(tmp_path, "x.roo", 'agreement "X" {\n  parties = [US]\n\n  rule 8708.31 "Parts" { CTH }\n}\n')
+    cov = coverage_of_paths([tmp_path], cache=cache)
+    assert cov.in_source == 1
+    rules.write_text('agreement "X" { parties = [US\n', encoding="utf-8")
+    with pytest.raises(ManifestError, match="error"):
+        coverage_of_paths([tmp_path], cache=cache)
 
 
 # ---------------------------------------------------------------------------- the CLI

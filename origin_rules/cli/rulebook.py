@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from .root import Group, app
-from .common import EXIT_FINDINGS, EXIT_OK, err, fail_usage
+from .common import EXIT_FINDINGS, EXIT_OK, err, fail_usage, no_cache_option
 
 rulebook_app = typer.Typer(
     name="rulebook",
@@ -49,13 +49,14 @@ def coverage(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders (searched for *.roo and *.gn11.yaml). Default: rules/.", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, markdown for docs/rulebooks.md.")] = Format.text,
     threshold: Annotated[float, typer.Option("--threshold", metavar="N", help="Exit 1 when the rules encoded or listed as not encoded are below N percent of the source's rules.")] = 100.0,
+    no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     from ..rulebook.completeness import ManifestError, coverage_of_paths, markdown, text
 
     if not 0 <= threshold <= 100:
         fail_usage(f"`--threshold {threshold:g}` is not a percentage between 0 and 100")
     try:
-        cov = coverage_of_paths(paths or [Path("rules")])
+        cov = coverage_of_paths(paths or [Path("rules")], cache=not no_cache)
     except ManifestError as exc:
         fail_usage(str(exc))
     if format is Format.json:

@@ -488,9 +488,12 @@ def compute(modules: Iterable[ast.Module], manifests: dict[str, Manifest]) -> Co
     return Coverage(chapters, gaps, unknown_chapters, unreadable, sorted(manifests))
 
 
-def coverage_of_paths(paths: Iterable[str | Path]) -> Coverage:
+def coverage_of_paths(paths: Iterable[str | Path], *, cache: bool = False) -> Coverage:
     """Discover, read and compute. Raises :class:`ManifestError` for an unreadable manifest,
-    a path that does not exist, no manifest at all, or rule files with syntax errors."""
+    a path that does not exist, no manifest at all, or rule files with syntax errors.
+    ``cache``: read the rule files through the rulebook cache (:mod:`.cache`; its checks'
+    findings, ``ROO1xx``, are not this function's business: only the text's, ``ROO0xx``, as
+    when parsing without checking)."""
     from .sources import parse_paths
 
     paths = list(paths)
@@ -498,8 +501,13 @@ def coverage_of_paths(paths: Iterable[str | Path]) -> Coverage:
     if not manifest_files:
         raise ManifestError(", ".join(str(p) for p in paths), f"no completeness manifest (*{MANIFEST_SUFFIX}) found")
     manifests = {name: read_manifest(name) for name in manifest_files}
-    parsed = parse_paths(rule_files, check=False)
-    bad = [d for d in parsed.diagnostics if d.is_error]
+    if cache:
+        from .cache import parse_cached
+
+        parsed = parse_cached(rule_files)
+    else:
+        parsed = parse_paths(rule_files, check=False)
+    bad = [d for d in parsed.diagnostics if d.is_error and d.code.startswith("ROO0")]
     if bad:
         first = bad[0]
         raise ManifestError(first.span.where, f"{first.message} ({len(bad)} error(s) in the rule files; "
