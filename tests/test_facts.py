@@ -230,3 +230,10 @@ def test_rulebook_facts_lists_what_the_rules_ask(tmp_path):
     text = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path)]).output
     assert "Declared fact of a material (materials[i].facts):" in text and "brakes: 8708.30" in text
     assert CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path / "nowhere")]).exit_code == 2
+    # through the rulebook cache (the default) or parsed (--no-cache): the same rows, the same refusal
+    again = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path), "--format", "json", "--no-cache"])
+    assert again.exit_code == 0 and again.output == result.output
+    (tmp_path / "f.roo").write_text('agreement "F" { parties = [US\n', encoding="utf-8")
+    for extra in ([], ["--no-cache"]):
+        broken = CliRunner().invoke(app, ["rulebook", "facts", str(tmp_path), *extra])
+        assert broken.exit_code == 2 and "f.roo" in broken.output

@@ -80,15 +80,17 @@ Exit codes: 0 listed; 2 a rule file that cannot be read or does not check, a pat
 def facts(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Rule files or folders. Default: rules/.", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines, markdown for docs/rulebooks.md.")] = Format.text,
+    no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
     from ..model.render import render_text
+    from ..rulebook.cache import parse_cached
     from ..rulebook.sources import parse_paths
     from ..rulebook.vocabulary import asked_of, markdown, text
 
     missing = [p for p in (paths or [Path("rules")]) if not p.exists()]
     if missing:
         fail_usage(f"`{missing[0]}` does not exist")
-    parsed = parse_paths(paths or [Path("rules")])
+    parsed = (parse_paths if no_cache else parse_cached)(paths or [Path("rules")])
     if any(d.severity == "error" for d in parsed.diagnostics):
         err(render_text([d for d in parsed.diagnostics if d.severity == "error"], parsed.sources))
         raise typer.Exit(2)
