@@ -197,6 +197,44 @@ def test_error_records_name_the_field_and_line_and_the_batch_goes_on(tmp_path):
     assert records[3]["error"]["problems"][0]["path"] == "product.id"
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_lone_surrogate_escape_is_an_error_record_and_the_others_are_written(tmp_path, workers):
+    """``"\\ud800"`` alone is valid JSON to Python's reader but no character: the record is an
+    error naming it (it used to end the whole batch with UnicodeEncodeError and no output);
+    a pair of escapes is one character and reads."""
+    good = json.loads(example_lines()[0])
+    lone, pair = dict(good), dict(good)
+    lone["product"] = {**good["product"], "id": "P\ud800X"}
+    pair["product"] = {**good["product"], "id": "P\U0001F600"}  # written by json.dumps as a pair of escapes
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(d) for d in (good, lone, pair)) + "\n", encoding="utf-8")
+    assert "\\ud800" in src.read_text(encoding="utf-8") and "\\ud83d\\ude00" in src.read_text(encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "-u", "USMCA", "-j", workers)
+    assert result.exit_code == 2 and "1 record could not be read" in result.output
+    records = read_jsonl(out)
+    assert [("error" in r, r["line"]) for r in records] == [(False, 1), (True, 2), (False, 3)]
+    (problem,) = records[1]["error"]["problems"]
+    assert problem["message"].startswith("invalid JSON: `\\ud800` is half of a UTF-16 surrogate pair")
+    assert records[2]["product_id"] == "P\U0001F600"
+
+
+@pytest.mark.parametrize("text, refused_at", [
+    ('{"a": "P\\ud800X"}', 9), ('{"a": "\\ude00"}', 8), ('{"a": "\\ud83d\\ude00 \\udbff"}', 21),
+    ('{"a": "ok \\ud83d\\ude00"}', None), ('{"a": "\\\\ud800"}', None), ('{"\\ud800": 1}', 3)])
+def test_lone_surrogate_escapes_are_refused_where_they_are(text, refused_at):
+    from origin_rules.model.bom import bom_from_json, loads_json
+
+    for data in (text, text.encode()):
+        if refused_at is None:
+            loads_json(data)
+            continue
+        with pytest.raises(json.JSONDecodeError) as caught:
+            loads_json(data)
+        assert caught.value.colno == refused_at and "surrogate" in caught.value.msg
+        assert bom_from_json(data) is None  # the fast reader leaves it to the models' way
+
+
 @pytest.mark.parametrize("name", ["batch.jsonl", "batch.csv", "batch.yaml", "batch.json"])
 def test_same_records_and_errors_as_read_boms(tmp_path, book, name):
     """Every format: positions and problems exactly as the BOM reader reports them."""

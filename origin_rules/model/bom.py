@@ -1203,9 +1203,73 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def loads_json(text: str | bytes | bytearray) -> Any:
     """Parse JSON with every number exact (``0.1`` -> ``Decimal('0.1')``, ints stay ints),
-    ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error."""
-    return json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
+    ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error,
+    a lone surrogate escape an error (:func:`_no_lone_surrogates`)."""
+    data = json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
                       object_pairs_hook=_no_duplicates)
+    _no_lone_surrogates(text, data)
+    return data
+
+
+#: A JSON escape of a UTF-16 surrogate (``\ud800``-``\udfff``), as text and as bytes.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _no_lone_surrogates(text: str | bytes | bytearray, data: Any) -> None:
+    """``json.loads`` reads ``"\\ud800"`` alone (half of a UTF-16 pair) into a string that no
+    UTF-8 output can hold: a batch writing it, or ``evaluate`` printing it, would fail. Such a
+    text is refused as invalid JSON at the first lone escape (orjson, the fast reader's
+    parser, refuses it too). Looked for only when the text has a surrogate escape at all: a
+    pair of them is one character, and stays."""
+    found = (_SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES).search(text)
+    if found is None or not _has_lone_surrogate(data):
+        return
+    doc = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+    pos = _lone_escape_at(doc)
+    raise json.JSONDecodeError(f"`{doc[pos:pos + 6]}` is half of a UTF-16 surrogate pair, not a character: "
+                               "write the character itself, or both halves", doc, pos)
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _lone_escape_at(doc: str) -> int:
+    """Where the first unpaired surrogate escape of a JSON text starts (0 if none is found:
+    the caller knows there is one). An escape is one when an odd run of backslashes leads
+    to its ``u``; a high half (``d800``-``dbff``) is paired when a low one follows at once."""
+    skip = -1
+    for match in _SURROGATE_ESCAPE.finditer(doc):
+        start = match.start()
+        if start < skip:
+            continue
+        run = 0
+        while start - run - 1 >= 0 and doc[start - run - 1] == "\\":
+            run += 1
+        if run % 2:  # an escaped backslash, then the letters `u d 8 0 0`
+            continue
+        high = doc[start + 3] in "89abAB"
+        after = _SURROGATE_ESCAPE.match(doc, start + 6)
+        if high and after is not None and doc[start + 9] not in "89abAB":
+            skip = start + 12
+            continue
+        return start
+    return 0
 
 
 # ---------------------------------------------------------------------------- fast JSON reading
@@ -1666,8 +1730,11 @@ def _parse_fast(text: str | bytes | bytearray) -> Any:
 
 
 def _parse_exact(text: str | bytes | bytearray) -> Any:
-    """JSON with every number exact: ``Decimal`` straight from its source text."""
-    return json.loads(text, parse_float=Decimal)
+    """JSON with every number exact: ``Decimal`` straight from its source text (a lone
+    surrogate refused, as by :func:`loads_json`)."""
+    data = json.loads(text, parse_float=Decimal)
+    _no_lone_surrogates(text, data)
+    return data
 
 
 def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
