@@ -28,6 +28,7 @@ def fmt(
 ) -> None:
     """Format rule files in the one canonical layout (comments kept)."""
     from ..files.atomic import write_text_atomically
+    from ..files.text import universal_text
     from ..formatting.printer import check_format, unified_diff
     from ..model.render import render_text
     from ..rulebook.sources import discover
@@ -64,8 +65,7 @@ def fmt(
             key = known.key(str(file), data) if known is not None else None
             if key is not None and key in known:
                 continue  # these very bytes were found formatted by this formatter
-            # (as read_text: UTF-8, universal newlines)
-            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+            text = universal_text(data)  # (as read_text gives it)
         except (OSError, UnicodeDecodeError) as exc:
             err(f"error: cannot read `{file}`: {exc}")
             unparsable = True

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -172,20 +173,16 @@ def _read_decimal(text: Any) -> Decimal | None:
 
 
 def _heading(hs: str | None) -> str | None:
-    """The HS heading (``87.08``) of a code, or None; the answers for texts remembered."""
+    """The HS heading (``87.08``) of a code, or None."""
     if not hs or not isinstance(hs, str):
         return None
-    known = _HEADINGS.get(hs, _UNKNOWN)
-    if known is not _UNKNOWN:
-        return known
-    if len(_HEADINGS) >= 65_536:
-        _HEADINGS.clear()
+    return _heading_of(hs)
+
+
+@lru_cache(maxsize=65_536)  # (a batch's causes repeat their codes)
+def _heading_of(hs: str) -> str | None:
     digits = hs.replace(".", "")
-    found = _HEADINGS[hs] = f"{digits[:2]}.{digits[2:4]}" if len(digits) >= 4 else None
-    return found
-
-
-_HEADINGS: dict[str, str | None] = {}
+    return f"{digits[:2]}.{digits[2:4]}" if len(digits) >= 4 else None
 
 
 class _Reader:

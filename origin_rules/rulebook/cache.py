@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..files.atomic import write_atomically
+from ..files.text import universal_text
 from ..model import ast, diagnostics, hs
 from ..semantics import resolve
 from .sources import Parsed, discover, parse_paths, parse_texts
@@ -207,10 +208,9 @@ def _texts(contents: list[tuple[str, bytes]]) -> dict[str, str] | None:
     texts: dict[str, str] = {}
     for file, data in contents:
         try:
-            text = data.decode("utf-8")
+            texts[file] = universal_text(data)
         except UnicodeDecodeError:
             return None
-        texts[file] = text.replace("\r\n", "\n").replace("\r", "\n")
     return texts
 
 
