@@ -219,6 +219,35 @@ def test_a_lone_surrogate_escape_is_an_error_record_and_the_others_are_written(t
     assert records[2]["product_id"] == "P\U0001F600"
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("output", ["out.jsonl", "out.csv"])
+def test_a_nul_character_is_an_error_record_at_its_path_and_the_others_are_written(tmp_path, workers, output):
+    """A NUL (``\\u0000``) in a BOM's text is refused at each field holding one (PostgreSQL
+    cannot store it: ``batch --record`` then stopped recording every record); the record
+    names no product id (it would carry the NUL into the output); a text that only shows
+    the escape (an escaped backslash) reads as any other."""
+    good = json.loads(example_lines()[0])
+    nul, shown = dict(good), dict(good)
+    nul["product"] = {**good["product"], "id": "P\x00X", "description": "a\x00"}
+    shown["product"] = {**good["product"], "id": "P\\u0000X"}
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(d) for d in (good, nul, shown)) + "\n", encoding="utf-8")
+    assert '"P\\u0000X"' in src.read_text(encoding="utf-8") and '"P\\\\u0000X"' in src.read_text(encoding="utf-8")
+    out = tmp_path / output
+    result = run(str(src), "--out", str(out), "-u", "USMCA", "-j", workers)
+    assert result.exit_code == 2 and "1 record could not be read" in result.output
+    if output.endswith(".csv"):
+        text = out.read_text(encoding="utf-8")
+        assert "\x00" not in text and text.count("NUL character (U+0000)") == 2
+        return
+    records = read_jsonl(out)
+    assert [("error" in r, r["line"]) for r in records] == [(False, 1), (True, 2), (False, 3)]
+    assert records[1]["product_id"] is None
+    assert [(p["path"], p["line"]) for p in records[1]["error"]["problems"]] == [("product.description", 2), ("product.id", 2)]
+    assert all("NUL character (U+0000)" in p["message"] for p in records[1]["error"]["problems"])
+    assert records[2]["product_id"] == "P\\u0000X"
+
+
 @pytest.mark.parametrize("text, refused_at", [
     ('{"a": "P\\ud800X"}', 9), ('{"a": "\\ude00"}', 8), ('{"a": "\\ud83d\\ude00 \\udbff"}', 21),
     ('{"a": "ok \\ud83d\\ude00"}', None), ('{"a": "\\\\ud800"}', None), ('{"\\ud800": 1}', 3)])

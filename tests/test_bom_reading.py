@@ -11,6 +11,7 @@ YAML record sent to a batch worker must.
 from __future__ import annotations
 
 import json
+import re
 import multiprocessing
 import pickle
 import sys
@@ -234,3 +235,42 @@ def test_spawned_workers_read_the_rulebook_cache(tmp_path, monkeypatch, cache):
     assert kind == "ok"
     assert lark_imported is (not cache)
     assert Renderer  # the worker built its own renderer from the format and columns
+
+
+@pytest.mark.parametrize("name, edit", [
+    ("batch.csv", lambda text: text.replace("PAD-1", "PAD\x00-1", 1)),
+    ("batch.yaml", None),
+])
+def test_a_nul_character_is_refused_at_its_path_and_line_in_every_format(tmp_path, name, edit):
+    """YAML's ``"\\0"`` escape and a CSV cell bring a NUL (U+0000) as surely as JSON's
+    ``\\u0000``: each is refused at its field and line, and the other records read."""
+    text = (BOM_DATA / name).read_text(encoding="utf-8")
+    if edit is None:  # the first material id of the YAML list, written with the escape
+        first = re.search(r"id: ([^\s,}]+)", text.split("materials:", 1)[1]).group(1)
+        text = text.replace(f"id: {first}", f'id: "{first.strip(chr(34))}\\0"', 1)
+    else:
+        text = edit(text)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    before = list(read_boms(BOM_DATA / name))
+    after = list(read_boms(path))
+    assert len(after) == len(before)
+    bad = [r for r in after if r.error is not None and any("NUL character" in p.message for p in r.error.problems)]
+    assert len(bad) == 1
+    (problem,) = bad[0].error.problems
+    assert problem.path.endswith(".id") and problem.path.startswith("materials[") and problem.line is not None
+    assert "\x00" in text.splitlines()[problem.line - 1] or "\\0" in text.splitlines()[problem.line - 1]
+    assert [r.product_id for r in after if r is not bad[0]] == [r.product_id for r in before if r.position != bad[0].position]
+
+
+def test_the_fast_reader_leaves_a_nul_escape_to_the_models():
+    from origin_rules.model.bom import bom_from_json
+
+    good = json.dumps(product_bom(3, 0))
+    assert bom_from_json(good) is not None
+    with_nul = good.replace('"generated product', '"generated\\u0000 product', 1)
+    assert "\\u0000" in with_nul
+    assert bom_from_json(with_nul) is None and bom_from_json(with_nul.encode()) is None
+    with pytest.raises(BomError) as caught:
+        bom_from_data(loads_json(with_nul))
+    assert [p.path for p in caught.value.problems] == ["product.description"]

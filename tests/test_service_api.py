@@ -113,6 +113,20 @@ def test_a_bad_bom_is_422_with_field_paths_and_lines(client, store):
     assert store.count() == 0  # no determination, no record
 
 
+def test_a_nul_character_in_a_bom_is_422_at_its_path_and_nothing_is_recorded(client, store):
+    """A NUL (U+0000) in a BOM's text is refused at its field for every body type (a
+    PostgreSQL store cannot hold it: the request used to end in a 500 there)."""
+    json_body = {"product": {"id": "X\x00Y", "hs": "8708.30", "produced_in": "MX"}, "materials": []}
+    bodies = [(json.dumps(json_body).encode(), {"content-type": "application/json"}),
+              (b'product: {id: "X\\0Y", hs: "8708.30", produced_in: MX}\nmaterials: []\n', YAML)]
+    for body, headers in bodies:
+        response = client.post("/evaluate?under=USMCA", content=body, headers=headers)
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["problems"]
+        assert problem["path"] == "product.id" and "NUL character (U+0000)" in problem["message"]
+    assert store.count() == 0
+
+
 def test_json_body_errors_name_the_line_and_column(client):
     response = client.post("/evaluate", content=b'{"product": {"id": "X"},\n "materials": [}',
                            headers={"content-type": "application/json"})

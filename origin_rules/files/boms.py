@@ -410,7 +410,8 @@ def _raw_product_id(data: Any) -> str | None:
     product = data.get("product") if isinstance(data, dict) else None
     pid = product.get("id") if isinstance(product, dict) else None
     if isinstance(pid, (str, int, Decimal)) and not isinstance(pid, bool) and str(pid).strip():
-        return str(pid).strip()
+        text = str(pid).strip()
+        return text if "\x00" not in text else None  # (refused: see model.bom._nul_problems)
     return None
 
 

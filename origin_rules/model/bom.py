@@ -1158,13 +1158,7 @@ def problems_from_validation(
         ctx = err.get("ctx") or {}
         if err["type"] == "duplicate_id":
             loc = loc + (int(ctx["index"]), "id")
-        found = line
-        if lines:
-            for cut in range(len(loc), -1, -1):
-                if loc[:cut] in lines:
-                    found = lines[loc[:cut]]
-                    break
-        problems.append(BomProblem(_problem_message(err), path_text(loc), file, found))
+        problems.append(BomProblem(_problem_message(err), path_text(loc), file, _line_at(loc, lines, line)))
     return problems
 
 
@@ -1180,10 +1174,61 @@ def bom_from_data(
     ``lines`` maps field locations (``('materials', 1, 'value')``) to source lines; ``line``
     is the line used when no closer one is known (JSON Lines, CSV).
     """
+    nul = _nul_problems(data, file, lines, line) if _has_nul(data) else []
     try:
-        return BOM.model_validate(data)
+        bom = BOM.model_validate(data)
     except ValidationError as error:
-        raise BomError(problems_from_validation(error, file=file, lines=lines, line=line)) from None
+        raise BomError(nul + problems_from_validation(error, file=file, lines=lines, line=line)) from None
+    if nul:
+        raise BomError(nul)
+    return bom
+
+
+def _line_at(loc: Loc, lines: Mapping[Loc, int] | None, line: int | None) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if lines and loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return line
+
+
+def _has_nul(data: Any) -> bool:
+    """Whether any text of the input holds a NUL character (a quick walk, no paths)."""
+    stack = [data]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        value = pop()
+        kind = type(value)
+        if kind is dict:
+            push(value.values())
+        elif kind is list:
+            push(value)
+        elif (kind is str or isinstance(value, str)) and "\x00" in value:
+            return True
+    return False
+
+
+def _nul_problems(data: Any, file: str | None, lines: Mapping[Loc, int] | None,
+                  line: int | None) -> list[BomProblem]:
+    """A problem for each text of the input that holds a NUL character (U+0000):
+    no BOM means one, PostgreSQL cannot store it (an audit store would refuse the record)
+    and a CSV cell cannot carry it, so it is refused here, for every input format, at its
+    field path. JSON refuses a raw NUL byte itself; YAML's ``"\\0"`` escape, JSON's
+    ``"\\u0000"``, a CSV or Parquet cell bring one here."""
+    out: list[BomProblem] = []
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                out.append(BomProblem(NUL_MESSAGE, path_text(loc), file, _line_at(loc, lines, line)))
+        elif isinstance(value, dict):  # (keys: the models' own checks name what they may be)
+            stack.extend((loc + (key,), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((loc + (index,), item) for index, item in enumerate(value))
+    return sorted(out, key=lambda p: (p.line or 0, p.path)) if len(out) > 1 else out
+
+
+NUL_MESSAGE = "the text holds a NUL character (U+0000), which no text of a BOM may hold: remove it"
 
 
 # ---------------------------------------------------------------------------- JSON text
@@ -1752,6 +1797,8 @@ def bom_from_json(text: str | bytes | bytearray) -> BOM | None:
     every validator of the fast reader and never reaches a BOM."""
     if not FAST_READER:
         return None
+    if ("\\u0000" if isinstance(text, str) else b"\\u0000") in text:
+        return None  # a NUL, perhaps: the models' way refuses it at its path (_nul_problems)
     read = _read_fast(_parse_fast, text) or _read_fast(_parse_exact, text)
     if read is None:
         return None
