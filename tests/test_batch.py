@@ -220,6 +220,42 @@ def test_a_lone_surrogate_escape_is_an_error_record_and_the_others_are_written(t
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("name", ["list.json", "list.yaml"])
+def test_a_record_nested_very_deep_in_a_list_file_is_an_error_record_with_workers(tmp_path, workers, name):
+    """A YAML/JSON list is parsed in the main process and its records sent to the workers:
+    one nested hundreds of levels deep (facts, or sub-assemblies) could not be pickled, and
+    the batch ended in a traceback with no output, every record lost. It is an error record,
+    as with one worker and as the reader says."""
+    good = json.loads(example_lines()[0])
+    deep_facts = json.loads(json.dumps(good))
+    nested: object = "x"
+    for _ in range(500):
+        nested = [nested]
+    deep_facts["product"]["facts"] = {"good": nested}
+    deep_parts = json.loads(json.dumps(good))
+    part = {"id": "SUB", "hs": "8708.99", "value": "1.00", "materials": []}
+    for level in range(250):
+        part = {"id": f"S{level}", "hs": "8708.99", "value": "1.00", "materials": [part]}
+    deep_parts["materials"] = [part]
+    records = [good, deep_parts, good] + ([deep_facts] if name.endswith(".json") else [])  # (YAML's reader refuses
+    # the whole file nested as deep as those facts)
+    src = tmp_path / name
+    src.write_text(json.dumps(records), encoding="utf-8")  # (JSON is YAML too: a YAML emitter does not nest so deep)
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "-u", "USMCA", "-j", workers)
+    bad = len(records) - 2
+    assert result.exit_code == 2 and f"{bad} record{'s' * (bad > 1)} could not be read" in result.output, result.output
+    got = read_jsonl(out)
+    expected = list(read_boms(src))
+    assert [(r["position"], "error" in r) for r in got] == [(0, False), (1, True), (2, False), (3, True)][:len(records)]
+    assert [r.get("product_id") for r in got] == [r["product"]["id"] for r in records]
+    for record, want in zip(got, expected, strict=True):
+        if want.error is not None:
+            assert [p["message"] for p in record["error"]["problems"]] == [p.message for p in want.error.problems]
+    assert "nested more than 50 levels" in got[1]["error"]["problems"][0]["message"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("output", ["out.jsonl", "out.csv"])
 def test_a_nul_character_is_an_error_record_at_its_path_and_the_others_are_written(tmp_path, workers, output):
     """A NUL (``\\u0000``) in a BOM's text is refused at each field holding one (PostgreSQL

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..model.bom import BomError, BomProblem
-from ..files.boms import csv_header, product_key, raw_records
+from ..files.boms import bom_record, csv_header, product_key, raw_records
 
 __all__ = ["INPUT_SUFFIXES", "Item", "input_format", "read_items", "total_size"]
 
@@ -254,7 +254,33 @@ def _whole(file: str, base: int, size: int) -> Iterator[Item]:
         yield _unreadable(file, err, base + size)
         return
     for position, data, lines, first in records:
+        if _deeper_than(data, SENT_DEPTH):  # no valid BOM nests so deep, and a worker could not be sent it
+            record = bom_record(file, position, data, lines=lines, line=first)
+            if record.error is not None:
+                problems = [(p.path, p.message, None if p.line is None or first is None else p.line - first)
+                            for p in record.error.problems]
+                yield Item(file, position, first, None, None, ("error", record.product_id, problems), base + size)
+                continue
         yield Item(file, position, first, None, ("data", file, position, data, lines, first), None, base + size)
+
+
+#: Levels of mappings and lists in a parsed record beyond which it is read in the main
+#: process: a valid BOM nests at most about twice its 50 levels of sub-assemblies, and a
+#: record nested much deeper cannot be pickled to a worker (``RecursionError``).
+SENT_DEPTH = 150
+
+
+def _deeper_than(data: object, limit: int) -> bool:
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 # ---------------------------------------------------------------------------- all inputs
