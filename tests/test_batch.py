@@ -220,6 +220,20 @@ def test_a_lone_surrogate_escape_is_an_error_record_and_the_others_are_written(t
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_quote_never_closed_in_a_csv_is_an_error_record_as_the_reader_says(tmp_path, workers):
+    src = tmp_path / "open.csv"
+    src.write_text((BOM_DATA / "batch.csv").read_text(encoding="utf-8").replace(",shipping_packing,", ',"shipping_packing,', 1), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(str(src), "--out", str(out), "-u", "USMCA", "-j", workers)
+    assert result.exit_code == 2, result.output
+    got = read_jsonl(out)
+    expected = list(read_boms(src))
+    assert [(r["position"], r["product_id"]) for r in got] == [(w.position, w.product_id) for w in expected]
+    assert [w.error is None for w in expected] == [True, False, True, False]  # (BAD-1 has bad values)
+    assert "is never closed" in got[-1]["error"]["problems"][0]["message"] and got[-1]["line"] == 9
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("name", ["list.json", "list.yaml"])
 def test_a_record_nested_very_deep_in_a_list_file_is_an_error_record_with_workers(tmp_path, workers, name):
     """A YAML/JSON list is parsed in the main process and its records sent to the workers:

@@ -475,3 +475,18 @@ def test_alias_bombs_are_refused():
               for i in range(1, 9)]
     with pytest.raises(BomError, match="too large"):
         loads_bom("\n".join(lines) + "\nproduct: {id: P}\n")
+
+
+def test_a_quote_never_closed_in_a_csv_is_an_error_at_its_row_not_the_rest_of_the_file_in_one_cell(tmp_path):
+    """Python's CSV reader, unless strict, takes a quote never closed to the end of the file:
+    the rows after it became one cell of the first, silently lost (evaluate exited 0)."""
+    path = tmp_path / "open.csv"
+    path.write_text(
+        "product.id,product.hs,product.produced_in,material.id,material.description,material.hs,material.origin,material.value\n"
+        "A,7326.19,MX,A1,steel,7326.19,MX,900\n"
+        'B,7326.19,MX,B1,"steel bar 3/4"" ,7326.19,CN,900\n'
+        "C,7326.19,MX,C1,steel,7326.19,CN,900\n", encoding="utf-8")
+    records = list(read_boms(path))
+    assert [(r.position, r.product_id, r.error is None) for r in records] == [(2, "A", True), (3, None, False)]
+    (problem,) = records[1].error.problems
+    assert problem.line == 3 and "quoted cell of the row starting on line 3 is never closed" in problem.message

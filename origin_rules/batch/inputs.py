@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..model.bom import BomError, BomProblem
-from ..files.boms import bom_record, csv_header, product_key, raw_records
+from ..files.boms import bom_record, csv_header, csv_problem, product_key, raw_records
 
 __all__ = ["INPUT_SUFFIXES", "Item", "input_format", "read_items", "total_size"]
 
@@ -117,7 +117,7 @@ def _csv_rows(file: str, base: int) -> Iterator[tuple[int, list[str], bool, int]
                 yield raw.decode("utf-8", errors="replace")
 
     with open(file, "rb") as handle:
-        reader = csv.reader(lines(handle))
+        reader = csv.reader(lines(handle), strict=True)
         next(reader, None)
         start = reader.line_num + 1
         while True:
@@ -163,7 +163,7 @@ def _grouped(file: str, columns, rows, header_key: bytes, end: int) -> Iterator[
                 yield flush()
                 group = []
             at = row.line  # type: ignore[attr-defined]
-            yield Item(file, at, at, None, None, ("error", None, [("", f"bad CSV: {row}", 0)]), done)
+            yield Item(file, at, at, None, None, ("error", None, [("", csv_problem(row, at), 0)]), done)
             continue
         line, cells, garbled, done = row
         if not garbled and not any(cell.strip() for cell in cells):

@@ -70,7 +70,7 @@ from .columns import Column, header_columns
 __all__ = [
     "BomRecord", "read_bom", "read_boms", "loads_bom",
     # the pieces batch and the rule tests reuse, so they report exactly what read_boms reports
-    "csv_group", "csv_header", "json_problem", "jsonl_record", "node_lines", "not_utf8", "product_key", "bom_record", "too_deep",
+    "csv_group", "csv_header", "csv_problem", "json_problem", "jsonl_record", "node_lines", "not_utf8", "product_key", "bom_record", "too_deep",
     "yaml_documents", "yaml_file", "raw_records",
 ]
 
@@ -651,7 +651,7 @@ def csv_header(path: str | os.PathLike[str]) -> list[Column] | None:
     bad: set[int] = set()
     lines = _text_lines(path, bad)
     try:
-        header = next(csv.reader(lines), None)
+        header = next(csv.reader(lines, strict=True), None)
     except csv.Error as err:
         raise BomError(BomProblem(f"cannot read the CSV header: {err}", "", file, 1)) from None
     finally:
@@ -663,13 +663,23 @@ def csv_header(path: str | os.PathLike[str]) -> list[Column] | None:
     return header_columns(header, file, 1)
 
 
+def csv_problem(err: csv.Error, line: int) -> str:
+    """The message of a CSV row that cannot be read, starting on ``line``. The reader is
+    strict: a quote that is never closed would otherwise take the rest of the file into one
+    cell, the rows after it silently lost."""
+    if str(err) == "unexpected end of data":
+        return (f"bad CSV: a quoted cell of the row starting on line {line} is never closed: the rest of "
+                "the file would be inside it (close the quote, or write a quote inside a quoted cell as \"\")")
+    return f"bad CSV: {err}"
+
+
 def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> Iterator[BomRecord]:
     if columns is None:
         return
     file = str(path)
     seen: set[str] = set()
     bad: set[int] = set()
-    reader = csv.reader(_text_lines(path, bad))
+    reader = csv.reader(_text_lines(path, bad), strict=True)
     next(reader, None)
     group: list[Row] = []
     group_key = ""
@@ -681,7 +691,7 @@ def _csv_records(path: str | os.PathLike[str], columns: list[Column] | None) -> 
             if group:
                 yield csv_group(file, group, columns, seen)
                 group = []
-            yield BomRecord(file, start, error=BomError(BomProblem(f"bad CSV: {err}", "", file, start)), line=start)
+            yield BomRecord(file, start, error=BomError(BomProblem(csv_problem(err, start), "", file, start)), line=start)
             start = reader.line_num + 1
             continue
         if row is None:
