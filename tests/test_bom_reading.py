@@ -274,3 +274,30 @@ def test_the_fast_reader_leaves_a_nul_escape_to_the_models():
     with pytest.raises(BomError) as caught:
         bom_from_data(loads_json(with_nul))
     assert [p.path for p in caught.value.problems] == ["product.description"]
+
+
+@pytest.mark.parametrize("text, line, column, message", [
+    ('{"a": 1,\n "b": {"c": 1,\n  "c": 2}}', 2, 7, "duplicate key `c` in the object that opens here"),
+    ('{"a": 1, "a": 2}', 1, 1, "duplicate key `a` in the object that opens here"),
+    ('{"a": "x",\n "n": ' + "7" * 5000 + "}", 2, 7,
+     "an integer of more than 4,300 digits: expected a number of sensible size"),
+])
+def test_json_errors_without_a_position_get_one(text, line, column, message):
+    """A key given twice and an integer too long for Python: json.loads reports them with no
+    position, and a JSON Lines record's error named the line before it (a .json file's, none)."""
+    for data in (text, text.encode()):
+        with pytest.raises(json.JSONDecodeError) as caught:
+            loads_json(data)
+        assert (caught.value.lineno, caught.value.colno, caught.value.msg) == (line, column, message)
+
+
+def test_a_json_lines_record_with_a_key_twice_names_its_own_line(tmp_path):
+    good = json.dumps(product_bom(1, 0))
+    twice = good.replace('"hs":', '"hs":"8708.30","hs":', 1)
+    path = tmp_path / "b.jsonl"
+    path.write_text("\n".join([good, good, twice, good]) + "\n", encoding="utf-8")
+    records = list(read_boms(path))
+    assert [r.error is None for r in records] == [True, True, False, True]
+    (problem,) = records[2].error.problems
+    assert problem.line == 3 and problem.column == twice.index("{", 1) + 1  # the product's object
+    assert "duplicate key `hs`" in problem.message

@@ -1241,19 +1241,69 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: set[str] = set()
     for key, _ in pairs:  # name the first key met a second time
         if key in seen:
-            raise ValueError(f"duplicate key `{key}`")
+            raise _DuplicateKey(f"duplicate key `{key}`")
         seen.add(key)
     return out  # not reached
+
+
+class _DuplicateKey(ValueError):
+    """A key given twice in one JSON object (``json.loads`` gives it no position)."""
 
 
 def loads_json(text: str | bytes | bytearray) -> Any:
     """Parse JSON with every number exact (``0.1`` -> ``Decimal('0.1')``, ints stay ints),
     ``NaN``/``Infinity`` as decimals (rejected later with a path), duplicate keys an error,
-    a lone surrogate escape an error (:func:`_no_lone_surrogates`)."""
-    data = json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
-                      object_pairs_hook=_no_duplicates)
+    a lone surrogate escape an error (:func:`_no_lone_surrogates`). Every error is a
+    ``json.JSONDecodeError`` with its line and column (:func:`_placed`)."""
+    try:
+        data = json.loads(text, parse_float=SourceDecimal, parse_int=SourceInt, parse_constant=Decimal,
+                          object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as err:
+        raise _placed(err, text) from None
     _no_lone_surrogates(text, data)
     return data
+
+
+def _placed(err: ValueError, text: str | bytes | bytearray) -> ValueError:
+    """A key given twice, or an integer too long for Python to read (over 4,300 digits), as
+    ``json.loads`` reports them: a ``ValueError`` without a position. For a key, the text is
+    read again by the standard library's pure-Python scanner, which says where the object
+    holding it twice opens; a number is the first run of so many digits. ``err`` itself if
+    neither is found."""
+    doc = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+    found: list[int] = []
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_no_duplicates)
+    parse_object = decoder.parse_object
+
+    def object_at(s_and_end, *args):
+        try:
+            return parse_object(s_and_end, *args)
+        except _DuplicateKey:
+            if not found:
+                found.append(s_and_end[1] - 1)  # the innermost object: its `{`
+            raise
+
+    if not isinstance(err, _DuplicateKey):
+        long = _LONG_INTEGER.search(doc)
+        if long is None:
+            return err
+        return json.JSONDecodeError("an integer of more than 4,300 digits: expected a number of sensible size",
+                                    doc, long.start())
+    decoder.parse_object = object_at
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    try:
+        decoder.decode(doc)
+    except (ValueError, RecursionError):
+        pass
+    if not found:
+        return err
+    return json.JSONDecodeError(f"{err} in the object that opens here", doc, found[0])
+
+
+#: A run of digits longer than Python reads as an integer (``sys.get_int_max_str_digits``).
+_LONG_INTEGER = re.compile(r"-?\d{4301,}")
 
 
 #: A JSON escape of a UTF-16 surrogate (``\ud800``-``\udfff``), as text and as bytes.
