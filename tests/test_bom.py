@@ -490,3 +490,33 @@ def test_a_quote_never_closed_in_a_csv_is_an_error_at_its_row_not_the_rest_of_th
     assert [(r.position, r.product_id, r.error is None) for r in records] == [(2, "A", True), (3, None, False)]
     (problem,) = records[1].error.problems
     assert problem.line == 3 and "quoted cell of the row starting on line 3 is never closed" in problem.message
+
+
+@pytest.mark.parametrize("cell, column, message", [
+    ("USMCA=true; USMCA=false", "material.originating", "agreement `USMCA` is given twice in the cell"),
+    ("USMCA=true; usmca=false", "material.originating", "agreement `usmca` is given twice in the cell"),
+    ("good=brake_assembly; good=mounted_brake_lining", "product.facts", "fact `good` is given twice in the cell"),
+])
+def test_a_csv_cell_naming_one_entry_twice_is_refused_not_the_last_kept(tmp_path, cell, column, message):
+    """Which of two contradicting entries holds would be a guess: the verdict flipped with
+    their order (the mapping kept the last)."""
+    header = ["product.id", "product.hs", "product.produced_in", "product.facts", "material.id", "material.hs",
+              "material.originating", "material.value"]
+    row = {"product.id": "P", "product.hs": "8708.30", "product.produced_in": "MX", "material.id": "M",
+           "material.hs": "6813.81", "material.value": "1.00", column: cell}
+    path = tmp_path / "b.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(row.get(h, "") for h in header) + "\n", encoding="utf-8")
+    (record,) = read_boms(path)
+    assert record.bom is None
+    (problem,) = record.error.problems
+    assert (problem.path, problem.line) == (column, 2) and problem.message.startswith(message)
+
+
+@pytest.mark.parametrize("mapping", [{"USMCA": True, "usmca": False}, {"usmca": False, "USMCA": True}])
+def test_an_originating_mapping_naming_one_agreement_twice_in_any_case_is_refused(mapping):
+    data = {"product": {"id": "P", "hs": "8708.30", "produced_in": "MX"},
+            "materials": [{"id": "M", "hs": "6813.81", "value": "1.00", "originating": mapping}]}
+    with pytest.raises(BomError) as caught:
+        bom_from_data(data)
+    (problem,) = caught.value.problems
+    assert problem.path == "materials[0].originating" and "expected each agreement once" in problem.message

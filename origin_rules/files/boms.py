@@ -56,7 +56,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -761,11 +761,30 @@ def _processes(text: str) -> list[dict[str, str]]:
 
 def _facts(text: str) -> Any:
     """A CSV ``facts`` cell: ``name=value`` entries separated by ``;`` (``good=body_stamping;
-    lvc=41.5``). Text that is not such a list is passed on for the model to refuse."""
+    lvc=41.5``). Text that is not such a list is passed on for the model to refuse; a name
+    given twice is :class:`_Twice`."""
     entries = [e.strip() for e in text.split(";") if e.strip()]
     if entries and all("=" in e for e in entries):
-        return {k.strip(): v.strip() for k, _, v in (e.partition("=") for e in entries)}
+        return _entries(entries, "fact", str.strip)
     return text
+
+
+class _Twice(ValueError):
+    """A CSV cell of ``name=value`` entries that names one twice (the message says which)."""
+
+
+def _entries(entries: list[str], what: str, same: Callable[[str], str]) -> dict[str, str]:
+    """``name=value`` entries as a mapping; a name given twice (as ``same`` compares names)
+    is refused: which one holds would be a guess (a mapping keeps the last)."""
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for key, _, value in (e.partition("=") for e in entries):
+        name = key.strip()
+        if same(name) in seen:
+            raise _Twice(f"{what} `{name}` is given twice in the cell: give each {what} once")
+        seen[same(name)] = name
+        out[name] = value.strip()
+    return out
 
 
 _FLAG_WORDS = {"true", "false", "yes", "no", "y", "n", "1", "0", "unknown", "null"}
@@ -778,7 +797,7 @@ def _originating(text: str) -> Any:
         return text
     entries = [e.strip() for e in text.split(";") if e.strip()]
     if entries and all("=" in e for e in entries):
-        return {k.strip(): v.strip() for k, _, v in (e.partition("=") for e in entries)}
+        return _entries(entries, "agreement", lambda name: name.strip().lower())  # (names match in any case)
     return entries
 
 
@@ -807,8 +826,12 @@ def csv_group(file: str, rows: list[Row], columns: list[Column], seen: set[str])
             text = _cell(row, index)
             if not text:
                 continue
-            value: Any = (_processes(text) if field == "processes" else _originating(text) if field == "originating"
-                          else _facts(text) if field == "facts" else text)
+            try:
+                value: Any = (_processes(text) if field == "processes" else _originating(text) if field == "originating"
+                              else _facts(text) if field == "facts" else text)
+            except _Twice as twice:
+                problems.append(BomProblem(str(twice), f"{scope}.{field}", file, line))
+                continue
             if scope == "material":
                 material[field] = value
             elif field not in product:

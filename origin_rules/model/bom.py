@@ -297,6 +297,8 @@ def _to_originating(value: Any) -> bool | None | tuple[str, ...] | OriginatingMa
         for key, flag in value.items():
             if not isinstance(key, str) or not key.strip():
                 raise _fail("originating_name", "expected agreement names as keys", key)
+            if any(key.strip().lower() == named.lower() for named in out):  # (names match in any case)
+                raise _fail("originating_name", "expected each agreement once", key)
             try:
                 out[key.strip()] = _to_tristate(flag)
             except PydanticCustomError:
