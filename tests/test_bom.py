@@ -520,3 +520,19 @@ def test_an_originating_mapping_naming_one_agreement_twice_in_any_case_is_refuse
         bom_from_data(data)
     (problem,) = caught.value.problems
     assert problem.path == "materials[0].originating" and "expected each agreement once" in problem.message
+
+
+@pytest.mark.parametrize("text", ["20260701", "2026-W27-3", "2026-182", "2026-07-01T00:00", " 2026-07-01x"])
+def test_only_yyyy_mm_dd_is_a_date(text):
+    """Python's date.fromisoformat also reads the basic form and ISO week and ordinal dates:
+    none is documented, and each passed as some date (a fact's period, --as-of, the service)."""
+    from origin_rules.model.dates import iso_date
+
+    assert iso_date("2026-07-01").isoformat() == "2026-07-01"
+    with pytest.raises(ValueError):
+        iso_date(text)
+    data = {"product": {"id": "P", "hs": "8708.30", "produced_in": "MX",
+                        "facts": {"good": {"value": "brake_assembly", "from": text}}}, "materials": []}
+    with pytest.raises(BomError) as caught:
+        bom_from_data(data)
+    assert [p.path for p in caught.value.problems] == ["product.facts"]

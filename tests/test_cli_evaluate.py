@@ -96,3 +96,9 @@ def test_schemas_are_json_schema():
         assert result.exit_code == 0
         schema = json.loads(result.stdout)
         assert "$defs" in schema or "properties" in schema
+
+
+def test_an_as_of_date_other_than_yyyy_mm_dd_exits_2():
+    for text in ("20260701", "2026-W27-3"):
+        result = run("evaluate", BRAKE, "--rules", RULES, "--under", "USMCA", "--as-of", text)
+        assert result.exit_code == 2 and f"`--as-of {text}` is not a date" in result.output

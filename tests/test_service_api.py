@@ -139,6 +139,7 @@ def test_json_body_errors_name_the_line_and_column(client):
 @pytest.mark.parametrize("query, body, headers, status, path, message", [
     ("under=USMA", BRAKE.read_bytes(), YAML, 422, "query.under[0]", "no agreement or scenario named `USMA` (did you mean `USMCA`?)"),
     ("as_of=2026-13-01", BRAKE.read_bytes(), YAML, 422, "query.as_of", "`2026-13-01` is not a date"),
+    ("as_of=2026-W27-3", BRAKE.read_bytes(), YAML, 422, "query.as_of", "`2026-W27-3` is not a date"),
     ("explain=everything", BRAKE.read_bytes(), YAML, 422, "query.explain", "'summary' or 'full'"),
     ("", b"  \n", YAML, 422, "", "the body holds no BOM (it is empty)"),
     ("", b"\xff\xfe", YAML, 422, "", "not UTF-8 text"),

@@ -16,6 +16,8 @@ from typing import Iterator
 
 import typer
 
+from ..model.dates import iso_date
+
 # Nothing heavy at the top: every command module imports this one, and `--help` must not
 # pay for pydantic or Lark (the model and the layers above are imported where they are used).
 
@@ -95,7 +97,7 @@ def parse_date(text: str | None) -> date:
     if text is None:
         return date.today()
     try:
-        return date.fromisoformat(text)
+        return iso_date(text)
     except ValueError:
         fail_usage(f"`--as-of {text}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01")
 

@@ -36,6 +36,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, core_schema
 
+from origin_rules.model.dates import iso_date
 from origin_rules.model.hs import HsCode
 
 __all__ = [
@@ -419,7 +420,7 @@ def _to_fact_date(value: Any, key: str) -> "date":
         return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            return iso_date(value.strip())
         except ValueError:
             pass
     raise _fail("fact_date", f"expected a date like 2026-01-01 for `{key}`", value)

@@ -43,6 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..model.bom import BOM, BomError, bom_from_data, path_text
+from ..model.dates import iso_date
 from ..files.boms import node_lines, read_bom, yaml_documents  # exact decimals and line numbers
 from .coverage import Coverage
 from ..model.determination import VERDICTS, Determination
@@ -73,7 +74,7 @@ class Case(BaseModel):
     def _date(cls, value: Any) -> Any:
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value.strip())
+                return iso_date(value.strip())
             except ValueError:
                 raise ValueError(f"`{value}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01") from None
         return value

@@ -35,6 +35,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
+from ..model.dates import iso_date
 from .access import AccessControl, Principal, principal_of
 from .bodies import BATCH_FORMATS, batch_format, count_records, read_body, read_bom_body
 from .errors import ApiError, ErrorBody, install_handlers, problem
@@ -109,7 +110,7 @@ def _as_of(text: str | None) -> date:
     if text is None:
         return date.today()
     try:
-        return date.fromisoformat(text)
+        return iso_date(text)
     except ValueError:
         raise ApiError(422, "the request is not valid",
                        [problem(f"`{text}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01", "query.as_of")]) from None

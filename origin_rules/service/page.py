@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from ..model.dates import iso_date
 from .access import COOKIE, LOCAL, principal_of
 from .bodies import read_body, read_bom_body
 from .errors import ApiError, log_refused
@@ -100,7 +101,7 @@ def add_page(app: FastAPI, state) -> None:
         fmt = one("format", "yaml") if one("format", "yaml") in ("yaml", "json") else "yaml"
         explain = one("explain", "summary") if one("explain", "summary") in ("summary", "full") else "summary"
         try:
-            on = date.fromisoformat(one("as_of") or date.today().isoformat())
+            on = iso_date(one("as_of") or date.today().isoformat())
             names = [n for n in form.get("under", []) if n]
             unknown = [n for n in names if n not in state.book.names]
             if unknown:
