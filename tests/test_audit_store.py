@@ -411,3 +411,64 @@ def test_the_migrations_and_templates_ship_as_package_data():
     missing = [str(p.relative_to(package)) for p in needed
                if not any(fnmatch.fnmatch(p.relative_to(package).as_posix(), pattern) for pattern in patterns)]
     assert missing == []
+
+
+def test_ids_past_64_bits_name_no_record_or_token(store, book):
+    """The drivers cannot send such numbers (OverflowError on SQLite, DataError on
+    PostgreSQL, whose token ids are 32-bit): no record, no token, no page of records."""
+    from origin_rules.audit import MAX_ID, get_token
+
+    _record(store, book)
+    for number in (MAX_ID, MAX_ID + 1, 10**23, 2**31, 0, -(2**64)):
+        assert store.get(number) is None
+        assert get_token(store, number) is None
+    assert list(store.records(offset=MAX_ID)) == [] and list(store.records(offset=10**23)) == []
+    assert len(list(store.records(limit=10**23))) == 2
+    assert list(store.records(ids=[1, 10**23])) == [store.get(1)]
+
+
+def test_a_token_name_with_a_nul_character_is_refused(store):
+    from origin_rules.audit import StoreError, create_token, list_tokens
+
+    with pytest.raises(StoreError, match=r"the token's name holds a NUL character \(U\+0000\)"):
+        create_token(store, "a\x00b", "lead", created_by="test")
+    assert list_tokens(store) == []
+
+
+def test_a_database_that_is_not_a_store_is_refused_before_anything_is_written(db_url):
+    """Tables but no store revision: refused, and left as it was (a first migration had
+    created rule_sets and alembic_version before failing on `determinations`)."""
+    from origin_rules.audit import StoreError
+
+    bare = Store(db_url, migrate=False)
+    with bare.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE determinations (x integer)"))
+    bare.close()
+    path = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite") else None
+    before = path.read_bytes() if path else None
+    for _ in range(2):
+        with pytest.raises(StoreError, match=r" is not an origin-rules audit store: it holds other tables "
+                                             r"\(determinations\); give a new database or file, or an audit store"):
+            Store(db_url)
+    again = Store(db_url, migrate=False)
+    from sqlalchemy import inspect
+
+    with again.engine.connect() as connection:
+        assert inspect(connection).get_table_names() == ["determinations"]
+    again.close()
+    if path:
+        assert path.read_bytes() == before
+
+
+def test_a_store_at_a_revision_this_release_does_not_know_is_a_clear_error(db_url):
+    from origin_rules.audit import StoreError
+
+    Store(db_url).close()
+    bare = Store(db_url, migrate=False)
+    with bare.engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9999')"))
+    bare.close()
+    with pytest.raises(StoreError, match=r"cannot open the audit store .*: Can't locate revision identified by '9999' "
+                                         r"\(a store of a newer origin-rules, or not an audit store\)"):
+        Store(db_url)

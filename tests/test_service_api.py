@@ -378,3 +378,81 @@ def test_a_bom_is_read_in_a_worker_thread_not_on_the_event_loop(client, monkeypa
     page = client.post("/ui/evaluate", data={"bom": BRAKE.read_text(encoding="utf-8"), "under": "USMCA"})
     assert page.status_code == 200
     assert seen == [False, False, False]
+
+
+@pytest.mark.parametrize("method, path, status, message", [
+    ("get", f"/determinations/{10**23}", 404, f"no determination record {10**23}"),
+    ("get", f"/determinations/{2**63}", 404, f"no determination record {2**63}"),
+    ("post", f"/tokens/{10**23}/revoke", 404, f"no token {10**23}"),
+    ("post", f"/tokens/{2**31}/revoke", 404, f"no token {2**31}"),
+])
+def test_ids_past_64_bits_are_404(client, method, path, status, message):
+    """(An OverflowError, 500, before: the drivers cannot send such numbers.)"""
+    response = getattr(client, method)(path)
+    assert (response.status_code, response.json()) == (status, {"status": status, "message": message, "problems": []})
+
+
+def test_an_offset_past_64_bits_is_422_like_a_limit_over_the_maximum(client):
+    for name, value, most in (("offset", 10**23, 2**63 - 1), ("limit", 10**23, 1000)):
+        response = client.get(f"/determinations?{name}={value}")
+        assert response.status_code == 422
+        assert response.json()["problems"] == [{"file": None, "path": f"query.{name}", "line": None, "column": None,
+                                                "message": f"Input should be less than or equal to {most}"}]
+    assert client.get(f"/determinations?offset={2**63 - 1}").json() == {"total": 0, "records": []}
+    page = client.get(f"/ui/records/{10**20}")
+    assert page.status_code == 404 and f"no record {10**20}" in page.text
+
+
+NUL = "holds a NUL character (U+0000), which no record or token of the store can hold"
+
+
+def _nul_requests(client) -> None:
+    for path, name in (("/determinations?product_id=%00", "product_id"), ("/determinations?agreement=a%00", "agreement"),
+                       ("/determinations?request_id=%00", "request_id"),
+                       ("/determinations/export?product_id=%00", "product_id"),
+                       ("/determinations/export?requested_by=x%00", "requested_by")):
+        response = client.get(path)
+        assert response.status_code == 422, path
+        assert response.json()["problems"] == [{"file": None, "path": f"query.{name}", "line": None, "column": None,
+                                                "message": NUL}]
+    response = client.post("/tokens", json={"name": "a\u0000b", "role": "lead"})
+    assert response.status_code == 422
+    assert response.json()["problems"] == [{"file": None, "path": "body.name", "line": None, "column": None,
+                                            "message": NUL}]
+    assert client.get("/tokens").json() == []
+
+
+def test_a_nul_character_in_a_text_is_422_naming_it(client):
+    _nul_requests(client)
+
+
+def test_nul_characters_and_huge_ids_on_postgresql_and_a_failed_recording_said_in_one_line(book, tmp_path):
+    """PostgreSQL refuses NUL characters in text and numbers past its integers (500 before);
+    a batch job whose recording the database refuses fails with the database's one-line
+    reason, not the SQL statement with every record's BOM."""
+    from datetime import date
+
+    from test_audit_store import _pg_database
+
+    databases = _pg_database()
+    url = next(databases)
+    try:
+        store = Store(url)
+        app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path), insecure_local=True))
+        with TestClient(app) as client:
+            _nul_requests(client)
+            assert client.get(f"/determinations/{10**23}").status_code == 404
+            assert client.get(f"/determinations?offset={10**23}").status_code == 422
+            assert client.post(f"/tokens/{2**63 - 1}/revoke").status_code == 404
+            assert client.get(f"/ui/records/{10**20}").status_code == 404
+            line = json.dumps(yaml.safe_load(BRAKE.read_text(encoding="utf-8")))
+            jobs = client.app.state.origin_rules.jobs
+            job = jobs.submit((line + "\n").encode(), ".jsonl", ["USMCA"], date(2026, 7, 1), "lead\x00")
+            done = _wait(client, job.id)
+        assert done["status"] == "failed"
+        assert done["error"] == ("the audit store refused the determinations: "
+                                 "PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        assert store.count() == 0
+        store.close()
+    finally:
+        next(databases, None)

@@ -19,11 +19,13 @@ API tokens, stored hashed).
 from .capture import BatchRecording, cli_user, record_determinations
 from .export import EXPORT_FORMATS, export
 from .replay import Replayed, replay
-from .store import ENV_VAR, NewRecord, Store, StoredRecord, StoreError, default_url, resolve_url
+from .store import (ENV_VAR, MAX_ID, NewRecord, Store, StoredRecord, StoreError, UnreadableRecord, default_url,
+                    refuse_nul, resolve_url)
 from .tokens import ROLES, Token, create_token, find_token, get_token, list_tokens, revoke_token
 
 __all__ = [
-    "BatchRecording", "ENV_VAR", "EXPORT_FORMATS", "NewRecord", "Replayed", "Store", "StoreError", "StoredRecord",
-    "cli_user", "default_url", "export", "record_determinations", "replay", "resolve_url",
+    "BatchRecording", "ENV_VAR", "EXPORT_FORMATS", "MAX_ID", "NewRecord", "Replayed", "Store", "StoreError",
+    "StoredRecord", "UnreadableRecord", "cli_user", "default_url", "export", "record_determinations", "refuse_nul",
+    "replay", "resolve_url",
     "ROLES", "Token", "create_token", "find_token", "get_token", "list_tokens", "revoke_token",
 ]

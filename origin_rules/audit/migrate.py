@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-__all__ = ["HEAD", "MIGRATIONS", "current_revision", "head_revision", "upgrade"]
+__all__ = ["HEAD", "MIGRATIONS", "current_revision", "foreign_tables", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -55,6 +55,44 @@ def _recorded(engine: Engine) -> str | None:
     except SQLAlchemyError:
         return None
     return rows[0][0] if len(rows) == 1 else None
+
+
+def foreign_tables(engine: Engine) -> list[str]:
+    """The tables of a database that holds some but no ``alembic_version`` (so not an
+    origin-rules store: migrating it would fail half-way, and leave it half-migrated),
+    sorted; empty for a new database or a store. An SQLite file is read through a read-only
+    connection of its own, which changes nothing in it (the store's connections turn WAL
+    on)."""
+    names = _sqlite_tables(engine.url.database) if engine.dialect.name == "sqlite" else _tables(engine)
+    return sorted(names) if names and "alembic_version" not in names else []
+
+
+def _tables(engine: Engine) -> list[str]:
+    from sqlalchemy import inspect
+
+    with engine.connect() as connection:
+        return inspect(connection).get_table_names()
+
+
+def _sqlite_tables(database: str | None) -> list[str]:
+    """The tables of an SQLite file, or none when it cannot be read so (no file yet, not a
+    database: opening it as a store says why)."""
+    import sqlite3
+    from urllib.request import pathname2url
+
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    try:
+        connection = sqlite3.connect(f"file:{pathname2url(database)}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        return [name for (name,) in rows]
+    except sqlite3.Error:
+        return []
+    finally:
+        connection.close()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -8,7 +8,9 @@ at which the two determinations differ (``figures.rvc_net_cost``,
 ``explanation.children[0].result``). Under a given rulebook the rules digest differs by
 construction and is not counted as a difference, and neither is a rule's place in its file
 (a ``source`` such as ``rules/usmca/section-17-transport.roo:954`` that moved because lines
-were added above it): those paths are listed apart, as ``moved``.
+were added above it): those paths are listed apart, as ``moved``. A record that cannot be
+read (an :class:`~origin_rules.audit.store.UnreadableRecord`, a stored determination that is
+not JSON) cannot be replayed: it says so, and the others are replayed all the same.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from types import SimpleNamespace
 from typing import Any, Iterable, Iterator
 
 from ..model.bom import BomError
-from .store import Store, StoredRecord
+from .store import Store, StoredRecord, UnreadableRecord
 
 __all__ = ["Replayed", "differences", "replay", "reread"]
 
@@ -124,6 +126,9 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None, workers: in
     made: OrderedDict[tuple, tuple[str, str]] = OrderedDict()  # -> (verdict, determination JSON)
     read: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (text, format) -> the BOM
     for record in records:
+        if isinstance(record, UnreadableRecord):
+            yield _unreadable(record)
+            continue
         under = book if book is not None else books.get(record.rules_digest)
         base = _base(record, book)
         if isinstance(under, str):
@@ -140,6 +145,11 @@ def replay(store: Store, records: Iterable[StoredRecord], book=None, workers: in
                 continue
             hit = _keep(made, key, found[1:])
         yield _compared(record, base, hit[0], hit[1], book)
+
+
+def _unreadable(record: UnreadableRecord) -> Replayed:
+    return Replayed(record_id=record.id, product_id="", agreement="", as_of="", rules_digest="", stored_verdict="",
+                    error=f"the record cannot be read: {record.reason}")
 
 
 def _base(record: StoredRecord, book) -> dict[str, Any]:
@@ -174,7 +184,10 @@ def _compared(record: StoredRecord, base: dict[str, Any], verdict: str, text: st
     """The record's replay, given the determination made again (``text``, its JSON)."""
     if text == record.determination or (book is not None and _same_but_digest(text, book.digest, record)):
         return Replayed(**base, verdict=verdict)
-    old = json.loads(record.determination)
+    try:
+        old = json.loads(record.determination)
+    except ValueError as exc:
+        return Replayed(**base, verdict=verdict, error=f"the stored determination is not JSON ({exc})")
     new = json.loads(text)
     if book is None:
         return Replayed(**base, verdict=verdict, paths=differences(old, new))
@@ -251,6 +264,8 @@ def _send(pool, chunk: list[StoredRecord], made: OrderedDict, workers: int) -> t
     buckets: list[list[tuple]] = [[] for _ in range(workers)]
     sent: dict[tuple, tuple[int, int]] = {}  # key -> (bucket, index)
     for record in chunk:
+        if isinstance(record, UnreadableRecord):
+            continue
         key = _key(record)
         if key in made or key in sent:
             continue
@@ -267,6 +282,8 @@ def _receive(pool, chunk: list[StoredRecord], sent: dict, futures: list, made: O
     found = {key: answers[bucket][index] for key, (bucket, index) in sent.items()}
     again = {}  # made before this chunk was sent and forgotten since (the memo is bounded): again
     for record in chunk:
+        if isinstance(record, UnreadableRecord):
+            continue
         key = _key(record)
         if key in found:
             continue
@@ -281,6 +298,9 @@ def _receive(pool, chunk: list[StoredRecord], sent: dict, futures: list, made: O
         if answer[0] == "ok":
             _keep(made, key, answer[1:])
     for record in chunk:
+        if isinstance(record, UnreadableRecord):
+            yield _unreadable(record)
+            continue
         base = _base(record, book)
         answer = found[_key(record)]
         if answer[0] == "ok":

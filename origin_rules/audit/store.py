@@ -26,17 +26,30 @@ from typing import Any, Iterator, Sequence
 
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.processors import str_to_date, str_to_datetime  # (what SQLAlchemy reads SQLite's dates with)
 
 from .tables import RECORD_COLUMNS, Record, RuleSet
 
-__all__ = ["ENV_VAR", "NewRecord", "Store", "StoreError", "StoredRecord", "bom_hash", "default_url", "first_line",
-           "resolve_url"]
+__all__ = ["ENV_VAR", "MAX_ID", "NewRecord", "Store", "StoreError", "StoredRecord", "UnreadableRecord", "bom_hash",
+           "default_url", "first_line", "refuse_nul", "resolve_url"]
 
 ENV_VAR = "ORIGIN_RULES_DB"
+
+#: The largest id (and offset) a store can hold: a signed 64-bit integer, SQLite's and
+#: PostgreSQL's BIGINT. A larger number names no record; the drivers cannot even send it.
+MAX_ID = 2**63 - 1
 
 
 class StoreError(Exception):
     """The store cannot be opened or used (bad URL, server unreachable, unknown rules digest)."""
+
+
+def refuse_nul(value: str | None, what: str) -> None:
+    """A :class:`StoreError` when ``value`` holds a NUL character (U+0000): PostgreSQL refuses
+    it in any text, so no record or token can hold one, and SQLite's stores are held to the
+    same (``what`` names the value: `--product`, a token's name)."""
+    if value is not None and "\x00" in value:
+        raise StoreError(f"{what} holds a NUL character (U+0000), which no record or token of the store can hold")
 
 
 def default_url() -> str:
@@ -115,13 +128,49 @@ class StoredRecord:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """A row that does not read back as a record (written around the store, or damaged: a
+    date that is not a date): its id and why. Read in place of the record, so that the
+    others are still read."""
+
+    id: int
+    reason: str
+
+
 def _utc(moment: datetime) -> datetime:
     """SQLite gives back naive datetimes: they were written in UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _stored(row: Record) -> StoredRecord:
-    return StoredRecord(**{name: getattr(row, name) for name in RECORD_COLUMNS})
+def _columns(dialect: str) -> list:
+    """The record's columns, selected; on SQLite the dates as their text, read by
+    :func:`_stored` (a row with a date that is not one is then unreadable, not a failure of
+    every row read with it)."""
+    from sqlalchemy import String, type_coerce
+
+    columns = [getattr(Record, name) for name in RECORD_COLUMNS]
+    if dialect != "sqlite":
+        return columns
+    return [type_coerce(c, String).label(c.key) if c.key in _SQLITE_DATES else c for c in columns]
+
+
+_SQLITE_DATES = {"recorded_at": "a date and time", "as_of": "a date"}
+
+
+def _stored(row: Any, dialect: str) -> StoredRecord | UnreadableRecord:
+    """The record of a row of :func:`_columns`, or an :class:`UnreadableRecord`."""
+    if dialect != "sqlite":
+        return StoredRecord(*row)
+    values = list(row)
+    for index, name, read in ((2, "recorded_at", str_to_datetime), (8, "as_of", str_to_date)):
+        try:
+            values[index] = read(values[index])
+        except (ValueError, TypeError):
+            return UnreadableRecord(row[0], f"its `{name}` is not {_SQLITE_DATES[name]}: {values[index]!r}")
+    if values[2] is None or values[8] is None:
+        return UnreadableRecord(row[0], f"its `{'recorded_at' if values[2] is None else 'as_of'}` is empty")
+    return StoredRecord(*values)
 
 
 class Store:
@@ -133,14 +182,29 @@ class Store:
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self._kept: set[str] = set()  # rules digests known to be kept
         if migrate:
-            from sqlalchemy.exc import SQLAlchemyError
+            self._migrate()
 
-            from .migrate import upgrade
+    def _migrate(self) -> None:
+        """Bring the schema to the newest revision; a database that holds tables but is not
+        an audit store, or a store at a revision this release does not know, is refused
+        before anything is written to it."""
+        from alembic.util import CommandError
+        from sqlalchemy.exc import SQLAlchemyError
 
-            try:
-                upgrade(self.engine)
-            except SQLAlchemyError as exc:
-                raise StoreError(f"cannot open the audit store {self.shown_url}: {first_line(exc)}") from None
+        from .migrate import foreign_tables, upgrade
+
+        try:
+            tables = foreign_tables(self.engine)
+            if tables:
+                shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+                raise StoreError(f"{self.shown_url} is not an origin-rules audit store: it holds other tables "
+                                 f"({shown}); give a new database or file, or an audit store")
+            upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the audit store {self.shown_url}: {first_line(exc)}") from None
+        except CommandError as exc:
+            raise StoreError(f"cannot open the audit store {self.shown_url}: {first_line(exc)} (a store of a "
+                             f"newer origin-rules, or not an audit store)") from None
 
     @property
     def shown_url(self) -> str:
@@ -227,16 +291,20 @@ class Store:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    def get(self, record_id: int) -> StoredRecord | None:
+    def get(self, record_id: int) -> StoredRecord | UnreadableRecord | None:
+        """The record ``record_id``, None when there is none (an id past :data:`MAX_ID` too)."""
+        if not 0 < record_id <= MAX_ID:
+            return None
+        dialect = self.engine.dialect.name
         with self.engine.connect() as connection:
-            row = connection.execute(select(Record).where(Record.id == record_id)).first()
-        return _stored(row) if row is not None else None
+            row = connection.execute(select(*_columns(dialect)).where(Record.id == record_id)).first()
+        return _stored(row, dialect) if row is not None else None
 
-    def _query(self, *, ids=None, product_id=None, agreement=None, verdict=None, requested_by=None,
+    def _query(self, *, columns=None, ids=None, product_id=None, agreement=None, verdict=None, requested_by=None,
                request_id=None, since: datetime | None = None, until: datetime | None = None):
-        query = select(Record)
+        query = select(*columns) if columns is not None else select(Record)
         if ids is not None:
-            query = query.where(Record.id.in_(list(ids)))
+            query = query.where(Record.id.in_([i for i in ids if 0 < i <= MAX_ID]))
         for column, value in ((Record.product_id, product_id), (Record.agreement, agreement),
                               (Record.verdict, verdict), (Record.requested_by, requested_by),
                               (Record.request_id, request_id)):
@@ -249,19 +317,22 @@ class Store:
         return query
 
     def records(self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False,
-                **filters: Any) -> Iterator[StoredRecord]:
+                **filters: Any) -> Iterator[StoredRecord | UnreadableRecord]:
         """Records matching ``filters`` (ids, product_id, agreement, verdict, requested_by,
-        request_id, since, until), oldest first unless ``newest_first``; streamed in pages."""
-        from sqlalchemy.orm import Session
-
-        query = self._query(**filters).order_by(Record.id.desc() if newest_first else Record.id)
+        request_id, since, until), oldest first unless ``newest_first``; streamed in pages. A
+        row that does not read back is an :class:`UnreadableRecord` in its place."""
+        if offset > MAX_ID:
+            return
+        dialect = self.engine.dialect.name
+        query = self._query(columns=_columns(dialect), **filters)
+        query = query.order_by(Record.id.desc() if newest_first else Record.id)
         if offset:
             query = query.offset(offset)
-        if limit is not None:
+        if limit is not None and limit <= MAX_ID:
             query = query.limit(limit)
-        with Session(self.engine) as session:
-            for row in session.execute(query.execution_options(yield_per=500)).scalars():
-                yield _stored(row)
+        with self.engine.connect() as connection:
+            for row in connection.execution_options(yield_per=500).execute(query):
+                yield _stored(row, dialect)
 
     def count(self, **filters: Any) -> int:
         query = select(func.count()).select_from(self._query(**filters).subquery())

@@ -22,12 +22,16 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from .store import Store, StoreError
+from .store import Store, StoreError, refuse_nul
 from .tables import ROLES, ApiToken, TokenRevocation
 
 __all__ = ["PREFIX", "ROLES", "Token", "create_token", "find_token", "get_token", "hash_secret", "list_tokens", "revoke_token"]
 
 PREFIX = "ort_"
+
+#: The largest token id: the column is a 32-bit INTEGER on PostgreSQL, which refuses a
+#: larger number even in a comparison.
+MAX_TOKEN_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ def create_token(store: Store, name: str, role: str, *, created_by: str) -> tupl
     name = name.strip()
     if not name or len(name) > 200:
         raise StoreError("a token needs a name (who holds it), 1 to 200 characters")
+    refuse_nul(name, "the token's name")
     if role not in ROLES:
         raise StoreError(f"unknown role `{role}`: expected {', '.join(ROLES)}")
     secret = PREFIX + secrets.token_urlsafe(32)
@@ -98,6 +103,9 @@ def list_tokens(store: Store) -> list[Token]:
 
 
 def get_token(store: Store, token_id: int) -> Token | None:
+    """The token ``token_id``, None when there is none (an id past :data:`MAX_TOKEN_ID` too)."""
+    if not 0 < token_id <= MAX_TOKEN_ID:
+        return None
     with store.engine.connect() as connection:
         row = connection.execute(_query().where(ApiToken.id == token_id)).first()
     return _token(row) if row is not None else None

@@ -6,8 +6,10 @@ In: the store's URL (``--db``, else ``$ORIGIN_RULES_DB``, else the user's data d
 filters, record ids, for ``replay`` optionally rule files. Out: a table of records, one
 record (its determination as ``evaluate`` shows it), an export (JSON Lines or CSV), or the
 replay of records with any difference from what was stored. Exit codes: 0; ``replay``
-1 when some record differs; 2 bad usage, unknown record, unreachable store, or a record
-that cannot be replayed. SQLAlchemy is imported inside the commands only.
+1 when some record differs; 2 bad usage, unknown record, unreachable store, a store that
+fails while it is read or written (damaged, read-only), a record that cannot be read (the
+others are listed, exported or replayed first) or replayed. SQLAlchemy is imported inside
+the commands only.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from .root import app
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, cpus, err, fail_usage, load_rules
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, check_output_path, cpus, err, fail_usage, load_rules
 from .serve import DB_HELP, open_store
+
+MAX_ID = 2**63 - 1  # (origin_rules.audit.MAX_ID, without importing the store for --help)
 
 audit_app = typer.Typer(name="audit", help="The audit store: list, show, export and replay recorded determinations.",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -49,24 +53,74 @@ By = Annotated[Optional[str], typer.Option("--by", help="Only records requested 
 
 
 def _filters(product, under, verdict, by) -> dict:
+    from ..audit import StoreError, refuse_nul
+
+    try:
+        for option, value in (("--product", product), ("--under", under), ("--verdict", verdict), ("--by", by)):
+            refuse_nul(value, f"`{option}`")
+    except StoreError as exc:
+        fail_usage(str(exc))
     return dict(product_id=product, agreement=under, verdict=verdict, requested_by=by)
+
+
+@contextmanager
+def using(store, doing: str = "read") -> Iterator[None]:
+    """The store's errors while it is read or written (a damaged file, a read-only one, a
+    value the database refuses): a one-line message naming the store and exit 2. The store
+    is closed at the end."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..audit.store import first_line
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        err(f"error: cannot {doing} the audit store {store.shown_url}: {first_line(exc)}")
+        raise typer.Exit(EXIT_USAGE)
+    finally:
+        store.close()
+
+
+def _readable(records, unreadable: list):
+    """The records that read back; the others added to ``unreadable``."""
+    from ..audit import UnreadableRecord
+
+    for record in records:
+        if isinstance(record, UnreadableRecord):
+            unreadable.append(record)
+        else:
+            yield record
+
+
+def _report_unreadable(unreadable: list, store) -> None:
+    """Each record that cannot be read, on stderr, then exit 2 (after the others were shown)."""
+    if not unreadable:
+        return
+    for record in unreadable:
+        err(f"error: record {record.id} in {store.shown_url} cannot be read: {record.reason}")
+    raise typer.Exit(EXIT_USAGE)
 
 
 @audit_app.command("list")
 def list_records(
     db: Db = None, product: Product = None, under: Under = None, verdict: VerdictOpt = None, by: By = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many records, newest first.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_ID, help="At most this many records, newest first.")] = 50,
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for machines.")] = Format.text,
 ) -> None:
     """List recorded determinations, newest first."""
+    filters = _filters(product, under, verdict, by)
     store = open_store(db)
-    records = list(store.records(limit=limit, newest_first=True, **_filters(product, under, verdict, by)))
+    unreadable: list = []
+    with using(store):
+        records = list(_readable(store.records(limit=limit, newest_first=True, **filters), unreadable))
     if format is Format.json:
         typer.echo(json.dumps([r.to_dict(parsed=False) | {"determination": None, "bom_received": None} for r in records],
                               indent=2))
+        _report_unreadable(unreadable, store)
         raise typer.Exit(EXIT_OK)
     if not records:
         err("no records")
+        _report_unreadable(unreadable, store)
         raise typer.Exit(EXIT_OK)
     from io import StringIO
 
@@ -82,6 +136,7 @@ def list_records(
     buf = StringIO()
     Console(file=buf, width=160, force_terminal=False, color_system=None).print(table)
     typer.echo(buf.getvalue().rstrip())
+    _report_unreadable(unreadable, store)
     raise typer.Exit(EXIT_OK)
 
 
@@ -92,21 +147,33 @@ def show(
     format: Annotated[Format, typer.Option("--format", "-f", help="text: who, when, and the determination as `evaluate` shows it; json: the whole record.")] = Format.text,
 ) -> None:
     """Show one record: who asked, when, the BOM's hash, and the determination."""
+    from ..audit import UnreadableRecord
+    from ..audit.store import first_line
     from ..model.determination import Determination
     from ..rulebook.explain import render
 
     store = open_store(db)
-    record = store.get(record_id)
+    with using(store):
+        record = store.get(record_id)
     if record is None:
         fail_usage(f"no record {record_id} in {store.shown_url}")
+    unreadable = f"record {record_id} in {store.shown_url} cannot be read"
+    if isinstance(record, UnreadableRecord):
+        fail_usage(f"{unreadable}: {record.reason}")
+    try:
+        data = record.to_dict()
+    except ValueError as exc:
+        fail_usage(f"{unreadable}: its determination is not JSON ({exc})")
     if format is Format.json:
-        typer.echo(json.dumps(record.to_dict(), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         raise typer.Exit(EXIT_OK)
-    data = record.to_dict(parsed=False)
+    try:
+        det = Determination.model_validate_json(record.determination)
+    except ValueError as exc:  # (pydantic's ValidationError is one)
+        fail_usage(f"{unreadable}: its determination does not read as one ({first_line(exc)})")
     typer.echo(f"record {record.id}: {data['recorded_at']} by {record.requested_by} ({record.channel}), "
                f"request {record.request_id}")
     typer.echo(f"BOM {record.bom_hash} ({record.bom_format}), rules {record.rules_digest}")
-    det = Determination.model_validate_json(record.determination)
     typer.echo("\n" + render(det, full=record.explain == "full"))
     raise typer.Exit(EXIT_OK)
 
@@ -121,15 +188,25 @@ def export_records(
     from ..audit import export
     from ..files.atomic import write_atomically
 
+    filters = _filters(product, under, verdict, by)
+    if out is not None:
+        check_output_path(out)
     store = open_store(db)
-    records = store.records(**_filters(product, under, verdict, by))
-    if out is None:
-        count = export(records, sys.stdout, format.value)
-    else:
-        counted = []
-        write_atomically(str(out), lambda handle: counted.append(export(records, handle, format.value)))
-        count = counted[0]
+    unreadable: list = []
+    with using(store):
+        records = store.records(**filters)
+        if out is None:
+            count = export(records, sys.stdout, format.value, unreadable=unreadable)
+        else:
+            counted = []
+            try:
+                write_atomically(str(out), lambda handle: counted.append(
+                    export(records, handle, format.value, unreadable=unreadable)))
+            except OSError as exc:
+                fail_usage(f"cannot write `{out}`: {exc.strerror or exc}")
+            count = counted[0]
     err(f"exported {count:,} record{'s' if count != 1 else ''}" + (f" to {out}" if out else ""))
+    _report_unreadable(unreadable, store)
     raise typer.Exit(EXIT_OK)
 
 
@@ -146,19 +223,21 @@ def replay_records(
 
     from ..audit import replay
 
+    filters = _filters(product, under, verdict, by)
     store = open_store(db)
     book = load_rules(rules) if rules else None
-    if ids:
-        missing = [i for i in ids if store.get(i) is None]
-        if missing:
-            fail_usage(f"no record {', '.join(map(str, missing))} in {store.shown_url}")
-    records = store.records(ids=ids or None, **_filters(product, under, verdict, by))
-    count = workers or cpus()
-    try:
-        results = list(replay(store, records, book, workers=count))
-    except BrokenProcessPool:
-        err("error: a worker process died (out of memory?); nothing replayed. Try fewer --workers.")
-        raise typer.Exit(EXIT_USAGE)
+    with using(store):
+        if ids:
+            missing = [i for i in ids if store.get(i) is None]
+            if missing:
+                fail_usage(f"no record {', '.join(map(str, missing))} in {store.shown_url}")
+        records = store.records(ids=ids or None, **filters)
+        count = workers or cpus()
+        try:
+            results = list(replay(store, records, book, workers=count))
+        except BrokenProcessPool:
+            err("error: a worker process died (out of memory?); nothing replayed. Try fewer --workers.")
+            raise typer.Exit(EXIT_USAGE)
     if format is Format.json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
@@ -166,7 +245,8 @@ def replay_records(
             if r.same:
                 continue
             if r.error:
-                typer.echo(f"record {r.record_id} ({r.product_id} under {r.agreement}): cannot replay: {r.error}")
+                what = f" ({r.product_id} under {r.agreement})" if r.agreement else ""
+                typer.echo(f"record {r.record_id}{what}: cannot replay: {r.error}")
                 continue
             change = (f"verdict {r.stored_verdict} -> {r.verdict}" if r.verdict != r.stored_verdict
                       else f"verdict {r.verdict} unchanged")
@@ -209,12 +289,11 @@ def token_create(
     from ..audit import StoreError, cli_user, create_token
 
     store = open_store(db)
-    try:
-        secret, token = create_token(store, name, role.value, created_by=cli_user())
-    except StoreError as exc:
-        fail_usage(str(exc))
-    finally:
-        store.close()
+    with using(store, "write to"):
+        try:
+            secret, token = create_token(store, name, role.value, created_by=cli_user())
+        except StoreError as exc:
+            fail_usage(str(exc))
     err(f"token {token.id} for {token.name} ({token.role}); the secret below is shown this once:")
     typer.echo(secret)
     raise typer.Exit(EXIT_OK)
@@ -229,8 +308,8 @@ def token_list(
     from ..audit import list_tokens
 
     store = open_store(db)
-    tokens = [t.to_dict() for t in list_tokens(store)]
-    store.close()
+    with using(store):
+        tokens = [t.to_dict() for t in list_tokens(store)]
     if format is Format.json:
         typer.echo(json.dumps(tokens, indent=2, ensure_ascii=False))
         raise typer.Exit(EXIT_OK)
@@ -252,12 +331,11 @@ def token_revoke(
     from ..audit import StoreError, cli_user, revoke_token
 
     store = open_store(db)
-    try:
-        token = revoke_token(store, token_id, revoked_by=cli_user())
-    except StoreError as exc:
-        fail_usage(str(exc))
-    finally:
-        store.close()
+    with using(store, "write to"):
+        try:
+            token = revoke_token(store, token_id, revoked_by=cli_user())
+        except StoreError as exc:
+            fail_usage(str(exc))
     err(f"revoked token {token.id} ({token.name}, {token.role})")
     raise typer.Exit(EXIT_OK)
 
@@ -294,12 +372,10 @@ def record_evaluations(results, book, explain: str, db: Optional[str] = None) ->
     from ..audit import cli_user, record_determinations
 
     store = open_store(db)
-    try:
-        entries = [(rec.bom, *_received(rec), dets) for rec, dets in results]
+    entries = [(rec.bom, *_received(rec), dets) for rec, dets in results]
+    with using(store, "record the determinations in"):
         ids = record_determinations(store, book, entries, explain=explain, requested_by=cli_user(),
                                     channel="cli evaluate")
-    finally:
-        store.close()
     err(f"recorded {len(ids):,} determination{'s' if len(ids) != 1 else ''} in {store.shown_url}")
 
 

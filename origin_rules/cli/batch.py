@@ -22,8 +22,8 @@ from typing import Annotated, Optional
 import typer
 
 from .root import app
-from .common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, cpus, err, fail_usage, load_rules, no_cache_option, parse_date,
-                     read_rates_option)
+from .common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, check_output_path, cpus, err, fail_usage, load_rules,
+                     no_cache_option, parse_date, read_rates_option)
 
 OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet")
 
@@ -70,10 +70,7 @@ def _inputs(paths: list[Path]) -> list[str]:
 def _check_output(out: Path, inputs: list[str], flag: str = "--out") -> None:
     if flag == "--out" and out.suffix.lower() not in OUTPUT_SUFFIXES:
         fail_usage(f"`{flag} {out}`: the output format follows the extension; use .jsonl, .ndjson, .csv or .parquet")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        fail_usage(f"`{flag} {out}`: the folder `{out.parent}` does not exist")
-    if out.is_dir():
-        fail_usage(f"`{flag} {out}` is a folder; give a file name")
+    check_output_path(out, flag)
     if any(os.path.abspath(i) == os.path.abspath(out) for i in inputs):
         fail_usage(f"`{flag} {out}` is also an input")
 

@@ -102,6 +102,14 @@ def parse_date(text: str | None) -> date:
         fail_usage(f"`--as-of {text}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01")
 
 
+def check_output_path(out: Path, flag: str = "--out") -> None:
+    """An output file's folder exists and the path is not a folder, or exit 2 saying so."""
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        fail_usage(f"`{flag} {out}`: the folder `{out.parent}` does not exist")
+    if out.is_dir():
+        fail_usage(f"`{flag} {out}` is a folder; give a file name")
+
+
 def bom_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:

@@ -2,8 +2,8 @@
 
 In: host, port, the rule files, the audit store's URL (default ``$ORIGIN_RULES_DB`` or an
 SQLite file in the user's data directory), the batch jobs' folder, ``--insecure-local``.
-Out: a server until interrupted; bad rules, an unreachable store, or ``--insecure-local``
-with a host other than 127.0.0.1 are reported before it starts (exit 2). Every request
+Out: a server until interrupted; bad rules, an unreachable store, a port in use, or
+``--insecure-local`` with a host other than 127.0.0.1 are reported before it starts (exit 2). Every request
 needs an API token (``origin-rules audit token create``) unless ``--insecure-local``.
 FastAPI, uvicorn and SQLAlchemy are imported inside the command, so ``origin-rules --help``
 and the other commands start without them.
@@ -32,6 +32,27 @@ def open_store(db: Optional[str]):
     except StoreError as exc:
         err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
+
+
+def check_port(host: str, port: int) -> None:
+    """Exit 2 with one line when the server could not listen on ``host:port`` (in use, or an
+    address of another machine), before anything is loaded; uvicorn would log the error and
+    exit 3. (Bound as uvicorn binds: IPv6 for an address with a colon, SO_REUSEADDR.)"""
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        import errno
+
+        why = ("the port is in use (another server, or an earlier one still running): stop it or give another --port"
+               if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc))
+        fail_usage(f"cannot listen on {host}:{port}: {why}")
 
 
 def _log_config() -> dict:
@@ -70,6 +91,7 @@ def serve(
     from ..service import Settings, create_app
 
     host = "127.0.0.1" if insecure_local else host
+    check_port(host, port)
     store = open_store(db)  # first: a store that cannot be opened is known in a moment
     try:
         book = load_rules(rules)
@@ -87,6 +109,11 @@ def serve(
                         insecure_local=insecure_local)
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, log_config=_log_config())
+    except SystemExit as exc:  # uvicorn could not start (a port taken since check_port): it said why
+        if exc.code in (None, 0):
+            raise
+        err(f"error: the server could not start on {host}:{port} (see above)")
+        raise typer.Exit(EXIT_USAGE)
     finally:
         store.close()
     raise typer.Exit(EXIT_OK)

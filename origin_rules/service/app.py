@@ -38,7 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from ..model.dates import iso_date
 from .access import AccessControl, Principal, principal_of
 from .bodies import BATCH_FORMATS, batch_format, count_records, read_body, read_bom_body
-from .errors import ApiError, ErrorBody, install_handlers, problem
+from .errors import ApiError, ErrorBody, install_handlers, log, problem
 from .jobs import Jobs
 from .schemas import (ApiTokenInfo, BatchJob, Evaluation, Health, NewToken, NewTokenRequest, RecordList, Rulebooks,
                       StoredRecord)
@@ -222,7 +222,32 @@ BatchFormat = Annotated[Literal["jsonl", "csv", "xlsx", "yaml", "json"] | None, 
 VerdictFilter = Literal["qualifies", "does_not_qualify", "insufficient_data", "no_rule"] | None
 Limit = Annotated[int, Query(ge=1, le=1000)]
 ExportFormat = Annotated[Literal["jsonl", "csv"], Query(description="jsonl: one record a line; csv: one a row.")]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**63 - 1)]  # (origin_rules.audit.MAX_ID: what the databases can hold)
+
+
+def _no_nul(**values: str | None) -> None:
+    """A NUL character (U+0000) in a text the store is asked about is a 422 naming the
+    parameter: PostgreSQL refuses it, and no record or token holds one."""
+    bad = [problem("holds a NUL character (U+0000), which no record or token of the store can hold", f"query.{name}")
+           for name, value in values.items() if value is not None and "\x00" in value]
+    if bad:
+        raise ApiError(422, "the request is not valid", bad)
+
+
+def _readable(records) -> list[dict[str, Any]]:
+    """The records as JSON; a row that cannot be read is left out, and logged."""
+    from ..audit import UnreadableRecord
+
+    out = []
+    for record in records:
+        if isinstance(record, UnreadableRecord):
+            log.warning("audit record %d cannot be read: %s", record.id, record.reason)
+            continue
+        try:
+            out.append(record.to_dict())
+        except ValueError as exc:
+            log.warning("audit record %d cannot be read: its determination is not JSON (%s)", record.id, exc)
+    return out
 
 
 def _mine(principal: Principal, requested_by: str, what: str) -> None:
@@ -331,6 +356,7 @@ def _routes(app: FastAPI, state: _State) -> None:
                        requested_by: str | None = None, request_id: str | None = None,
                        limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
         """Stored determinations, newest first (an analyst's own only)."""
+        _no_nul(product_id=product_id, agreement=agreement, requested_by=requested_by, request_id=request_id)
         principal = principal_of(request)
         if not principal.sees_all:
             if requested_by is not None:
@@ -339,7 +365,7 @@ def _routes(app: FastAPI, state: _State) -> None:
         filters = dict(product_id=product_id, agreement=agreement, verdict=verdict, requested_by=requested_by,
                        request_id=request_id)
         records = state.store.records(limit=limit, offset=offset, newest_first=True, **filters)
-        return {"total": state.store.count(**filters), "records": [r.to_dict() for r in records]}
+        return {"total": state.store.count(**filters), "records": _readable(records)}
 
     @app.get("/determinations/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
              response_class=FileResponse, tags=["audit"])
@@ -352,10 +378,14 @@ def _routes(app: FastAPI, state: _State) -> None:
 
         from ..audit import export
 
+        _no_nul(product_id=product_id, agreement=agreement, requested_by=requested_by)
         filters = dict(product_id=product_id, agreement=agreement, verdict=verdict, requested_by=requested_by)
         handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", suffix=f".{format}", delete=False)
+        unreadable: list = []
         with handle:
-            export(state.store.records(**filters), handle, format)
+            export(state.store.records(**filters), handle, format, unreadable=unreadable)
+        for record in unreadable:
+            log.warning("audit record %d cannot be read, not exported: %s", record.id, record.reason)
         media = "application/x-ndjson" if format == "jsonl" else "text/csv"
         return FileResponse(handle.name, media_type=media, filename=f"determinations.{format}",
                             background=BackgroundTask(Path(handle.name).unlink, missing_ok=True))
@@ -363,11 +393,15 @@ def _routes(app: FastAPI, state: _State) -> None:
     @app.get("/determinations/{record_id}", response_model=StoredRecord, responses=ERRORS, tags=["audit"])
     def determination(request: Request, record_id: int) -> dict[str, Any]:
         """One stored determination: the BOM as received, who asked, when, and the full determination."""
+        from ..audit import UnreadableRecord
+
         record = state.store.get(record_id)
         if record is None:
             raise ApiError(404, f"no determination record {record_id}")
+        if isinstance(record, UnreadableRecord) or not (found := _readable([record])):
+            raise ApiError(500, f"determination record {record_id} cannot be read from the audit store")
         _mine(principal_of(request), record.requested_by, f"record {record_id}")
-        return record.to_dict()
+        return found[0]
 
     _token_routes(app, state)
 
@@ -384,6 +418,9 @@ def _token_routes(app: FastAPI, state: _State) -> None:
     @app.post("/tokens", response_model=NewToken, status_code=201, responses=ERRORS, tags=["tokens"])
     def new_token(request: Request, body: NewTokenRequest) -> dict[str, Any]:
         """A new token: its secret is in this answer only (the store keeps its sha256)."""
+        if "\x00" in body.name:
+            raise ApiError(422, "the request is not valid", [problem(
+                "holds a NUL character (U+0000), which no record or token of the store can hold", "body.name")])
         try:
             secret, token = create_token(state.store, body.name, body.role, created_by=principal_of(request).label)
         except StoreError as exc:

@@ -116,6 +116,22 @@ def _name_sources(output: Path, path: str, name: str) -> None:
     os.replace(temporary, output)
 
 
+def _is_database(exc: Exception) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError)
+
+
+def _failure(exc: Exception) -> str:
+    """Why a job failed, in one line: a database's own reason, never its statement and
+    parameters (the SQL and every record's BOM, which SQLAlchemy's errors hold)."""
+    from ..audit.store import first_line
+
+    if _is_database(exc):
+        return f"the audit store refused the determinations: {first_line(exc)}"
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
 class Jobs:
     """The queue of batch jobs and the thread that runs them."""
 
@@ -187,8 +203,8 @@ class Jobs:
             try:
                 self._one(job)
             except Exception as exc:  # noqa: BLE001 - a failed job must not stop the queue
-                log.exception("batch job %s failed", job.id)
-                job.error = f"{type(exc).__name__}: {exc}"
+                log.error("batch job %s failed: %s", job.id, _failure(exc), exc_info=not _is_database(exc))
+                job.error = _failure(exc)
                 job.status = "failed"
             job.finished_at = datetime.now(timezone.utc)
             job.save()

@@ -49,9 +49,13 @@ def add_page(app: FastAPI, state) -> None:
         return HTMLResponse(env.get_template(name).render(**values), status_code=status)
 
     def history(principal) -> list[dict[str, Any]]:
+        from ..audit import UnreadableRecord
+
         rows = []
         mine = {} if principal.sees_all else {"requested_by": principal.name}
         for record in state.store.records(limit=HISTORY, newest_first=True, **mine):
+            if isinstance(record, UnreadableRecord):
+                continue  # (GET /determinations logs it)
             row = record.to_dict(parsed=False)
             row["recorded_at"] = row["recorded_at"][:19].replace("T", " ")
             rows.append(row)
@@ -116,6 +120,10 @@ def add_page(app: FastAPI, state) -> None:
                           problems=exc.problems or [{"path": "", "message": exc.message}], determinations=[])
 
         who = (one("by").strip()[:200] or principal.name) if principal.role == LOCAL else principal.name
+        if "\x00" in who:
+            message = "holds a NUL character (U+0000), which no record of the store can hold"
+            return render("result.html", 422, title="Error", message=f"your name {message}",
+                          problems=[{"path": "by", "message": message}], determinations=[])
 
         def work() -> list[dict[str, Any]]:
             import json
@@ -133,7 +141,11 @@ def add_page(app: FastAPI, state) -> None:
 
     @app.get("/ui/records/{record_id}", response_class=HTMLResponse, include_in_schema=False)
     def record_page(request: Request, record_id: int) -> HTMLResponse:
+        from ..audit import UnreadableRecord
+
         record = state.store.get(record_id)
+        if isinstance(record, UnreadableRecord):
+            raise ApiError(500, f"record {record_id} cannot be read from the audit store")
         if record is not None and not principal_of(request).may_read(record.requested_by):
             raise ApiError(403, f"record {record_id} was not requested by {principal_of(request).name}: "
                                 "an analyst reads only its own")
