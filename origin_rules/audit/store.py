@@ -156,6 +156,9 @@ def _columns(dialect: str) -> list:
 
 
 _SQLITE_DATES = {"recorded_at": "a date and time", "as_of": "a date"}
+#: Where those columns are in a row of :func:`_columns`, and how SQLAlchemy reads their text.
+_SQLITE_DATE_READS = ((RECORD_COLUMNS.index("recorded_at"), "recorded_at", str_to_datetime),
+                      (RECORD_COLUMNS.index("as_of"), "as_of", str_to_date))
 
 
 def _stored(row: Any, dialect: str) -> StoredRecord | UnreadableRecord:
@@ -163,13 +166,13 @@ def _stored(row: Any, dialect: str) -> StoredRecord | UnreadableRecord:
     if dialect != "sqlite":
         return StoredRecord(*row)
     values = list(row)
-    for index, name, read in ((2, "recorded_at", str_to_datetime), (8, "as_of", str_to_date)):
+    for index, name, read in _SQLITE_DATE_READS:
         try:
             values[index] = read(values[index])
         except (ValueError, TypeError):
             return UnreadableRecord(row[0], f"its `{name}` is not {_SQLITE_DATES[name]}: {values[index]!r}")
-    if values[2] is None or values[8] is None:
-        return UnreadableRecord(row[0], f"its `{'recorded_at' if values[2] is None else 'as_of'}` is empty")
+        if values[index] is None:
+            return UnreadableRecord(row[0], f"its `{name}` is empty")
     return StoredRecord(*values)
 
 
