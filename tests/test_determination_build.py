@@ -349,7 +349,8 @@ def former_check_under(bom: BOM, name: str, chain: Sequence[str], parties: froze
 
 NAMES = ["USMCA", "usmca", "CPTPP", "Review", "Atlantis", "atlantis"]
 STATUSES = st.one_of(st.none(), st.booleans(), st.lists(st.sampled_from(NAMES), max_size=3, unique_by=str.lower),
-                     st.dictionaries(st.sampled_from(NAMES), st.one_of(st.none(), st.booleans()), max_size=3))
+                     st.lists(st.tuples(st.sampled_from(NAMES), st.one_of(st.none(), st.booleans())), max_size=3,
+                              unique_by=lambda pair: pair[0].lower()).map(dict))  # (each agreement once, in any case)
 
 
 @st.composite
