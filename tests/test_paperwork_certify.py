@@ -226,3 +226,15 @@ def test_the_command(tmp_path):
     assert batch.exit_code == 0 and "certifications written" in batch.output
     index = json.loads((tmp_path / "out" / "index.json").read_text())
     assert index["certified"] and all(r["reason"] for r in index["refused"])
+
+
+@pytest.mark.parametrize("option, value", [("--signed", "2026-02-30"), ("--signed", "xyz"), ("--from", "xyz"),
+                                           ("--until", "2026-13-01"), ("--as-of", "2026-02-30")])
+def test_a_date_that_is_no_date_is_named_by_its_own_option(option, value):
+    dates = {"--as-of": "2026-06-01", "--from": "2026-01-01", "--until": "2026-12-31"}
+    dates[option] = value
+    args = ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
+            "--profile", str(PAPERWORK / "profile.yaml"), *(x for o, v in dates.items() for x in (o, v))]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    assert done.output == f"error: `{option} {value}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01\n"

@@ -65,13 +65,13 @@ def certify(
     if invoice is not None and (start or end):
         err("error: --invoice certifies a single shipment: give it without --from/--until")
         raise typer.Exit(EXIT_USAGE)
-    first, last = (parse_date(start) if start else None), (parse_date(end) if end else None)
+    first, last = (parse_date(start, "--from") if start else None), (parse_date(end, "--until") if end else None)
     if (first is None) != (last is None):
         err("error: a blanket period needs both --from and --until")
         raise typer.Exit(EXIT_USAGE)
     if first is None and invoice is None and parties.blanket_period is not None:
         first, last = parties.blanket_period.start, parties.blanket_period.end
-    request = Request(on, first, last, invoice, parse_date(signed) if signed else None)
+    request = Request(on, first, last, invoice, parse_date(signed, "--signed") if signed else None)
     extra_rates = read_rates_option(rates)
     book = load_rules(rules, cache=not no_cache)
     for name in under or []:
