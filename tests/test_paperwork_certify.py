@@ -238,3 +238,25 @@ def test_a_date_that_is_no_date_is_named_by_its_own_option(option, value):
     done = runner.invoke(app, args)
     assert done.exit_code == 2
     assert done.output == f"error: `{option} {value}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "p.yaml: the profile is empty: expected a mapping with `certifier_role` and `certifier` "
+         "(docs/certify.md, The profile)"),
+    ("# only a comment\n", "p.yaml: the profile is empty: expected a mapping with `certifier_role` and `certifier` "
+                           "(docs/certify.md, The profile)"),
+    ("- a\n", "p.yaml:1: expected a profile (a mapping with `certifier_role` and `certifier`, docs/certify.md), "
+              "got a list"),
+    ("x\n", "p.yaml:1: expected a profile (a mapping with `certifier_role` and `certifier`, docs/certify.md), "
+            "got \"x\""),
+])
+def test_a_profile_that_is_no_mapping_is_called_a_profile(tmp_path, text, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BomError) as info:
+        read_profile(path)
+    assert str(info.value) == str(path.parent / message)
+    assert "BOM" not in str(info.value)
+    done = runner.invoke(app, ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
+                               "--profile", str(path), "--as-of", "2026-06-01"])
+    assert done.exit_code == 2 and done.output == f"error: {path.parent / message}\n"

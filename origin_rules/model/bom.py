@@ -1127,14 +1127,18 @@ def _unknown_field(loc: Loc) -> str:
     return f"unknown field `{name}`" + (f" (did you mean `{close[0]}`?)" if close else "")
 
 
-def _problem_message(err: Mapping[str, Any]) -> str:
+#: What the root of a BOM is, for the message about a document that is none.
+BOM_ROOT = "a BOM (a mapping with `product` and `materials`)"
+
+
+def _problem_message(err: Mapping[str, Any], root: str = BOM_ROOT) -> str:
     kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
         return _unknown_field(loc)
     if kind == "missing":
         return f"missing required field `{loc[-1]}`" if loc else "missing"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        what = "a BOM (a mapping with `product` and `materials`)" if not loc else "a mapping of fields"
+        what = root if not loc else "a mapping of fields"
         return f"expected {what}, got {_show(value)}"
     if kind in ("list_type", "tuple_type"):
         return f"expected a list, got {_show(value)}"
@@ -1150,8 +1154,10 @@ def problems_from_validation(
     file: str | None = None,
     lines: Mapping[Loc, int] | None = None,
     line: int | None = None,
+    root: str = BOM_ROOT,
 ) -> list[BomProblem]:
-    """Pydantic's errors as :class:`BomProblem` with field paths and, when known, lines."""
+    """Pydantic's errors as :class:`BomProblem` with field paths and, when known, lines;
+    ``root`` says what the whole document should be (default: a BOM)."""
     problems = []
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -1164,7 +1170,7 @@ def problems_from_validation(
                 if loc[:cut] in lines:
                     found = lines[loc[:cut]]
                     break
-        problems.append(BomProblem(_problem_message(err), path_text(loc), file, found))
+        problems.append(BomProblem(_problem_message(err, root), path_text(loc), file, found))
     return problems
 
 
