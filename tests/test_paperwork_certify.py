@@ -260,3 +260,24 @@ def test_a_profile_that_is_no_mapping_is_called_a_profile(tmp_path, text, messag
     done = runner.invoke(app, ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
                                "--profile", str(path), "--as-of", "2026-06-01"])
     assert done.exit_code == 2 and done.output == f"error: {path.parent / message}\n"
+
+
+@pytest.mark.parametrize("on, start", [(ON, date(9999, 6, 1)), (date(9999, 12, 31), date(9999, 1, 1)),
+                                       (date(9999, 12, 31), date(9999, 12, 31))])
+def test_a_blanket_period_may_end_on_the_last_day_of_the_calendar(shipped_rulebook, profile, tmp_path, on, start):
+    """The 12 months from a start in 9999 end beyond the calendar: any end within it is
+    shorter, and the period is checked up to 9999-12-31, not one day past it."""
+    last = date(9999, 12, 31)
+    doc = certify(shipped_rulebook, WAYS["B"], "USMCA", profile, Request(on, start, last))
+    assert doc.blanket_period == {"from": start, "until": last}
+    assert (doc.basis.checked_from, doc.basis.checked_until) == (start, last)
+    bom = tmp_path / "b.yaml"
+    bom.write_text(json.dumps({"product": {"id": "G", "description": "A good", "produced_in": "MX", "currency": "USD",
+                                           "hs": "8708.30", "transaction_value": "1000.00", "end_use": "aftermarket"},
+                               "materials": [{"id": "PAD", "hs": "6813.81", "origin": "CN", "originating": False,
+                                              "value": "100.00"}]}), encoding="utf-8")
+    done = runner.invoke(app, ["certify", str(bom), "--rules", str(ROOT / "rules"), "--profile",
+                               str(PAPERWORK / "profile.yaml"), "--as-of", on.isoformat(), "--from", start.isoformat(),
+                               "--until", last.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["blanket_period"] == {"from": start.isoformat(), "until": "9999-12-31"}
