@@ -18,7 +18,7 @@ import origin_rules
 from origin_rules.cli import app
 from origin_rules.files.boms import loads_bom, read_boms
 from origin_rules.model.bom import BOM, BomError
-from origin_rules.paperwork.bulk import certify_all
+from origin_rules.paperwork.bulk import certify_all, file_stem
 from origin_rules.paperwork.certify import USMCA_STATEMENT, Refused, Request, certify, form_of
 from origin_rules.paperwork.criteria import NotDerived, usmca_criterion
 from origin_rules.paperwork.document import certification_json_schema
@@ -226,3 +226,125 @@ def test_the_command(tmp_path):
     assert batch.exit_code == 0 and "certifications written" in batch.output
     index = json.loads((tmp_path / "out" / "index.json").read_text())
     assert index["certified"] and all(r["reason"] for r in index["refused"])
+
+
+@pytest.mark.parametrize("option, value", [("--signed", "2026-02-30"), ("--signed", "xyz"), ("--from", "xyz"),
+                                           ("--until", "2026-13-01"), ("--as-of", "2026-02-30")])
+def test_a_date_that_is_no_date_is_named_by_its_own_option(option, value):
+    dates = {"--as-of": "2026-06-01", "--from": "2026-01-01", "--until": "2026-12-31"}
+    dates[option] = value
+    args = ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
+            "--profile", str(PAPERWORK / "profile.yaml"), *(x for o, v in dates.items() for x in (o, v))]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    assert done.output == f"error: `{option} {value}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "p.yaml: the profile is empty: expected a mapping with `certifier_role` and `certifier` "
+         "(docs/certify.md, The profile)"),
+    ("# only a comment\n", "p.yaml: the profile is empty: expected a mapping with `certifier_role` and `certifier` "
+                           "(docs/certify.md, The profile)"),
+    ("- a\n", "p.yaml:1: expected a profile (a mapping with `certifier_role` and `certifier`, docs/certify.md), "
+              "got a list"),
+    ("x\n", "p.yaml:1: expected a profile (a mapping with `certifier_role` and `certifier`, docs/certify.md), "
+            "got \"x\""),
+])
+def test_a_profile_that_is_no_mapping_is_called_a_profile(tmp_path, text, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BomError) as info:
+        read_profile(path)
+    assert str(info.value) == str(path.parent / message)
+    assert "BOM" not in str(info.value)
+    done = runner.invoke(app, ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
+                               "--profile", str(path), "--as-of", "2026-06-01"])
+    assert done.exit_code == 2 and done.output == f"error: {path.parent / message}\n"
+
+
+@pytest.mark.parametrize("on, start", [(ON, date(9999, 6, 1)), (date(9999, 12, 31), date(9999, 1, 1)),
+                                       (date(9999, 12, 31), date(9999, 12, 31))])
+def test_a_blanket_period_may_end_on_the_last_day_of_the_calendar(shipped_rulebook, profile, tmp_path, on, start):
+    """The 12 months from a start in 9999 end beyond the calendar: any end within it is
+    shorter, and the period is checked up to 9999-12-31, not one day past it."""
+    last = date(9999, 12, 31)
+    doc = certify(shipped_rulebook, WAYS["B"], "USMCA", profile, Request(on, start, last))
+    assert doc.blanket_period == {"from": start, "until": last}
+    assert (doc.basis.checked_from, doc.basis.checked_until) == (start, last)
+    bom = tmp_path / "b.yaml"
+    bom.write_text(json.dumps({"product": {"id": "G", "description": "A good", "produced_in": "MX", "currency": "USD",
+                                           "hs": "8708.30", "transaction_value": "1000.00", "end_use": "aftermarket"},
+                               "materials": [{"id": "PAD", "hs": "6813.81", "origin": "CN", "originating": False,
+                                              "value": "100.00"}]}), encoding="utf-8")
+    done = runner.invoke(app, ["certify", str(bom), "--rules", str(ROOT / "rules"), "--profile",
+                               str(PAPERWORK / "profile.yaml"), "--as-of", on.isoformat(), "--from", start.isoformat(),
+                               "--until", last.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["blanket_period"] == {"from": start.isoformat(), "until": "9999-12-31"}
+
+
+def _brakes(folder: Path, *ids: str) -> Path:
+    """A folder of copies of the example brake, one per product id."""
+    folder.mkdir()
+    text = (PAPERWORK / "certified-brake.yaml").read_text(encoding="utf-8")
+    for n, product in enumerate(ids):
+        (folder / f"b{n}.yaml").write_text(text.replace("id: BRK-200", f"id: {json.dumps(product)}"), encoding="utf-8")
+    return folder
+
+
+def test_file_names_are_short_and_distinct_whatever_the_product_id():
+    request = Request(ON, invoice="I" * 300)
+    assert file_stem("BRK-200", "USMCA", Request(ON, date(2026, 1, 1), date(2026, 12, 31))) == \
+        "BRK-200_USMCA_2026-01-01_2026-12-31"
+    long_a, long_b = "x" * 300, "x" * 299 + "y"
+    stems = {p: file_stem(p, "EU-UK TCA", request) for p in (long_a, long_b, "A/B", "A B", "A-B", "é" * 200)}
+    assert len(set(stems.values())) == len(stems)  # two ids never share a file name
+    assert stems["A-B"].startswith("A-B_EU-UK-TCA_shipment_I")  # an id that is a safe name stays as it is
+    assert stems["A/B"].startswith("A-B~") and stems["A B"].startswith("A-B~")
+    assert all(len(f"{s}.html".encode()) <= 240 for s in stems.values())  # (room for the temporary file's name)
+    assert file_stem(long_a, "EU-UK TCA", request) == stems[long_a]  # the same id, the same name
+    assert stems[long_a].startswith("x" * 48 + "~")
+
+
+def test_a_long_product_id_is_certified_and_loses_no_other(tmp_path):
+    boms = _brakes(tmp_path / "in", "BRK-201", "x" * 300, "BRK-202")
+    out = tmp_path / "od"
+    done = runner.invoke(app, ["certify", str(boms), "--rules", str(ROOT / "rules"), "--profile",
+                               str(PAPERWORK / "profile.yaml"), "--as-of", "2026-06-01", "--invoice", "I7",
+                               "--out-dir", str(out)])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(f"3 certifications written to {out}, 0 not certified")
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [c["product_id"] for c in index["certified"]] == ["BRK-201", "x" * 300, "BRK-202"]
+    for row in index["certified"]:
+        assert json.loads((out / row["json"]).read_text(encoding="utf-8"))["goods"][0]["product_id"] == row["product_id"]
+        assert (out / row["html"]).is_file()
+    assert (out / "index.html").is_file()
+
+
+def test_a_file_that_cannot_be_written_refuses_its_record_only(shipped_rulebook, profile, tmp_path):
+    records = [r for path in sorted(_brakes(tmp_path / "in", "BRK-201", "BRK-202", "BRK-203").iterdir())
+               for r in read_boms(path)]
+    request = Request(ON, invoice="I7")
+    out = tmp_path / "od"
+    (out / f"{file_stem('BRK-202', 'USMCA', request)}.html").mkdir(parents=True)  # a folder in the way
+    index = certify_all(shipped_rulebook, records, profile, request, out)
+    assert [c["product_id"] for c in index.certified] == ["BRK-201", "BRK-203"]
+    (refused,) = index.refused
+    assert refused["product_id"] == "BRK-202" and refused["agreement"] == "USMCA"
+    assert refused["reason"] == f"cannot write {file_stem('BRK-202', 'USMCA', request)}.html: Is a directory"
+    assert not (out / f"{file_stem('BRK-202', 'USMCA', request)}.json").exists()  # no file the index does not list
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(
+        [c[k] for c in index.certified for k in ("json", "html")] + ["index.html", "index.json"])
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path):
+    args = ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
+            "--profile", str(PAPERWORK / "profile.yaml"), "--as-of", "2026-06-01"]
+    folder = tmp_path / "none" / "c.json"
+    done = runner.invoke(app, [*args, "--out", str(folder)])
+    assert done.exit_code == 2 and done.output == f"error: cannot write `{folder}`: No such file or directory\n"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("", encoding="utf-8")
+    done = runner.invoke(app, [*args, "--out-dir", str(a_file)])
+    assert done.exit_code == 2 and done.output == f"error: cannot write into `--out-dir {a_file}`: File exists\n"

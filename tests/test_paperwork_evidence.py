@@ -268,6 +268,12 @@ def test_rates_from_a_file_and_the_boms_own_rate_wins(tmp_path, book):
     result = runner.invoke(app, [*args, "--rates", str(bad)])
     assert result.exit_code == 2
     assert "bad.yaml" in result.output and "rate 1" in result.output and "decimal number" in result.output
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# no rates yet\n", encoding="utf-8")
+    with pytest.raises(BomError) as info:  # a rates file, not a BOM
+        read_rates(empty)
+    assert str(info.value) == (f"{empty}: the rates file is empty: expected a list of rates, or a mapping with the key "
+                               "`rates` (docs/bom.md, Currencies)")
 
 
 @pytest.mark.parametrize("rates, message", [

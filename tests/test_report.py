@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import html5lib
@@ -162,6 +163,59 @@ def test_a_threshold_written_two_ways_is_one_threshold(tmp_path):
     (threshold, margins), = p.margins.items()
     assert threshold.threshold == 60 and threshold.label == "RVC net cost >= 60%"
     assert margins == {"A": 3, "B": 2, "C": 4}
+
+
+def _failure(value: str = "400.00", margin: str = "-15.38", threshold: str = "70") -> str:
+    """A record of batch output: a failure with one threshold and one material behind it."""
+    return json.dumps({"source": "x", "position": 1, "line": 1, "product_id": "P", "hs": "8708.30", "produced_in": "MX",
+                       "determinations": [{"agreement": "USMCA", "verdict": "does_not_qualify", "rule": "8708.30",
+                                           "figures": {}, "causes": [{"id": "M", "value": value, "origin": "CN",
+                                                                      "hs": "7326.90"}],
+                                           "thresholds": [{"figure": "rvc_net_cost", "value": "54.62",
+                                                           "threshold": threshold, "comparison": ">=",
+                                                           "margin": margin}]}]})
+
+
+@pytest.mark.parametrize("fields, path, shown", [
+    ({"value": "1e1000000"}, "determinations[0].causes[0].value", "`1e1000000`"),
+    ({"value": "-9E+999999"}, "determinations[0].causes[0].value", "`-9E+999999`"),
+    ({"value": "1" * 5000}, "determinations[0].causes[0].value", "`" + "1" * 20 + "...` (5000 characters)"),
+    ({"value": "0.5" + "0" * 100}, "determinations[0].causes[0].value", "`0.5" + "0" * 17 + "...` (103 characters)"),
+    ({"margin": "1e100"}, "determinations[0].thresholds[0].margin", "`1e100`"),
+    ({"threshold": "1e-1000000"}, "determinations[0].thresholds[0].threshold", "`1e-1000000`"),
+])
+def test_a_number_beyond_any_batch_output_is_refused_with_its_line_and_field(tmp_path, fields, path, shown):
+    """Sums and medians of such numbers overflowed Decimal (a traceback), and a threshold's
+    text would have run to a million digits on the page: refused, at the record's line, the
+    others being read first."""
+    out = tmp_path / "r.jsonl"
+    out.write_text(_failure() + "\n" + _failure(**fields) + "\n", encoding="utf-8")
+    with pytest.raises(ResultsError) as info:
+        read_results(out)
+    assert str(info.value) == (f"{out}:2: `{path}` is {shown}: expected a number of sensible size (at most 100 "
+                               "digits before the point and 100 after); is this batch output?")
+    done = runner.invoke(app, ["report", str(out), "--html", str(tmp_path / "r.html")])
+    assert done.exit_code == 2 and done.output == f"error: {info.value}\n"
+    assert not (tmp_path / "r.html").exists()
+    from origin_rules.files.parquet import write_results
+
+    table = tmp_path / "r.parquet"
+    with open(out, "rb") as jsonl, open(table, "wb") as handle:
+        write_results(jsonl, handle)
+    with pytest.raises(ResultsError) as info:
+        read_results(table)
+    assert str(info.value).startswith(f"{table}, row 2: `{path}` is {shown}: expected a number of sensible size")
+
+
+def test_numbers_as_large_and_as_fine_as_batch_output_has_are_read(tmp_path):
+    """A price of 10^41 converted at a rate of 10^41, with 80 decimal places: summed per origin."""
+    big, fine = "9" * 82 + ".5", "0." + "0" * 79 + "1"
+    out = tmp_path / "r.jsonl"
+    out.write_text("\n".join([_failure(big), _failure(big), _failure(fine, margin="-1e-99")]) + "\n", encoding="utf-8")
+    p = read_results(out)
+    assert p.origin_value["CN"] == Decimal(big) * 2 + Decimal(fine)
+    assert p.origins["CN"] == 3
+    render_page(p, "large")
 
 
 def test_cli_writes_the_report_and_refuses_bad_usage(results, tmp_path):
@@ -317,16 +371,24 @@ def test_values_from_boms_and_rules_are_escaped_and_the_page_stays_well_formed(t
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.text(max_size=12), st.sampled_from(["1.50", "-3.65", "NaN", "Infinity", "1E+2", " 7 ", "", "0"]),
+@given(st.one_of(st.text(max_size=12), st.sampled_from(["1.50", "-3.65", "NaN", "Infinity", "1E+2", " 7 ", "", "0",
+                                                         "1e100", "1e-101", "0E+1000"]),
                  st.integers(), st.none(), st.booleans()))
 def test_a_figure_read_twice_reads_the_same(value):
     """The report remembers what it made of each figure's text: the same answer as reading it
-    anew, the first time and the next."""
+    anew, the first time and the next (a number out of range is refused each time)."""
     from origin_rules.report import aggregate
 
-    fresh = aggregate._read_decimal(value)
-    assert aggregate._decimal(value) == fresh and aggregate._decimal(value) == fresh
-    if fresh is not None:
+    def read(how):
+        try:
+            return how(value)
+        except aggregate.OutOfRange as exc:
+            assert exc.value is value
+            return "out of range"
+
+    fresh = read(aggregate._read_decimal)
+    assert read(aggregate._decimal) == fresh and read(aggregate._decimal) == fresh
+    if isinstance(fresh, Decimal):
         assert aggregate._decimal(value).as_tuple() == fresh.as_tuple()
 
 

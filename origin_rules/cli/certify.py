@@ -65,13 +65,13 @@ def certify(
     if invoice is not None and (start or end):
         err("error: --invoice certifies a single shipment: give it without --from/--until")
         raise typer.Exit(EXIT_USAGE)
-    first, last = (parse_date(start) if start else None), (parse_date(end) if end else None)
+    first, last = (parse_date(start, "--from") if start else None), (parse_date(end, "--until") if end else None)
     if (first is None) != (last is None):
         err("error: a blanket period needs both --from and --until")
         raise typer.Exit(EXIT_USAGE)
     if first is None and invoice is None and parties.blanket_period is not None:
         first, last = parties.blanket_period.start, parties.blanket_period.end
-    request = Request(on, first, last, invoice, parse_date(signed) if signed else None)
+    request = Request(on, first, last, invoice, parse_date(signed, "--signed") if signed else None)
     extra_rates = read_rates_option(rates)
     book = load_rules(rules, cache=not no_cache)
     for name in under or []:
@@ -86,7 +86,11 @@ def certify(
             yield record
 
     if out_dir is not None:
-        index = certify_all(book, records(), parties, request, out_dir, list(under) if under else None)
+        try:
+            index = certify_all(book, records(), parties, request, out_dir, list(under) if under else None)
+        except OSError as exc:  # (the folder or the index: a record's own files are listed as not certified)
+            err(f"error: cannot write into `--out-dir {out_dir}`: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_USAGE)
         typer.echo(f"{len(index.certified)} certification{'s' if len(index.certified) != 1 else ''} written to "
                    f"{out_dir}, {len(index.refused)} not certified (the reasons are in {out_dir / 'index.html'})")
         raise typer.Exit(EXIT_OK)
@@ -122,5 +126,9 @@ def certify(
     if out is None:
         typer.echo(text)
     else:
-        write_text_atomically(out, text if text.endswith("\n") else text + "\n")
+        try:
+            write_text_atomically(out, text if text.endswith("\n") else text + "\n")
+        except OSError as exc:
+            err(f"error: cannot write `{out}`: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_OK)

@@ -93,13 +93,14 @@ def cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def parse_date(text: str | None) -> date:
+def parse_date(text: str | None, option: str = "--as-of") -> date:
+    """The date given to ``option`` (none: today); a text that is no date exits 2 naming the option."""
     if text is None:
         return date.today()
     try:
         return iso_date(text)
     except ValueError:
-        fail_usage(f"`--as-of {text}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01")
+        fail_usage(f"`{option} {text}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01")
 
 
 def check_output_path(out: Path, flag: str = "--out") -> None:

@@ -322,10 +322,12 @@ def yaml_documents(text: str, file: str, *, empty_ok: bool = False) -> list[Docu
     return docs
 
 
-def yaml_file(path: str | os.PathLike[str], what: str, holding: str | None = None) -> tuple[str, Any, Any]:
+def yaml_file(path: str | os.PathLike[str], what: str, holding: str | None = None,
+              expected: str | None = None) -> tuple[str, Any, Any]:
     """The one YAML (or JSON) document of a settings file (rates, a certifier's profile):
-    ``(file, data, node)``; BomError naming ``what`` when the file is unreadable, or
-    ``holding`` (default ``what``) when it holds another number of documents."""
+    ``(file, data, node)``; BomError naming ``what`` when the file is unreadable or empty
+    (saying what it should hold: ``expected``), or ``holding`` (default ``what``) when it
+    holds another number of documents."""
     file = os.fspath(path)
     try:
         with open(file, encoding="utf-8") as handle:
@@ -333,7 +335,9 @@ def yaml_file(path: str | os.PathLike[str], what: str, holding: str | None = Non
     except (OSError, UnicodeDecodeError) as err:
         raise BomError(BomProblem(f"cannot read the {what}: {err.strerror if isinstance(err, OSError) else err}",
                                   "", file)) from None
-    docs = yaml_documents(text, file)
+    docs = yaml_documents(text, file, empty_ok=True)
+    if not docs or all(data is None for data, _ in docs):
+        raise BomError(BomProblem(f"the {what} is empty" + (f": expected {expected}" if expected else ""), "", file))
     if len(docs) != 1:
         raise BomError(BomProblem(f"expected one YAML document holding the {holding or what}", "", file))
     data, node = docs[0]

@@ -35,5 +35,6 @@ def rates_from_data(data: Any, file: str, line: int | None = None) -> tuple[Rate
 
 def read_rates(path: str | os.PathLike[str]) -> tuple[Rate, ...]:
     """The rates in a YAML or JSON file (JSON is YAML); BomError when unreadable or invalid."""
-    file, data, node = yaml_file(path, "rates file", "rates")
+    file, data, node = yaml_file(path, "rates file", "rates",
+                                 "a list of rates, or a mapping with the key `rates` (docs/bom.md, Currencies)")
     return rates_from_data(data, file, node.start_mark.line + 1 if node is not None else None)

@@ -1130,14 +1130,18 @@ def _unknown_field(loc: Loc) -> str:
     return f"unknown field `{name}`" + (f" (did you mean `{close[0]}`?)" if close else "")
 
 
-def _problem_message(err: Mapping[str, Any]) -> str:
+#: What the root of a BOM is, for the message about a document that is none.
+BOM_ROOT = "a BOM (a mapping with `product` and `materials`)"
+
+
+def _problem_message(err: Mapping[str, Any], root: str = BOM_ROOT) -> str:
     kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
         return _unknown_field(loc)
     if kind == "missing":
         return f"missing required field `{loc[-1]}`" if loc else "missing"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        what = "a BOM (a mapping with `product` and `materials`)" if not loc else "a mapping of fields"
+        what = root if not loc else "a mapping of fields"
         return f"expected {what}, got {_show(value)}"
     if kind in ("list_type", "tuple_type"):
         return f"expected a list, got {_show(value)}"
@@ -1153,15 +1157,17 @@ def problems_from_validation(
     file: str | None = None,
     lines: Mapping[Loc, int] | None = None,
     line: int | None = None,
+    root: str = BOM_ROOT,
 ) -> list[BomProblem]:
-    """Pydantic's errors as :class:`BomProblem` with field paths and, when known, lines."""
+    """Pydantic's errors as :class:`BomProblem` with field paths and, when known, lines;
+    ``root`` says what the whole document should be (default: a BOM)."""
     problems = []
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
         ctx = err.get("ctx") or {}
         if err["type"] == "duplicate_id":
             loc = loc + (int(ctx["index"]), "id")
-        problems.append(BomProblem(_problem_message(err), path_text(loc), file, _line_at(loc, lines, line)))
+        problems.append(BomProblem(_problem_message(err, root), path_text(loc), file, _line_at(loc, lines, line)))
     return problems
 
 

@@ -8,12 +8,19 @@ blanket period or shipment for every record), and an output folder.
 Out: in the folder, for each certification ``PRODUCT_AGREEMENT_FROM_UNTIL.json`` and
 ``.html`` (``..._shipment_DATE`` for a single shipment), and ``index.json`` / ``index.html``
 listing every file and every record not certified with the reason (does not qualify, no
-form, a second record of a product already certified for the period, unreadable). Files are
-written atomically. Returns the :class:`Index`.
+form, a second record of a product already certified for the period, unreadable, a file
+that cannot be written). Files are written atomically. Returns the :class:`Index`; an
+``OSError`` only when the folder or the index cannot be written.
+
+File names are safe whatever the BOM says (:func:`file_stem`): letters, digits, ``.`` and
+``-``; a product id that is not such a name, and any part longer than :data:`PART`
+characters, is cut and given a digest of the whole (``~`` and 16 hex digits), so that two
+products never share a file and a name stays within the file system's 255 bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,15 +49,44 @@ class Index:
         return json.dumps({"certified": self.certified, "refused": self.refused}, indent=2, ensure_ascii=False)
 
 
+#: The characters of a part of a file name (product, agreement, invoice) kept before its
+#: digest: three such parts, the dates and the suffix stay far within 255 bytes.
+PART = 48
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-.") or "x"
 
 
+def _part(text: str, exact: bool = False) -> str:
+    """``text`` as part of a file name: its slug, cut to :data:`PART` characters and given a
+    digest of ``text`` when longer, or (``exact``) when the slug is not ``text`` itself."""
+    slug = _slug(text)
+    if len(slug) <= PART and (slug == text or not exact):
+        return slug
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{slug[:PART]}~{digest}"
+
+
 def file_stem(product_id: str, agreement: str, request: Request) -> str:
-    """``BRK-200_USMCA_2026-01-01_2026-12-31``: one name per product, agreement and period."""
+    """``BRK-200_USMCA_2026-01-01_2026-12-31``: one name per product, agreement and period
+    (the module's doc: a digest where the product id is no safe name or a part is long)."""
     span = f"{request.start.isoformat()}_{request.end.isoformat()}" if request.blanket \
-        else f"shipment_{(request.invoice and _slug(request.invoice) + '_') or ''}{request.on.isoformat()}"
-    return f"{_slug(product_id)}_{_slug(agreement)}_{span}"
+        else f"shipment_{(request.invoice and _part(request.invoice) + '_') or ''}{request.on.isoformat()}"
+    return f"{_part(product_id, exact=True)}_{_part(agreement)}_{span}"
+
+
+def _write(out: Path, stem: str, doc) -> None:
+    """The JSON and the HTML of a certification, both or neither: an OSError names the file
+    that could not be written (not the temporary one)."""
+    first = out / f"{stem}.json"
+    for target, text in ((first, doc.to_json() + "\n"), (out / f"{stem}.html", render_certification(doc))):
+        try:
+            write_text_atomically(target, text)
+        except OSError as exc:
+            if target != first:
+                first.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror or str(exc), target.name) from None
 
 
 def _names(book: Rulebook, record: BomRecord, under: list[str] | None) -> list[str]:
@@ -93,9 +129,13 @@ def certify_all(book: Rulebook, records: Iterable[BomRecord | BomError], profile
                 index.refused.append({"source": where, "product_id": record.product_id, "agreement": name,
                                       "reason": str(exc).replace("`", "")})
                 continue
+            try:
+                _write(out, stem, doc)
+            except OSError as exc:  # (a folder in the way, a full disk: this record's files only)
+                index.refused.append({"source": where, "product_id": record.product_id, "agreement": name,
+                                      "reason": f"cannot write {exc.filename}: {exc.strerror}"})
+                continue
             written[stem] = where
-            write_text_atomically(out / f"{stem}.json", doc.to_json() + "\n")
-            write_text_atomically(out / f"{stem}.html", render_certification(doc))
             index.certified.append({
                 "source": where, "product_id": record.bom.product.id, "agreement": name,
                 "period": f"{request.start.isoformat()} to {request.end.isoformat()}" if request.blanket

@@ -83,8 +83,12 @@ def form_of(book: Rulebook, under: str) -> str | None:
     return FORMS.get(base)
 
 
-def _months_later(day: date, months: int) -> date:
+def _months_later(day: date, months: int) -> date | None:
+    """The same day ``months`` later (the month's last day when it has fewer days); None
+    when that is beyond the calendar (after 9999-12-31)."""
     year, month = divmod(day.month - 1 + months, 12)
+    if day.year + year > date.max.year:
+        return None
     target = date(day.year + year, month + 1, 1)
     last = ((target.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
     return target.replace(day=min(day.day, last))
@@ -116,6 +120,8 @@ def _check_days(book: Rulebook, bom: BOM, under: str, first: date, last: date) -
             raise Refused(f"`{bom.product.id}` does not qualify under {under} on {day.isoformat()}, a day of the "
                           f"blanket period {first.isoformat()} to {last.isoformat()}: {verdict.replace('_', ' ')}"
                           + (f" ({one_line_reason(det)})" if one_line_reason(det) else ""))
+        if day == last:  # (not one day past it: the last may be 9999-12-31, the calendar's last)
+            break
         day += timedelta(days=1)
 
 
@@ -136,7 +142,8 @@ def certify(book: Rulebook, bom: BOM, under: str, profile: Profile, request: Req
     if request.blanket:
         if request.end < request.start:
             raise Refused("the blanket period ends before it starts")
-        if form == "usmca-annex-5-a" and request.end >= _months_later(request.start, 12):
+        later = _months_later(request.start, 12)  # (None: beyond the calendar, so any end is within 12 months)
+        if form == "usmca-annex-5-a" and later is not None and request.end >= later:
             raise Refused(f"the blanket period {request.start.isoformat()} to {request.end.isoformat()} is longer than "
                           "12 months (USMCA Annex 5-A, Blanket Period: \"a specified period of up to 12 months\")")
         _check_days(book, bom, under, request.start, request.end)

@@ -95,12 +95,17 @@ class Profile(BaseModel):
         return found
 
 
+#: What a profile is, for the messages about a file that holds none (docs/certify.md, The profile).
+EXPECTED = "a mapping with `certifier_role` and `certifier`"
+
+
 def profile_from_data(data: Any, file: str = "<profile>", lines: dict | None = None) -> Profile:
     """Validate a parsed profile; BomError listing every problem with its field path."""
     try:
         return Profile.model_validate(data)
     except ValidationError as error:
-        problems = problems_from_validation(error, file=file, lines=lines)
+        problems = problems_from_validation(error, file=file, lines=lines,
+                                            root=f"a profile ({EXPECTED}, docs/certify.md)")
         raise BomError(_plain(problems)) from None
 
 
@@ -115,5 +120,5 @@ def _plain(problems: list[BomProblem]) -> list[BomProblem]:
 
 def read_profile(path: str | os.PathLike[str]) -> Profile:
     """The profile in a YAML (or JSON) file; BomError when unreadable or invalid."""
-    file, data, node = yaml_file(path, "profile")
+    file, data, node = yaml_file(path, "profile", expected=f"{EXPECTED} (docs/certify.md, The profile)")
     return profile_from_data(data, file, node_lines(node) if node is not None else None)

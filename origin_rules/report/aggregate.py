@@ -28,6 +28,11 @@ import orjson
 __all__ = ["Loss", "Portfolio", "ResultsError", "Threshold", "Warned", "read_results"]
 
 AT_RISK_POINTS = Decimal(5)
+#: The digits a figure may have before the point, and after it. Batch output stays far
+#: within (an amount is below 10^41 with 40 decimal places at most, a converted one the
+#: product of two such; percentages have 40 significant digits): beyond, the sums and
+#: medians of the report could overflow, and a number's text could fill pages.
+MAX_DIGITS = 100
 MAX_ERRORS_KEPT = 50
 MAX_WARNED_KEPT = 50
 VERDICT_ORDER = ("qualifies", "does_not_qualify", "insufficient_data", "no_rule")
@@ -35,6 +40,15 @@ VERDICT_ORDER = ("qualifies", "does_not_qualify", "insufficient_data", "no_rule"
 
 class ResultsError(Exception):
     """The results file cannot be read (not batch output, bad JSON)."""
+
+
+class OutOfRange(ValueError):
+    """A number with more than :data:`MAX_DIGITS` digits before or after the point
+    (``value``: as the results have it)."""
+
+    def __init__(self, value: Any):
+        super().__init__(value)
+        self.value = value
 
 
 @dataclass
@@ -146,7 +160,8 @@ def _objects(value: Any, what: str) -> list[dict[str, Any]]:
 
 def _decimal(text: Any) -> Decimal | None:
     """A finite decimal, or None (missing, not a number, NaN or infinite); the answers for
-    texts remembered (a batch's shipments repeat their products' figures)."""
+    texts remembered (a batch's shipments repeat their products' figures). :class:`OutOfRange`
+    for a number no batch output has (checked once per text, as it is first read)."""
     if type(text) is str:
         known = _DECIMALS.get(text, _UNKNOWN)
         if known is not _UNKNOWN:
@@ -169,7 +184,36 @@ def _read_decimal(text: Any) -> Decimal | None:
         number = Decimal(str(text))
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    if (type(text) is not str or len(text) > MAX_DIGITS or "e" in text or "E" in text) and (
+            number.adjusted() >= MAX_DIGITS or number.as_tuple().exponent < -MAX_DIGITS):
+        raise OutOfRange(text)  # (a short text without an exponent, as batch writes them, is in range)
+    return number
+
+
+#: The numbers of a determination the report reads, by list: (list, its fields).
+_READ = (("thresholds", ("value", "threshold", "margin")), ("causes", ("value",)))
+
+
+def _field_of(entries: list[dict[str, Any]], value: Any) -> str:
+    """The field path of ``value``, found again by identity (for an error only)."""
+    for i, entry in enumerate(entries):
+        for key, fields in _READ:
+            for j, item in enumerate(entry.get(key) or ()):
+                for name in fields:
+                    if item.get(name) is value:
+                        return f"`determinations[{i}].{key}[{j}].{name}`"
+    return "a figure"
+
+
+def _out_of_range(entries: list[dict[str, Any]], value: Any) -> ResultsError:
+    """The error for a number out of range, at its field path."""
+    where = _field_of(entries, value)
+    text = str(value)
+    shown = f"`{text}`" if len(text) <= 24 else f"`{text[:20]}...` ({len(text)} characters)"
+    return ResultsError(f"{where} is {shown}: expected a number of sensible size (at most {MAX_DIGITS} digits before "
+                        f"the point and {MAX_DIGITS} after); is this batch output?")
 
 
 def _heading(hs: str | None) -> str | None:
@@ -213,8 +257,11 @@ class _Reader:
         product = str(record.get("product_id"))
         p.products.add(product)
         by_name = {e.get("agreement"): e for e in entries}
-        for entry in entries:
-            self._entry(product, record.get("hs"), entry, by_name)
+        try:
+            for entry in entries:
+                self._entry(product, record.get("hs"), entry, by_name)
+        except OutOfRange as exc:
+            raise _out_of_range(entries, exc.value) from None
         self._warnings(product, record, entries)
 
     def _warnings(self, product: str, record: dict[str, Any], entries: list[dict[str, Any]]) -> None:
