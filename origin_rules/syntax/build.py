@@ -573,9 +573,10 @@ class Builder(Transformer):
 
     def fact_value(self, children):
         meta = self.extent(children)
-        name = str(children[1])
+        token = self._tok(children, "NAME")
+        name = str(token)
         if name in FACTS:
-            self.error("ROO018", f"`fact({name})` names a built-in fact, which is not a number", children[1],
+            self.error("ROO018", f"`fact({name})` names a built-in fact, which is not a number", token,
                        "`fact(NAME)` reads a number declared in product.facts")
         return ast.FactValue(name, self.span(meta))
 
