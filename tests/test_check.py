@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from origin_rules.cli import app
+from origin_rules.model import ast
 from origin_rules.model.diagnostic_codes import TITLES
 from origin_rules.model.hs import Level, nomenclature
 from origin_rules.semantics.check import check_modules
@@ -115,6 +116,7 @@ EXAMPLES: dict[str, str] = {
     "ROO123": 'agreement "A" {\n  parties = [US]\n  rule 84.13 { change from any other heading except more than one of (8537.10) }\n}\n',
     "ROO124": 'agreement "A" {\n  parties = [US]\n  de_minimis weight <= 10% of weight of which elastomeric <= 7% of fob\n}\n',
     "ROO125": 'agreement "A" {\n  parties = [US]\n  rule 39.01 { value(polymer of non_originating) <= 50% of transaction_value }\n}\n',
+    "ROO126": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { ' + "not " * 101 + 'CTH }\n}\n',
 }
 
 
@@ -612,3 +614,105 @@ def test_language_doc_shows_every_keyword():
     examples = "\n".join(re.findall(r"```roo\n(.*?)```", text, re.S))
     for word in KEYWORDS:
         assert re.search(rf"(?<![\w.]){word}(?!\w)", examples), f"no example uses `{word}`"
+
+
+# ---- how deep `and`/`or`/`not` nest (ROO126) ---------------------------------------------------
+
+MAX_NESTING = 100  # the limit docs/errors.md gives (ROO126), fmt's too
+
+
+def test_the_nesting_limit_is_the_documented_one_and_fmts():
+    from origin_rules.formatting.printer import MAX_DEPTH
+
+    assert getattr(ast, "MAX_NESTING", None) == MAX_NESTING == MAX_DEPTH
+
+def _alternating(depth: int, leaf: str) -> str:
+    """``(LEAF or (LEAF and (LEAF or ...)))``: ``depth`` levels of `and`/`or`, the deepest last."""
+    text = leaf
+    for i in range(depth):
+        text = f"({leaf} {'or' if i % 2 else 'and'} {text})"
+    return text
+
+
+#: Where `and`/`or`/`not` nest: each gives the line of a rulebook of ``depth`` levels, and the
+#: text each level starts with (the level MAX_NESTING + 1 starts at its MAX_NESTING + 1-th).
+NESTINGS = {
+    "nots": lambda d: (f'  rule 87.03 {{ {"not " * d}CTH }}\n', "not "),
+    "alternating": lambda d: (f"  rule 87.03 {{ {_alternating(d, 'CTH')} }}\n", "(CTH "),
+    "filter": lambda d: (f"  rule 87.03 {{ value({_alternating(d, 'originating')}) <= 10% of transaction_value }}\n",
+                         "(originating "),
+    "when": lambda d: (f'  rule 87.03 when {"not " * d}end_use in [bus] {{ CTH }}\n  rule 87.03 {{ CC }}\n', "not "),
+    "criterion and filter": lambda d: (
+        f'  rule 87.03 {{ {"not " * (d - 50)}value({"not " * 50}originating, traced) <= 10% of weight }}\n',
+        "not "),
+    "de minimis exclude": lambda d: (
+        f"  de_minimis value <= 10% of transaction_value exclude {_alternating(d, 'originating')}\n", "(originating "),
+    "sub-limit base": lambda d: (
+        "  de_minimis weight <= 10% of weight of which elastomeric <= 7% of "
+        f"weight({'not ' * d}originating)\n", "not "),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(NESTINGS))
+def test_nesting_up_to_the_limit_is_accepted_and_deeper_is_roo126(shape):
+    """`check` accepted any depth (`not` 500 times: 0 errors); evaluate, diff and test then
+    ended in a RecursionError (or Python refused the generated code). Up to MAX_NESTING levels
+    pass; one more is one ROO126 at the first word of the level past the limit."""
+    text = lambda depth: 'agreement "A" {\n  parties = [US]\n' + NESTINGS[shape](depth)[0] + "}\n"  # noqa: E731
+    assert parse_texts({"t.roo": text(MAX_NESTING)}).diagnostics == []
+    (d,) = parse_texts({"t.roo": text(MAX_NESTING + 1)}).diagnostics
+    line, level = NESTINGS[shape](MAX_NESTING + 1)
+    column = 0
+    for _ in range(MAX_NESTING + 1):
+        column = line.index(level, column) + 1
+    width = 3 if level == "not " else 1  # `not`, or `(`
+    assert d.code == "ROO126" and d.is_error
+    assert d.message == f"`and`/`or`/`not` nest {MAX_NESTING + 1} deep here: too deep to evaluate (at most {MAX_NESTING})"
+    assert (d.span.line, d.span.column, d.span.end_line, d.span.end_column) == (3, column, 3, column + width)
+    assert d.help == "write it with fewer levels: `not not A` is `A`, and `A or (B or C)` is `A or B or C`"
+
+
+def test_roo126_says_how_deep_once_per_criterion():
+    text = ('agreement "A" {\n  parties = [US]\n  rule 87.03 when ' + "not " * 300 + "end_use in [bus] {\n"
+            "    " + "not " * 500 + "CTH\n    " + _alternating(101, "CC") + " or " + "not " * 200 + "CTSH\n  }\n"
+            "  rule 87.03 { CC }\n}\n")
+    diags = parse_texts({"t.roo": text}).diagnostics
+    assert [(d.code, d.span.line, d.message.split(" deep")[0]) for d in diags] == [
+        ("ROO126", 3, "`and`/`or`/`not` nest 300"), ("ROO126", 4, "`and`/`or`/`not` nest 500"),
+        ("ROO126", 5, "`and`/`or`/`not` nest 201")]
+
+
+def test_nesting_too_deep_is_refused_by_evaluate_diff_and_test_with_its_place(tmp_path):
+    """They ended in RecursionError tracebacks (the rule tests: an internal error)."""
+    rules, other = tmp_path / "rules", tmp_path / "other"
+    rules.mkdir()
+    other.mkdir()
+    deep = 'agreement "A" {\n  parties = [US]\n  rule 87.03 { ' + "not " * 500 + "CTH }\n}\n"
+    (rules / "a.roo").write_text(deep, encoding="utf-8")
+    (other / "a.roo").write_text(deep.replace("CTH", "CC"), encoding="utf-8")
+    bom = tmp_path / "bom.yaml"
+    bom.write_text('product: {id: P, hs: "8703.21", produced_in: US, transaction_value: "1000.00"}\n'
+                   'materials:\n  - {id: M1, hs: "8708.99", origin: CN, originating: false, value: "400.00"}\n',
+                   encoding="utf-8")
+    (rules / "a.test.yaml").write_text(f"- name: one\n  as_of: 2025-01-01\n  bom: {bom}\n  expect:\n    A: qualifies\n",
+                                       encoding="utf-8")
+    runner = CliRunner()
+    where = f"{rules / 'a.roo'}:3:{16 + 4 * MAX_NESTING}: error[ROO126]: `and`/`or`/`not` nest 500 deep here"
+    for args in (["evaluate", str(bom), "--rules", str(rules), "--as-of", "2025-01-01"],
+                 ["diff", str(rules), str(other), "--as-of", "2025-01-01"],
+                 ["test", str(rules)],
+                 ["check", str(rules)]):
+        result = runner.invoke(app, args)
+        assert isinstance(result.exception, SystemExit) and result.exit_code != 0, (args, result.output)
+        assert where in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+def test_the_base_of_a_sub_limit_is_checked_as_other_filters_are():
+    """`of which elastomeric <= 7% of weight(FILTER)`: a set the filter names was never
+    looked up (an unknown one passed `check` without a word)."""
+    text = ('agreement "A" {\n  parties = [US]\n'
+            "  de_minimis weight <= 10% of weight of which elastomeric <= 7% of weight(origin in nosuch)\n}\n")
+    (d,) = parse_texts({"t.roo": text}).diagnostics
+    column = text.splitlines()[2].index("nosuch") + 1
+    assert (d.code, d.message, d.span.line, d.span.column) == ("ROO109", "unknown set `nosuch`", 3, column)

@@ -49,4 +49,5 @@ TITLES: dict[str, str] = {
     "ROO123": "`except more than one of` with a single group",
     "ROO124": "de minimis share of a figure of the other measure",
     "ROO125": "part of a material weighed where it cannot be",
+    "ROO126": "`and`/`or`/`not` nested too deeply",
 }
