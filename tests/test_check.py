@@ -74,6 +74,7 @@ EXAMPLES: dict[str, str] = {
     "ROO019": 'agreement "A" {\n  parties = [US]\n  hs_version = 20.22\n}\n',
     "ROO020": 'agreement "A" {\n  parties = [US]\n  de_minimis weight <= 10% of weight of which elastic <= 7%\n}\n',
     "ROO021": 'agreement "A" {\n  parties = [US]\n  rule 39.01 { weight(polymers of originating) >= 50% of weight(polymer) }\n}\n',
+    "ROO022": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cost) >= 62.' + "0" * 40 + '1% }\n}\n',
     "ROO101": 'agreement "A" {\n  parties = [US]\n  rule 8708.31 { change from any other heading }\n}\n',
     "ROO102": 'agreement "A" {\n  parties = [US]\n  rule 61.17..61.01 { change from any other chapter }\n}\n',
     "ROO103": 'agreement "A" {\n  parties = [US]\n  rule 61.01..6117.90 { change from any other chapter }\n}\n',
@@ -716,3 +717,52 @@ def test_the_base_of_a_sub_limit_is_checked_as_other_filters_are():
     (d,) = parse_texts({"t.roo": text}).diagnostics
     column = text.splitlines()[2].index("nosuch") + 1
     assert (d.code, d.message, d.span.line, d.span.column) == ("ROO109", "unknown set `nosuch`", 3, column)
+
+
+# ---- the size of numbers (ROO022) ----------------------------------------------------------------
+
+_BOM_AT_60 = ('product: {id: P, hs: "8703.21", produced_in: US, transaction_value: "1000.00", net_cost: "1000.00"}\n'
+              'materials:\n  - {id: M1, hs: "8708.99", origin: CN, originating: false, value: "400.00"}\n')
+
+
+@pytest.mark.parametrize("literal, message", [
+    ("60." + "0" * 40 + "1%", "`60.000000000...00001%` has 41 decimal places: numbers have at most 40"),
+    ("5." + "1" * 60 + "%", "`5.1111111111...11111%` has 60 decimal places: numbers have at most 40"),
+    ("60." + "0" * 59 + "%", "`60.000000000...00000%` has 59 decimal places: numbers have at most 40"),
+    ("1" * 42 + "%", "`111111111111...11111%` has 42 digits before the point: numbers are below 10^41"),
+])
+def test_a_percentage_with_too_many_digits_is_roo022_at_its_place(literal, message):
+    """`check` accepted a threshold of 60 decimal places; evaluate and diff then ended in
+    decimal.Inexact (the engine's exact context has 60 digits). The BOM readers' bound."""
+    text = f'agreement "A" {{\n  parties = [US]\n  rule 87.03 {{ rvc(net_cost) >= {literal} }}\n}}\n'
+    (d,) = parse_texts({"t.roo": text}).diagnostics
+    assert (d.code, d.message) == ("ROO022", message)
+    assert (d.span.line, d.span.column, d.span.end_line, d.span.end_column) == (3, 33, 3, 33 + len(literal))
+
+
+def test_forty_decimal_places_evaluate_exactly_and_more_are_refused_by_evaluate_and_diff(tmp_path):
+    forty, more = tmp_path / "forty", tmp_path / "more"
+    forty.mkdir()
+    more.mkdir()
+    rule = 'agreement "A" {{\n  parties = [US]\n  rule 87.03 {{ rvc(net_cost) >= {} }}\n}}\n'
+    (forty / "a.roo").write_text(rule.format("60." + "0" * 39 + "1%"), encoding="utf-8")
+    (more / "a.roo").write_text(rule.format("5." + "1" * 60 + "%"), encoding="utf-8")
+    bom = tmp_path / "bom.yaml"
+    bom.write_text(_BOM_AT_60, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", str(bom), "--rules", str(forty), "--as-of", "2025-01-01", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["verdict"] == "does_not_qualify"  # RVC 60% exactly, below the threshold
+    for args in (["evaluate", str(bom), "--rules", str(more), "--as-of", "2025-01-01"],
+                 ["diff", str(forty), str(more), "--as-of", "2025-01-01"]):
+        result = runner.invoke(app, args)
+        assert isinstance(result.exception, SystemExit) and result.exit_code != 0, (args, result.output)
+        assert f"{more / 'a.roo'}:3:33: error[ROO022]: `5.1111111111...11111%` has 60 decimal places" in result.output
+
+
+def test_an_hs_edition_of_thousands_of_digits_is_roo022_not_a_traceback():
+    """int() refused the digits (Python's limit of 4300): a ValueError traceback from `check`."""
+    text = 'agreement "A" {\n  parties = [US]\n  hs_version = ' + "1" * 5000 + "\n}\n"
+    (d,) = parse_texts({"t.roo": text}).diagnostics
+    assert (d.code, d.message) == ("ROO022", "`111111111111...111111` has 5000 digits before the point: numbers are below 10^41")
+    assert codes_of('agreement "A" {\n  parties = [US]\n  hs_version = ' + "0" * 5000 + "2022\n}\n") == []

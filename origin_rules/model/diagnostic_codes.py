@@ -23,6 +23,7 @@ TITLES: dict[str, str] = {
     "ROO019": "invalid hs_version",
     "ROO020": "unknown de minimis sub-limit",
     "ROO021": "unknown part of a material",
+    "ROO022": "number of more than 40 decimal places or of 10^41 or more",
     # meaning
     "ROO101": "HS code not in HS 2022",
     "ROO102": "reversed range",
