@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from origin_rules.cli import app
+from origin_rules.model import ast
 from origin_rules.model.diagnostic_codes import TITLES
 from origin_rules.model.hs import Level, nomenclature
 from origin_rules.semantics.check import check_modules
@@ -73,6 +74,7 @@ EXAMPLES: dict[str, str] = {
     "ROO019": 'agreement "A" {\n  parties = [US]\n  hs_version = 20.22\n}\n',
     "ROO020": 'agreement "A" {\n  parties = [US]\n  de_minimis weight <= 10% of weight of which elastic <= 7%\n}\n',
     "ROO021": 'agreement "A" {\n  parties = [US]\n  rule 39.01 { weight(polymers of originating) >= 50% of weight(polymer) }\n}\n',
+    "ROO022": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { rvc(net_cost) >= 62.' + "0" * 40 + '1% }\n}\n',
     "ROO101": 'agreement "A" {\n  parties = [US]\n  rule 8708.31 { change from any other heading }\n}\n',
     "ROO102": 'agreement "A" {\n  parties = [US]\n  rule 61.17..61.01 { change from any other chapter }\n}\n',
     "ROO103": 'agreement "A" {\n  parties = [US]\n  rule 61.01..6117.90 { change from any other chapter }\n}\n',
@@ -115,6 +117,7 @@ EXAMPLES: dict[str, str] = {
     "ROO123": 'agreement "A" {\n  parties = [US]\n  rule 84.13 { change from any other heading except more than one of (8537.10) }\n}\n',
     "ROO124": 'agreement "A" {\n  parties = [US]\n  de_minimis weight <= 10% of weight of which elastomeric <= 7% of fob\n}\n',
     "ROO125": 'agreement "A" {\n  parties = [US]\n  rule 39.01 { value(polymer of non_originating) <= 50% of transaction_value }\n}\n',
+    "ROO126": 'agreement "A" {\n  parties = [US]\n  rule 87.03 { ' + "not " * 101 + 'CTH }\n}\n',
 }
 
 
@@ -612,3 +615,154 @@ def test_language_doc_shows_every_keyword():
     examples = "\n".join(re.findall(r"```roo\n(.*?)```", text, re.S))
     for word in KEYWORDS:
         assert re.search(rf"(?<![\w.]){word}(?!\w)", examples), f"no example uses `{word}`"
+
+
+# ---- how deep `and`/`or`/`not` nest (ROO126) ---------------------------------------------------
+
+MAX_NESTING = 100  # the limit docs/errors.md gives (ROO126), fmt's too
+
+
+def test_the_nesting_limit_is_the_documented_one_and_fmts():
+    from origin_rules.formatting.printer import MAX_DEPTH
+
+    assert getattr(ast, "MAX_NESTING", None) == MAX_NESTING == MAX_DEPTH
+
+def _alternating(depth: int, leaf: str) -> str:
+    """``(LEAF or (LEAF and (LEAF or ...)))``: ``depth`` levels of `and`/`or`, the deepest last."""
+    text = leaf
+    for i in range(depth):
+        text = f"({leaf} {'or' if i % 2 else 'and'} {text})"
+    return text
+
+
+#: Where `and`/`or`/`not` nest: each gives the line of a rulebook of ``depth`` levels, and the
+#: text each level starts with (the level MAX_NESTING + 1 starts at its MAX_NESTING + 1-th).
+NESTINGS = {
+    "nots": lambda d: (f'  rule 87.03 {{ {"not " * d}CTH }}\n', "not "),
+    "alternating": lambda d: (f"  rule 87.03 {{ {_alternating(d, 'CTH')} }}\n", "(CTH "),
+    "filter": lambda d: (f"  rule 87.03 {{ value({_alternating(d, 'originating')}) <= 10% of transaction_value }}\n",
+                         "(originating "),
+    "when": lambda d: (f'  rule 87.03 when {"not " * d}end_use in [bus] {{ CTH }}\n  rule 87.03 {{ CC }}\n', "not "),
+    "criterion and filter": lambda d: (
+        f'  rule 87.03 {{ {"not " * (d - 50)}value({"not " * 50}originating, traced) <= 10% of weight }}\n',
+        "not "),
+    "de minimis exclude": lambda d: (
+        f"  de_minimis value <= 10% of transaction_value exclude {_alternating(d, 'originating')}\n", "(originating "),
+    "sub-limit base": lambda d: (
+        "  de_minimis weight <= 10% of weight of which elastomeric <= 7% of "
+        f"weight({'not ' * d}originating)\n", "not "),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(NESTINGS))
+def test_nesting_up_to_the_limit_is_accepted_and_deeper_is_roo126(shape):
+    """`check` accepted any depth (`not` 500 times: 0 errors); evaluate, diff and test then
+    ended in a RecursionError (or Python refused the generated code). Up to MAX_NESTING levels
+    pass; one more is one ROO126 at the first word of the level past the limit."""
+    text = lambda depth: 'agreement "A" {\n  parties = [US]\n' + NESTINGS[shape](depth)[0] + "}\n"  # noqa: E731
+    assert parse_texts({"t.roo": text(MAX_NESTING)}).diagnostics == []
+    (d,) = parse_texts({"t.roo": text(MAX_NESTING + 1)}).diagnostics
+    line, level = NESTINGS[shape](MAX_NESTING + 1)
+    column = 0
+    for _ in range(MAX_NESTING + 1):
+        column = line.index(level, column) + 1
+    width = 3 if level == "not " else 1  # `not`, or `(`
+    assert d.code == "ROO126" and d.is_error
+    assert d.message == f"`and`/`or`/`not` nest {MAX_NESTING + 1} deep here: too deep to evaluate (at most {MAX_NESTING})"
+    assert (d.span.line, d.span.column, d.span.end_line, d.span.end_column) == (3, column, 3, column + width)
+    assert d.help == "write it with fewer levels: `not not A` is `A`, and `A or (B or C)` is `A or B or C`"
+
+
+def test_roo126_says_how_deep_once_per_criterion():
+    text = ('agreement "A" {\n  parties = [US]\n  rule 87.03 when ' + "not " * 300 + "end_use in [bus] {\n"
+            "    " + "not " * 500 + "CTH\n    " + _alternating(101, "CC") + " or " + "not " * 200 + "CTSH\n  }\n"
+            "  rule 87.03 { CC }\n}\n")
+    diags = parse_texts({"t.roo": text}).diagnostics
+    assert [(d.code, d.span.line, d.message.split(" deep")[0]) for d in diags] == [
+        ("ROO126", 3, "`and`/`or`/`not` nest 300"), ("ROO126", 4, "`and`/`or`/`not` nest 500"),
+        ("ROO126", 5, "`and`/`or`/`not` nest 201")]
+
+
+def test_nesting_too_deep_is_refused_by_evaluate_diff_and_test_with_its_place(tmp_path):
+    """They ended in RecursionError tracebacks (the rule tests: an internal error)."""
+    rules, other = tmp_path / "rules", tmp_path / "other"
+    rules.mkdir()
+    other.mkdir()
+    deep = 'agreement "A" {\n  parties = [US]\n  rule 87.03 { ' + "not " * 500 + "CTH }\n}\n"
+    (rules / "a.roo").write_text(deep, encoding="utf-8")
+    (other / "a.roo").write_text(deep.replace("CTH", "CC"), encoding="utf-8")
+    bom = tmp_path / "bom.yaml"
+    bom.write_text('product: {id: P, hs: "8703.21", produced_in: US, transaction_value: "1000.00"}\n'
+                   'materials:\n  - {id: M1, hs: "8708.99", origin: CN, originating: false, value: "400.00"}\n',
+                   encoding="utf-8")
+    (rules / "a.test.yaml").write_text(f"- name: one\n  as_of: 2025-01-01\n  bom: {bom}\n  expect:\n    A: qualifies\n",
+                                       encoding="utf-8")
+    runner = CliRunner()
+    where = f"{rules / 'a.roo'}:3:{16 + 4 * MAX_NESTING}: error[ROO126]: `and`/`or`/`not` nest 500 deep here"
+    for args in (["evaluate", str(bom), "--rules", str(rules), "--as-of", "2025-01-01"],
+                 ["diff", str(rules), str(other), "--as-of", "2025-01-01"],
+                 ["test", str(rules)],
+                 ["check", str(rules)]):
+        result = runner.invoke(app, args)
+        assert isinstance(result.exception, SystemExit) and result.exit_code != 0, (args, result.output)
+        assert where in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+def test_the_base_of_a_sub_limit_is_checked_as_other_filters_are():
+    """`of which elastomeric <= 7% of weight(FILTER)`: a set the filter names was never
+    looked up (an unknown one passed `check` without a word)."""
+    text = ('agreement "A" {\n  parties = [US]\n'
+            "  de_minimis weight <= 10% of weight of which elastomeric <= 7% of weight(origin in nosuch)\n}\n")
+    (d,) = parse_texts({"t.roo": text}).diagnostics
+    column = text.splitlines()[2].index("nosuch") + 1
+    assert (d.code, d.message, d.span.line, d.span.column) == ("ROO109", "unknown set `nosuch`", 3, column)
+
+
+# ---- the size of numbers (ROO022) ----------------------------------------------------------------
+
+_BOM_AT_60 = ('product: {id: P, hs: "8703.21", produced_in: US, transaction_value: "1000.00", net_cost: "1000.00"}\n'
+              'materials:\n  - {id: M1, hs: "8708.99", origin: CN, originating: false, value: "400.00"}\n')
+
+
+@pytest.mark.parametrize("literal, message", [
+    ("60." + "0" * 40 + "1%", "`60.000000000...00001%` has 41 decimal places: numbers have at most 40"),
+    ("5." + "1" * 60 + "%", "`5.1111111111...11111%` has 60 decimal places: numbers have at most 40"),
+    ("60." + "0" * 59 + "%", "`60.000000000...00000%` has 59 decimal places: numbers have at most 40"),
+    ("1" * 42 + "%", "`111111111111...11111%` has 42 digits before the point: numbers are below 10^41"),
+])
+def test_a_percentage_with_too_many_digits_is_roo022_at_its_place(literal, message):
+    """`check` accepted a threshold of 60 decimal places; evaluate and diff then ended in
+    decimal.Inexact (the engine's exact context has 60 digits). The BOM readers' bound."""
+    text = f'agreement "A" {{\n  parties = [US]\n  rule 87.03 {{ rvc(net_cost) >= {literal} }}\n}}\n'
+    (d,) = parse_texts({"t.roo": text}).diagnostics
+    assert (d.code, d.message) == ("ROO022", message)
+    assert (d.span.line, d.span.column, d.span.end_line, d.span.end_column) == (3, 33, 3, 33 + len(literal))
+
+
+def test_forty_decimal_places_evaluate_exactly_and_more_are_refused_by_evaluate_and_diff(tmp_path):
+    forty, more = tmp_path / "forty", tmp_path / "more"
+    forty.mkdir()
+    more.mkdir()
+    rule = 'agreement "A" {{\n  parties = [US]\n  rule 87.03 {{ rvc(net_cost) >= {} }}\n}}\n'
+    (forty / "a.roo").write_text(rule.format("60." + "0" * 39 + "1%"), encoding="utf-8")
+    (more / "a.roo").write_text(rule.format("5." + "1" * 60 + "%"), encoding="utf-8")
+    bom = tmp_path / "bom.yaml"
+    bom.write_text(_BOM_AT_60, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", str(bom), "--rules", str(forty), "--as-of", "2025-01-01", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["verdict"] == "does_not_qualify"  # RVC 60% exactly, below the threshold
+    for args in (["evaluate", str(bom), "--rules", str(more), "--as-of", "2025-01-01"],
+                 ["diff", str(forty), str(more), "--as-of", "2025-01-01"]):
+        result = runner.invoke(app, args)
+        assert isinstance(result.exception, SystemExit) and result.exit_code != 0, (args, result.output)
+        assert f"{more / 'a.roo'}:3:33: error[ROO022]: `5.1111111111...11111%` has 60 decimal places" in result.output
+
+
+def test_an_hs_edition_of_thousands_of_digits_is_roo022_not_a_traceback():
+    """int() refused the digits (Python's limit of 4300): a ValueError traceback from `check`."""
+    text = 'agreement "A" {\n  parties = [US]\n  hs_version = ' + "1" * 5000 + "\n}\n"
+    (d,) = parse_texts({"t.roo": text}).diagnostics
+    assert (d.code, d.message) == ("ROO022", "`111111111111...111111` has 5000 digits before the point: numbers are below 10^41")
+    assert codes_of('agreement "A" {\n  parties = [US]\n  hs_version = ' + "0" * 5000 + "2022\n}\n") == []

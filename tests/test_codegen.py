@@ -141,3 +141,38 @@ def test_source_check_accepts_the_generated_code():
     rule = book.plan(book.names[0]).index["870830"][0]
     codegen.check_source(rule.decide.source)  # (it was checked before it was compiled, too)
     assert "def decide(run):" in rule.decide.source
+
+
+def test_and_or_nested_to_the_checkers_limit_decide_as_their_explaining_closures():
+    """`and`/`or` nested MAX_NESTING levels deep (ROO126 allows it): each operand after the
+    first was inlined one `if` deeper, and Python refused the generated code (IndentationError:
+    too many levels of indentation; evaluate, diff and test ended in a traceback). Past
+    INLINE_DEPTH levels the deciding closure is called instead."""
+    MAX_NESTING = 100  # origin_rules.model.ast.MAX_NESTING (tests/test_check.py)
+
+    def alternating(leaf: str) -> str:
+        text = leaf
+        for i in range(MAX_NESTING):
+            text = f"({leaf} {'or' if i % 2 else 'and'} {text})"
+        return text
+
+    book = origin_rules.loads({"deep.roo": 'agreement "A" {\n  parties = [MX]\n'
+                               f"  rule 8708.30 {{ {alternating('CTH')} }}\n"
+                               f"  rule 8708.99 {{ {alternating('rvc(transaction_value) >= 75%')} }}\n}}\n"})
+    plan = book.plan("A")
+    cases = [(_bom({}, {}), "does_not_qualify"), (_bom({}, {}, hs="7318.15"), "qualifies")]
+    for bom, verdict in cases:
+        assert book.verdict(bom, "A", AS_OF) == verdict
+        assert book.evaluate(bom, "A", AS_OF).verdict == verdict
+    (rule,) = plan.index["870830"]
+    assert rule.decide.source.count("(run)") >= 1  # the levels past INLINE_DEPTH: the closure, through K
+    max_indent = max(len(line) - len(line.lstrip(" ")) for line in rule.decide.source.splitlines()) // 4
+    assert getattr(codegen, "INLINE_DEPTH", 0) < max_indent < 100
+    worth = {"4": "qualifies", "30": "does_not_qualify"}  # RVC 96% and 70%, against 75%
+    for value, verdict in worth.items():
+        bom = BOM.model_validate({
+            "product": {"id": "P", "hs": "8708.99", "produced_in": "MX", "transaction_value": "100"},
+            "materials": [{"id": "M", "hs": "8708.99", "origin": "CN", "originating": False, "value": value}],
+        })
+        assert book.verdict(bom, "A", AS_OF) == verdict
+        assert book.evaluate(bom, "A", AS_OF).verdict == verdict

@@ -121,3 +121,18 @@ def test_the_example_test_file_for_users_passes():
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 passed" in done.stdout
+
+
+def test_amounts_at_thresholds_of_many_digits_are_exact():
+    """`100 - share` and `base x share / 100` under the default 28-digit context rounded a
+    threshold of 29 digits to 40%, and its amounts to those of 40% of the net cost."""
+    from origin_rules.diff import nodes as N
+    from origin_rules.diff.aimed import amounts_of
+
+    thin = Decimal("60.000000000000000000000000001")
+    compare = N.NCompare(N.NRvc("net_cost", "net_cost", None), ">=", N.share(thin), None)
+    assert amounts_of(compare) == [("net_cost", Decimal("39.999999999999999999999999999"))]
+    assert amounts_near(((None, Decimal("0." + "0" * 39 + "1")),), {}) == (Decimal(0), Decimal("0.01"), Decimal(1))
+    at = "6000000000000000000000000000"  # x 100: 10^30 x 60.000000000000000000000000001% is at + "10"
+    assert amounts_near((("net_cost", thin),), {"net_cost": Decimal("1" + "0" * 30)}) == tuple(Decimal(x) for x in (
+        "0", at + "09", at + "09.99", at + "10.00", at + "10.01", at + "11"))

@@ -346,3 +346,27 @@ def test_an_edit_restated_by_two_scenarios_is_one_change_with_two_places(tmp_pat
     assert change["inherited_by"] == ["Demo review: brakes"]
     assert [p["names"] for p in change["places"]] == [["Demo review: China cap", "Demo review: brakes"],
                                                       ["Demo review: cap again"]]
+
+
+THIN = "60.000000000000000000000000001%"  # 29 significant digits: one more than Decimal's default context keeps
+
+
+@pytest.mark.parametrize("prove", [[], ["--prove"]])
+def test_a_threshold_raised_beyond_28_digits_is_stricter_not_identical(tmp_path, prove):
+    """`share()` normalized thresholds under the default 28-digit context: 60% and
+    60.000000000000000000000000001% were one value, and `--expect equivalent` held ("No change
+    in meaning: the normalized rules are identical", exit 0), though a good at exactly 60%
+    qualifies under the old rule only."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder, threshold in ((old, "60%"), (new, THIN)):
+        folder.mkdir()
+        (folder / "a.roo").write_text(
+            f'agreement "A" {{\n  parties = [US]\n  rule 87.03 {{ rvc(net_cost) >= {threshold} }}\n}}\n', encoding="utf-8")
+    result = run(str(old), str(new), "--as-of", "2025-01-01", "--expect", "equivalent", *prove)
+    assert result.exit_code == 1, result.output
+    assert "the normalized rules are identical" not in result.output
+    assert f"87.03: RVC (net cost) 60% -> {THIN[:-1]}%" in result.output
+    assert re.search(r"^Verdict: stricter\b", result.output, re.M)
+    assert "FAILED: expected equivalent, but stricter evidence was found" in result.output
+    (found,) = counterexamples(result.output)
+    assert "# old, A" in found and ": qualifies" in found and "does_not_qualify" in found

@@ -77,6 +77,16 @@ def test_percentages_compare_as_exact_decimals():
     assert not a.same_meaning(c)
 
 
+@pytest.mark.parametrize("threshold", ["60.000000000000000000000000001%", "60." + "0" * 39 + "1%", "59." + "9" * 40 + "%"])
+def test_percentages_of_more_than_28_digits_compare_exactly(threshold):
+    """Normalized under the default 28-digit context, these thresholds were 60%: no change."""
+    a = program(agreement('  rule 87.08 { rvc(build_down, fob) >= 60% }'))
+    b = program(agreement(f'  rule 87.08 {{ rvc(build_down, fob) >= {threshold} }}'))
+    assert not a.same_meaning(b)
+    assert summaries(structural_diff(a, b)) == [f"87.08: RVC (build-down, FOB) 60% -> {threshold}"]
+    assert program(agreement(f'  rule 87.08 {{ rvc(build_down, fob) >= 00{threshold} }}')).same_meaning(b)
+
+
 def test_set_differences_in_words():
     from origin_rules.diff.describe import set_change
 

@@ -155,6 +155,48 @@ def test_sums_without_filter_and_traced():
     assert parse(format_module(module))[0] == module
 
 
+_LAYOUT_HEAD = 'agreement "A" {\n  parties = [US]\n\n  rule 87.03 {\n'
+
+
+@pytest.mark.parametrize("body, canonical", [
+    ("    value\n      (non_originating) <= 10% of transaction_value\n",
+     "    value(non_originating) <= 10% of transaction_value\n"),
+    ("    value  # the materials\n      (non_originating) <= 10% of transaction_value\n",
+     "    value(non_originating) <= 10% of transaction_value  # the materials\n"),
+    ("    value(non_originating,  # sub-assemblies too\n          traced) <= 10% of transaction_value\n",
+     "    value(non_originating, traced) <= 10% of transaction_value  # sub-assemblies too\n"),
+    ("    weight\n      (originating) >= 50% of weight(hs in 72, # steel\n traced)\n",
+     "    weight(originating) >= 50% of weight(hs in 72, traced)  # steel\n"),
+    ("    fact\n    # the producer's certified figure\n    (lvc) >= 40%\n",
+     "    fact(lvc) >= 40%\n    # the producer's certified figure\n"),
+    ("    rvc(net_cost) >= 50% or value\n      (non_originating) <= 10% of value\n      (hs in 72)\n",
+     "    rvc(net_cost) >= 50%\n    or value(non_originating) <= 10% of value(hs in 72)\n"),
+])
+def test_line_breaks_and_comments_before_an_opening_parenthesis_or_traced(body, canonical):
+    """Layout is free (docs/language.md): a line break or a comment between `value`, `weight`
+    or `fact` and its `(`, or between the `,` and `traced`, was refused (ROO001: `unexpected
+    'value'`, the lexer's tokens `value(` and `, traced` allowed only spaces within)."""
+    text = _LAYOUT_HEAD + body + "  }\n}\n"
+    module, diags = parse(text)
+    assert diags == [] and module is not None
+    result = check_format(text)
+    assert result.error is None
+    assert result.formatted == _LAYOUT_HEAD + canonical + "  }\n}\n"
+    assert parse(result.formatted)[0] == module
+    assert check_format(result.formatted).changed is False
+
+
+def test_of_weight_at_the_end_of_a_line_stays_the_goods_weight():
+    """After `of`, `weight` followed by `(` on a later line is the good's weight, then a line
+    of the body that starts with `(`: as before line breaks were allowed before `(`."""
+    text = _LAYOUT_HEAD + "    value(non_originating) <= 10% of weight\n    (CTH or CC)\n  }\n}\n"
+    module, diags = parse(text)
+    assert diags == []
+    rule = module.items[0].members[1]
+    assert [type(line).__name__ for line in rule.lines] == ["Comparison", "Or"]
+    assert rule.lines[0].base == A.Figure("weight")
+
+
 def test_header_clauses_in_canonical_order():
     when = A.FactIn("end_use", A.WordList((A.Word("bus"),)))
     module = _rule(A.WhollyObtained(), until=date(2030, 1, 1), from_=date(2029, 1, 1), when=when)

@@ -117,6 +117,10 @@ def test_damaged_rule_files_parse_or_fail_as_lark_says(seed, cuts):
     'agreement "A" {\n  rule 87.08 { CTH or CC }\n}',  # CTH/CC: names to the basic lexer, keywords here
     'agreement "A" {\r\n  rule 8708 { CTH }\r\n}',    # a code without dots: parsed, with a diagnostic
     'agreement "A" { rule 87.08 { CTH }',             # unclosed
+    # line breaks and comments before `(` and before `traced`; `of weight` then a line `(...)`
+    'agreement "A" {\n  rule 87.08 {\n    value # c\n  (originating, # d\n traced) >= 10% of value\n(hs in 72)\n  }\n}',
+    'agreement "A" {\n  rule 87.08 {\n    fact\n(lvc) >= 1% weight\n\t(originating) >= 1% of weight\n (CTH)\n  }\n}',
+    'agreement "A" {\n  rule 87.08 {\n    value # ( a parenthesis in a comment\n  }\n}',
 ])
 def test_edge_texts(text):
     same_as_lark(text)

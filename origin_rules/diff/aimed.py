@@ -39,13 +39,14 @@ or edit with ``dataclasses.replace``), and :func:`boms_for_aim` turns an aim int
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 
 from hypothesis import strategies as st
 
 from ..model.bom import BOM
 from . import normal as N
+from .nodes import EXACT
 from .codes import admits, codes_around, codes_at, inside, meets, related_codes
 from ..model.hs import dotted
 
@@ -242,9 +243,9 @@ def amounts_of(compare) -> list[tuple[str | None, Decimal]]:
     if isinstance(m, N.NSum):
         if isinstance(compare.base, N.NFigure):
             return [(compare.base.name, compare.share)]
-        return [(None, compare.share), (None, 100 - compare.share)]
+        return [(None, compare.share), (None, EXACT.subtract(100, compare.share))]
     if isinstance(m, N.NRvc) and m.method != "build_up":
-        return [(m.basis, 100 - compare.share)]
+        return [(m.basis, EXACT.subtract(100, compare.share))]
     return [(m.basis, compare.share)]  # build_up: originating value; max_nom: non-originating
 
 
@@ -301,7 +302,10 @@ def _spread(items: list, n: int) -> list:
 
 
 def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=_CENTS)
+
+
+_CENTS = Context(prec=EXACT.prec)  # (rounds to cents only: the default context keeps 28 digits)
 
 
 def amounts_near(amounts, figures: dict[str, Decimal | None]) -> tuple[Decimal, ...]:
@@ -318,10 +322,11 @@ def _amounts_near(amounts: tuple, figure_items: tuple) -> tuple[Decimal, ...]:
         base = figures.get(figure) if figure else Decimal(100)
         if base is None:
             continue
-        at = _money(base * percent / 100)
+        at = _money(EXACT.divide(EXACT.multiply(base, percent), 100))
         for delta in (Decimal(0), CENT, -CENT, Decimal(1), Decimal(-1)):
-            if at + delta >= 0:
-                out.add(at + delta)
+            near = EXACT.add(at, delta)
+            if near >= 0:
+                out.add(near)
     return tuple(sorted(out))
 
 

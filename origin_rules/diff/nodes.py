@@ -12,7 +12,7 @@ values that compare by meaning: :class:`NSet` (an HS set as sorted, merged digit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
 from ..formatting.printer import percent, quote, word_list
 from ..model.hs import HsCode, HsRange, HsSet, Level, covers_digits, dotted
@@ -96,10 +96,16 @@ def nset_of(codes: str) -> NSet:
     return nset(HsSet(tuple(items)))
 
 
+#: Arithmetic on the rules' numbers (at most 81 digits each, ROO022) and amounts near them,
+#: without rounding: the default context keeps 28 digits and rounds the rest away (a
+#: threshold of 60.000000000000000000000000001% was 60%, and the diff said "identical").
+EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
+
+
 def share(value: Decimal) -> Decimal:
     """A percentage as a canonical exact decimal (``60.0`` and ``60`` are one value)."""
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+    normal = value.normalize(EXACT)
+    return normal.quantize(Decimal(1), context=EXACT) if normal == normal.to_integral_value() else normal
 
 
 # ---- nodes ---------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ from ..model import ast
 from ..model.bom import BOM, FLAG_FACTS, BomError, bom_from_data
 from ..model.hs import HsCode, Level, covers_digits, dotted, nomenclature
 from .impact import Side
+from .nodes import EXACT
 from .normal import (
     NAll, NAny, NChange, NCompare, NFact, NFactIn, NFigure, NHsIn, NKindIn, NMaxNom, NNot, NOriginating, NOriginIn,
     NPerformed, NRvc, NSame, NSet, NSum, NWhollyObtained, NormalProgram, Normalizer, nset, text, walk,
@@ -763,7 +764,7 @@ class Encoder:
                 product[f] = True
         facts: dict = {name: pick(var, self.words[name]) for name, var in self._word_vars.items()}
         for name, var in self.numbers.items():
-            facts[name] = str(Decimal(model.eval(var, model_completion=True).as_long()) / self.fact_scale)
+            facts[name] = str(EXACT.divide(Decimal(model.eval(var, model_completion=True).as_long()), self.fact_scale))
         if facts:
             product["facts"] = facts
         if self.processes:

@@ -42,6 +42,7 @@ from ..model.bom import BOM
 from .aimed import Aim, aim_from_nodes, amounts_of, boms_for_aim, material_codes_of
 from .codes import admits, meets
 from .impact import Side
+from .nodes import EXACT
 from .normal import NChange, NCompare, NormalProgram, NSet, walk
 from .shrink import simplify
 from .structural import Change
@@ -254,11 +255,11 @@ def focus_of(change: Change) -> tuple:
             if a.measure == b.measure and a.base == b.base:
                 for (fa, pa), (fb, pb) in zip(amounts_of(a), amounts_of(b)):
                     if fa == fb:
-                        amounts.append((fa, (pa + pb) / 2))
+                        amounts.append((fa, EXACT.divide(EXACT.add(pa, pb), 2)))
     policies = [(p, q) for p in change.old for q in change.new if hasattr(p, "share") and hasattr(q, "share")]
     for p, q in policies:
         if p.share != q.share:
-            amounts += [(p.base, p.share), (q.base, q.share), (q.base, (p.share + q.share) / 2)]
+            amounts += [(p.base, p.share), (q.base, q.share), (q.base, EXACT.divide(EXACT.add(p.share, q.share), 2))]
     return tuple(dict.fromkeys(amounts))
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Callable
 
 from ..model.bom import BOM, BomError, bom_from_data
+from .nodes import EXACT
 
 MAX_STEPS = 400
 
@@ -115,7 +116,7 @@ def _drop_figure(data: dict):
 
 def digits(value: Decimal) -> int:
     """Significant digits: how round a number is (198 -> 3, 200 -> 1, 0 -> 0)."""
-    return 0 if value == 0 else len(value.normalize().as_tuple().digits)
+    return 0 if value == 0 else len(value.normalize(EXACT).as_tuple().digits)
 
 
 def _round_value(data: dict):

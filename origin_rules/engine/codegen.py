@@ -51,6 +51,11 @@ HUNDRED = Decimal(100)
 
 _OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}  # an operator is looked up, never copied
 
+#: How deep (in levels of indentation) ``and``/``or`` are inlined; deeper ones are called as
+#: the compiler's deciding closure (the leaves' own code adds a few levels, and Python
+#: refuses code indented 100 levels deep).
+INLINE_DEPTH = 50
+
 #: Names the generated source may use besides Python keywords and generated variables.
 NAMES = frozenset({
     # the arguments, the constant table, helpers of this module
@@ -170,7 +175,12 @@ class _Module:
             self.put(d + 1, f"{target} = None")
 
     def criterion(self, node, target: str, depth: int) -> None:
-        if isinstance(node, ast.And):
+        if depth > INLINE_DEPTH and isinstance(node, (ast.And, ast.Or)):
+            # each operand after the first is one `if` deeper: past this, the compiler's
+            # deciding closure (Python refuses code indented 100 levels; `and`/`or`/`not`
+            # nest up to ast.MAX_NESTING levels, ROO126)
+            self.put(depth, f"{target} = {self.const(self.compiler.fast(node))}(run)")
+        elif isinstance(node, ast.And):
             self._combine(node.operands, target, depth, stop="False", other="True")
         elif isinstance(node, ast.Or):
             self._combine(node.operands, target, depth, stop="True", other="False")

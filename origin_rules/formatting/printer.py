@@ -40,7 +40,7 @@ from ..model import ast as A
 from ..syntax.parser import parse
 
 WIDTH = 88
-MAX_DEPTH = 100  # nesting of and/or/not that check_format accepts (the printer recurses)
+MAX_DEPTH = A.MAX_NESTING  # nesting of and/or/not that check_format accepts (the printer recurses; ROO126)
 _BLOCKS = (A.Agreement, A.Scenario, A.Rule, A.Require, A.Fallback, A.Deemed)
 _ALIASES = {"CC": 2, "CTH": 4, "CTSH": 6}
 

@@ -117,6 +117,12 @@ class Percent:
 
 # ---- boolean structure, shared by criteria, filters and conditions -------------------------
 
+#: How deep ``and``/``or``/``not`` may nest in one criterion, condition or filter, the levels
+#: counted through sums and their filters (ROO126; ``fmt`` refuses deeper text too): the
+#: evaluator, the diff and the formatter walk criteria recursively, and stay far from
+#: Python's recursion limit within it.
+MAX_NESTING = 100
+
 
 @dataclass(frozen=True, slots=True)
 class And:

@@ -23,6 +23,7 @@ TITLES: dict[str, str] = {
     "ROO019": "invalid hs_version",
     "ROO020": "unknown de minimis sub-limit",
     "ROO021": "unknown part of a material",
+    "ROO022": "number of more than 40 decimal places or of 10^41 or more",
     # meaning
     "ROO101": "HS code not in HS 2022",
     "ROO102": "reversed range",
@@ -49,4 +50,5 @@ TITLES: dict[str, str] = {
     "ROO123": "`except more than one of` with a single group",
     "ROO124": "de minimis share of a figure of the other measure",
     "ROO125": "part of a material weighed where it cannot be",
+    "ROO126": "`and`/`or`/`not` nested too deeply",
 }

@@ -8,8 +8,8 @@ problem and never raises for bad input).
 What is checked, by code (titles in ``origin_rules.model.diagnostic_codes``):
 names of agreements, scenarios and sets (ROO109-ROO114, ROO120), scenario chains (ROO111,
 ROO112), declarations (ROO115, ROO116, ROO121, ROO122), dates (ROO117, ROO118), literals
-(ROO101-ROO105, ROO119, in ``literals``), parts of materials (ROO125) and competing rules
-(ROO106-ROO108, in ``overlap``).
+(ROO101-ROO105, ROO119, in ``literals``), parts of materials (ROO125), the depth of
+``and``/``or``/``not`` (ROO126) and competing rules (ROO106-ROO108, in ``overlap``).
 """
 
 from __future__ import annotations
@@ -279,6 +279,8 @@ class Checker:
         self._de_minimis_measures(dm)
         if dm.of_which is not None:
             self.emit(literals.check_percent(dm.of_which.share))
+            if isinstance(dm.of_which.base, ast.Sum) and dm.of_which.base.filter is not None:
+                self._walk(dm.of_which.base.filter, scope)
         if isinstance(dm.base, ast.Sum) and dm.base.part is not None:
             self.emit(error(
                 "ROO125", f"a de minimis line cannot be a share of `{dm.base.measure}({dm.base.part} of ...)`",
@@ -473,18 +475,38 @@ class Checker:
 
     def _walk(self, root, scope: Scope) -> None:
         """Check every reference and literal in a criterion, filter or condition (no recursion:
-        nesting depth is bounded only by the parser). Each node goes to the step of its class
-        (:data:`_WALK`, looked up by exact class; a subclass takes the step of the first class of
-        :data:`_WALK_ORDER` it is an instance of, as a chain of ``isinstance`` would)."""
+        the text may nest as deep as it likes), and how deep ``and``/``or``/``not`` nest in it
+        (ROO126, once, where the nesting passes :data:`~origin_rules.model.ast.MAX_NESTING`).
+        Each node goes to the step of its class (:data:`_WALK`, looked up by exact class; a
+        subclass takes the step of the first class of :data:`_WALK_ORDER` it is an instance
+        of, as a chain of ``isinstance`` would); the nodes a step pushes are one level below."""
         stack = [root]
+        depths = [0]  # of each node of the stack: the `and`/`or`/`not` above it
         steps = _WALK
+        deepest, first_over = 0, None
         while stack:
             node = stack.pop()
+            depth = depths.pop()
+            if isinstance(node, _BOOLEAN):
+                depth += 1
+                if depth > deepest:
+                    deepest = depth
+                    if depth == ast.MAX_NESTING + 1 and first_over is None:
+                        first_over = node
             step = steps.get(type(node), _UNKNOWN)
             if step is _UNKNOWN:
                 step = _walk_step(type(node))
             if step is not None:
+                size = len(stack)
                 step(self, node, scope, stack)
+                depths += [depth] * (len(stack) - size)
+        if first_over is not None:
+            self.emit(error(
+                "ROO126",
+                f"`and`/`or`/`not` nest {deepest} deep here: too deep to evaluate (at most {ast.MAX_NESTING})",
+                self.spans.first_token(first_over.span),
+                "write it with fewer levels: `not not A` is `A`, and `A or (B or C)` is `A or B or C`",
+            ))
 
     def _walk_operands(self, node: ast.And | ast.Or, scope: Scope, stack: list) -> None:
         stack.extend(node.operands)
@@ -571,6 +593,9 @@ class Checker:
         clause = lambda rule, keyword: self.spans.header_clause(rule.span, keyword)  # noqa: E731
         self.diags.extend(find_overlaps(entries, self.overlaps_reported, effective, clause))
 
+
+#: What nests: the levels :meth:`Checker._walk` counts (ROO126).
+_BOOLEAN = (ast.And, ast.Or, ast.Not)
 
 #: The steps of :meth:`Checker._walk`, in the order a chain of ``isinstance`` tests takes them.
 _WALK_ORDER: tuple[tuple[tuple[type, ...], object], ...] = (

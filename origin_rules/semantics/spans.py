@@ -1,8 +1,8 @@
 """Narrow spans found in the source text of a node whose AST keeps only the whole span.
 
 In: the source texts by file name and a node's span. Out: the span of the quoted name of an
-agreement or scenario, of the name of a ``set``, or of a ``from DATE`` / ``until DATE``
-clause in a rule header, so that a diagnostic can point at exactly the thing it is about.
+agreement or scenario, of the name of a ``set``, of a ``from DATE`` / ``until DATE``
+clause in a rule header, or of the first word of a criterion, so that a diagnostic can point at exactly the thing it is about.
 Falls back to the node's own span when the text is not where it should be.
 """
 
@@ -16,6 +16,7 @@ from ..model import ast
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STRING = re.compile(r'"([^"\\\n]|\\.)*"')
 _NEWLINE = re.compile("\n")
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
 
 
 class SpanFinder:
@@ -51,6 +52,16 @@ class SpanFinder:
         if start is None:
             return node_span
         m = _STRING.search(self._sources[node_span.file], start)
+        if m is None:
+            return node_span
+        return self._span(node_span.file, m.start(), m.end())
+
+    def first_token(self, node_span: ast.Span) -> ast.Span:
+        """The first word (or sign) of a node: the `not` or `(` a criterion starts with."""
+        start = self._offset(node_span)
+        if start is None:
+            return node_span
+        m = _TOKEN.match(self._sources[node_span.file], start)
         if m is None:
             return node_span
         return self._span(node_span.file, m.start(), m.end())

@@ -30,6 +30,11 @@ FACTS = ("end_use", "produced_in", "imported_from")
 #: What a malformed date becomes in the AST once ROO013 has reported it (check skips it).
 INVALID_DATE = date(1900, 1, 1)
 
+#: The numbers of the rule language (percentages, the HS edition) are below 10^41 and have
+#: at most 40 decimal places (ROO022), as the BOM readers' amounts: the evaluator's exact
+#: arithmetic works with a bounded number of digits.
+MAX_DIGITS = 40
+
 
 #: The levels as written (``tariff item`` is two tokens, joined by a space).
 _LEVELS = {"chapter": Level.CHAPTER, "heading": Level.HEADING, "subheading": Level.SUBHEADING,
@@ -224,7 +229,24 @@ class Builder(Transformer):
         if not str(tok).isdigit():
             self.error("ROO019", f"`{tok}` is not an HS edition year", tok, "write e.g. `hs_version = 2022`")
             return ast.HsVersion(0, self.span(meta))
-        return ast.HsVersion(int(tok), self.span(meta))
+        year = self._number(tok, str(tok))
+        return ast.HsVersion(int(year) if year is not None else 0, self.span(meta))
+
+    def _number(self, tok: Token, text: str) -> Decimal | None:
+        """The number ``text`` (digits, maybe a point), or None once ROO022 has said that it
+        is of 10^41 or more, or has more than 40 decimal places."""
+        value = Decimal(text)
+        places = -value.as_tuple().exponent
+        if places <= MAX_DIGITS and (value == 0 or value.adjusted() <= MAX_DIGITS):
+            return value
+        shown = str(tok) if len(tok) <= 24 else f"{tok[:12]}...{tok[-6:]}"
+        if places > MAX_DIGITS:
+            self.error("ROO022", f"`{shown}` has {places} decimal places: numbers have at most {MAX_DIGITS}", tok,
+                       f"write at most {MAX_DIGITS} digits after the point, e.g. `62.5%`")
+        else:
+            self.error("ROO022", f"`{shown}` has {value.adjusted() + 1} digits before the point: numbers are below "
+                       f"10^{MAX_DIGITS + 1}", tok, f"write at most {MAX_DIGITS + 1} digits before the point")
+        return None
 
     def cite(self, children):
         meta = self.extent(children)
@@ -422,7 +444,8 @@ class Builder(Transformer):
             except Exception:
                 value = Decimal(0)
             return (ast.Percent(value, self.span(tok)), base)
-        return (ast.Percent(Decimal(str(tok)[:-1]), self.span(tok)), base)
+        value = self._number(tok, str(tok)[:-1])
+        return (ast.Percent(value if value is not None else Decimal(0), self.span(tok)), base)
 
     def comparison(self, children):
         meta = self.extent(children)
@@ -573,9 +596,10 @@ class Builder(Transformer):
 
     def fact_value(self, children):
         meta = self.extent(children)
-        name = str(children[1])
+        token = self._tok(children, "NAME")
+        name = str(token)
         if name in FACTS:
-            self.error("ROO018", f"`fact({name})` names a built-in fact, which is not a number", children[1],
+            self.error("ROO018", f"`fact({name})` names a built-in fact, which is not a number", token,
                        "`fact(NAME)` reads a number declared in product.facts")
         return ast.FactValue(name, self.span(meta))
 

@@ -29,7 +29,8 @@ TERMINAL_WORDS: dict[str, str] = {
     "DATE": "a date (2026-07-01)", "PERCENT": "a percentage (60%)",
     "CODE": "an HS code (87.08)", "STRING": "a quoted text (\"...\")",
     "NAME": "a name", "ALIAS": "`CC`, `CTH` or `CTSH`", "TARIFF": "`tariff item`",
-    "VALUE_OPEN": "`value(`", "WEIGHT_OPEN": "`weight(`", "FACT_OPEN": "`fact(`", "TRACED_ARG": "`, traced`",
+    "VALUE_OPEN": "`value(`", "WEIGHT_OPEN": "`weight(`", "WEIGHT_OF": "`weight(`", "FACT_OPEN": "`fact(`",
+    "TRACED_ARG": "`, traced`",
     "$END": "the end of the file",
 }
 
