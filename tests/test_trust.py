@@ -427,3 +427,29 @@ def test_every_csv_column_is_documented_in_the_bom_format():
 
     page = (ROOT / "docs" / "bom.md").read_text(encoding="utf-8")
     assert [c for c in [*ALL_COLUMNS, "material.parent"] if f"`{c}`" not in page] == []
+
+
+def test_amounts_of_the_largest_sensible_size_are_evaluated_exactly(shipped_rulebook):
+    """The readers take amounts below 10^41 with up to 40 decimal places (81 significant
+    digits) and the rule language thresholds of the same size: the engine's exact context
+    held only 60 digits, and such a BOM ended in decimal.Inexact under every agreement."""
+    from origin_rules.batch.sample import product_bom
+    from origin_rules.files.boms import jsonl_record
+
+    huge = "9" * 40 + "." + "0" * 39 + "1"
+    for seed in range(6):
+        data = product_bom(seed, 0)
+        for key in ("transaction_value", "net_cost", "total_cost", "fob", "ex_works"):
+            if key in data["product"]:
+                data["product"][key] = huge
+        data["materials"][0]["value"] = "0." + "0" * 39 + "7"
+        record = jsonl_record("big.jsonl", 1, json.dumps(data))
+        assert record.error is None, record.error
+        book = shipped_rulebook
+        names = book.applicable(record.bom)
+        assert len(names) >= 2
+        for name in names:
+            on = date(2026, 7, 1)
+            det = book.evaluate(record.bom, name, on, explain="full")
+            assert det.verdict == book.verdict(record.bom, name, on)
+            assert det.verdict in ("qualifies", "does_not_qualify", "insufficient_data", "no_rule")

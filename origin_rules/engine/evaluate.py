@@ -27,9 +27,14 @@ from .trace import Failure, Margin, Trace, tri_and, tri_not, tri_or
 from .view import Good, for_evaluation, good_of_part, per_view
 from . import measures as M
 
-# Decisions use additions, subtractions and multiplications only: exact at this precision
-# for any realistic amount, and an inexact result raises instead of rounding silently.
-EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero])
+# Decisions use additions, subtractions and multiplications only (and divisions by 100), and
+# an inexact result raises instead of rounding silently. The precision is a bound, not a
+# cost: an amount has at most 81 significant digits (the BOM readers' sensible size), a
+# converted one at most 162 (model.currency), a rule's threshold at most 81 (ROO022); a sum
+# of 10^6 amounts adds 6 digits, and a comparison multiplies a threshold by a sum: 500
+# digits hold every such product exactly. (60 did not: a BOM of 40-digit amounts with 40
+# decimal places, which the readers take, ended in decimal.Inexact.)
+EXACT = Context(prec=500, traps=[Inexact, InvalidOperation, DivisionByZero])
 VERDICT = {True: "qualifies", False: "does_not_qualify", None: "insufficient_data"}
 PRODUCT_FIGURES = ("transaction_value", "net_cost", "total_cost", "fob", "ex_works")
 
