@@ -27,7 +27,7 @@ from typing import Any
 
 from ..model.bom import BOM, Material, format_decimal
 from ..model.currency import convert
-from ..engine.measures import money
+from ..engine.measures import margin_texts, money
 from ..rulebook.explain import one_line_reason
 from ..model.evidence import has_certifications
 from ..model.plausibility import Finding, check_bom, check_under, negative_rvc
@@ -36,9 +36,6 @@ from ..rulebook.book import special as _special
 __all__ = ["judge", "losses"]
 
 MAX_CAUSES = 8
-_COMPARISON = {">=": ">=", "<=": "<=", ">": ">=", "<": "<="}
-
-
 def _figure_text(name: str, value: Decimal) -> str:
     return format(value, "f") if name.startswith(("rvc", "max_nom")) else money(value)
 
@@ -61,7 +58,8 @@ def _key_figures(figures: dict[str, Any], texts: dict | None = None) -> dict[str
             if texts is None:
                 out[name] = _figure_text(name, value)
                 continue
-            key = (name, value)
+            key = (name, value, value.as_tuple().exponent)  # (70.00 == 70.000000000000: a percentage
+            # is shown to as many places as its comparison needs, which depends on the name's threshold)
             text = texts.get(key)
             if text is None:
                 text = texts[key] = _figure_text(name, value)
@@ -70,14 +68,9 @@ def _key_figures(figures: dict[str, Any], texts: dict | None = None) -> dict[str
 
 
 def _threshold(m) -> dict[str, Any]:
-    return {
-        "figure": m.figure,
-        "value": format(m.value, "f"),
-        "threshold": format(m.threshold, "f"),
-        "comparison": _COMPARISON.get(m.comparison, m.comparison),
-        "margin": format(m.margin, "f"),
-        "holds": m.holds,
-    }
+    value, threshold, margin = margin_texts(m)
+    return {"figure": m.figure, "value": value, "threshold": threshold, "comparison": m.comparison,
+            "margin": margin, "holds": m.holds}
 
 
 def _distinct(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,6 +147,7 @@ class _Outcome:
             if out.rule is not None else None
         self._margins = out.margins
         self.failed_materials = out.failures
+        self.criterion = out.criterion
         self.warnings: list = []
 
     @property
@@ -183,6 +177,10 @@ def _cause(material: Material, reason: str | None) -> dict[str, Any]:
     return cause
 
 
+#: Failures no material is behind (``evaluate`` names no failed material for them either).
+NOT_THE_MATERIALS = frozenset({"agreement_not_in_force", "not_produced_in_territory"})
+
+
 def _causes(bom: BOM, det: _Outcome, shared: "_Shared") -> list[dict[str, Any]]:
     """The materials behind a failure, at most :data:`MAX_CAUSES` (``shared``: what the
     BOM's names share, :class:`_Shared`)."""
@@ -198,7 +196,8 @@ def _causes(bom: BOM, det: _Outcome, shared: "_Shared") -> list[dict[str, Any]]:
         out.append(shared.cause(by_id[mid], reasons.get(mid)))
         if len(out) == MAX_CAUSES:
             return out
-    if not out:  # nothing named (e.g. an RVC too low): the non-originating value behind it
+    if not out and det.criterion not in NOT_THE_MATERIALS:  # nothing named (e.g. an RVC too low): the
+        # non-originating value behind it
         out = [shared.cause(m, "non-originating value") for m in shared.largest_non_originating(bom)]
     return out
 

@@ -9,7 +9,7 @@ rounding lives in :func:`show`.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from ..model.determination import decimal_text
 from .view import Good, Part, per_view
@@ -138,27 +138,53 @@ def figure(good: Good, name: str) -> tuple[Decimal | None, list[str]]:
 
 
 DISPLAY = Context(prec=40, rounding=ROUND_HALF_UP)
+#: For what :data:`DISPLAY` cannot hold: a percentage of more than 40 digits (a VNM far above
+#: its base), and the exact side of a comparison (products of amounts of up to 81 digits).
+WIDE = Context(prec=500, rounding=ROUND_HALF_UP)
 QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(0, 13)}
+MAX_PLACES = 12
 
 
-def percent_of(numerator: Decimal, whole: Decimal, places: int = 2) -> Decimal:
-    """numerator / whole x 100, rounded half-up to ``places`` decimals: for display only.
-    Decisions never use this: they compare exactly by cross-multiplication."""
-    return DISPLAY.divide(DISPLAY.multiply(numerator, HUNDRED), whole).quantize(QUANTUM[places], context=DISPLAY)
+def percent_of(numerator: Decimal, whole: Decimal, places: int = 2, rounding: str | None = None) -> Decimal:
+    """numerator / whole x 100, rounded half-up (or by ``rounding``) to ``places`` decimals:
+    for display only. Decisions never use this: they compare exactly by cross-multiplication."""
+    try:
+        return DISPLAY.divide(DISPLAY.multiply(numerator, HUNDRED), whole).quantize(
+            QUANTUM[places], rounding=rounding, context=DISPLAY)
+    except InvalidOperation:  # more digits than DISPLAY holds
+        return WIDE.divide(WIDE.multiply(numerator, HUNDRED), whole).quantize(QUANTUM[places], rounding=rounding,
+                                                                               context=WIDE)
 
 
 def show(numerator: Decimal, whole: Decimal, threshold: Decimal, places: int = 2) -> Decimal:
     """Display numerator/whole as a percentage next to a threshold; use more decimals when
-    rounding would hide the comparison (59.996% against 60% shows as 59.996, not 60.00)."""
-    exact = DISPLAY.subtract(DISPLAY.multiply(numerator, HUNDRED), DISPLAY.multiply(threshold, whole))  # same sign as (percentage - threshold)
+    rounding would hide the comparison (59.996% against 60% shows as 59.996, not 60.00). A
+    percentage within 10^-12 of its threshold is cut at 12 places toward the side it is on
+    (69.9999999999999% against 70% shows as 69.999999999999, never as 70.000000000000); one
+    equal to it shows as the threshold."""
+    exact = WIDE.subtract(WIDE.multiply(numerator, HUNDRED), WIDE.multiply(threshold, whole))  # same sign as (percentage - threshold)
     exact_side = (exact > 0) - (exact < 0)
     shown = percent_of(numerator, whole, places)
-    while places < 12:
+    while places < MAX_PLACES:
         if ((shown > threshold) - (shown < threshold)) == exact_side:
             return shown
         places += 1
         shown = percent_of(numerator, whole, places)
-    return shown
+    if ((shown > threshold) - (shown < threshold)) == exact_side:
+        return shown
+    if exact_side == 0:
+        return threshold
+    exactly = WIDE.divide(WIDE.multiply(numerator, HUNDRED), whole)
+    return exactly.quantize(QUANTUM[MAX_PLACES], rounding=ROUND_FLOOR if exact_side < 0 else ROUND_CEILING, context=WIDE)
+
+
+def margin_texts(margin) -> tuple[str, str, str]:
+    """A margin's value, threshold and margin as a determination and a batch record show
+    them: amounts of value as money (two decimals at least: the same whether the BOM wrote
+    ``100`` or ``"100.00"``), percentages and weights exactly."""
+    if margin.unit == "value":
+        return money(margin.value), money(margin.threshold), money(margin.margin)
+    return decimal_text(margin.value), decimal_text(margin.threshold), decimal_text(margin.margin)
 
 
 def traced_leaves(parts: tuple[Part, ...]) -> list[Part]:

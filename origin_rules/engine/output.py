@@ -22,7 +22,7 @@ from ..model.determination import (
 )
 from ..model.slots import assemble_all, maker
 from .evaluate import Outcome
-from .measures import money
+from .measures import margin_texts, money
 from .trace import Trace
 
 RESULT = {True: "true", False: "false", None: "unknown"}
@@ -99,14 +99,14 @@ def to_determination(out: Outcome, full: bool = False, plain: bool = False) -> D
             "criterion": m.criterion,
             "source": m.source,
             "figure": m.figure,
-            "value": decimal_text(m.value),
-            "threshold": decimal_text(m.threshold),
-            "comparison": m.comparison if m.comparison in (">=", "<=") else (">=" if m.comparison == ">" else "<="),
-            "margin": decimal_text(m.margin),
+            "value": texts[0],
+            "threshold": texts[1],
+            "comparison": m.comparison,
+            "margin": texts[2],
             "flip_value": money(m.flip_value) if m.flip_value is not None else None,
             "holds": m.holds,
         })
-        for m in out.margins
+        for m in out.margins for texts in (margin_texts(m),)
     ]
     build = assemble if type(out.as_of) is date else _validated  # a datetime, say: pydantic's reading of it
     return build(Determination, {

@@ -110,7 +110,7 @@ class Headroom(BaseModel):
     figure: str
     value: DecimalText
     threshold: DecimalText
-    comparison: Literal[">=", "<="]
+    comparison: Literal[">=", "<=", ">", "<"]
     margin: DecimalText
     flip_value: DecimalText | None = None
     holds: bool

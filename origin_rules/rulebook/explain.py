@@ -171,7 +171,10 @@ def headroom_line(h) -> str:
         if h.flip_value is not None:
             line += f"; more than {h.flip_value}{unit} more of it would fail it"
     else:
-        line = f"{head}: {'over' if h.comparison == '<=' else 'short'} by {margin}{unit}"
+        if h.margin.strip("-0.") == "" and h.comparison in (">", "<"):  # at the limit, which a strict test excludes
+            line = f"{head}: must be {'more' if h.comparison == '>' else 'less'} than it"
+        else:
+            line = f"{head}: {'over' if h.comparison in ('<=', '<') else 'short'} by {margin}{unit}"
     return line + where
 
 
