@@ -236,6 +236,18 @@ def test_cluster_addresses_are_checked():
 
 
 @pytest.mark.slow
+def test_a_local_cluster_keeps_the_configured_worker_preloads():
+    import dask
+
+    from origin_rules.batch.cluster import _worker_preloads
+
+    assert _worker_preloads() == {"preload": ["origin_rules.batch.cluster"], "preload_argv": [[]]}
+    with dask.config.set({"distributed.worker.preload": ["mine.py", "other"],
+                          "distributed.worker.preload-argv": ["--flag"]}):
+        assert _worker_preloads() == {"preload": ["mine.py", "other", "origin_rules.batch.cluster"],
+                                      "preload_argv": [["--flag"], ["--flag"], []]}
+
+
 def test_an_unreachable_scheduler_is_a_clear_error(shipped_rulebook, tmp_path):
     options = Options(inputs=[], out=str(tmp_path / "o.jsonl"), as_of=ON)
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
@@ -294,7 +306,10 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(shipped_ru
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_cluster(tmp_path):
+@pytest.mark.parametrize("group", [False, True], ids=["main-process", "process-group"])
+def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_cluster(tmp_path, group):
+    # group: SIGINT to every process of the batch's group, as a terminal's Ctrl-C; the
+    # workers of the local cluster ended in tracebacks (CancelledError, KeyboardInterrupt)
     import subprocess
     import sys
     import time
@@ -306,7 +321,8 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
     out = tmp_path / "results.parquet"
     args = [sys.executable, "-c", PYTHON_CLI, "batch", str(src), "--rules", RULES,
             "--as-of", AS_OF, "--out", str(out), "--cluster", "local:2", "--chunk-size", "20"]
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=group)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         parts = list(tmp_path.glob(".results.parquet.*.part"))
@@ -320,11 +336,14 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
         pytest.fail("the batch wrote nothing within 180 s")
     tree = descendants(process.pid)
     assert len(tree) >= 2, tree  # the local cluster's scheduler side and worker processes
-    process.send_signal(signal.SIGINT)
+    if group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
     code = process.wait(timeout=90)
     stderr = process.stderr.read().decode()
     assert code == 130, stderr
-    assert "interrupted: no output written" in stderr
+    assert stderr == "interrupted: no output written\n"
     assert not out.exists()
     assert list(tmp_path.glob(".*.part")) == []
     deadline = time.monotonic() + 30

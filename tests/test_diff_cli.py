@@ -370,3 +370,94 @@ def test_a_threshold_raised_beyond_28_digits_is_stricter_not_identical(tmp_path,
     assert "FAILED: expected equivalent, but stricter evidence was found" in result.output
     (found,) = counterexamples(result.output)
     assert "# old, A" in found and ": qualifies" in found and "does_not_qualify" in found
+
+
+DEMO = '''agreement "Demo" {
+  parties = [US, MX, CA]
+  effective = 2020-07-01
+  rule 8708.30 "Brakes" {
+    change from any other heading
+    or change from any other subheading and rvc(transaction_value) >= 60%
+  }
+}
+'''
+OTHER = 'agreement "Other" {\n  parties = [US, MX]\n  effective = 2020-07-01\n  rule 8708.10 { change from any other heading }\n}\n'
+CAPPED = 'scenario "S" extends "Demo" {\n  require for 87 { value(non_originating and origin in [CN]) <= 10% of transaction_value }\n}\n'
+LONE_BOMS = {  # P1 qualifies under Other only; P2 under Demo, not under S (380 of Chinese content > 100)
+    "b1.yaml": 'product: {id: P1, hs: "8708.10", produced_in: US, transaction_value: 1000}\n'
+               'materials:\n  - {id: M1, hs: "7208.10", origin: CN, originating: false, value: 400}\n',
+    "b2.yaml": 'product: {id: P2, hs: "8708.30", produced_in: CA, transaction_value: 1000}\n'
+               'materials:\n  - {id: M1, hs: "8708.10", origin: CN, originating: false, value: 380}\n',
+}
+
+
+def lone(tmp_path, old: str, new: str, *more: str):
+    """diff of two rulebooks in tmp_path (old.roo, new.roo), with the BOMs of LONE_BOMS."""
+    (tmp_path / "old.roo").write_text(old, encoding="utf-8")
+    (tmp_path / "new.roo").write_text(new, encoding="utf-8")
+    boms = tmp_path / "boms"
+    boms.mkdir(exist_ok=True)
+    for name, text in LONE_BOMS.items():
+        (boms / name).write_text(text, encoding="utf-8")
+    return run(str(tmp_path / "old.roo"), str(tmp_path / "new.roo"), "--as-of", ON, "--boms", str(boms), *more)
+
+
+@pytest.mark.parametrize("prove", [[], ["--prove"]])
+def test_a_removed_agreement_and_an_added_scenario_are_no_equivalence(tmp_path, prove):
+    """Names on one side only were notes: `--expect equivalent` held (`Verdict: equivalent`,
+    `0 of 2 BOMs change verdict`, exit 0, with or without --prove) though P1 qualifies under
+    `Other`, which the new rulebook removed."""
+    result = lone(tmp_path, DEMO + OTHER, DEMO + CAPPED, "--expect", "equivalent", *prove)
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert not re.search(r"^Verdict: ", out, re.M)
+    portfolio = out.split("Portfolio, as of 2026-07-01:\n", 1)[1].split("\n\n", 1)[0]
+    assert portfolio.splitlines() == [
+        "  under Demo: 0 of 2 BOMs change verdict: 0 lose qualification, 0 gain it, 0 change otherwise",
+        "  under Other (removed): 1 of 2 BOMs change verdict: 1 lose qualification, 0 gain it, 0 change otherwise",
+        f"    P1 (8708.10): qualifies -> no verdict  [{tmp_path / 'boms' / 'b1.yaml'}]",
+        "        old: qualifies",
+        f"        new: no verdict: `Other` is not in {tmp_path / 'new.roo'}",
+        # P2 does not qualify under S: no verdict ranks with does_not_qualify, nothing it had is lost
+        "  under S (added): 0 of 2 BOMs change verdict: 0 lose qualification, 0 gain it, 0 change otherwise",
+    ]
+    assert out.split("Verdicts:\n", 1)[1].splitlines()[:3] == [
+        "  equivalent (no change in meaning: the normalized rules are identical): under Demo",
+        "  stricter (removed: goods that had a verdict under it have none): under Other",
+        "  looser (added: goods that had no verdict under it have one): under S",
+    ]
+    assert out.rstrip().splitlines()[-2:] == [
+        "Overall verdict: mixed",
+        "FAILED: expected equivalent, but `Other` was removed (stricter) and `S` was added (looser)",
+    ]
+
+
+@pytest.mark.parametrize("old, new, expect, code, message", [
+    (DEMO + OTHER, DEMO, "stricter", 0, "OK: expected stricter: holds"),
+    (DEMO + OTHER, DEMO, "looser", 1, "FAILED: expected looser, but `Other` was removed (stricter)"),
+    (DEMO + OTHER, DEMO, "equivalent", 1, "FAILED: expected equivalent, but `Other` was removed (stricter)"),
+    (DEMO, DEMO + CAPPED, "looser", 0, "OK: expected looser: holds"),
+    (DEMO, DEMO + CAPPED, "stricter", 1, "FAILED: expected stricter, but `S` was added (looser)"),
+], ids=["removed-stricter", "removed-looser", "removed-equivalent", "added-looser", "added-stricter"])
+def test_a_removed_name_is_stricter_and_an_added_one_looser(tmp_path, old, new, expect, code, message):
+    result = lone(tmp_path, old, new, "--expect", expect)
+    assert result.exit_code == code, result.output
+    assert result.stdout.rstrip().splitlines()[-1] == message
+    assert f"Overall verdict: {'stricter' if OTHER in old else 'looser'}\n" in result.stdout
+
+
+def test_names_on_one_side_only_in_json(tmp_path):
+    result = lone(tmp_path, DEMO + OTHER, DEMO + CAPPED, "--expect", "equivalent", "--format", "json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["verdict"], doc["expectation_met"]) == ("mixed", False)
+    [comparison] = doc["comparisons"]
+    assert (comparison["new"]["name"], comparison["verdict"]) == ("Demo", "equivalent")
+    [removed], [added] = doc["removed"], doc["added"]
+    assert (removed["name"], removed["verdict"], added["name"], added["verdict"]) == ("Other", "stricter", "S", "looser")
+    impact = removed["impact"]
+    assert {k: impact[k] for k in ("evaluated", "changed", "lost", "gained", "other")} == {
+        "evaluated": 2, "changed": 1, "lost": 1, "gained": 0, "other": 0}
+    assert impact["flips"][0]["old"]["verdict"] == "qualifies" and impact["flips"][0]["new"]["verdict"] is None
+    assert added["impact"]["changed"] == 0
+    assert doc["notes"] == [f"only in {tmp_path / 'old.roo'} (removed): Other", f"only in {tmp_path / 'new.roo'} (added): S"]

@@ -310,6 +310,19 @@ def test_cli_bad_test_file_exits_2(folder: Path):
     assert "bad.test.yaml:8: [1].expect.Mini: `qualify` is not a verdict" in result.stdout
 
 
+def test_verdicts_checked_leave_out_cases_in_error_in_every_format(folder: Path):
+    # of the 8 cases of BAD only `good` runs: one verdict checked, the same in text and JSON
+    # (JSON counted the expectations of the cases in error too: 4 here)
+    (folder / "bad.test.yaml").write_text(BAD)
+    text = invoke(str(folder))
+    assert text.exit_code == 2
+    assert text.stdout.rstrip().splitlines()[-1] == "1 passed, 0 failed, 7 errors (8 cases, 1 verdict checked, 1 test file)"
+    result = invoke(str(folder), "--format", "json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["summary"] == {"cases": 8, "passed": 1, "failed": 0, "errors": 7, "verdicts": 1,
+                                                    "verdicts_failed": 0, "test_files": 1}
+
+
 @pytest.mark.parametrize("text, line, words", [
     ("name: x\n", 1, "expected a YAML list of cases"),
     ("- name: [x\n", 2, "invalid YAML"),

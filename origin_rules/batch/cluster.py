@@ -18,13 +18,16 @@ the package with a clear error rather than guess.
 Faults: a chunk is a pure function of its records, so when a worker dies Dask runs its
 chunks again on another worker; the main process takes one result per chunk, so no record
 is lost or written twice. An interrupted run removes its temporary output as the local
-batch does. Runs sharing a long-lived cluster keep apart: each run's setup is keyed by a
-token of its own and dropped when the run ends.
+batch does; the worker processes of a local cluster leave Ctrl-C to the main process, as
+the local batch's do (a terminal sends it to them all), which closes the cluster. Runs
+sharing a long-lived cluster keep apart: each run's setup is keyed by a token of its own
+and dropped when the run ends.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import uuid
 from typing import Any
@@ -85,6 +88,29 @@ def install(token: str, blob: bytes, args: dict[str, Any]) -> None:
                            bool(args.get("record")))
 
 
+def dask_setup(worker) -> None:
+    """Preload of a local cluster's workers (Dask calls it as a worker starts): leave Ctrl-C to
+    the main process. A terminal's Ctrl-C reaches every process of its group, and a worker
+    would end in tracebacks (CancelledError, KeyboardInterrupt) while the main process closes
+    the cluster anyway. Workers of a cluster of the user's own are left as they are."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_preloads() -> dict[str, list]:
+    """The workers' preloads of a local cluster: the configured ones (``distributed.worker.preload``)
+    and :func:`dask_setup`."""
+    import dask
+
+    preload = dask.config.get("distributed.worker.preload", None) or []
+    preload = [preload] if isinstance(preload, str) else list(preload)
+    argv = list(dask.config.get("distributed.worker.preload-argv", None) or [])
+    if argv and isinstance(argv[0], str):  # one argument list for every preload
+        argv = [argv] * len(preload)
+    argv = argv or [[]] * len(preload)
+    return {"preload": preload + [__name__], "preload_argv": argv + [[]]}
+
+
 def run_chunk(token: str, jobs: list[tuple]) -> tuple[list[tuple], int]:
     """A worker's task: the results of one chunk under the run ``token``."""
     setup = _SETUPS.get(token)
@@ -108,7 +134,8 @@ class ClusterPool:
         try:
             if count is not None:  # the scheduler's HTTP server on any free port: local runs side by side never clash
                 self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                            dashboard_address=":0", silence_logs=logging.ERROR)
+                                            dashboard_address=":0", silence_logs=logging.ERROR,
+                                            **_worker_preloads())
                 self.client = Client(self.cluster)
             else:
                 self.client = Client(where, timeout=timeout)

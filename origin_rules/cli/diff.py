@@ -29,7 +29,7 @@ The structural diff compares normalized rules: layout, comments, the order of ru
 
 --prove decides instead of searching (the z3 SMT solver): `equivalent` (proven for BOMs of up to --materials materials with every fact given), `stricter` or `looser` (proven never the other way), `both`, each with a counterexample per direction that the engine confirms, or `unknown` with the reason (a construct it cannot encode, or --timeout).
 
---expect stricter fails when looser evidence is found; looser when stricter evidence is found; equivalent when any is; with --prove, also when the answer is unknown. Exit codes: 0 ok, 1 --expect violated, 2 bad usage, rule files with errors or unreadable BOMs."""
+--expect stricter fails when looser evidence is found; looser when stricter evidence is found; equivalent when any is; with --prove, also when the answer is unknown. With two rulebooks, a name in the old one only (removed: its goods lose their verdict) is stricter evidence, a name in the new one only (added) looser evidence. Exit codes: 0 ok, 1 --expect violated, 2 bad usage, rule files with errors or unreadable BOMs."""
 
 
 class Format(str, Enum):
@@ -52,11 +52,13 @@ def _check_names(book, names: list[str]) -> None:
             raise typer.Exit(EXIT_USAGE)
 
 
-def _sides(paths: list[Path], under: str | None, vs: list[str], cache: bool = True) -> tuple[list, list[str]]:
-    """The pairs of sides to compare, and notes (names found on one side only)."""
+def _sides(paths: list[Path], under: str | None, vs: list[str], cache: bool = True) -> tuple[list, list[str], list]:
+    """The pairs of sides to compare, notes (names found on one side only), and those names:
+    ``(side, removed, paths of the other rulebook)``."""
     from ..diff.compare import Side
 
     notes: list[str] = []
+    alone: list[tuple] = []
     if vs or (len(paths) == 1 and under):
         book = load_rules(paths, cache=cache)
         where = tuple(str(p) for p in paths)
@@ -72,7 +74,7 @@ def _sides(paths: list[Path], under: str | None, vs: list[str], cache: bool = Tr
             if base == name:
                 fail_usage(f"`{name}` is an agreement: name the side to compare it with, --under NAME")
             pairs.append((Side(book, base, base, where), Side(book, name, name, where)))
-        return pairs, notes
+        return pairs, notes, alone
     if len(paths) != 2:
         fail_usage("give two rulebooks (OLD NEW), or one rulebook with --under and/or --vs")
     old_book, new_book = load_rules([paths[0]], cache=cache), load_rules([paths[1]], cache=cache)
@@ -90,9 +92,11 @@ def _sides(paths: list[Path], under: str | None, vs: list[str], cache: bool = Tr
             notes.append(f"only in {paths[1]} (added): {', '.join(only_new)}")
         if not names:
             fail_usage(f"no agreement or scenario name is in both {paths[0]} and {paths[1]}")
+        alone = [(Side(old_book, n, f"{n} ({paths[0]})", (str(paths[0]),)), True, (str(paths[1]),)) for n in only_old]
+        alone += [(Side(new_book, n, f"{n} ({paths[1]})", (str(paths[1]),)), False, (str(paths[0]),)) for n in only_new]
     pairs = [(Side(old_book, n, f"{n} ({paths[0]})", (str(paths[0]),)), Side(new_book, n, f"{n} ({paths[1]})", (str(paths[1]),)))
              for n in names]
-    return pairs, notes
+    return pairs, notes, alone
 
 
 @app.command("diff", help=HELP)
@@ -113,13 +117,13 @@ def diff(
     format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for CI.")] = Format.text,
     no_cache: Annotated[bool, no_cache_option()] = False,
 ) -> None:
-    from ..diff.compare import compare
+    from ..diff.compare import compare, one_sided
     from ..diff.report import expectation, render_json, render_text
 
     on = parse_date(as_of)
     if prove and no_search:
         fail_usage("--prove and --no-search exclude each other")
-    pairs, notes = _sides(paths, under, list(vs or []), cache=not no_cache)
+    pairs, notes, alone = _sides(paths, under, list(vs or []), cache=not no_cache)
     records = None
     bad_input = False
     if boms:
@@ -135,9 +139,11 @@ def diff(
                 run_proof=prove, materials=materials, timeout=timeout)
         for old, new in pairs
     ]
+    # a name removed (added) is not compared, but its goods lose (get) their verdict
+    lone = [one_sided(side, removed, other, boms=records, on=on) for side, removed, other in alone]
     wanted = expect.value if expect else None
     render = render_json if format is Format.json else render_text
-    typer.echo(render(comparisons, wanted, notes))
+    typer.echo(render(comparisons, wanted, notes, lone))
     if save is not None:
         from ..diff.report import counterexample_files
         from ..files.atomic import write_text_atomically
@@ -148,5 +154,5 @@ def diff(
             err(f"wrote {save / name}")
     if bad_input:
         raise typer.Exit(EXIT_USAGE)
-    held, _ = expectation(comparisons, wanted)
+    held, _ = expectation(comparisons, wanted, lone)
     raise typer.Exit(EXIT_FINDINGS if held is False else EXIT_OK)

@@ -13,6 +13,12 @@ The verdict of a comparison is the search's (``stricter``, ``looser``, ``mixed``
 qualification is stricter evidence). When the normal forms are identical the verdict is
 ``equivalent`` with no search: the edit changed layout, order or wording only.
 
+A name of one side only (:class:`OneSided`, from :func:`one_sided`: two versions of a
+rulebook compared name by name, and an agreement or scenario removed or added) is not
+compared, but it counts: goods that had a verdict under a removed name have none, which can
+only take qualification away (stricter evidence); an added name can only give it (looser
+evidence). Its ``impact`` lists the BOMs that lose (get) a verdict under it.
+
     from origin_rules.diff.compare import Side, compare
     book = origin_rules.load("rules/")
     result = compare(Side(book, "USMCA", "USMCA"), Side(book, "USMCA review 2026: combined", "..."))
@@ -24,13 +30,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
-from .impact import Impact, Side, portfolio_impact
+from .impact import Impact, Side, one_sided_impact, portfolio_impact
 from .normal import NormalProgram, normalize
 from .prove import Proof, prove
 from .search import SearchResult, classify, direction, from_portfolio, search
 from .structural import StructuralDiff, structural_diff
 
-__all__ = ["Comparison", "Side", "compare", "normal_of"]
+__all__ = ["Comparison", "OneSided", "Side", "compare", "normal_of", "one_sided"]
 
 
 @dataclass
@@ -125,4 +131,41 @@ def compare(old: Side, new: Side, *, boms: Iterable | None = None, on: date | No
         result.search = search(result.structural.changes, old, new, old_n, new_n, budget=examples, seed=seed, on=on)
         if result.impact is not None:
             from_portfolio(result.search, result.impact.flips, old, new, on)
+    return result
+
+
+@dataclass
+class OneSided:
+    """An agreement or scenario in one of the two rulebooks only: ``removed`` (in the old one,
+    ``side``) or added (in the new one). ``other``: the paths of the rulebook without it."""
+
+    side: Side
+    removed: bool
+    other: tuple[str, ...] = ()
+    impact: Impact | None = None
+
+    @property
+    def word(self) -> str:
+        return "removed" if self.removed else "added"
+
+    @property
+    def direction(self) -> str:
+        """``stricter`` for a removed name (its goods lose their verdict), ``looser`` for an
+        added one (goods get one): whatever the BOMs, never the other way."""
+        return "stricter" if self.removed else "looser"
+
+    @property
+    def verdict_text(self) -> str:
+        if self.removed:
+            return "stricter (removed: goods that had a verdict under it have none)"
+        return "looser (added: goods that had no verdict under it have one)"
+
+
+def one_sided(side: Side, removed: bool, other: tuple[str, ...] = (), *, boms: Iterable | None = None,
+              on: date | None = None) -> OneSided:
+    """A name of one side only, with the BOMs (records) that lose or get a verdict under it."""
+    result = OneSided(side, removed, other)
+    if boms is not None:
+        where = " ".join(other) or ("the new rules" if removed else "the old rules")
+        result.impact = one_sided_impact(side, boms, on or date.today(), removed, f"`{side.name}` is not in {where}")
     return result

@@ -9,6 +9,12 @@ counts: how many were evaluated, lost qualification, gained it, changed otherwis
 
 Verdicts come from the fast ``Rulebook.verdict``; only the BOMs that flip are evaluated
 again with explanations, for their reasons.
+
+A name of one side only (an agreement or scenario removed or added between two versions of a
+rulebook): :func:`one_sided_impact` lists the BOMs that lose (or get) a verdict under it, with
+no verdict (``None``) on the other side: those that qualify or lack data there. No verdict
+ranks with ``does_not_qualify`` and ``no_rule`` (a good outside every agreement originates
+under none), so a BOM that does not qualify under the name changes nothing that matters.
 """
 
 from __future__ import annotations
@@ -57,8 +63,8 @@ class Flip:
     source: str
     product_id: str
     hs: str | None
-    old_verdict: str
-    new_verdict: str
+    old_verdict: str | None  # None: the name is not on this side (removed or added)
+    new_verdict: str | None
     old_reason: str
     new_reason: str
     bom: BOM | None = field(default=None, compare=False, repr=False)
@@ -138,4 +144,28 @@ def portfolio_impact(old: Side, new: Side, records: Iterable, on: date) -> Impac
         new_reason += _subassembly_note(old.subassemblies(bom, on), new.subassemblies(bom, on))
         where = record.source if not record.position else f"{record.source}#{record.position}"
         impact.flips.append(Flip(where, bom.product.id, bom.product.hs, ov, nv, old_reason, new_reason, bom))
+    return impact
+
+
+def one_sided_impact(side: Side, records: Iterable, on: date, removed: bool, absent: str = "") -> Impact:
+    """The BOMs whose verdict under a name of one side only is lost (``removed``: the name is
+    in the old rulebook only) or new (added): every readable BOM that qualifies or has
+    ``insufficient_data`` under ``side``, with ``None`` as the verdict of the side without the
+    name and ``absent`` as its reason (``Other` is not in new.roo``)."""
+    impact = Impact(on)
+    for record in records:
+        if isinstance(record, Exception):
+            impact.errors.append(str(record))
+            continue
+        if not record.ok:
+            impact.errors.append(str(record.error))
+            continue
+        bom = record.bom
+        impact.evaluated += 1
+        if side.verdict(bom, on) not in ("qualifies", "insufficient_data"):
+            continue
+        verdict, reason = side.reason(bom, on)
+        where = record.source if not record.position else f"{record.source}#{record.position}"
+        pair = (verdict, None, reason, absent) if removed else (None, verdict, absent, reason)
+        impact.flips.append(Flip(where, bom.product.id, bom.product.hs, *pair, bom))
     return impact

@@ -16,6 +16,12 @@ the names it holds under (``under``: those it does not inherit from another name
 list; ``inherited_by``: the scenarios that inherit it); each change of a comparison points
 to its group by ``group``.
 
+Names of one side only (:class:`~origin_rules.diff.compare.OneSided`: an agreement or
+scenario removed or added) turn the report into the grouped one: each is listed in the
+portfolio with the BOMs that lose (get) a verdict under it, and among the verdicts; a
+removed name is stricter evidence, an added one looser evidence, in the overall verdict and
+for the intent.
+
 Intent: ``stricter`` holds when no looser evidence was found (no BOM gains); ``looser`` when
 no stricter evidence was found; ``equivalent`` when no difference at all was found.
 """
@@ -28,16 +34,21 @@ import shlex
 
 import yaml
 
-from .compare import Comparison
+from .compare import Comparison, OneSided
 from .search import Finding, classify
 
 CONTRARY = {"stricter": {"looser"}, "looser": {"stricter"}, "equivalent": {"stricter", "looser"}}
 
 
-def overall(comparisons: list[Comparison]) -> str:
-    """The verdict over every comparison (``mixed`` as soon as both directions appear; with
-    proofs, ``both``, and ``unknown`` when a proof could not settle the rest)."""
-    found = set().union(*(c.directions for c in comparisons)) if comparisons else set()
+def _directions(comparisons: list[Comparison], one_sided=()) -> set[str]:
+    return set().union(*(c.directions for c in comparisons), {o.direction for o in one_sided})
+
+
+def overall(comparisons: list[Comparison], one_sided: list[OneSided] = ()) -> str:
+    """The verdict over every comparison and name of one side only (``mixed`` as soon as both
+    directions appear; with proofs, ``both``, and ``unknown`` when a proof could not settle
+    the rest)."""
+    found = _directions(comparisons, one_sided)
     if any(c.proof is not None for c in comparisons):
         if {"stricter", "looser"} <= found:
             return "both"
@@ -46,15 +57,23 @@ def overall(comparisons: list[Comparison]) -> str:
     return classify(found)
 
 
-def expectation(comparisons: list[Comparison], expect: str | None) -> tuple[bool | None, str]:
+def expectation(comparisons: list[Comparison], expect: str | None,
+                one_sided: list[OneSided] = ()) -> tuple[bool | None, str]:
     """(held?, message); (None, "") when nothing was expected. With ``--prove`` the intent
-    holds only when it is proven: an unknown answer does not confirm it."""
+    holds only when it is proven: an unknown answer does not confirm it. A name removed is
+    stricter evidence, one added looser evidence (``one_sided``)."""
     if expect is None:
         return None, ""
-    found = set().union(*(c.directions for c in comparisons)) if comparisons else set()
+    found = _directions(comparisons, one_sided)
     against = found & CONTRARY[expect]
     if against:
-        return False, f"expected {expect}, but {' and '.join(sorted(against))} evidence was found (see above)"
+        seen = _directions(comparisons) & CONTRARY[expect]
+        reasons = [f"{' and '.join(sorted(seen))} evidence was found (see above)"] if seen else []
+        for word, way in (("removed", "stricter"), ("added", "looser")):
+            names = [f"`{o.side.name}`" for o in one_sided if o.word == word and way in against]
+            if names:
+                reasons.append(f"{', '.join(names)} {'was' if len(names) == 1 else 'were'} {word} ({way})")
+        return False, f"expected {expect}, but {' and '.join(reasons)}"
     unproven = [c for c in comparisons if c.proof is not None and c.verdict == "unknown"]
     if unproven:
         return False, f"expected {expect}, but it could not be proven: {unproven[0].proof.reason}"
@@ -99,8 +118,14 @@ def counterexample_files(comparisons: list[Comparison]) -> list[tuple[str, str]]
     return list(out.items())
 
 
-def _verdict(verdict: str, reason: str) -> str:
+def _verdict(verdict: str | None, reason: str) -> str:
+    verdict = _word(verdict)
     return f"{verdict}: {reason}" if reason else verdict
+
+
+def _word(verdict: str | None) -> str:
+    """A verdict in words; None (the name is not on that side) is ``no verdict``."""
+    return "no verdict" if verdict is None else verdict
 
 
 def render_comparison(c: Comparison) -> str:
@@ -124,7 +149,7 @@ def render_comparison(c: Comparison) -> str:
         out.append("")
         out.append(f"Portfolio, as of {imp.as_of.isoformat()}: {imp.summary}")
         for f in imp.flips:
-            out.append(f"  {f.product_id} ({f.hs or 'no HS code'}): {f.old_verdict} -> {f.new_verdict}  [{f.source}]")
+            out.append(f"  {f.product_id} ({f.hs or 'no HS code'}): {_word(f.old_verdict)} -> {_word(f.new_verdict)}  [{f.source}]")
             out.append(f"      old: {_verdict(f.old_verdict, f.old_reason)}")
             out.append(f"      new: {_verdict(f.new_verdict, f.new_reason)}")
         for e in imp.errors:
@@ -258,7 +283,7 @@ def _heading(comparisons: list[Comparison], names: _Names) -> str:
 
 
 def _flip_lines(f) -> list[str]:
-    return [f"    {f.product_id} ({f.hs or 'no HS code'}): {f.old_verdict} -> {f.new_verdict}  [{f.source}]",
+    return [f"    {f.product_id} ({f.hs or 'no HS code'}): {_word(f.old_verdict)} -> {_word(f.new_verdict)}  [{f.source}]",
             f"        old: {_verdict(f.old_verdict, f.old_reason)}",
             f"        new: {_verdict(f.new_verdict, f.new_reason)}"]
 
@@ -268,8 +293,9 @@ def _finding_key(f: Finding) -> tuple:
             f.old_reason, f.new_reason, f.shrunk)
 
 
-def render_grouped(comparisons: list[Comparison]) -> str:
-    """Several comparisons as one report, each change, outcome and counterexample once."""
+def render_grouped(comparisons: list[Comparison], one_sided: list[OneSided] = ()) -> str:
+    """Several comparisons as one report, each change, outcome and counterexample once; and
+    the names of one side only (``one_sided``): in the portfolio and among the verdicts."""
     names = _Names(comparisons, short=_by_name(comparisons))
     under = names.text
     out: list[str] = [_heading(comparisons, names), ""]
@@ -293,16 +319,21 @@ def render_grouped(comparisons: list[Comparison]) -> str:
         out.append("Wording only (no change in meaning):")
         out.extend(f"  {w}  (under {under(ns)})" for w, ns in wording)
     impacts = [(c, c.impact) for c in comparisons if c.impact is not None]
-    if impacts:
+    alone = [o for o in one_sided if o.impact is not None]
+    if impacts or alone:
         out.append("")
-        out.append(f"Portfolio, as of {impacts[0][1].as_of.isoformat()}:")
+        out.append(f"Portfolio, as of {(impacts[0][1] if impacts else alone[0].impact).as_of.isoformat()}:")
         outcomes = _grouped(((imp.summary, tuple(_flip_key(f) for f in imp.flips)), c.new.name) for c, imp in impacts)
         flips = {_flip_key(f): f for _, imp in impacts for f in imp.flips}
         for (summary, keys), ns in outcomes:
             out.append(f"  under {under(ns)}: {summary}")
             for key in keys:
                 out.extend(_flip_lines(flips[key]))
-        for e in dict.fromkeys(e for _, imp in impacts for e in imp.errors):
+        for o in alone:
+            out.append(f"  under {o.side.name} ({o.word}): {o.impact.summary}")
+            for f in o.impact.flips:
+                out.extend(_flip_lines(f))
+        for e in dict.fromkeys(e for imp in [i for _, i in impacts] + [o.impact for o in alone] for e in imp.errors):
             out.append(f"  unreadable: {e}")
     searched = [c for c in comparisons if c.search is not None]
     if searched:
@@ -360,6 +391,8 @@ def render_grouped(comparisons: list[Comparison]) -> str:
     out.append("Verdicts:")
     for verdict, ns in _grouped((c.verdict_text, c.new.name) for c in comparisons):
         out.append(f"  {verdict}: under {under(ns)}")
+    for verdict, ns in _grouped((o.verdict_text, o.side.name) for o in one_sided):
+        out.append(f"  {verdict}: under {', '.join(ns)}")
     return "\n".join(out)
 
 
@@ -374,16 +407,20 @@ def _flip_key(f) -> tuple:
     return (f.source, f.product_id, f.hs, f.old_verdict, f.new_verdict, f.old_reason, f.new_reason)
 
 
-def render_text(comparisons: list[Comparison], expect: str | None = None, notes: list[str] | None = None) -> str:
-    text = render_comparison(comparisons[0]) if len(comparisons) == 1 else render_grouped(comparisons)
+def render_text(comparisons: list[Comparison], expect: str | None = None, notes: list[str] | None = None,
+                one_sided: list[OneSided] = ()) -> str:
+    """The report; with names of one side only (``one_sided``), grouped even for one
+    comparison, so that the overall verdict counts them."""
+    grouped = len(comparisons) > 1 or bool(one_sided)
+    text = render_grouped(comparisons, one_sided) if grouped else render_comparison(comparisons[0])
     tail: list[str] = list(notes or [])
-    if len(comparisons) > 1:
-        verdict = overall(comparisons)
+    if grouped:
+        verdict = overall(comparisons, one_sided)
         if verdict == "equivalent" and any(c.search is None and c.proof is None and not c.structural.same_meaning
                                            for c in comparisons):
             verdict = "not searched (run without --no-search to look for differences)"
         tail.append(f"Overall verdict: {verdict}")
-    held, message = expectation(comparisons, expect)
+    held, message = expectation(comparisons, expect, one_sided)
     if held is not None:
         tail.append(("OK: " if held else "FAILED: ") + message)
     return text + ("\n\n" + "\n".join(tail) if tail else "")
@@ -413,8 +450,14 @@ def comparison_dict(c: Comparison, groups: dict[tuple, int] | None = None) -> di
     }
 
 
-def render_json(comparisons: list[Comparison], expect: str | None = None, notes: list[str] | None = None) -> str:
-    held, message = expectation(comparisons, expect)
+def one_sided_dict(o: OneSided) -> dict:
+    return {"name": o.side.name, "label": o.side.label, "rules": list(o.side.paths), "verdict": o.direction,
+            "verdict_text": o.verdict_text, "impact": o.impact.to_dict() if o.impact is not None else None}
+
+
+def render_json(comparisons: list[Comparison], expect: str | None = None, notes: list[str] | None = None,
+                one_sided: list[OneSided] = ()) -> str:
+    held, message = expectation(comparisons, expect, one_sided)
     names = _Names(comparisons)
     groups = change_groups(comparisons)
     ids = {_change_key(ch): i for i, (ch, _, _) in enumerate(groups)}
@@ -428,7 +471,9 @@ def render_json(comparisons: list[Comparison], expect: str | None = None, notes:
     doc = {
         "changes": grouped,
         "comparisons": [comparison_dict(c, ids) for c in comparisons],
-        "verdict": overall(comparisons),
+        "removed": [one_sided_dict(o) for o in one_sided if o.removed],
+        "added": [one_sided_dict(o) for o in one_sided if not o.removed],
+        "verdict": overall(comparisons, one_sided),
         "expect": expect,
         "expectation_met": held,
         "expectation": message or None,

@@ -178,6 +178,12 @@ class Report:
         return sum(1 for c in self.cases if c.status == status)
 
     @property
+    def checked(self) -> list[Check]:
+        """The expectations whose verdict was evaluated (the "verdicts checked" of every
+        format): not those of a case that could not run, nor an unknown agreement's."""
+        return [k for c in self.cases for k in c.checks if k.actual is not None]
+
+    @property
     def all_problems(self) -> list[Problem]:
         return self.problems + [p for f in self.files for p in f.problems] + [
             p for c in self.cases for p in c.problems]
