@@ -24,6 +24,8 @@ from origin_rules.rulebook.sources import parse_paths, parse_texts
 from origin_rules.syntax.errors import KEYWORDS
 from origin_rules.syntax.parser import parse
 
+from conftest import examples
+
 HERE = Path(__file__).parent
 LANGUAGE = HERE / "golden" / "language"
 GOLDEN_CHECK = HERE / "golden" / "check"
@@ -409,6 +411,107 @@ def test_many_rules_for_one_code_are_reported_without_blowing_up():
     lines = [f"rule 87.03 {{ rvc(net_cost) >= {i % 100}% }}" for i in range(300)]
     codes = codes_of(rules(*lines))
     assert codes == ["ROO106"] * 299
+
+
+def _all_pairs(entries, effective=None):
+    """The search before it looked only at the pairs it can report: every pair of rules sharing
+    a code, with the first code and spans the sweep finds (the reference for the tests below)."""
+    import heapq
+
+    by_length: dict = {}
+    for index, entry in enumerate(entries):
+        for c in entry.items:
+            by_length.setdefault(len(c.low), []).append((c.low, c.high, index, c.span))
+    found: dict = {}
+    for intervals in by_length.values():
+        intervals.sort(key=lambda t: (t[0], t[1]))
+        active: list = []
+        for seq, (low, high, index, span) in enumerate(intervals):
+            while active and active[0][0] < low:
+                heapq.heappop(active)
+            for _, _, other, other_span in active:
+                if other == index:
+                    continue
+                key = (other, index) if other < index else (index, other)
+                if key not in found:
+                    first, second = (other_span, span) if other < index else (span, other_span)
+                    found[key] = (low, first, second)
+            heapq.heappush(active, (high, seq, index, span))
+    return found
+
+
+def _pairs_counted(monkeypatch) -> list[int]:
+    """How many pairs of rules the overlap search takes up, for each program it searches."""
+    from origin_rules.semantics import overlap
+
+    counts: list[int] = []
+    search = overlap._pairs
+
+    def counted(*args):
+        found = search(*args)
+        counts.append(len(found))
+        return found
+
+    monkeypatch.setattr(overlap, "_pairs", counted)
+    return counts
+
+
+def test_copies_of_one_rule_are_not_compared_pair_by_pair(monkeypatch):
+    """n copies of one rule: each later copy is reported once, against the first, and the
+    search takes up n - 1 pairs, not the n(n - 1)/2 that share the code (4,000 copies took
+    42 s, and the language server did not answer with 20,000). A count, not a time: timing
+    is the benchmark's."""
+    counts = _pairs_counted(monkeypatch)
+    diags = parse_texts({"t.roo": rules(*["rule 87.03 { rvc(net_cost) >= 60% }"] * 2000)}).diagnostics
+    assert [d.code for d in diags] == ["ROO106"] * 1999
+    assert {d.message for d in diags} == {"`87.03` is covered by two rules at heading level: this one and "
+                                          "`rule 87.03` at line 4"}
+    assert counts == [1999]
+    # without `when` before copies with it: each shadows the first of them (ROO108), and the
+    # copies with `when` (which compete with nothing) are paired with nothing more
+    counts.clear()
+    lines = ["rule 87.03 { CTH }"] * 500 + ["rule 87.03 when end_use in [car] { CTSH }"] * 500
+    diags = parse_texts({"t.roo": rules(*lines)}).diagnostics
+    assert sorted(d.code for d in diags) == ["ROO106"] * 499 + ["ROO108"] * 500
+    assert {d.message for d in diags if d.code == "ROO108"} == {
+        "this rule has no `when` but is not the last rule for `87.03`: `rule 87.03` at line 504 comes after it "
+        "and can never apply"}
+    assert counts == [499 + 500]
+
+
+_SELECTORS = ["87.03", "87.01..87.05", "87.04", "8703.21", "8703.10..8703.40", "87.03, 87.01..87.05",
+              "parts", "87.05..87.08", "8703.21, 8703.22"]
+_DATES = ["", "from 2020-01-01", "until 2021-06-30", "from 2021-01-01 until 2022-12-31", "from 2023-01-01",
+          "until 2019-01-01"]
+_WHEN = ["", "when end_use in [car]"]
+
+
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_SELECTORS), st.sampled_from(_DATES), st.sampled_from(_WHEN)),
+                min_size=1, max_size=14),
+       st.lists(st.tuples(st.sampled_from(_SELECTORS), st.sampled_from(_DATES), st.sampled_from(_WHEN)), max_size=4),
+       st.booleans())
+def test_the_overlap_search_reports_what_comparing_every_pair_reports(base, scenario, copies):
+    """Any mix of equal and overlapping selectors (codes, ranges, several items, a set of
+    overlapping intervals), dates and `when`, in an agreement and a scenario over it: exactly
+    the diagnostics of the search over every pair, messages and spans included."""
+    from origin_rules.semantics import overlap
+
+    if copies:
+        base = base * 3
+    lines = ["set parts = 87.03..87.06, 87.04, 8703.21"] + [
+        " ".join(x for x in (f"rule {sel}", dates, when) if x) + " { CTH }" for sel, dates, when in base]
+    text = rules(*lines) + 'scenario "S" extends "A" {\n' + "".join(
+        "  " + " ".join(x for x in (f"rule {sel}", dates, when) if x) + " { CTSH }\n" for sel, dates, when in scenario
+    ) + "}\n"
+    got = parse_texts({"t.roo": text}).diagnostics
+    search = overlap._pairs
+    overlap._pairs = _all_pairs
+    try:
+        expected = parse_texts({"t.roo": text}).diagnostics
+    finally:
+        overlap._pairs = search
+    assert got == expected
 
 
 # ---- the command line ----------------------------------------------------------------------------------

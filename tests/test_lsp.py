@@ -407,3 +407,178 @@ async def test_a_folder_added_to_the_workspace_is_checked(client: LanguageClient
     target = uri(folder / "other" / "a.roo")
     found = await until(lambda: client.diagnostics.get(target), "diagnostics of the added folder")
     assert sorted(d.code for d in found) == ["ROO106", "ROO114"]
+
+
+# ---- every request is answered, whatever comes ---------------------------------------------------
+
+
+class Raw:
+    """The server as its own process, spoken to in raw JSON-RPC (what a typed client cannot send)."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(SERVER.server_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=SERVER.server_env)
+
+    def send(self, message: dict) -> None:
+        body = json.dumps(message).encode()
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.process.stdin.flush()
+
+    def read(self) -> dict | None:
+        """The next message of the server (None: it closed its output)."""
+        length = None
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                return None
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return json.loads(self.process.stdout.read(length))
+
+    def replies_until(self, last: int) -> dict:
+        """The replies to requests (by id) up to the one with id ``last`` (or the end of the output)."""
+        replies: dict = {}
+        while last not in replies:
+            message = self.read()
+            if message is None:
+                break
+            if "method" not in message:
+                replies[message.get("id")] = message
+        return replies
+
+
+def test_every_request_gets_an_answer(tmp_path):
+    (tmp_path / "a.roo").write_text('agreement "X" {\n  parties = [US]\n}\n', encoding="utf-8")
+    document = {"uri": uri(tmp_path / "a.roo")}
+    server = Raw()
+    try:
+        server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                     "params": {"processId": None, "rootUri": uri(tmp_path), "capabilities": {}}})
+        assert "result" in server.replies_until(1)[1]
+        server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            **document, "languageId": "roo", "version": 1, "text": (tmp_path / "a.roo").read_text(encoding="utf-8")}}})
+        # params that do not read as the method's: InvalidParams (pygls only logged them)
+        server.send({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover",
+                     "params": {"textDocument": document, "position": {"line": -1, "character": 0}}})
+        server.send({"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover", "params": None})
+        # not JSON-RPC 2.0, or a method that is no string: InvalidRequest
+        server.send({"id": 4, "method": "textDocument/documentSymbol", "params": {"textDocument": document}})
+        server.send({"jsonrpc": "2.0", "id": 5, "method": 5})
+        server.send({"jsonrpc": "2.0", "id": 6, "method": "textDocument/documentSymbol",
+                     "params": {"textDocument": document}})
+        replies = server.replies_until(6)
+        assert replies[2]["error"] == {"code": -32602, "message": "Invalid Params for textDocument/hover: "
+                                       "invalid value @ $.params.position"}
+        assert replies[3]["error"]["code"] == -32602
+        assert replies[3]["error"]["message"].startswith("Invalid Params for textDocument/hover: ")
+        assert replies[4]["error"] == {"code": -32600, "message":
+                                       'Invalid Request: not a JSON-RPC 2.0 request ("jsonrpc": "2.0" is missing)'}
+        assert replies[5]["error"] == {"code": -32600, "message": "Invalid Request: the method is not a string"}
+        assert [s["name"] for s in replies[6]["result"]] == ["X"]  # and the server goes on
+        # after shutdown: InvalidRequest, as the LSP specification says (pygls said nothing)
+        server.send({"jsonrpc": "2.0", "id": 7, "method": "shutdown"})
+        server.send({"jsonrpc": "2.0", "id": 8, "method": "textDocument/hover",
+                     "params": {"textDocument": document, "position": {"line": 0, "character": 0}}})
+        server.send({"jsonrpc": "2.0", "method": "exit"})
+        replies = server.replies_until(8)
+        assert replies[7] == {"jsonrpc": "2.0", "id": 7, "result": None}
+        assert replies[8]["error"] == {"code": -32600, "message": "Invalid Request: the server is shutting down "
+                                       "(no request after shutdown)"}
+        assert server.process.wait(WAIT) == 0
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+        server.process.communicate()
+
+
+@pytest.mark.asyncio
+async def test_a_document_that_is_not_open_is_not_formatted(client: LanguageClient, demo: Path):
+    for target, name in [(uri(demo / "rules" / "never-written.roo"), "rules/never-written.roo"),
+                         ("untitled:Untitled-1", "untitled:Untitled-1"),
+                         (uri(demo / "rules"), "rules")]:
+        with pytest.raises(Exception) as refused:  # pygls read the file from disk: FileNotFoundError, a traceback
+            await client.text_document_formatting_async(types.DocumentFormattingParams(
+                text_document=types.TextDocumentIdentifier(target), options=types.FormattingOptions(2, True)))
+        assert (refused.value.code, refused.value.message, refused.value.data) == (
+            -32803, f"refusing to format: `{name}` is not open", None)
+    # the other requests about it answer nothing
+    assert await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri(demo / "rules")), types.Position(0, 0))) is None
+    assert await client.text_document_document_symbol_async(types.DocumentSymbolParams(
+        types.TextDocumentIdentifier(uri(demo / "rules" / "never-written.roo")))) is None
+
+
+def test_a_document_that_is_no_rule_file_makes_no_rulebook(monkeypatch):
+    """``file:///x.roo`` (or a folder) made the folder above a rulebook: the whole disk read."""
+    from origin_rules.lsp import server as lsp_server
+    from origin_rules.lsp.workspace import Workspace
+
+    def analysis(self, root):
+        raise AssertionError(f"{root} read as a rulebook")
+
+    monkeypatch.setattr(Workspace, "analysis", analysis)
+    ls = lsp_server.RulesServer()
+    for target in ("file:///x.roo", "file:///", "file:///tmp/"):
+        at_start = types.Position(0, 0)
+        document = types.TextDocumentIdentifier(target)
+        assert lsp_server.hover(ls, types.HoverParams(document, at_start)) is None
+        assert lsp_server.definition(ls, types.DefinitionParams(document, at_start)) is None
+        assert lsp_server.completion(ls, types.CompletionParams(document, at_start)) is None
+        assert lsp_server.symbols(ls, types.DocumentSymbolParams(document)) is None
+
+
+@pytest.mark.asyncio
+async def test_a_lone_surrogate_is_reported_where_it_is(client: LanguageClient, demo: Path):
+    path = demo / "rules" / "surrogate.roo"
+    text = open_doc(client, path, 'agreement "S" {\n  parties = [QQ]\n}\n')
+    found = await until(lambda: client.diagnostics.get(uri(path)), "the diagnostics of the new file")
+    assert [d.code for d in found] == ["ROO104"]
+    # JSON carries a lone surrogate ("\udcff"); no file holds it: `check` would find the file
+    # the editor saves instead unreadable (ROO000), and that is what is published, at its place
+    # (the check failed on digesting the text, and the old diagnostics stayed)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri(path), version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument("# \udcff\n" + text)]))
+    found = await until(lambda: [d for d in client.diagnostics.get(uri(path)) if d.code == "ROO000"], "ROO000")
+    assert [(d.code, d.range, d.message) for d in client.diagnostics[uri(path)]] == [(
+        "ROO000", types.Range(types.Position(0, 2), types.Position(0, 3)),
+        "cannot read `rules/surrogate.roo`: U+DCFF at line 1, column 3 is a lone surrogate, which UTF-8 cannot "
+        "encode\nhelp: delete it: a surrogate stands only in a pair, for a character outside the Basic "
+        "Multilingual Plane")]
+    with pytest.raises(Exception) as refused:
+        await client.text_document_formatting_async(types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri(path)), options=types.FormattingOptions(2, True)))
+    assert refused.value.message.startswith("refusing to format: cannot read `rules/surrogate.roo`: U+DCFF at line 1")
+    assert await client.text_document_hover_async(types.HoverParams(  # the file is not read: nothing to show
+        types.TextDocumentIdentifier(uri(path)), at("# x\n" + text, '"S"', 1))) is None
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri(path), version=3),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text)]))
+    await until(lambda: [d.code for d in client.diagnostics.get(uri(path))] == ["ROO104"], "ROO104 again")
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri(path))))
+
+
+def test_the_outline_of_a_long_file_reads_its_text_once(tmp_path):
+    """The outline took each rule's selector from the file's text split again for each rule:
+    n rules cost n splits of n lines (20,000 rules: minutes without an answer)."""
+    from origin_rules.lsp.workspace import Workspace
+
+    class Counted(str):
+        splits = 0
+
+        def split(self, *args, **kwargs):
+            Counted.splits += 1
+            return super().split(*args, **kwargs)
+
+    path = tmp_path / "a.roo"
+    path.write_text('agreement "X" {\n  parties = [US]\n' + "  rule 87.03 { rvc(net_cost) >= 60% }\n" * 300 + "}\n",
+                    encoding="utf-8")
+    analysis = Workspace([tmp_path]).analysis_of(path.resolve())
+    analysis.parsed.sources["a.roo"] = Counted(analysis.parsed.sources["a.roo"])
+    outline = analysis.index.symbols("a.roo")
+    assert [c.name for c in outline[0].children] == ["rule 87.03"] * 300
+    assert Counted.splits == 1

@@ -169,11 +169,16 @@ class Index:
                 if isinstance(value, tuple) or hasattr(value, "span"):
                     stack.append(value)
 
+    def rows(self, file: str) -> list[str]:
+        """The lines of a file's text (split once: the outline of a file of n rules asks n times)."""
+        lines = self._lines.get(file)
+        if lines is None:
+            lines = self._lines[file] = self.parsed.sources.get(file, "").split("\n")
+        return lines
+
     def header(self, span: ast.Span) -> ast.Span:
         """The span of a block's header: from its start to its ``{`` (strings and comments skipped)."""
-        lines = self._lines.get(span.file)
-        if lines is None:
-            lines = self._lines[span.file] = self.parsed.sources.get(span.file, "").split("\n")
+        lines = self.rows(span.file)
         line, column = span.line, span.column
         while line <= min(span.end_line, len(lines)):
             row = lines[line - 1]
@@ -310,15 +315,15 @@ class Index:
         return Symbol(decl.name, f"set of {kind}", "set", decl.span, self.set_name_span(decl))
 
     def _member_symbol(self, member) -> Symbol | None:
-        text = self.parsed.sources.get(member.span.file, "")
+        rows = self.rows(member.span.file)
         if isinstance(member, ast.SetDecl):
             return self._set_symbol(member)
         if isinstance(member, ast.Rule):
-            selector = source_text(text, member.selector.span) or "rule"
+            selector = span_text(rows, member.selector.span) or "rule"
             return Symbol(f"rule {selector}", member.title or "", "rule", member.span, member.selector.span)
         if isinstance(member, (ast.Require, ast.Fallback)):
             word = "require" if isinstance(member, ast.Require) else "fallback"
-            where = f" for {source_text(text, member.for_.span)}" if member.for_ is not None else ""
+            where = f" for {span_text(rows, member.for_.span)}" if member.for_ is not None else ""
             head = self.header(member.span)
             return Symbol(f"{word}{where}", member.title or "", word, member.span, head)
         if isinstance(member, ast.DeMinimis):
@@ -329,9 +334,14 @@ class Index:
 
 def source_text(text: str, span: ast.Span) -> str:
     """The source text of a span (lines joined by a space)."""
+    return span_text(text.split("\n"), span)
+
+
+def span_text(rows: list[str], span: ast.Span) -> str:
+    """The same from the text's lines."""
     if span.line < 1:
         return ""
-    lines = text.split("\n")[span.line - 1: span.end_line]
+    lines = rows[span.line - 1: span.end_line]
     if not lines:
         return ""
     if len(lines) == 1:

@@ -26,10 +26,12 @@ import multiprocessing
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
@@ -39,7 +41,7 @@ from ..model.diagnostics import Diagnostic, Severity
 from .complete import complete
 from .exercise import Exercised, exercised, has_tests, quiet
 from .hover import hover_markdown
-from .workspace import Analysis, Workspace
+from .workspace import Analysis, Workspace, unencodable
 
 log = logging.getLogger("origin_rules.lsp")
 
@@ -114,11 +116,86 @@ class Lines:
         return lsp.Position(len(self.lines) - 1, _units(last, self.encoding))
 
 
+# ---- every request is answered ------------------------------------------------------------------
+
+
+class _Refused:
+    """A request that cannot be handled as it came (its params do not read as the method's):
+    what :meth:`RulesProtocol.handle_message` answers it with."""
+
+    def __init__(self, msg_id: int | str, error: JsonRpcException):
+        self.id = msg_id
+        self.error = error
+
+
+def _request_id(data) -> int | str | None:
+    """The id of a message that is a request (a method and an id a reply can carry), else None."""
+    if not isinstance(data, dict) or "method" not in data:
+        return None
+    msg_id = data.get("id")
+    return msg_id if isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool) else None
+
+
+class RulesProtocol(LanguageServerProtocol):
+    """pygls's protocol, except that every request with an id gets an answer. pygls only logs
+    (and never answers) a request whose params do not read as the method's
+    (``JsonRpcInvalidParams`` while deserializing: a negative line, ``"params": null``), a
+    request that is not JSON-RPC 2.0, and every request after ``shutdown`` ("No more
+    requests!"): the client would wait for ever. Those are answered with InvalidParams
+    (-32602) or InvalidRequest (-32600), as the LSP specification says."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            msg_id = _request_id(data)
+            if msg_id is None or data.get("jsonrpc") != self.VERSION:
+                raise
+            if not isinstance(data["method"], str):
+                return _Refused(msg_id, JsonRpcInvalidRequest(f"{JsonRpcInvalidRequest.MESSAGE}: the method is not a string"))
+            if isinstance(exc, JsonRpcInvalidParams):
+                return _Refused(msg_id, JsonRpcInvalidParams(f"{exc.MESSAGE} for {data['method']}: {_why(exc)}"))
+            return _Refused(msg_id, exc)
+
+    def handle_message(self, message):
+        if isinstance(message, _Refused):
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        msg_id = _request_id(message) if isinstance(message, dict) else getattr(message, "id", None)
+        method = message.get("method") if isinstance(message, dict) else getattr(message, "method", None)
+        if msg_id is not None and method is not None and not hasattr(message, "result"):
+            version = message.get("jsonrpc") if isinstance(message, dict) else getattr(message, "jsonrpc", None)
+            if version != self.VERSION:  # pygls passes it on as it came (a dict), or ignores it
+                self._send_response(msg_id, error=JsonRpcInvalidRequest(
+                    f'{JsonRpcInvalidRequest.MESSAGE}: not a JSON-RPC 2.0 request ("jsonrpc": "2.0" is missing)',
+                ).to_response_error())
+                return
+            if self._shutdown and method != lsp.EXIT:
+                self._send_response(msg_id, error=JsonRpcInvalidRequest(
+                    f"{JsonRpcInvalidRequest.MESSAGE}: the server is shutting down (no request after shutdown)",
+                ).to_response_error())
+                return
+        super().handle_message(message)
+
+
+def _why(exc: JsonRpcException) -> str:
+    """What was wrong with the params, from the deserializer's error (cattrs's own words)."""
+    cause = exc.__cause__
+    try:
+        from cattrs import transform_error
+
+        found = transform_error(cause, path="$") if cause is not None else []
+    except Exception:  # noqa: BLE001 (only the wording of the answer depends on it)
+        found = []
+    return "; ".join(found) or "they do not read as the method's parameters"
+
+
 class RulesServer(LanguageServer):
     """The server's state: the workspace's rulebooks, what was last published, rule tests."""
 
     def __init__(self):
-        super().__init__("origin-rules", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("origin-rules", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=RulesProtocol)
         self.rules = Workspace()
         self.options: dict = {}
         self.published: dict[str, list] = {}
@@ -180,9 +257,18 @@ class RulesServer(LanguageServer):
         fs = to_fs_path(uri)
         return Path(fs).resolve() if fs else None
 
+    def document_of(self, uri: str) -> Path | None:
+        """The file of a document a request may be about: one open in the editor, or a rule file
+        on disk; None for any other (a folder, a file that does not exist, ``untitled:``), which
+        is no rulebook's (``file:///x.roo`` would otherwise make the whole disk one)."""
+        path = self.path_of(uri)
+        if path is None or path in self.rules.open or (path.suffix == ".roo" and path.is_file()):
+            return path
+        return None
+
     def where(self, uri: str, position: lsp.Position):
         """(analysis, file name, 1-based line, 1-based column) of a position in a document."""
-        path = self.path_of(uri)
+        path = self.document_of(uri)
         if path is None:
             return None
         analysis = self.rules.analysis_of(path)
@@ -384,9 +470,14 @@ def completion(ls: RulesServer, params: lsp.CompletionParams) -> lsp.CompletionL
 def formatting(ls: RulesServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
     uri = params.text_document.uri
     path = ls.path_of(uri)
-    document = ls.workspace.get_text_document(uri)
-    text = document.source
     name = ls.rules.name_of(path) if path is not None else uri
+    document = ls.workspace.text_documents.get(unquote(uri))
+    if document is None:  # pygls would read it from disk (or fail to): the editor's text is what counts
+        raise JsonRpcException(f"refusing to format: `{name}` is not open", REQUEST_FAILED)
+    text = document.source
+    unreadable = unencodable(text, name) if not text.isascii() else None
+    if unreadable is not None:  # `fmt` could not read the file it would be saved as
+        raise JsonRpcException(f"refusing to format: {unreadable.message}", REQUEST_FAILED)
     result = check_format(text, name)
     if result.error:
         raise JsonRpcException(f"refusing to format: {result.error}", REQUEST_FAILED)
@@ -398,7 +489,7 @@ def formatting(ls: RulesServer, params: lsp.DocumentFormattingParams) -> list[ls
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def symbols(ls: RulesServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol] | None:
-    path = ls.path_of(params.text_document.uri)
+    path = ls.document_of(params.text_document.uri)
     if path is None:
         return None
     analysis = ls.rules.analysis_of(path)

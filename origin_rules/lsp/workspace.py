@@ -24,6 +24,7 @@ and checks the rulebook again.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,6 +165,11 @@ class Workspace:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self._parses.pop(path, None)
                 return "", None, [error("ROO000", f"cannot read `{name}`: {reason}", ast.Span(name, 0, 0, 0, 0))]
+        elif not text.isascii():
+            bad = unencodable(text, name)
+            if bad is not None:  # as `check` finds the file its bytes would make: unreadable
+                self._parses.pop(path, None)
+                return _SURROGATE.sub("\ufffd", text), None, [bad]
         cached = self._parses.get(path)
         if cached is not None and cached[0] == name and cached[1] == text:
             return text, cached[2], cached[3]
@@ -209,6 +215,23 @@ class Workspace:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return ""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unencodable(text: str, name: str) -> Diagnostic | None:
+    """ROO000 at the first lone surrogate of an open document's text (JSON may carry one:
+    ``"\\udcff"``), which UTF-8 cannot encode: no file holds that text, and what an editor
+    saves instead is a file ``check`` cannot read (ROO000, and nothing else of the file)."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return error("ROO000", f"cannot read `{name}`: U+{ord(found.group()):04X} at line {line}, column {column} is a "
+                 "lone surrogate, which UTF-8 cannot encode", ast.Span(name, line, column, line, column + 1),
+                 "delete it: a surrogate stands only in a pair, for a character outside the Basic Multilingual Plane")
 
 
 def _lines_changed(old: str, new: str) -> tuple[int, int] | None:
