@@ -350,3 +350,17 @@ def test_ctrl_c_on_a_cluster_run_leaves_no_output_no_temporary_file_and_no_clust
     while time.monotonic() < deadline and any(alive(p) for p in tree):
         time.sleep(0.2)
     assert [p for p in tree if alive(p)] == [], "cluster processes outlived the interrupted batch"
+
+
+def test_the_interrupt_race_of_distributed_is_not_logged_and_nothing_else_is_hidden():
+    """Ctrl-C as distributed's sync() starts: its cancel callback fails (no future yet) and
+    tornado logged the traceback (seen once under load in the process-group test above)."""
+    import logging
+
+    from origin_rules.batch.cluster import _QUIET_RACE
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("tornado.application", logging.ERROR, __file__, 1, message, None, None)
+
+    assert not _QUIET_RACE.filter(record("Exception in callback functools.partial(<function sync.<locals>.cancel at 0x7f>)"))
+    assert _QUIET_RACE.filter(record("Exception in callback functools.partial(<function other at 0x7f>)"))
