@@ -771,7 +771,8 @@ class Evaluation:
         attr, amount_field = ("value", "value") if dm.measure == "value" else ("weight", "weight_kg")
         base_name = dm.base.name if isinstance(dm.base, ast.Figure) else ("transaction_value" if attr == "value" else "weight")
         assert not isinstance(dm.base, ast.Sum), "a de minimis base is a product figure"
-        within = _share_within(good, dm.share, base_name, at_risk, attr, amount_field, nothing_is_within=component)
+        # failing materials that amount to nothing are within any share of any base, given or not
+        within = _share_within(good, dm.share, base_name, at_risk, attr, amount_field, nothing_is_within=True)
         sub = TRUE
         if dm.of_which is not None:  # of the materials forgiven, the flagged ones: a second ceiling
             sw = dm.of_which

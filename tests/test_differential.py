@@ -495,16 +495,26 @@ KNOWN: dict[str, dict] = {
         bom=BOM.model_validate({"product": {"id": "P", "hs": "61.16", "processes": [{"name": "knitting", "country": "MX"}]},
                                 "materials": []}),
         verdict="insufficient_data", missing=["product.end_use", "product.hs", "product.produced_in"]),
+    # - the same in value: a failing material worth 0.00 is within 10% of a transaction value
+    #   the BOM does not give; the engine asked for product.transaction_value (only a line on
+    #   the component's weight knew it). Found by reading the docs against the engine.
+    "de_minimis_worthless_material_of_missing_base": dict(
+        rules=_rules("  de_minimis value <= 10% of transaction_value\n  rule 8708.30 { CTH except 87.14 }"),
+        bom=BOM.model_validate({"product": {"id": "P", "produced_in": "MX", "hs": "8708.30"},
+                                "materials": [_mat("M1", "8708.99", False, "0")]}),
+        verdict="qualifies"),
     # "a non-originating material without an HS code fails a tariff shift", so the shift
-    # fails; de minimis (weight) may still save it, which needs the good's weight. M1, known
-    # only to chapter 39, may fail CTH too, but it weighs 0.000 kg: its finer code changes
-    # nothing. Found by a randomized run (seed 103, 2,500 examples): the engine also named
-    # materials[0].hs.
+    # fails; de minimis (weight) may still save it. M1, known only to chapter 39, may fail
+    # CTH too; both weigh 0.000 kg, within any share of the good's weight, which the BOM does
+    # not give ("a base the BOM does not give is some amount of at least 0: a total of 0 is
+    # then within any share of it", docs/language.md): the good qualifies, and neither M1's
+    # finer code nor the weight is asked for. Found by a randomized run (seed 103, 2,500
+    # examples): the engine named materials[0].hs; later it still asked for product.weight_kg.
     "de_minimis_weightless_material_of_coarse_code": dict(
         rules=_rules("  de_minimis weight <= 5% of weight\n  rule 39 { change from any other heading }", parties="US, MX"),
         bom=_bom({"hs": "3901.10", "produced_in": "US"}, _mat("M1", "39", False, None, weight_kg="0.000"),
                  _mat("M2", None, False, None, weight_kg="0.000")),
-        verdict="insufficient_data", missing=["product.weight_kg"]),
+        verdict="qualifies"),
     # "`CODES where NAME in [words]` ... admits a non-originating material" of those codes
     # declaring the fact: a material declared part of radiators is not admitted by
     # `3901.30.10 where part_of in [brakes]` whatever its finer code, so CC decides alone (3901.30
@@ -590,6 +600,7 @@ FIXED = {
     "no_rule_with_failing_require", "parties_in_inherited_lines", "subassembly_place_of_production",
     "subassembly_without_code",
     "when_without_fallback", "zero_total_within_share_of_missing_base",
+    "de_minimis_worthless_material_of_missing_base",
 }
 
 

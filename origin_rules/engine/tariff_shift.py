@@ -422,8 +422,9 @@ def _within_share(run, policy, failing, unknown, explain: bool = True, why=()) -
             excluded += [m for r, m in fail_states + maybe_states if r is None and m]
             excluded += [f for i, (p, (r, _)) in enumerate(zip(unknown, maybe_states)) if r is True
                          for f in _whys(why, i, p)]
-    if policy.base_name == "component_weight" and high == ZERO and not missing:
-        # nothing of the component weighs anything: within any share, whatever the base
+    if high == ZERO and not missing and (base is None or policy.base_name == "component_weight"):
+        # the materials that fail (or may) amount to nothing: within any share of a base not
+        # given, which is at least 0 (docs/language.md, bases), as of the component's weight
         return (None, {"missing": excluded}) if excluded else (True, {})
     if base is None and _over_the_good(good, policy.base_name, node.share, low):
         return False, {"note": f"the materials that fail the shift total {M.money(low)}, more than "
