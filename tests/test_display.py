@@ -118,3 +118,57 @@ def test_a_batch_record_shows_each_agreements_figure_as_its_determination_does(s
         assert entry["figures"]["rvc_net_cost"] == det.figures["rvc_net_cost"]
     usmca = next(e for e in judge(shipped_rulebook, bom, names, ON) if e["agreement"] == "USMCA")
     assert usmca["verdict"] == "does_not_qualify" and usmca["figures"]["rvc_net_cost"] == "69.999999999999"
+
+
+SHARES = """
+agreement "T" {
+  parties = [US, MX, CA]
+  rule 84.09 { value(non_originating) < 60% of value() }
+  rule 84.07 { max_nom(ex_works) < 40% }
+  rule 84.08 { rvc(transaction_value) > 60% }
+}
+"""
+
+
+def _one(book, hs: str, value: str, originating_value: str = "40.01", figure: str = "1000.00"):
+    from origin_rules.model.bom import bom_from_data
+
+    bom = bom_from_data({"product": {"id": "P", "hs": hs, "produced_in": "MX", "transaction_value": figure,
+                                     "ex_works": figure},
+                         "materials": [{"id": "M1", "hs": "7325.99", "origin": "CN", "originating": False, "value": value},
+                                       {"id": "M2", "hs": "7325.99", "origin": "US", "originating": True,
+                                        "value": originating_value}]})
+    return bom, book.evaluate(bom, "T", ON)
+
+
+@pytest.mark.parametrize("value", ["59.99", "10.00", "0.00", "59.9999"])
+def test_the_flip_of_a_test_against_all_the_materials_counts_what_is_added_in_the_base(value):
+    """`value(non_originating) < 60% of value()`: what is added is in value() too, so the
+    boundary is room / 0.4, not the room (59.99 of 100.00 showed 0.01, and 0.02 more still
+    qualified); a strict test fails at the boundary itself."""
+    import origin_rules
+
+    book = origin_rules.loads({"t.roo": SHARES})
+    _, det = _one(book, "8409.10", value)
+    (h,) = det.headroom
+    flip = Decimal(h.flip_value)
+    assert h.holds and h.comparison == "<"
+    assert book.verdict(_one(book, "8409.10", str(Decimal(value) + flip))[0], "T", ON) == "does_not_qualify"
+    step = Decimal("1e-12")
+    assert book.verdict(_one(book, "8409.10", str(Decimal(value) + flip - step))[0], "T", ON) == "qualifies"
+
+
+def test_a_strict_tests_flip_is_reached_not_passed_and_its_text_says_so():
+    import origin_rules
+    from origin_rules.rulebook.explain import headroom_line
+
+    book = origin_rules.loads({"t.roo": SHARES})
+    _, holds = _one(book, "8407.10", "399.99", "0.00")  # MaxNOM 39.999% < 40%
+    (h,) = holds.headroom
+    assert (h.comparison, h.flip_value) == ("<", "0.01")
+    assert "; 0.01 or more of additional non-originating value would fail it" in headroom_line(h)
+    assert book.verdict(_one(book, "8407.10", "400.00", "0.00")[0], "T", ON) == "does_not_qualify"
+    _, fails = _one(book, "8408.10", "400.00", "0.00")  # RVC 60.00% > 60% fails
+    (h,) = fails.headroom
+    assert not h.holds and h.comparison == ">"
+    assert "fails by 0.00 points; more than 0.00 less non-originating value would meet it" in headroom_line(h)

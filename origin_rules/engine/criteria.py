@@ -9,7 +9,7 @@ Semantics follow docs/language.md; ``engine.tariff_shift`` holds the tariff shif
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from itertools import product
 from typing import Callable
 
@@ -415,9 +415,28 @@ class Compiler:
                 t.missing = (missing if hi != lo else []) + (b_missing if b_hi != b_lo else [])
             elif hi == lo and b_hi == b_lo:
                 room = (limit_lo - lo) if ceiling else (lo - limit_lo)
-                t.margin = Margin(text, source, label, lo, limit_lo, op, room, room if ceiling else None, bool(t.result), label)
+                t.margin = Margin(text, source, label, lo, limit_lo, op, room, flip(room), bool(t.result), label)
                 run.margins.append(t.margin)
             return t
+
+        def flip(room: Decimal) -> Decimal | None:
+            """How much more of the measure flips a ceiling: the room, when the base stays as it
+            is (a figure of the good); when the base is all the materials (``value()``), what is
+            added is in it too: room / (1 - share) (rounded up: more than it surely flips).
+            Not given for a floor, nor a base of some materials only (what is added may or may
+            not be in it)."""
+            if not ceiling:
+                return None
+            if not isinstance(node.base, ast.Sum):
+                return room
+            if moves_with_base and share < HUNDRED:
+                return M.WIDE.divide(M.WIDE.multiply(room, HUNDRED), HUNDRED - share).quantize(
+                    M.FLIP_QUANTUM, rounding=ROUND_CEILING, context=M.WIDE)
+            return None
+
+        moves_with_base = (isinstance(node.base, ast.Sum) and node.base.filter is None and node.base.part is None
+                           and node.base.measure == node.measure.measure and node.measure.part is None
+                           and node.base.traced == node.measure.traced)
 
         compare.fast = lambda run: decide(run.good)
         return compare

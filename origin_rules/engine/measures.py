@@ -143,6 +143,9 @@ DISPLAY = Context(prec=40, rounding=ROUND_HALF_UP)
 WIDE = Context(prec=500, rounding=ROUND_HALF_UP)
 QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(0, 13)}
 MAX_PLACES = 12
+#: The places of an amount that flips a test when it is not exact (a division): beyond any
+#: currency's, rounded up so that "more than it" holds.
+FLIP_QUANTUM = Decimal(1).scaleb(-MAX_PLACES)
 
 
 def percent_of(numerator: Decimal, whole: Decimal, places: int = 2, rounding: str | None = None) -> Decimal:

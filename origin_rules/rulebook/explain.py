@@ -154,14 +154,18 @@ def headroom_line(h) -> str:
     if h.figure.startswith(("rvc", "max_nom")):
         points = "point" if margin == "1.00" else "points"
         head = f"{figure_name(h.figure)} {h.value}% against {h.threshold}% ({h.comparison})"
+        strict = h.comparison in (">", "<")  # the boundary itself fails a strict test
         if h.holds:
             line = f"{head}: {margin} {points} of headroom"
             if h.flip_value is not None:
-                line += f"; more than {h.flip_value} of additional non-originating value would fail it"
+                line += (f"; {h.flip_value} or more of additional non-originating value would fail it" if strict
+                         else f"; more than {h.flip_value} of additional non-originating value would fail it")
         else:
             line = f"{head}: fails by {margin} {points}"
             if h.flip_value is not None:
-                line += f"; {h.flip_value.lstrip('-')} less non-originating value would meet it"
+                less = h.flip_value.lstrip("-")
+                line += (f"; more than {less} less non-originating value would meet it" if strict
+                         else f"; {less} less non-originating value would meet it")
         return line + where
     # a value or weight test: `value(FILTER) <= 10% of transaction_value`
     unit = " kg" if h.figure in ("weight", "polymer_weight") else ""
@@ -169,7 +173,8 @@ def headroom_line(h) -> str:
     if h.holds:
         line = f"{head}: {margin}{unit} of headroom"
         if h.flip_value is not None:
-            line += f"; more than {h.flip_value}{unit} more of it would fail it"
+            line += (f"; {h.flip_value}{unit} or more of it would fail it" if h.comparison in (">", "<")
+                     else f"; more than {h.flip_value}{unit} more of it would fail it")
     else:
         if h.margin.strip("-0.") == "" and h.comparison in (">", "<"):  # at the limit, which a strict test excludes
             line = f"{head}: must be {'more' if h.comparison == '>' else 'less'} than it"
