@@ -172,3 +172,21 @@ def test_a_strict_tests_flip_is_reached_not_passed_and_its_text_says_so():
     (h,) = fails.headroom
     assert not h.holds and h.comparison == ">"
     assert "fails by 0.00 points; more than 0.00 less non-originating value would meet it" in headroom_line(h)
+
+
+@pytest.mark.parametrize("lvc, holds, margin", [("39.999", False, "-0.001"), ("40", True, "0"), ("52.5", True, "12.5")])
+def test_a_declared_percentage_has_its_headroom_entry(lvc, holds, margin):
+    """`fact(lvc) >= 40%` decided a vehicle's verdict but never appeared in the headroom: a
+    good failing only on it listed holding entries alone."""
+    import origin_rules
+    from origin_rules.model.bom import bom_from_data
+    from origin_rules.rulebook.explain import headroom_line
+
+    book = origin_rules.loads({"t.roo": 'agreement "T" {\n  parties = [US, MX, CA]\n  rule 87.03 { fact(lvc) >= 40% }\n}\n'})
+    bom = bom_from_data({"product": {"id": "V", "hs": "8703.80", "produced_in": "MX", "facts": {"lvc": lvc}},
+                         "materials": []})
+    det = book.evaluate(bom, "T", ON)
+    (h,) = det.headroom
+    assert (h.figure, h.value, h.threshold, h.comparison, h.margin, h.holds) == ("lvc", lvc, "40", ">=", margin, holds)
+    assert det.verdict == ("qualifies" if holds else "does_not_qualify")
+    assert headroom_line(h).startswith(f"lvc {lvc}% (declared) against 40% (>=): ")

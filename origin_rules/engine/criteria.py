@@ -468,6 +468,9 @@ class Compiler:
                 t.result = compare(fact.value, share)
                 t.figures = {name: fact.value}
                 t.note = f"{name} {fact.value} {op} {share}"
+                room = share - fact.value if op in ("<=", "<") else fact.value - share
+                t.margin = Margin(text, source, name, fact.value, share, op, room, None, bool(t.result), "%")
+                run.margins.append(t.margin)
             return t
 
         return fact_comparison

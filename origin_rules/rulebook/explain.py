@@ -151,6 +151,10 @@ def headroom_line(h) -> str:
     """``RVC (net cost) 61.00% against 60% (>=): 1.00 point of headroom; ...``"""
     where = f"  [{h.source}]" if h.source else ""
     margin = h.margin.lstrip("-")
+    if h.criterion.startswith("fact("):  # a declared percentage (`fact(lvc) >= 40%`), in points
+        points = "point" if margin == "1" else "points"
+        head = f"{h.figure} {h.value}% (declared) against {h.threshold}% ({h.comparison})"
+        return (f"{head}: {margin} {points} of headroom" if h.holds else f"{head}: fails by {margin} {points}") + where
     if h.figure.startswith(("rvc", "max_nom")):
         points = "point" if margin == "1.00" else "points"
         head = f"{figure_name(h.figure)} {h.value}% against {h.threshold}% ({h.comparison})"
