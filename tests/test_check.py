@@ -579,6 +579,27 @@ def test_cli_sarif(five):
     assert len(log["runs"][0]["results"]) == 5
 
 
+@pytest.mark.parametrize("name", ["sp ace/ü%2C,x.roo", "plain/a.roo"])
+def test_sarif_names_each_file_by_a_uri_reference_that_leads_back_to_it(tmp_path, monkeypatch, name):
+    """SARIF's artifactLocation.uri is a URI reference (RFC 3986): the raw path `sp
+    ace/ü%2C,x.roo` was written as is, which a reader decodes to another file's name."""
+    from urllib.parse import unquote, urlsplit
+
+    path = tmp_path / name
+    path.parent.mkdir(parents=True)
+    path.write_text('agreement "B" { parties = [US]  rule 9999.98 { rvc(net_cost) >= 60% } }\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for given in (name.split("/")[0], str(path.parent)):  # relative, then absolute
+        log = json.loads(invoke(given, "-f", "sarif").output)
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+        assert uris, log
+        for uri in uris:
+            assert " " not in uri and uri.isascii()
+            parts = urlsplit(uri)
+            back = unquote(parts.path)
+            assert (Path(back) if parts.scheme == "file" else tmp_path / back) == path
+
+
 # ---- golden check outputs -----------------------------------------------------------------------------
 
 

@@ -129,6 +129,23 @@ def test_the_schema_refuses_a_usmca_certification_without_a_criterion(shipped_ru
     assert list(VALIDATOR.iter_errors(data))
 
 
+@pytest.mark.parametrize("hollow", ["certifier", "producer", "meaning"])
+def test_the_schema_refuses_a_usmca_certification_with_an_element_left_hollow(shipped_rulebook, profile, hollow):
+    """docs/certify.md: the schema requires the certifier and the producer with their name,
+    address and country (or, for the producer, a statement) and each good's criterion with its
+    meaning; an empty `certifier: {}` or `producer: {}` and no meaning passed."""
+    data = json.loads(certify(shipped_rulebook, WAYS["B"], "USMCA", profile, Request(ON)).to_json())
+    VALIDATOR.validate(data)
+    if hollow == "meaning":
+        data["goods"][0].pop("origin_criterion_meaning")
+    else:
+        data[hollow] = {}
+    assert list(VALIDATOR.iter_errors(data))
+    if hollow == "producer":
+        data["producer"] = {"statement": "Available upon request by the importing authorities"}
+        VALIDATOR.validate(data)
+
+
 def test_refusals_name_the_reason(shipped_rulebook, profile):
     bom = origin_rules.read_bom(PAPERWORK / "certified-brake.yaml")
     with pytest.raises(Refused, match=r"does not qualify under USMCA as of 2027-01-01.*SUP-2026-17.*expired on 2026-12-31"):

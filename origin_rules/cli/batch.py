@@ -163,7 +163,7 @@ def batch(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the determinations, YYYY-MM-DD. Default: today.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Processes that evaluate: 1 runs the batch in this process; more start that many worker processes while this one reads and writes. Default: the number of CPUs.")] = None,
     summary: Annotated[Optional[Path], typer.Option("--summary", help="Also write the summary (counts per verdict per agreement/scenario, errors) as JSON here.")] = None,
-    figures: Annotated[bool, typer.Option("--figures/--verdicts-only", help="Figures and thresholds for every determination (the report needs them), or only for those that do not qualify (faster).")] = True,
+    figures: Annotated[bool, typer.Option("--figures/--verdicts-only", help="Figures and thresholds for every determination (the report needs them), or for those that do not qualify only: a good that qualifies gets its verdict (and warnings) alone (faster).")] = True,
     fail_on: Annotated[Optional[list[Verdict]], typer.Option("--fail-on", help="Exit 1 when any determination has this verdict (repeatable).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when any determination carries a warning about its BOM (docs/errors.md, BOM input); the output is written all the same.")] = False,
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for a local cluster of N worker processes (docs/scale.md). Default: local worker processes (--workers).", show_default=False)] = None,

@@ -8,6 +8,8 @@ workflow commands, or a SARIF 2.1.0 log.
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
+from urllib.parse import quote
 
 from . import diagnostic_codes
 from .diagnostics import Diagnostic, Severity, render_one, render_text  # noqa: F401 (the text form lives with the type)
@@ -89,7 +91,7 @@ def render_sarif(diags: list[Diagnostic], version: str = "0.1.0") -> str:
                 "level": "error" if d.severity is Severity.ERROR else "warning",
                 "message": {"text": d.message + (f" (help: {d.help})" if d.help else "")},
                 "locations": [
-                    {"physicalLocation": {"artifactLocation": {"uri": d.span.file}, "region": region}}
+                    {"physicalLocation": {"artifactLocation": {"uri": sarif_uri(d.span.file)}, "region": region}}
                 ],
             }
         )
@@ -104,3 +106,14 @@ def render_sarif(diags: list[Diagnostic], version: str = "0.1.0") -> str:
         ],
     }
     return json.dumps(log, indent=2)
+
+
+def sarif_uri(file: str) -> str:
+    """A file's path as SARIF's ``artifactLocation.uri``, a URI reference (RFC 3986): a
+    relative path percent-encoded (`sp ace/ü%2C.roo` -> `sp%20ace/%C3%BC%252C.roo`), an
+    absolute one a ``file:`` URI; a raw path with a space, a `%` or a non-ASCII letter named
+    another file or none."""
+    path = PurePath(file)
+    if path.is_absolute():
+        return path.as_uri()
+    return quote(path.as_posix(), safe="/")

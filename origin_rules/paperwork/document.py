@@ -51,7 +51,7 @@ class Good(BaseModel):
     origin_criterion: str | None = Field(None, pattern=r"^[ABCD]$", description="A, B, C or D (USMCA Art. 4.2)")
     origin_criterion_meaning: str | None = None
     invoice: str | None = Field(None, description="for a single shipment: the invoice number, if known")
-    preferential_origin: str | None = Field(None, description="TCA: the origin stated (European Union, United Kingdom)")
+    preferential_origin: str | None = Field(None, description="TCA: the origin stated, `EU` or `UK`")
 
 
 class Signature(BaseModel):
@@ -121,10 +121,15 @@ def certification_json_schema() -> dict[str, Any]:
     schema = CertificationOfOrigin.model_json_schema(mode="serialization")
     usmca = {"properties": {"form": {"const": "usmca-annex-5-a"}}}
     schema["if"] = usmca
+    party = {"type": "object", "required": ["name", "address", "country"],
+             "properties": {k: {"type": "string"} for k in ("name", "address", "country")}}
+    stated = {"type": "object", "required": ["statement"], "properties": {"statement": {"type": "string"}}}
     schema["then"] = {
         "required": ["certifier_role", "certifier", "producer", "goods", "statement", "signature"],
-        "properties": {"certifier_role": {"type": "string"}, "certifier": {"type": "object"},
-                       "goods": {"items": {"required": ["origin_criterion"],
-                                           "properties": {"origin_criterion": {"type": "string"}}}}},
+        "properties": {"certifier_role": {"type": "string"}, "certifier": party,
+                       "producer": {"anyOf": [party, stated]},
+                       "goods": {"items": {"required": ["origin_criterion", "origin_criterion_meaning"],
+                                           "properties": {"origin_criterion": {"type": "string"},
+                                                          "origin_criterion_meaning": {"type": "string"}}}}},
     }
     return schema
