@@ -257,6 +257,18 @@ def test_a_date_that_is_no_date_is_named_by_its_own_option(option, value):
     assert done.output == f"error: `{option} {value}` is not a date: write YYYY-MM-DD, e.g. 2026-07-01\n"
 
 
+def test_a_blanket_period_given_backwards_is_bad_usage():
+    """`--from` after `--until` is a mistake in the command (exit 2), not a refusal of the
+    good (exit 1, as it was)."""
+    args = ["certify", str(PAPERWORK / "certified-brake.yaml"), "--rules", str(ROOT / "rules"),
+            "--profile", str(PAPERWORK / "profile.yaml"), "--as-of", "2026-06-01",
+            "--from", "2026-12-31", "--until", "2026-01-01"]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2
+    assert done.output == ("error: `--until 2026-01-01` is before `--from 2026-12-31`: the blanket period ends "
+                           "before it starts\n")
+
+
 @pytest.mark.parametrize("text, message", [
     ("", "p.yaml: the profile is empty: expected a mapping with `certifier_role` and `certifier` "
          "(docs/certify.md, The profile)"),

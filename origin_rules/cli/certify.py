@@ -69,6 +69,10 @@ def certify(
     if (first is None) != (last is None):
         err("error: a blanket period needs both --from and --until")
         raise typer.Exit(EXIT_USAGE)
+    if first is not None and last is not None and last < first:
+        err(f"error: `--until {last.isoformat()}` is before `--from {first.isoformat()}`: the blanket period ends "
+            "before it starts")
+        raise typer.Exit(EXIT_USAGE)
     if first is None and invoice is None and parties.blanket_period is not None:
         first, last = parties.blanket_period.start, parties.blanket_period.end
     request = Request(on, first, last, invoice, parse_date(signed, "--signed") if signed else None)
