@@ -410,3 +410,63 @@ def test_headroom_chart_marks_each_row_as_plotly_helpers_would(results):
         ref.add_vline(x=0, line_color="#444", line_width=1, row=row, col=1)
     assert [s.to_plotly_json() for s in fig.layout.shapes] == [s.to_plotly_json() for s in ref.layout.shapes]
     assert {s["xref"] for s in fig.to_dict()["layout"]["shapes"]} == {"x"} | {f"x{r}" for r in range(2, rows + 1)}
+
+
+def _entry(agreement: str, verdict: str, margins: list[str] = (), base: str | None = None) -> dict:
+    out = {"agreement": agreement, "verdict": verdict,
+           "thresholds": [{"figure": "rvc_net_cost", "value": "70", "threshold": "70", "comparison": ">=",
+                           "margin": m} for m in margins]}
+    if base:
+        out["base"] = base
+    return out
+
+
+def _results(tmp_path: Path, *records: tuple[str, list[dict]]) -> Path:
+    out = tmp_path / "r.jsonl"
+    out.write_text("".join(json.dumps({"product_id": product, "hs": "8708.30", "determinations": entries}) + "\n"
+                           for product, entries in records), encoding="utf-8")
+    return out
+
+
+def test_a_products_margins_are_its_most_recent_shipments(tmp_path):
+    """A later shipment without the threshold (a figure missing) left the earlier margin
+    counted: a product at risk that its latest shipment does not show."""
+    p = read_results(_results(tmp_path, ("A", [_entry("USMCA", "qualifies", ["2.00"])]),
+                              ("B", [_entry("USMCA", "qualifies", ["9.00"])]),
+                              ("A", [_entry("USMCA", "qualifies")])))
+    ((threshold, margins),) = p.margins.items()
+    assert margins == {"B": Decimal("9.00")}
+    p = read_results(_results(tmp_path, ("A", [_entry("USMCA", "qualifies", ["2.00"])]),
+                              ("A", [_entry("USMCA", "qualifies")])))
+    assert p.margins == {}  # no product's latest shipment met it: no row, and the page still renders
+    assert "within 5 points" in render_page(p)
+
+
+def test_shares_and_medians_are_rounded_half_up_as_every_figure(tmp_path):
+    """Python's formatting rounds half to even: 1 of 16 showed 6.2%, a median of 11.845 +11.84."""
+    records = [("A", [_entry("USMCA", "qualifies", ["8.10"])]), ("B", [_entry("USMCA", "qualifies", ["15.59"])])]
+    records += [(f"N{i}", [_entry("USMCA", "does_not_qualify")]) for i in range(14)]
+    words = _text(render_page(read_results(_results(tmp_path, *records))))
+    assert "12.5% of shipments qualify under USMCA" in words  # 2 of 16
+    assert "+11.85" in words and "+11.84" not in words
+    records = [("A", [_entry("USMCA", "qualifies")])] + [(f"N{i}", [_entry("USMCA", "does_not_qualify")]) for i in range(15)]
+    assert "6.3% of shipments qualify under USMCA" in _text(render_page(read_results(_results(tmp_path, *records))))
+
+
+def test_losses_under_a_scenario_whose_agreement_was_not_run_are_not_known_not_none(tmp_path):
+    cap = "USMCA review 2026: China content cap"
+    p = read_results(_results(tmp_path, ("A", [_entry(cap, "does_not_qualify", base="USMCA")])))
+    words = _text(render_page(p))
+    assert "USMCA was not evaluated in this batch" in words
+    assert "No product loses qualification" not in words and "lose treatment" not in words
+
+
+def test_a_headings_label_is_its_description_cut_at_a_length_not_at_its_first_semicolon(tmp_path):
+    """87.08 is "Motor vehicles; parts and accessories ...": the label read "87.08 Motor
+    vehicles", another heading's goods."""
+    out = tmp_path / "c.jsonl"
+    out.write_text(json.dumps({"product_id": "A", "hs": "8708.30", "determinations": [
+        {"agreement": "USMCA", "verdict": "does_not_qualify",
+         "causes": [{"id": "M", "hs": "8708.99", "origin": "CN", "value": "1.00"}]}]}) + "\n", encoding="utf-8")
+    page = render_page(read_results(out))
+    assert "87.08 Motor vehicles; parts and accessor…" in page

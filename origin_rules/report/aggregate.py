@@ -236,6 +236,16 @@ class _Reader:
         #: that :class:`Threshold` in ``p.margins``: a threshold met again is found without
         #: making and hashing a Threshold (its Decimal) for each shipment
         self.slots: dict[tuple[str, str, str, str], dict[str, Decimal]] = {}
+        #: (agreement, product) -> the margins dicts its last shipment put a margin in: a
+        #: product's margins are its most recent shipment's, so a later one clears them first
+        self.held: dict[tuple[str, str], list[dict[str, Decimal]]] = {}
+
+    def done(self) -> Portfolio:
+        """The portfolio read, without the thresholds no product's latest shipment met."""
+        margins = self.p.margins
+        for threshold in [t for t, m in margins.items() if not m]:
+            del margins[threshold]
+        return self.p
 
     def add(self, record: dict[str, Any]) -> None:
         p = self.p
@@ -307,6 +317,11 @@ class _Reader:
             base_entry = by_name.get(base)
             if base_entry is not None and base_entry.get("verdict") == "qualifies" and verdict != "qualifies":
                 self._loss(name, product, hs, entry)
+        earlier = self.held.pop((name, product), None)
+        if earlier:  # an older shipment's margins: the most recent shipment's figures count alone
+            for margins in earlier:
+                margins.pop(product, None)
+        held = None
         for t in entry.get("thresholds") or ():
             figure = str(t.get("figure", ""))
             if not figure.startswith(("rvc_", "max_nom_")):
@@ -323,6 +338,9 @@ class _Reader:
                 if slot is not None:
                     self.slots[slot] = margins
             margins[product] = margin
+            if held is None:
+                held = self.held[(name, product)] = []
+            held.append(margins)
         if verdict == "does_not_qualify":
             causes = entry.get("causes")
             if not causes:
@@ -390,7 +408,7 @@ def read_results(path: str | Path) -> Portfolio:
                 reader.add(record)
             except ResultsError as err:
                 raise ResultsError(f"{file}:{lineno}: {err}") from None
-    return reader.p
+    return reader.done()
 
 
 def _read_parquet(file: str) -> Portfolio:
@@ -409,4 +427,4 @@ def _read_parquet(file: str) -> Portfolio:
                 raise ResultsError(f"{file}, row {row}: {err}") from None
     except ResultsFormatError as err:
         raise ResultsError(str(err)) from None
-    return reader.p
+    return reader.done()

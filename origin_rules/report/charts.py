@@ -19,7 +19,7 @@ reach the page as JSON that plotly writes with ``<``, ``>`` and ``/`` escaped, s
 from __future__ import annotations
 
 import html
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -81,7 +81,8 @@ def verdicts_figure(p: Portfolio) -> go.Figure:
         if not any(counts):
             continue
         totals = [sum(p.verdicts[n].values()) or 1 for n in names]
-        said = [f"{_n(c, 'shipment')} ({100 * c / t:.0f}%)" for c, t in zip(counts, totals)]
+        said = [f"{_n(c, 'shipment')} ({(Decimal(100 * c) / t).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%)"
+                for c, t in zip(counts, totals)]
         fig.add_bar(
             y=[_wrap(n) for n in names], x=counts, orientation="h", name=LABELS[verdict],
             marker_color=COLORS[verdict], customdata=said, text=[f"{c:,}" if c else "" for c in counts],
@@ -102,7 +103,9 @@ def losses_figure(p: Portfolio) -> go.Figure:
         marker_color=COLORS["does_not_qualify"],
         customdata=[f"{_n(s, 'shipment')}, {_n(c, 'product')} {'loses' if c == 1 else 'lose'} qualification"
                     for s, c in zip(shipments, products)],
-        text=[f"{_n(s, 'shipment')} · {_n(c, 'product')}" if s else "none" for s, c in zip(shipments, products)],
+        text=[f"{_n(s, 'shipment')} · {_n(c, 'product')}" if s else
+              ("none" if p.base_of[n] in p.verdicts else f"not known: {p.base_of[n]} not evaluated")
+              for n, s, c in zip(names, shipments, products)],
         textposition=["auto" if s else "outside" for s in shipments], cliponaxis=False,
         hovertemplate="%{y}<br>%{customdata}<extra></extra>",
     )
@@ -174,7 +177,8 @@ def causes_figure(p: Portfolio, describe=None) -> go.Figure | None:
         text = describe(heading) if describe else None
         if not text:
             return _t(heading)
-        text = text.split(";")[0]
+        # the description cut at a length, never at its first `;` (87.08 is "Motor vehicles;
+        # parts and accessories ...", not motor vehicles)
         return _t(f"{heading} {text[:34]}{'…' if len(text) > 34 else ''}")
 
     fig.add_bar(y=[_t(o) for o, _ in origins], x=[c for _, c in origins], orientation="h",

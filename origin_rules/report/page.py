@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from functools import cache
+from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -92,7 +93,14 @@ def _describe(heading: str) -> str | None:
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "–"
+    """A share in percent, rounded half-up to one place as every figure is (1 of 16: 6.3%)."""
+    return f"{half_up(Decimal(100 * part) / whole, 1)}%" if whole else "–"
+
+
+def half_up(value: Decimal, places: int) -> Decimal:
+    """``value`` rounded half-up to ``places`` (Python's formatting rounds half to even:
+    11.845 showed as 11.84)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _card(value: str, label: str, tone: str = "") -> dict:
@@ -107,8 +115,9 @@ def _cards(p: Portfolio) -> list[dict]:
             continue
         total = sum(p.verdicts[name].values())
         cards.append(_card(_pct(p.verdicts[name]["qualifies"], total), f"of shipments qualify under {name}", "ok"))
-    if p.scenarios:
-        worst = max(p.scenarios, key=lambda n: p.loss_shipments.get(n, 0))
+    judged = [n for n in p.scenarios if p.base_of[n] in p.verdicts]  # (losses need the agreement's verdicts too)
+    if judged:
+        worst = max(judged, key=lambda n: p.loss_shipments.get(n, 0))
         lost = p.loss_shipments.get(worst, 0)
         word = "shipment loses" if lost == 1 else "shipments lose"
         cards.append(_card(f"{lost:,}", f"{word} treatment under “{worst}”", "bad" if lost else "ok"))
@@ -161,6 +170,7 @@ def _losses(p: Portfolio) -> dict | None:
         more = (f"… and {_n(len(losses) - MAX_LOSS_ROWS, 'more product')} (see the batch output)."
                 if len(losses) > MAX_LOSS_ROWS else "")
         scenarios.append({"name": name, "base": p.base_of[name], "rows": rows, "more": more,
+                          "no_base": p.base_of[name] not in p.verdicts,
                           "summary": f"{_n(len(losses), 'product')} ({_n(shipments, 'shipment')}) {verb} under "
                                      f"{p.base_of[name]} but not under this scenario."})
     head = [("product", False), ("HS", False), ("shipments", True), ("verdict", False),
@@ -178,7 +188,7 @@ def _headroom(p: Portfolio) -> dict | None:
         tested, failing, close = p.at_risk(t)
         mid = median(p.margins[t].values())
         rows.append({"agreement": t.agreement, "threshold": t.label,
-                     "figures": [f"{tested:,}", f"{failing:,}", f"{close:,}", f"{mid:+.2f}"]})
+                     "figures": [f"{tested:,}", f"{failing:,}", f"{close:,}", f"{half_up(Decimal(mid), 2):+}"]})
     more = (f"… and {_n(len(thresholds) - MAX_THRESHOLD_ROWS, 'more threshold')}."
             if len(thresholds) > MAX_THRESHOLD_ROWS else "")
     head = [("agreement / scenario", False), ("threshold", False), ("products", True), ("below", True),
