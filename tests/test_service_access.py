@@ -337,6 +337,41 @@ def test_the_page_signs_in_with_a_token_in_a_cookie(served):
     assert client.get("/").status_code == 303
 
 
+def test_an_admin_token_is_refused_by_the_page_and_every_page_can_sign_out(served):
+    """An admin signed in on the page landed on a JSON 403 with no way to sign out; the
+    results and record pages had no sign-out button."""
+    client, store, secrets, _ = served
+    client.cookies.clear()
+    admin = client.post("/ui/login", data={"token": secrets["admin"]})
+    assert admin.status_code == 403 and "the page is for analysts and leads" in admin.text
+    assert "set-cookie" not in admin.headers
+    client.post("/ui/login", data={"token": secrets["lead"]})
+    result = client.post("/ui/evaluate", data={"bom": BRAKE.read_text(encoding="utf-8"), "as_of": "2026-07-01",
+                                               "under": "USMCA"})
+    assert result.status_code == 200 and 'action="/ui/logout"' in result.text
+    newest = next(store.records(newest_first=True, limit=1))
+    record = client.get(f"/ui/records/{newest.id}")
+    assert record.status_code == 200 and 'action="/ui/logout"' in record.text
+    client.post("/ui/logout")
+    client.cookies.clear()
+
+
+def test_the_pages_form_holds_a_bom_to_the_limit_not_its_encoding(book, tmp_path):
+    """The form's body (URL-encoded: `é` takes six bytes) was held to the BOM's limit: a BOM
+    well under 5 MB was refused with 413."""
+    store = Store(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs"), max_bom_bytes=8192,
+                              insecure_local=True))
+    text = BRAKE.read_text(encoding="utf-8").replace("product:", "# " + "é" * 2000 + "\nproduct:", 1)
+    assert len(text.encode("utf-8")) < 8192
+    with TestClient(app) as client:
+        ok = client.post("/ui/evaluate", data={"bom": text, "as_of": "2026-07-01", "under": "USMCA"})
+        assert ok.status_code == 200, ok.text
+        over = client.post("/ui/evaluate", data={"bom": text + "#" * 8192, "as_of": "2026-07-01", "under": "USMCA"})
+        assert over.status_code == 413 and "larger than 8,192 bytes" in over.text
+    store.close()
+
+
 def test_the_cli_creates_lists_and_revokes_tokens(tmp_path):
     db = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
     runner = CliRunner()

@@ -85,3 +85,19 @@ def test_values_from_the_bom_are_escaped(client_store):
     history = client.get("/").text
     assert "<script>alert(1)" not in history and "&lt;script&gt;alert(1)" in history
     _parsed(page.text)
+
+
+def test_an_agreement_named_twice_in_the_form_is_evaluated_and_recorded_once(client_store):
+    """The page recorded a determination per repeat (POST /evaluate takes each name once)."""
+    client, store = client_store
+    form = {"bom": BRAKE.read_text(encoding="utf-8"), "as_of": "2026-07-01", "under": ["USMCA", "USMCA"]}
+    page = client.post("/ui/evaluate", data=form)
+    assert page.status_code == 200
+    assert store.count() == 1
+
+
+def test_a_record_that_does_not_exist_is_said_so(client_store):
+    client, _ = client_store
+    page = client.get("/ui/records/99999")
+    assert page.status_code == 404
+    assert "No such record" in page.text and "The BOM cannot be evaluated" not in page.text

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..model.dates import iso_date
-from .access import COOKIE, LOCAL, principal_of
+from .access import COOKIE, EVALUATE, LOCAL, principal_of
 from .bodies import read_body, read_bom_body
 from .errors import ApiError, log_refused
 
@@ -32,7 +32,9 @@ __all__ = ["add_page"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HISTORY = 20
-MAX_FORM_BYTES = 5 * 1024 * 1024 + 64 * 1024  # a BOM (the API's limit) and the other fields
+# A BOM of the API's limit, URL-encoded by the browser (a byte of UTF-8 text becomes up to three:
+# `%C3`), and the other fields; the BOM itself is then held to the API's limit (docs/service.md).
+MAX_FORM_BYTES = 3 * 5 * 1024 * 1024 + 64 * 1024
 
 
 def _environment():
@@ -81,6 +83,11 @@ def add_page(app: FastAPI, state) -> None:
         form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
         secret = (form.get("token") or [""])[0].strip()
         token = await run_in_threadpool(find_token, state.store, secret) if secret else None
+        if token is not None and token.active and token.role not in EVALUATE:  # (an admin manages tokens only)
+            log_refused(request.scope, 403, f"sign-in refused: the role {token.role} may not use the page",
+                        f"token {token.id} ({token.name}, {token.role})")
+            return render("login.html", 403, title="Sign in", message=f"Sign-in refused: the page is for analysts and "
+                          f"leads; the role {token.role} manages tokens through the API.")
         if token is None or not token.active:
             why = "no token" if not secret else "unknown token" if token is None else "the token was revoked"
             who = "no token" if not secret else "an unknown token" if token is None else f"token {token.id} ({token.name}, {token.role}, revoked)"
@@ -106,12 +113,15 @@ def add_page(app: FastAPI, state) -> None:
         explain = one("explain", "summary") if one("explain", "summary") in ("summary", "full") else "summary"
         try:
             on = iso_date(one("as_of") or date.today().isoformat())
-            names = [n for n in form.get("under", []) if n]
+            names = list(dict.fromkeys(n for n in form.get("under", []) if n))  # each once, as POST /evaluate
             unknown = [n for n in names if n not in state.book.names]
             if unknown:
                 raise ApiError(422, f"unknown agreement or scenario: {', '.join(unknown)}")
             # read in a worker thread, not on the event loop (as POST /evaluate does)
-            bom, text, fmt = await run_in_threadpool(read_bom_body, one("bom").encode("utf-8"), None, fmt)
+            body = one("bom").encode("utf-8")
+            if len(body) > state.settings.max_bom_bytes:
+                raise ApiError(413, f"the BOM is larger than {state.settings.max_bom_bytes:,} bytes")
+            bom, text, fmt = await run_in_threadpool(read_bom_body, body, None, fmt)
         except ValueError:
             return render("result.html", 422, title="Error", message="the date is not a date (YYYY-MM-DD)",
                           problems=[{"path": "as_of", "message": f"`{one('as_of')}` is not a date"}], determinations=[])
@@ -137,7 +147,8 @@ def add_page(app: FastAPI, state) -> None:
             return [json.loads(d.to_json(indent=None)) for d in dets]
 
         determinations = await run_in_threadpool(work)
-        return render("result.html", title=f"{bom.product.id}", determinations=determinations, problems=[])
+        return render("result.html", title=f"{bom.product.id}", determinations=determinations, problems=[],
+                      principal=principal)
 
     @app.get("/ui/records/{record_id}", response_class=HTMLResponse, include_in_schema=False)
     def record_page(request: Request, record_id: int) -> HTMLResponse:
@@ -150,8 +161,9 @@ def add_page(app: FastAPI, state) -> None:
             raise ApiError(403, f"record {record_id} was not requested by {principal_of(request).name}: "
                                 "an analyst reads only its own")
         if record is None:
-            return render("result.html", 404, title="Not found", message=f"no record {record_id}",
-                          problems=[{"path": "", "message": f"no record {record_id}"}], determinations=[])
+            return render("result.html", 404, title="Not found", message=f"no record {record_id}", missing=True,
+                          problems=[{"path": "", "message": f"no record {record_id}"}], determinations=[],
+                          principal=principal_of(request))
         data = record.to_dict()
         return render("result.html", title=f"Record {record_id}", record=data, determinations=[data["determination"]],
-                      problems=[])
+                      problems=[], principal=principal_of(request))
