@@ -372,6 +372,32 @@ def test_the_pages_form_holds_a_bom_to_the_limit_not_its_encoding(book, tmp_path
     store.close()
 
 
+@pytest.mark.parametrize("headers, refused", [
+    ({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}, True),
+    ({"origin": "https://evil.example"}, True),
+    ({"origin": "null"}, True),
+    ({"sec-fetch-site": "cross-site"}, True),
+    ({"origin": "http://testserver", "sec-fetch-site": "same-origin"}, False),
+    ({"origin": "https://origin.example.com", "x-forwarded-host": "origin.example.com"}, False),
+    ({}, False),  # curl, scripts: no browser headers
+])
+def test_a_request_that_changes_something_from_another_sites_page_is_refused(book, tmp_path, headers, refused):
+    """Under --insecure-local every request was allowed, so any web page the user opened
+    could post BOMs to a local server and add records under any name to the append-only
+    store; a cross-site form post is now refused (403), in every mode, before anything runs."""
+    store = Store(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    app = create_app(Settings(book=book, store=store, jobs_dir=str(tmp_path / "jobs"), insecure_local=True))
+    with TestClient(app) as client:
+        form = client.post("/ui/evaluate", data={"bom": BRAKE.read_text(encoding="utf-8"), "as_of": "2026-07-01",
+                                                 "under": "USMCA", "by": "ceo@victim"}, headers=headers)
+        assert (form.status_code == 403) is refused, form.text
+        if refused:
+            assert "cross-site request is refused" in form.text
+        assert store.count() == (0 if refused else 1)
+        assert client.get("/rulebooks", headers=headers).status_code == 200  # reading is not refused
+    store.close()
+
+
 def test_the_cli_creates_lists_and_revokes_tokens(tmp_path):
     db = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
     runner = CliRunner()

@@ -110,9 +110,31 @@ def is_page(path: str) -> bool:
     return path == "/" or path.startswith("/ui/")
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _cross_site(connection: HTTPConnection) -> str | None:
+    """Why a request that changes something came from another site's page, or None: a
+    browser says so (``Sec-Fetch-Site: cross-site``), or names an ``Origin`` other than the
+    server's own. Any web page the user opens could otherwise post BOMs, batches or sign-ins
+    to a server on this machine (under ``--insecure-local``, records under any name in the
+    append-only store). Clients that are not browsers send neither header."""
+    headers = connection.headers
+    if headers.get("sec-fetch-site") == "cross-site":
+        return "Sec-Fetch-Site: cross-site"
+    origin = headers.get("origin")
+    if origin is None:
+        return None
+    hosts = {headers.get("host", "")} | {h.strip() for h in headers.get("x-forwarded-host", "").split(",") if h.strip()}
+    if origin == "null" or origin.split("://", 1)[-1].rstrip("/") not in hosts:  # (behind a proxy: X-Forwarded-Host)
+        return f"Origin {origin} is not this server ({', '.join(sorted(h for h in hosts if h))})"
+    return None
+
+
 class AccessControl:
-    """ASGI middleware: authenticate every request, then check its role against
-    :data:`POLICY` for the route it matches (see the module doc)."""
+    """ASGI middleware: refuse a request that changes something from another site's page,
+    authenticate every request, then check its role against :data:`POLICY` for the route it
+    matches (see the module doc)."""
 
     def __init__(self, app, state):
         self.app = app
@@ -123,6 +145,10 @@ class AccessControl:
             return await self.app(scope, receive, send)
         route_path = self._route(scope)
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        if method not in SAFE_METHODS:
+            crossed = _cross_site(HTTPConnection(scope))
+            if crossed:
+                return await self._refuse(scope, receive, send, 403, f"a cross-site request is refused ({crossed})")
         allowed = POLICY.get((method, route_path)) if route_path is not None else None
         if allowed is PUBLIC:
             return await self.app(scope, receive, send)
