@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..model.bom import BOM
 from ..rulebook.explain import one_line_reason
@@ -122,20 +122,25 @@ def _subassembly_note(before: dict[str, str], after: dict[str, str]) -> str:
     return "".join(f"; {m}" for m in moved)
 
 
+def _readable(impact: Impact, records: Iterable) -> Iterator:
+    """The records that hold a BOM, counted as evaluated; the others' errors kept in ``impact``."""
+    for record in records:
+        if isinstance(record, Exception):
+            impact.errors.append(str(record))
+        elif not record.ok:
+            impact.errors.append(str(record.error))
+        else:
+            impact.evaluated += 1
+            yield record
+
+
 def portfolio_impact(old: Side, new: Side, records: Iterable, on: date) -> Impact:
     """Evaluate every readable BOM under both sides; keep those whose verdict changes.
     ``records`` yields :class:`~origin_rules.files.boms.BomRecord` values or exceptions (a file
     that could not be read), as :func:`origin_rules.cli.common.read_records` does."""
     impact = Impact(on)
-    for record in records:
-        if isinstance(record, Exception):
-            impact.errors.append(str(record))
-            continue
-        if not record.ok:
-            impact.errors.append(str(record.error))
-            continue
+    for record in _readable(impact, records):
         bom = record.bom
-        impact.evaluated += 1
         before, after = old.verdict(bom, on), new.verdict(bom, on)
         if before == after:
             continue
@@ -153,15 +158,8 @@ def one_sided_impact(side: Side, records: Iterable, on: date, removed: bool, abs
     ``insufficient_data`` under ``side``, with ``None`` as the verdict of the side without the
     name and ``absent`` as its reason (``Other` is not in new.roo``)."""
     impact = Impact(on)
-    for record in records:
-        if isinstance(record, Exception):
-            impact.errors.append(str(record))
-            continue
-        if not record.ok:
-            impact.errors.append(str(record.error))
-            continue
+    for record in _readable(impact, records):
         bom = record.bom
-        impact.evaluated += 1
         if side.verdict(bom, on) not in ("qualifies", "insufficient_data"):
             continue
         verdict, reason = side.reason(bom, on)
