@@ -535,4 +535,26 @@ def test_only_yyyy_mm_dd_is_a_date(text):
                         "facts": {"good": {"value": "brake_assembly", "from": text}}}, "materials": []}
     with pytest.raises(BomError) as caught:
         bom_from_data(data)
-    assert [p.path for p in caught.value.problems] == ["product.facts"]
+    assert [p.path for p in caught.value.problems] == ["product.facts.good.from"]
+
+
+@pytest.mark.parametrize("text, path, line", [
+    ('product:\n  id: A\n  hs: "8708.30"\n  produced_in: MX\n  facts:\n    good: brake_assembly\n'
+     '    lvc: {value: "42.5", from: 2026-02-30, until: 2026-12-31}\nmaterials: []\n', "product.facts.lvc.from", 7),
+    ('product:\n  id: A\n  hs: "8708.30"\n  produced_in: MX\n  facts:\n    good: brake_assembly\n'
+     '    lvc:\n      value: [1]\nmaterials: []\n', "product.facts.lvc.value", 8),
+    ('product: {id: A, hs: "8708.30", produced_in: MX, transaction_value: "1000.00"}\nmaterials:\n  - id: M\n'
+     '    hs: "8708.30"\n    origin: US\n    value: "300.00"\n    certifications:\n      - reference: SUP-1\n'
+     '        issuer: Acme\n        agreement: USMCA\n        from: 2026-02-30\n        until: 2026-12-31\n',
+     "materials[0].certifications[0].from", 11),
+    ('product: {id: A, hs: "8708.30", produced_in: MX, transaction_value: "1000.00"}\nmaterials: []\nrates:\n'
+     '  - {from: EUR, to: USD, rate: "1.08"}\n  - {from: GBP, to: USDX, rate: "1.2"}\n', "rates[1]", 5),
+])
+def test_a_problem_inside_a_fact_a_certification_or_a_rate_names_its_own_path_and_line(text, path, line):
+    """They were reported at their container (`product.facts` on the `facts:` line)."""
+    from origin_rules.files.boms import loads_bom
+
+    with pytest.raises(BomError) as caught:
+        loads_bom(text, file="b.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.line) == (path, line)

@@ -74,6 +74,15 @@ def _fail(kind: str, message: str, value: Any) -> PydanticCustomError:
     return PydanticCustomError(kind, message + ", got {got}", {"got": _show(value)})
 
 
+def _within(err: PydanticCustomError, *at: str | int) -> PydanticCustomError:
+    """``err`` raised for a part of the field (a fact's name and key, a certification's
+    index): its context's ``at`` names the part, which :func:`problems_from_validation` adds to
+    the field's path, so that the problem has the part's path and line."""
+    context = dict(err.context or {})
+    context["at"] = (*at, *context.get("at", ()))
+    return PydanticCustomError(err.type, err.message_template, context)
+
+
 def format_decimal(value: Decimal) -> str:
     """Plain positional text of a decimal, never exponent notation: ``Decimal('1E+2')`` -> ``100``."""
     return format(value, "f")
@@ -439,6 +448,31 @@ def _to_fact_value(value: Any) -> str | Decimal:
     raise _fail("fact_value", "expected a word like body_stamping, yes/no, or a number like \"41.5\"", value)
 
 
+def _to_fact(name: str, item: Any) -> "DeclaredFact | None":
+    """One fact: a value, or ``{value, from, until}`` (an error in a key names it: :func:`_within`)."""
+    if isinstance(item, Mapping):
+        extra = sorted(set(map(str, item)) - {"value", "from", "until"})
+        if extra or "value" not in item:
+            raise _fail("fact_shape", f"expected `{name}` as a value or as {{value, from, until}}"
+                        + (f" (unknown key `{extra[0]}`)" if extra else " (no `value`)"), item)
+        dates = {}
+        for key in ("from", "until"):
+            try:
+                dates[key] = _to_fact_date(item[key], key) if item.get(key) is not None else None
+            except PydanticCustomError as err:
+                raise _within(err, key) from None
+        start, end = dates["from"], dates["until"]
+        if start and end and end < start:
+            raise _fail("fact_period", f"expected `until` on or after `from` for `{name}`", item)
+        try:
+            return DeclaredFact(_to_fact_value(item["value"]), start, end)
+        except PydanticCustomError as err:
+            raise _within(err, "value") from None
+    if item is None:
+        return None  # an explicit null: not declared
+    return DeclaredFact(_to_fact_value(item))
+
+
 def _to_facts(value: Any) -> dict[str, DeclaredFact]:
     """``facts: {good: body_stamping, lvc: {value: "41.5", from: 2026-01-01, until: 2026-12-31}}``."""
     if isinstance(value, Mapping) and not isinstance(value, DeclaredFact):
@@ -449,21 +483,12 @@ def _to_facts(value: Any) -> dict[str, DeclaredFact]:
                 continue
             if not isinstance(name, str) or not _WORD.match(name.strip()):
                 raise _fail("fact_name", "expected fact names that are words like good or lvc", name)
-            name = name.strip()
-            if isinstance(item, Mapping):
-                extra = sorted(set(map(str, item)) - {"value", "from", "until"})
-                if extra or "value" not in item:
-                    raise _fail("fact_shape", f"expected `{name}` as a value or as {{value, from, until}}"
-                                + (f" (unknown key `{extra[0]}`)" if extra else " (no `value`)"), item)
-                start = _to_fact_date(item["from"], "from") if item.get("from") is not None else None
-                end = _to_fact_date(item["until"], "until") if item.get("until") is not None else None
-                if start and end and end < start:
-                    raise _fail("fact_period", f"expected `until` on or after `from` for `{name}`", item)
-                out[name] = DeclaredFact(_to_fact_value(item["value"]), start, end)
-            elif item is None:
-                continue  # an explicit null: not declared
-            else:
-                out[name] = DeclaredFact(_to_fact_value(item))
+            try:
+                fact = _to_fact(name.strip(), item)
+            except PydanticCustomError as err:
+                raise _within(err, name) from None
+            if fact is not None:
+                out[name.strip()] = fact
         return out
     raise _fail("facts_type", "expected a mapping of fact names to values", value)
 
@@ -656,7 +681,12 @@ def _to_certification(item: Any, where: str) -> Certification:
     for key in ("reference", "issuer", "agreement"):
         if item.get(key) is None or not _to_text(item[key]).strip():
             raise _fail("certification_missing", f"expected `{key}` in {where}", item)
-    dates = {k: _to_fact_date(item[k], k) if item.get(k) not in (None, "") else None for k in ("from", "until", "issued")}
+    dates = {}
+    for k in ("from", "until", "issued"):
+        try:
+            dates[k] = _to_fact_date(item[k], k) if item.get(k) not in (None, "") else None
+        except PydanticCustomError as err:
+            raise _within(err, k) from None
     shipment = _to_text(item["shipment"]).strip() if item.get("shipment") not in (None, "") else None
     start, end = dates["from"], dates["until"]
     if shipment is None and (start is None or end is None):
@@ -672,6 +702,14 @@ def _to_certification(item: Any, where: str) -> Certification:
                          _to_text(item["agreement"]).strip(), start, end, shipment, dates["issued"], criterion)
 
 
+def _part(read: Any, item: Any, where: str, index: int) -> Any:
+    """``read(item, where)`` for the item at ``index`` of a list, an error naming the item."""
+    try:
+        return read(item, where)
+    except PydanticCustomError as err:
+        raise _within(err, index) from None
+
+
 def _to_certifications(value: Any) -> tuple[Certification, ...]:
     """A list of certifications (mappings), one mapping, or the flat layout's text (entries
     ``key=value`` separated by ``;``, certifications separated by ``|``)."""
@@ -681,7 +719,7 @@ def _to_certifications(value: Any) -> tuple[Certification, ...]:
         value = [value]
     if not isinstance(value, (list, tuple)):
         raise _fail("certifications_type", "expected a list of certifications", value)
-    out = tuple(_to_certification(item, f"certification {i + 1}") for i, item in enumerate(value))
+    out = tuple(_part(_to_certification, item, f"certification {i + 1}", i) for i, item in enumerate(value))
     refs = [c.reference for c in out]
     twice = next((r for r in refs if refs.count(r) > 1), None)
     if twice is not None:
@@ -769,7 +807,7 @@ def _to_rates(value: Any) -> tuple[Rate, ...]:
     if not isinstance(value, (list, tuple)):
         raise _fail("rates_type", "expected a list of exchange rates ({from: EUR, to: USD, rate: \"1.0842\", "
                     "date: 2026-06-30, source: ...})", value)
-    out = tuple(_to_rate(item, f"rate {i + 1}") for i, item in enumerate(value))
+    out = tuple(_part(_to_rate, item, f"rate {i + 1}", i) for i, item in enumerate(value))
     pairs = [(r.base, r.quote) for r in out]
     twice = next((p for p in pairs if pairs.count(p) > 1), None)
     if twice is not None:
@@ -1167,6 +1205,8 @@ def problems_from_validation(
         ctx = err.get("ctx") or {}
         if err["type"] == "duplicate_id":
             loc = loc + (int(ctx["index"]), "id")
+        if ctx.get("at"):  # raised for a part of the field (_within)
+            loc = loc + tuple(ctx["at"])
         problems.append(BomProblem(_problem_message(err, root), path_text(loc), file, _line_at(loc, lines, line)))
     return problems
 
