@@ -377,3 +377,12 @@ def test_the_verdict_path_gives_each_check_what_the_explained_outcome_gives():
     assert verdicts == [[(k.agreement, k.actual) for k in c.checks] for c in explained.cases]
     assert sum(map(len, verdicts)) > 4_000 and not fast.all_problems
     assert {a for case in verdicts for _, a in case} >= {"qualifies", "does_not_qualify", "insufficient_data", "no_rule"}
+
+
+def test_a_test_file_that_cannot_be_read_counts_as_an_error_in_every_format(folder: Path):
+    """The text counted it, the JSON summary's `errors` counted only cases (0)."""
+    (folder / "bad.test.yaml").write_text("- name: [\n", encoding="utf-8")
+    text = invoke(str(folder))
+    assert text.exit_code == 2 and "1 error (0 cases" in text.output
+    data = json.loads(invoke(str(folder), "--format", "json").stdout)
+    assert data["summary"]["errors"] == 1

@@ -162,11 +162,17 @@ def to_text(report, *, quiet: bool = False, coverage: bool = False) -> str:
     return "\n".join(out)
 
 
+def error_count(report) -> int:
+    """The errors of a run, as the text summary and the JSON's ``summary.errors`` count them:
+    the cases in error, the test files that could not be used, and the problems of no file."""
+    return report.count("error") + len(report.problems) + sum(1 for f in report.files if f.problems)
+
+
 def summary(report) -> str:
     cases = report.cases
     checks = len(report.checked)
     parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed"]
-    errors = report.count("error") + len(report.problems) + sum(1 for f in report.files if f.problems)
+    errors = error_count(report)
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
     files = len(report.files)
@@ -233,7 +239,7 @@ def to_json(report, with_coverage: bool) -> dict:
             "cases": len(report.cases),
             "passed": report.count("passed"),
             "failed": report.count("failed"),
-            "errors": report.count("error"),
+            "errors": error_count(report),
             "verdicts": len(checks),
             "verdicts_failed": sum(1 for k in checks if not k.passed),
             "test_files": len(report.files),
