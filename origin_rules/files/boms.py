@@ -62,7 +62,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from origin_rules.model.bom import (
-    BOM, BomError, BomProblem, Loc, SourceDecimal, SourceInt, bom_from_data, bom_from_json, loads_json,
+    BOM, BomError, BomProblem, Loc, SourceDecimal, SourceInt, bom_from_data, bom_from_json, line_at, loads_json,
 )
 
 from .columns import Column, header_columns
@@ -432,11 +432,7 @@ MAX_DEPTH = 50  # levels of sub-assemblies a BOM may nest (a determination nests
 
 
 def _line_of(path: str, lines: dict[Loc, int] | None, line: int | None) -> int | None:
-    loc = _loc(path)
-    for cut in range(len(loc), -1, -1):
-        if lines and loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return line
+    return line_at(_loc(path), lines, line)
 
 
 def _checked(bom: BOM, *, file: str | None, lines: dict[Loc, int] | None, line: int | None) -> BOM:

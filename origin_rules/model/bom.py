@@ -41,7 +41,7 @@ from origin_rules.model.hs import HsCode
 
 __all__ = [
     "BOM", "BomError", "BomProblem", "Certification", "DeclaredFact", "Rate", "Kind", "KINDS", "Material", "Process", "Product",
-    "bom_from_data", "bom_json_schema", "format_decimal", "loads_json", "normalize_hs",
+    "bom_from_data", "bom_json_schema", "format_decimal", "line_at", "loads_json", "normalize_hs",
 ]
 
 KINDS: tuple[str, ...] = ("direct", "indirect", "accessory", "retail_packaging", "shipping_packing")
@@ -1207,7 +1207,7 @@ def problems_from_validation(
             loc = loc + (int(ctx["index"]), "id")
         if ctx.get("at"):  # raised for a part of the field (_within)
             loc = loc + tuple(ctx["at"])
-        problems.append(BomProblem(_problem_message(err, root), path_text(loc), file, _line_at(loc, lines, line)))
+        problems.append(BomProblem(_problem_message(err, root), path_text(loc), file, line_at(loc, lines, line)))
     return problems
 
 
@@ -1233,7 +1233,9 @@ def bom_from_data(
     return bom
 
 
-def _line_at(loc: Loc, lines: Mapping[Loc, int] | None, line: int | None) -> int | None:
+def line_at(loc: Loc, lines: Mapping[Loc, int] | None, line: int | None) -> int | None:
+    """The source line of the field at ``loc``: that of its nearest enclosing location in
+    ``lines``, else ``line``."""
     for cut in range(len(loc), -1, -1):
         if lines and loc[:cut] in lines:
             return lines[loc[:cut]]
@@ -1269,7 +1271,7 @@ def _nul_problems(data: Any, file: str | None, lines: Mapping[Loc, int] | None,
         loc, value = stack.pop()
         if isinstance(value, str):
             if "\x00" in value:
-                out.append(BomProblem(NUL_MESSAGE, path_text(loc), file, _line_at(loc, lines, line)))
+                out.append(BomProblem(NUL_MESSAGE, path_text(loc), file, line_at(loc, lines, line)))
         elif isinstance(value, dict):  # (keys: the models' own checks name what they may be)
             stack.extend((loc + (key,), item) for key, item in value.items())
         elif isinstance(value, list):

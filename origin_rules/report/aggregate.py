@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
@@ -36,6 +36,12 @@ MAX_DIGITS = 100
 MAX_ERRORS_KEPT = 50
 MAX_WARNED_KEPT = 50
 VERDICT_ORDER = ("qualifies", "does_not_qualify", "insufficient_data", "no_rule")
+
+
+def half_up(value: Decimal, places: int) -> Decimal:
+    """``value`` rounded half-up to ``places``, as every figure is shown (Python's formatting
+    rounds half to even: 11.845 showed as 11.84)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 class ResultsError(Exception):

@@ -19,12 +19,12 @@ reach the page as JSON that plotly writes with ``<``, ``>`` and ``/`` escaped, s
 from __future__ import annotations
 
 import html
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .aggregate import AT_RISK_POINTS, VERDICT_ORDER, Portfolio
+from .aggregate import AT_RISK_POINTS, VERDICT_ORDER, Portfolio, half_up
 
 __all__ = ["COLORS", "causes_figure", "div", "headroom_figure", "losses_figure", "verdicts_figure"]
 
@@ -81,8 +81,7 @@ def verdicts_figure(p: Portfolio) -> go.Figure:
         if not any(counts):
             continue
         totals = [sum(p.verdicts[n].values()) or 1 for n in names]
-        said = [f"{_n(c, 'shipment')} ({(Decimal(100 * c) / t).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%)"
-                for c, t in zip(counts, totals)]
+        said = [f"{_n(c, 'shipment')} ({half_up(Decimal(100 * c) / t, 0)}%)" for c, t in zip(counts, totals)]
         fig.add_bar(
             y=[_wrap(n) for n in names], x=counts, orientation="h", name=LABELS[verdict],
             marker_color=COLORS[verdict], customdata=said, text=[f"{c:,}" if c else "" for c in counts],

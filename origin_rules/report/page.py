@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from functools import cache
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from statistics import median
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -30,7 +30,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..model.hs import HsCode, nomenclature
 from . import charts
-from .aggregate import AT_RISK_POINTS, VERDICT_ORDER, Portfolio, Threshold
+from .aggregate import AT_RISK_POINTS, VERDICT_ORDER, Portfolio, Threshold, half_up
 
 __all__ = ["render_page"]
 
@@ -95,12 +95,6 @@ def _describe(heading: str) -> str | None:
 def _pct(part: int, whole: int) -> str:
     """A share in percent, rounded half-up to one place as every figure is (1 of 16: 6.3%)."""
     return f"{half_up(Decimal(100 * part) / whole, 1)}%" if whole else "–"
-
-
-def half_up(value: Decimal, places: int) -> Decimal:
-    """``value`` rounded half-up to ``places`` (Python's formatting rounds half to even:
-    11.845 showed as 11.84)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _card(value: str, label: str, tone: str = "") -> dict:
